@@ -1,0 +1,40 @@
+# Siaga 112 — the newcomer's two commands are `make run` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export SIAGA_CONFORMANCE_DIR ?= $(abspath ../shared/conformance)
+
+.PHONY: install run test test-sqlite test-postgres bench lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/siaga db upgrade
+	$(BIN)/siaga demo load
+	$(BIN)/siaga serve
+
+test: install
+	$(BIN)/python tools/run_tests.py
+
+test-sqlite: install
+	$(BIN)/python tools/run_tests.py --only sqlite
+
+test-postgres: install
+	$(BIN)/python tools/run_tests.py --only postgresql
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks tools
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

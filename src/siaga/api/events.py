@@ -1,0 +1,125 @@
+"""The live event stream (SSE, resumable with Last-Event-ID), the snapshot it continues from, the
+audit log and its verification, and health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import select, text
+
+from siaga.core.audit import AuditEntry, verify_chain
+from siaga.core.authz import Principal
+from siaga.core.context import Ctx
+from siaga.core.errors import Problem
+from siaga.core.http import ctx_for, current_principal
+from siaga.db.engine import open_session
+from siaga.events.snapshot import take_snapshot
+from siaga.events.stream import event_stream
+
+router = APIRouter(tags=["events"])
+
+
+def _events_principal(principal: Principal = Depends(current_principal, scope="function")) -> Principal:
+    principal.require("events.read")
+    return principal
+
+
+_events_principal.permission = "events.read"  # type: ignore[attr-defined]
+
+
+@router.get("/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "SSE: `id`, `event` (kind), `data` (JSON with payload); "
+                                            "`event: reset` means reload the snapshot"}})
+async def events(request: Request, after: int | None = Query(default=None, ge=0),
+                 last_event_id: str | None = Header(default=None, max_length=20),
+                 principal: Principal = Depends(_events_principal)) -> StreamingResponse:
+    """Events after `Last-Event-ID` (or `?after=`); without either, from now on."""
+    hub = request.app.state.hub
+    start: int
+    if last_event_id is not None:
+        if not last_event_id.isdigit():
+            raise Problem(422, "validation_failed", errors=[
+                {"field": "header.Last-Event-ID", "message": "an event id (digits)", "code": "invalid"}])
+        start = int(last_event_id)
+    elif after is not None:
+        start = after
+    else:
+        from siaga.events.hub import last_event_id as current_last
+
+        import anyio
+
+        start = await anyio.to_thread.run_sync(current_last, hub.engine)
+    settings = request.app.state.settings
+    stream = event_stream(request, hub, principal, start, settings.event_backlog_limit,
+                          settings.sse_keepalive_seconds)
+    return StreamingResponse(stream, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/snapshot")
+def snapshot(request: Request, ctx: Ctx = Depends(ctx_for("events.read"))) -> dict[str, Any]:
+    """Everything a console shows, with the id of the last event it includes: follow /events from it."""
+    with open_session(request.app.state.engine, write=False, snapshot=True) as db, db.begin():
+        return take_snapshot(db, ctx.actor)
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None
+    data: dict[str, Any]
+    hash: str
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    entries: int
+    problems: list[str]
+
+
+@router.get("/audit", response_model=list[AuditEntryOut])
+def list_audit(entity: str | None = Query(default=None, max_length=40),
+               entity_id: str | None = Query(default=None, max_length=64),
+               limit: int = Query(default=100, ge=1, le=1000),
+               ctx: Ctx = Depends(ctx_for("audit.read"))) -> list[AuditEntryOut]:
+    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if entity:
+        stmt = stmt.where(AuditEntry.entity == entity)
+    if entity_id:
+        stmt = stmt.where(AuditEntry.entity_id == entity_id)
+    return [AuditEntryOut(seq=e.seq, at=e.at.isoformat(), actor=e.actor, action=e.action, entity=e.entity,
+                          entity_id=e.entity_id, data=e.data, hash=e.hash) for e in ctx.db.scalars(stmt)]
+
+
+@router.get("/audit/verify", response_model=VerifyOut)
+def audit_verify(ctx: Ctx = Depends(ctx_for("audit.read"))) -> VerifyOut:
+    result = verify_chain(ctx.db)
+    return VerifyOut(ok=result.ok, entries=result.entries, problems=result.problems)
+
+
+class HealthOut(BaseModel):
+    ok: bool
+    database: str
+    event_stream_listening: bool
+    last_event_id: int
+
+
+@router.get("/health", response_model=HealthOut)
+def health(request: Request) -> HealthOut:
+    hub = request.app.state.hub
+    try:
+        with open_session(request.app.state.engine, write=False) as db:
+            db.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception as exc:  # report, don't crash: this is what monitoring polls
+        database = f"error: {type(exc).__name__}"
+    return HealthOut(ok=database == "ok", database=database,
+                     event_stream_listening=hub.listening or request.app.state.engine.dialect.name == "sqlite",
+                     last_event_id=hub.last_id)

@@ -1,0 +1,65 @@
+"""The ASGI application: settings, one engine, the event hub, the JSON API and the web pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from siaga import __version__
+from siaga.api import events as events_api
+from siaga.core.clock import Clock
+from siaga.core.errors import install_handlers
+from siaga.db.engine import engine_for
+from siaga.domains.agencies import api as agencies_api
+from siaga.domains.calls import api as calls_api
+from siaga.domains.incidents import api as incidents_api
+from siaga.domains.regions import api as regions_api
+from siaga.domains.units import api as units_api
+from siaga.domains.users import api as users_api
+from siaga.events.hub import EventHub
+from siaga.settings import Settings, get_settings
+from siaga.web import ui
+
+API_PREFIX = "/api/v1"
+API_ROUTERS = (users_api.router, regions_api.router, agencies_api.router, units_api.router, calls_api.router,
+               incidents_api.router, events_api.router)
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None,
+               engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or engine_for(settings.database_url)
+    hub = EventHub(engine, poll_seconds=settings.event_poll_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+
+    app = FastAPI(
+        title="Siaga 112",
+        version=__version__,
+        description="Emergency call-handling and unified-response dispatch. Errors are RFC 9457 "
+                    "problem+json. Authenticate with a session cookie (plus X-CSRF-Token on writes) "
+                    "or `Authorization: Bearer <API token>`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.clock = clock or Clock()
+    app.state.hub = hub
+    install_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for router in API_ROUTERS:
+        api.include_router(router)
+    app.include_router(api)
+    ui.mount(app)
+    logging.getLogger("siaga").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: clock, errors, ids, security, authorisation, audit, language."""

@@ -1,0 +1,84 @@
+"""Append-only, hash-chained audit log. Each entry's hash covers its content and the previous hash,
+so a changed or deleted entry breaks the chain; the ledger head pins the last entry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from siaga.db.base import Base, Json, UTCDateTime
+
+GENESIS = "0" * 64
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+def entry_hash(prev_hash: str, seq: int, at: datetime, actor_id: int | None, actor: str, action: str,
+               entity: str, entity_id: str | None, data: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        [prev_hash, seq, at.isoformat(timespec="microseconds"), actor_id, actor, action, entity, entity_id,
+         data],
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    entries: int
+    problems: list[str]
+
+
+def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
+    """Walk the whole chain; report every break (changed content, missing entry, truncated tail)."""
+    from siaga.events.models import LedgerHead
+
+    problems: list[str] = []
+    prev_hash, expected_seq, count = GENESIS, 1, 0
+    last_seq = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for e in rows:
+            count += 1
+            if e.seq != expected_seq:
+                problems.append(f"entries {expected_seq}..{e.seq - 1} are missing (deleted)")
+            if e.prev_hash != prev_hash:
+                problems.append(f"entry {e.seq}: previous-hash link broken")
+            recomputed = entry_hash(e.prev_hash, e.seq, e.at, e.actor_id, e.actor, e.action, e.entity,
+                                    e.entity_id, e.data)
+            if recomputed != e.hash:
+                problems.append(f"entry {e.seq}: content does not match its hash (modified)")
+            prev_hash, expected_seq, last_seq = e.hash, e.seq + 1, e.seq
+    head = session.get(LedgerHead, 1)
+    if head is not None:
+        if head.last_audit_seq != last_seq:
+            problems.append(
+                f"the ledger head records entry {head.last_audit_seq} as last but the log ends at {last_seq}"
+            )
+        elif head.last_audit_hash != prev_hash:
+            problems.append("the last entry's hash differs from the one the ledger head recorded")
+    return VerifyResult(ok=not problems, entries=count, problems=problems)

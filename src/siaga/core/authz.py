@@ -1,0 +1,93 @@
+"""Roles and what each may do, as data. Every API route names one permission; the role × endpoint
+matrix test reads this table, so a new route cannot go untested."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from siaga.core.errors import Problem
+
+CALL_TAKER = "call_taker"
+DISPATCHER = "dispatcher"
+SUPERVISOR = "supervisor"
+AGENCY_OPERATOR = "agency_operator"
+ADMIN = "admin"
+TELEPHONY = "telephony"  # a machine client: the SIP edge or a PBX bridge, with an API token
+
+ROLES = (CALL_TAKER, DISPATCHER, SUPERVISOR, AGENCY_OPERATOR, ADMIN, TELEPHONY)
+HUMAN_ROLES = (CALL_TAKER, DISPATCHER, SUPERVISOR, AGENCY_OPERATOR, ADMIN)
+# Roles not bound to one agency: they see the whole centre.
+STAFF_ROLES = frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN})
+
+ROLE_LABELS = {
+    CALL_TAKER: ("Operator 112", "Call-taker"),
+    DISPATCHER: ("Dispatcher", "Dispatcher"),
+    SUPERVISOR: ("Supervisor", "Supervisor"),
+    AGENCY_OPERATOR: ("Operator OPD", "Agency operator"),
+    ADMIN: ("Admin Diskominfotik", "Administrator"),
+    TELEPHONY: ("Jembatan telepon", "Telephony bridge"),
+}
+
+_ALL_HUMANS = frozenset(HUMAN_ROLES)
+_OPERATIONS = frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "reference.read": _ALL_HUMANS | {TELEPHONY},
+    "reference.write": frozenset({ADMIN}),
+    "users.read": frozenset({ADMIN, SUPERVISOR}),
+    "users.write": frozenset({ADMIN}),
+    "units.read": _ALL_HUMANS,
+    "units.write": frozenset({ADMIN}),
+    "units.status": frozenset({DISPATCHER, SUPERVISOR, AGENCY_OPERATOR}),
+    "calls.read": frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}),
+    "calls.write": _OPERATIONS,
+    "call_events.ingest": frozenset({TELEPHONY, SUPERVISOR}),
+    "incidents.read": _ALL_HUMANS,
+    "incidents.create": _OPERATIONS,
+    "incidents.update": _OPERATIONS,
+    "incidents.status": frozenset({DISPATCHER, SUPERVISOR}),
+    "incidents.note": _OPERATIONS | {AGENCY_OPERATOR},
+    "assignments.create": frozenset({DISPATCHER, SUPERVISOR}),
+    "assignments.update": frozenset({DISPATCHER, SUPERVISOR, AGENCY_OPERATOR}),
+    "audit.read": frozenset({ADMIN, SUPERVISOR}),
+    "events.read": _ALL_HUMANS,
+    "self.read": _ALL_HUMANS | {TELEPHONY},
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    full_name: str
+    role: str
+    agency_id: int | None
+    language: str = "id"
+    via: str = "session"  # or "token"
+    csrf_token: str = ""
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def label(self) -> str:
+        return f"{self.username} ({self.role})"
+
+    def can(self, permission: str) -> bool:
+        return self.role in PERMISSIONS[permission]
+
+    def require(self, permission: str) -> None:
+        if not self.can(permission):
+            raise Problem(403, "forbidden")
+
+    def may_see_agencies(self, agency_ids: list[int] | tuple[int, ...] | set[int]) -> bool:
+        return self.is_staff or (self.agency_id is not None and self.agency_id in agency_ids)
+
+    def require_agency(self, agency_id: int) -> None:
+        """Agency operators act only for their own agency."""
+        if self.role == AGENCY_OPERATOR and self.agency_id != agency_id:
+            raise Problem(403, "forbidden")
+
+
+SYSTEM = Principal(user_id=0, username="system", full_name="Sistem", role=ADMIN, agency_id=None, via="system")

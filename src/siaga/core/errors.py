@@ -1,0 +1,105 @@
+"""RFC 9457 problem+json: the one shape every API error takes, with field-level messages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from siaga.core.i18n import negotiate, t
+
+log = logging.getLogger("siaga.errors")
+
+PROBLEM_TYPE_BASE = "https://siaga112.id/problems/"
+
+
+class Problem(Exception):
+    """Raise from actions and routes; rendered as problem+json in the caller's language."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.params = params
+        self.errors = errors or []
+        self.headers = headers or {}
+
+    def to_dict(self, lang: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_TYPE_BASE + self.code,
+            "title": t(self.code, lang, **self.params),
+            "status": self.status,
+            "code": self.code,
+        }
+        if self.errors:
+            body["errors"] = self.errors
+        extra = {k: v for k, v in self.params.items() if isinstance(v, str | int | float | bool)}
+        if extra:
+            body["params"] = extra
+        return body
+
+
+def not_found(what: str = "") -> Problem:
+    return Problem(404, "not_found", what=what)
+
+
+def conflict(code: str, **params: Any) -> Problem:
+    return Problem(409, code, **params)
+
+
+def request_language(request: Request) -> str:
+    """API clients say what they want with Accept-Language; failing that, the user's own setting."""
+    accept = request.headers.get("accept-language")
+    if accept:
+        return negotiate(accept)
+    principal = getattr(request.state, "principal", None)
+    return negotiate(None, getattr(principal, "language", None))
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    lang = request_language(request)
+    body = problem.to_dict(lang)
+    body["instance"] = request.url.path
+    return JSONResponse(body, status_code=problem.status, headers=problem.headers,
+                        media_type="application/problem+json")
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "code": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return problem_response(request, Problem(422, "validation_failed", errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {401: "not_authenticated", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 409: "conflict"}.get(exc.status_code, "bad_request")
+        return problem_response(request, Problem(exc.status_code, code, headers=dict(exc.headers or {})))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(request, Problem(500, "internal_error"))

@@ -1,0 +1,1 @@
+"""Project data: the Bengkalis reference set (gazetteer, agencies, stations, units, categories)."""

@@ -1,0 +1,1 @@
+"""Database: declarative base, engines for SQLite and PostgreSQL, units of work, migrations."""

@@ -1,0 +1,24 @@
+"""Imports every table so that metadata (migrations, tests) sees the whole schema."""
+
+from siaga.core.audit import AuditEntry
+from siaga.core.idempotency import IdempotencyRecord
+from siaga.db.base import Base
+from siaga.domains.agencies.models import Agency, Station
+from siaga.domains.calls.models import Call, CallEventRecord, CallLocation
+from siaga.domains.incidents.models import (
+    Assignment,
+    Category,
+    Incident,
+    IncidentCounter,
+    TimelineEntry,
+    UnitAssignment,
+)
+from siaga.domains.regions.models import Landmark, Region
+from siaga.domains.units.models import Unit
+from siaga.domains.users.models import ApiToken, LoginAttempt, User, UserSession
+from siaga.events.models import Event, LedgerHead
+
+__all__ = ["Base", "AuditEntry", "IdempotencyRecord", "Agency", "Station", "Call", "CallEventRecord",
+           "CallLocation", "Assignment", "Category", "Incident", "IncidentCounter", "TimelineEntry",
+           "UnitAssignment", "Landmark", "Region", "Unit", "ApiToken", "LoginAttempt", "User", "UserSession",
+           "Event", "LedgerHead"]

@@ -1,0 +1,1 @@
+"""Agencies (OPD) that respond to incidents, and their stations."""

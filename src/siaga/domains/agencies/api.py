@@ -1,0 +1,46 @@
+"""Agencies (OPD), stations and the category list."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import select
+
+from siaga.core.context import Ctx
+from siaga.core.http import ctx_for, idempotent
+from siaga.domains.agencies import actions, schemas
+from siaga.domains.agencies.models import Agency, Station
+from siaga.domains.incidents.models import Category
+from siaga.domains.incidents.schemas import CategoryOut
+
+router = APIRouter(tags=["agencies"])
+
+
+@router.get("/agencies", response_model=list[schemas.AgencyOut])
+def list_agencies(ctx: Ctx = Depends(ctx_for("reference.read"))) -> list[schemas.AgencyOut]:
+    return [schemas.AgencyOut.model_validate(a) for a in ctx.db.scalars(select(Agency).order_by(Agency.code))]
+
+
+@router.post("/agencies", status_code=201, response_model=schemas.AgencyOut)
+def create_agency(data: schemas.AgencyCreate, request: Request,
+                  ctx: Ctx = Depends(ctx_for("reference.write"))) -> Response:
+    return idempotent(request, ctx, data, lambda: actions.create_agency(ctx, data))
+
+
+@router.get("/stations", response_model=list[schemas.StationOut])
+def list_stations(agency_id: int | None = None,
+                  ctx: Ctx = Depends(ctx_for("reference.read"))) -> list[schemas.StationOut]:
+    stmt = select(Station).order_by(Station.code)
+    if agency_id is not None:
+        stmt = stmt.where(Station.agency_id == agency_id)
+    return [schemas.StationOut.model_validate(s) for s in ctx.db.scalars(stmt)]
+
+
+@router.post("/stations", status_code=201, response_model=schemas.StationOut)
+def create_station(data: schemas.StationCreate, request: Request,
+                   ctx: Ctx = Depends(ctx_for("reference.write"))) -> Response:
+    return idempotent(request, ctx, data, lambda: actions.create_station(ctx, data))
+
+
+@router.get("/categories", response_model=list[CategoryOut])
+def list_categories(ctx: Ctx = Depends(ctx_for("reference.read"))) -> list[CategoryOut]:
+    return [CategoryOut.model_validate(c) for c in ctx.db.scalars(select(Category).order_by(Category.code))]

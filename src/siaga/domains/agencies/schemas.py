@@ -1,0 +1,58 @@
+"""API shapes for agencies and stations."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from siaga.domains.units.models import UNIT_STATUSES
+
+
+class AgencyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    short_name: str
+    kind: str
+    phone: str
+    status_labels: dict[str, str]
+    active: bool
+    version: int
+
+
+class AgencyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=2, max_length=30, pattern=r"^[A-Z0-9_]+$")
+    name: str = Field(min_length=2, max_length=160)
+    short_name: str = Field(min_length=1, max_length=40)
+    kind: str = Field(min_length=1, max_length=30)
+    phone: str = Field(default="", max_length=40)
+    status_labels: dict[str, str] = Field(default_factory=dict,
+                                          description=f"labels for {', '.join(UNIT_STATUSES)}")
+
+
+class StationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    agency_id: int
+    name: str
+    kode_wilayah: str | None
+    lat: float | None
+    lon: float | None
+    coord_approx: bool
+
+
+class StationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=2, max_length=40)
+    agency_id: int
+    name: str = Field(min_length=2, max_length=160)
+    kode_wilayah: str | None = Field(default=None, max_length=13)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    coord_approx: bool = False

@@ -1,0 +1,1 @@
+"""Calls: one telephony leg each, with times, operator, outcome and caller locations."""

@@ -1,0 +1,127 @@
+"""The only writers of calls. Telephony events are idempotent by event id and never refused for their
+data: an odd order or a bad location is recorded, and the call stays in the queue."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from siaga.core.context import Ctx
+from siaga.core.errors import Problem
+from siaga.domains.calls import schemas, service
+from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, CallEventRecord, CallLocation
+from siaga.domains.incidents.actions import check_version
+from siaga.domains.regions.models import Region
+from siaga.domains.users.models import User
+
+
+def announce_call(ctx: Ctx, call: Call, kind: str) -> schemas.CallOut:
+    ctx.db.flush()
+    out = service.call_out(ctx.db, call)
+    ctx.emit(kind, "call", call.id, out.model_dump(mode="json"))
+    return out
+
+
+def _add_location(ctx: Ctx, call: Call, loc: schemas.LocationIn) -> None:
+    valid, reason = loc.valid, loc.invalid_reason
+    kode = loc.kode_wilayah
+    if kode and ctx.db.get(Region, kode) is None:
+        # Keep the location; flag the unknown code instead of refusing the call's data.
+        valid, reason, kode = False, f"unknown kode wilayah {kode}", None
+    if (loc.lat is None) != (loc.lon is None):
+        valid, reason = False, reason or "only one of lat/lon given"
+    ctx.db.add(CallLocation(call_id=call.id, source=loc.source, lat=loc.lat, lon=loc.lon,
+                            accuracy_m=loc.accuracy_m, kode_wilayah=kode, address_text=loc.address_text,
+                            received_at=ctx.now(), valid=valid, invalid_reason=reason))
+
+
+def create_call(ctx: Ctx, data: schemas.CallCreate) -> schemas.CallOut:
+    now = ctx.now()
+    call = Call(caller_number=data.caller_number, called_number=data.called_number,
+                status="answered" if data.answered else "offered", offered_at=now,
+                answered_at=now if data.answered else None,
+                operator_id=ctx.actor.user_id if data.answered else None, notes="")
+    ctx.db.add(call)
+    ctx.db.flush()
+    if data.location is not None:
+        _add_location(ctx, call, data.location)
+    ctx.audit("call.create", "call", call.id, data.model_dump(mode="json"))
+    return announce_call(ctx, call, "call.created")
+
+
+def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.CallOut:
+    call = service.get_call(ctx.db, call_id, for_update=True)
+    check_version(call.version, data.version)
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    if data.outcome is not None:
+        call.outcome = data.outcome
+    if data.notes is not None:
+        call.notes = data.notes
+    if data.end and call.status in CALL_LIVE_STATUSES:
+        if call.outcome is None:
+            raise Problem(422, "validation_failed", errors=[
+                {"field": "body.outcome", "message": "record the call's outcome before closing it",
+                 "code": "missing"}])
+        call.ended_at = ctx.now()
+        call.status = "ended" if call.answered_at else "abandoned"
+    ctx.audit("call.update", "call", call.id, changes)
+    return announce_call(ctx, call, "call.updated")
+
+
+def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[Call, bool]:
+    call = ctx.db.scalar(select(Call).where(Call.external_ref == ev.call_ref).with_for_update())
+    if call is not None:
+        return call, False
+    call = Call(external_ref=ev.call_ref, caller_number=ev.caller_number, called_number=ev.called_number,
+                status="offered", offered_at=ev.at, notes="")
+    try:
+        with ctx.db.begin_nested():
+            ctx.db.add(call)
+            ctx.db.flush()
+    except IntegrityError:
+        # Another process created it a moment ago (its first event raced ours): use that one.
+        call = ctx.db.scalar(select(Call).where(Call.external_ref == ev.call_ref).with_for_update())
+        if call is None:
+            raise
+        return call, False
+    return call, True
+
+
+def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventResult:
+    record = CallEventRecord(event_id=ev.event_id, call_id=None, type=ev.type, at=ev.at, received_at=ctx.now())
+    try:
+        with ctx.db.begin_nested():
+            ctx.db.add(record)
+            ctx.db.flush()
+    except IntegrityError:
+        seen = ctx.db.get(CallEventRecord, ev.event_id)
+        call = ctx.db.get(Call, seen.call_id) if seen is not None and seen.call_id else None
+        if call is None:
+            raise Problem(409, "conflict") from None
+        return schemas.CallEventResult(duplicate=True, call=service.call_out(ctx.db, call))
+    call, created = _find_or_create_call(ctx, ev)
+    record.call_id = call.id
+    if not call.caller_number and ev.caller_number:
+        call.caller_number = ev.caller_number
+    live = call.status in CALL_LIVE_STATUSES
+    if ev.type == "ringing" and call.status == "offered":
+        call.status = "ringing"
+    elif ev.type == "answered":
+        call.answered_at = call.answered_at or ev.at
+        if ev.operator_username and call.operator_id is None:
+            call.operator_id = ctx.db.scalar(select(User.id).where(User.username == ev.operator_username))
+        if live:
+            call.status = "answered"
+    elif ev.type in ("ended", "abandoned"):
+        call.ended_at = call.ended_at or ev.at
+        if live:
+            if call.answered_at is None or ev.type == "abandoned":
+                call.status = "abandoned"
+                call.outcome = call.outcome or "abandoned"
+            else:
+                call.status = "ended"
+    if ev.location is not None:
+        _add_location(ctx, call, ev.location)
+    ctx.audit("call.event", "call", call.id, {"event_id": ev.event_id, "type": ev.type, "at": ev.at.isoformat()})
+    out = announce_call(ctx, call, "call.created" if created else "call.updated")
+    return schemas.CallEventResult(duplicate=False, call=out)

@@ -1,0 +1,50 @@
+"""Calls: the live queue, one call, hand-recorded calls, outcomes; and the generic call-event intake
+for telephony systems (idempotent by event_id)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from siaga.core.context import Ctx
+from siaga.core.http import ctx_for, idempotent
+from siaga.domains.calls import actions, schemas, service
+
+router = APIRouter(tags=["calls"])
+
+
+@router.get("/calls", response_model=list[schemas.CallOut])
+def list_calls(live: bool = False, caller_number: str | None = Query(default=None, max_length=40),
+               limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0),
+               ctx: Ctx = Depends(ctx_for("calls.read"))) -> list[schemas.CallOut]:
+    calls = service.list_calls(ctx.db, live_only=live, caller_number=caller_number, limit=limit, offset=offset)
+    return service.calls_out(ctx.db, calls)
+
+
+@router.get("/calls/{call_id}", response_model=schemas.CallOut)
+def get_call(call_id: int, response: Response, ctx: Ctx = Depends(ctx_for("calls.read"))) -> schemas.CallOut:
+    call = service.get_call(ctx.db, call_id)
+    response.headers["ETag"] = f'"{call.version}"'
+    return service.call_out(ctx.db, call)
+
+
+@router.post("/calls", status_code=201, response_model=schemas.CallOut)
+def create_call(data: schemas.CallCreate, request: Request,
+                ctx: Ctx = Depends(ctx_for("calls.write"))) -> Response:
+    return idempotent(request, ctx, data, lambda: actions.create_call(ctx, data))
+
+
+@router.patch("/calls/{call_id}", response_model=schemas.CallOut,
+              responses={409: {"description": "someone changed the call since you loaded it"}})
+def update_call(call_id: int, data: schemas.CallUpdate,
+                ctx: Ctx = Depends(ctx_for("calls.write"))) -> schemas.CallOut:
+    return actions.update_call(ctx, call_id, data)
+
+
+@router.post("/call-events", response_model=schemas.CallEventResult,
+             responses={200: {"description": "already ingested (duplicate: true); nothing changed"},
+                        201: {"description": "ingested"}})
+def ingest_call_event(data: schemas.CallEventIn, response: Response,
+                      ctx: Ctx = Depends(ctx_for("call_events.ingest"))) -> schemas.CallEventResult:
+    result = actions.ingest_call_event(ctx, data)
+    response.status_code = 200 if result.duplicate else 201
+    return result

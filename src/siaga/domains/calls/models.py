@@ -1,0 +1,65 @@
+"""Calls, the locations reported for them, and the telephony events already ingested."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from siaga.db.base import Base, BigId, UTCDateTime
+
+CALL_OUTCOMES = ("emergency", "information", "prank", "ghost", "abandoned", "missed_out_of_hours",
+                 "wrong_number", "test")
+CALL_STATUSES = ("offered", "ringing", "answered", "ended", "abandoned")
+CALL_LIVE_STATUSES = ("offered", "ringing", "answered")
+LOCATION_SOURCES = ("pidf_lo", "aml", "network", "operator", "caller")
+
+
+class Call(Base):
+    __tablename__ = "call"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The telephony side's call id (SIP Call-ID or a PBX's id); unique so a replayed event finds it.
+    external_ref: Mapped[str | None] = mapped_column(String(200), unique=True)
+    caller_number: Mapped[str] = mapped_column(String(40), index=True, default="")
+    called_number: Mapped[str] = mapped_column(String(40), default="112")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    outcome: Mapped[str | None] = mapped_column(String(30), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CallLocation(Base):
+    __tablename__ = "call_location"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    kode_wilayah: Mapped[str | None] = mapped_column(ForeignKey("region.kode"))
+    address_text: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    invalid_reason: Mapped[str] = mapped_column(String(300), default="")
+
+
+class CallEventRecord(Base):
+    """Each telephony event id seen once: a replay or a retry changes nothing."""
+
+    __tablename__ = "call_event"
+
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,194 @@
+"""The only writers of incidents and their timelines. Each action validates, changes, writes the
+timeline, audits and emits — in the caller's transaction; the caller commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from siaga.core.clock import WIB
+from siaga.core.context import Ctx
+from siaga.core.errors import Problem
+from siaga.domains.calls.models import Call
+from siaga.domains.incidents import schemas, service
+from siaga.domains.incidents.models import (
+    ASSIGNMENT_FINISHED,
+    INCIDENT_TRANSITIONS,
+    Assignment,
+    Category,
+    Incident,
+    IncidentCounter,
+    TimelineEntry,
+)
+from siaga.domains.regions.models import Landmark, Region
+from siaga.events.outbox import Audience
+
+
+def invalid(field: str, message: str, code: str = "invalid") -> Problem:
+    return Problem(422, "validation_failed", errors=[{"field": field, "message": message, "code": code}])
+
+
+def check_version(current: int, seen: int) -> None:
+    if current != seen:
+        raise Problem(409, "stale_version", current=current)
+
+
+def announce_incident(ctx: Ctx, incident: Incident, kind: str) -> schemas.IncidentOut:
+    """Emit the incident as it now stands to staff and every agency assigned to it."""
+    ctx.db.flush()
+    out = service.incident_out(ctx.db, incident)
+    agencies = tuple(a.agency_id for a in out.assignments)
+    ctx.emit(kind, "incident", incident.id, out.model_dump(mode="json"), Audience(agencies=agencies))
+    return out
+
+
+def add_timeline(ctx: Ctx, incident_id: int, kind: str, text: str = "", data: dict[str, Any] | None = None) -> None:
+    entry = TimelineEntry(incident_id=incident_id, at=ctx.now(), actor_id=ctx.actor.user_id or None,
+                          actor=ctx.actor.full_name, kind=kind, text=text, data=data or {})
+    ctx.db.add(entry)
+    ctx.db.flush()
+    payload = schemas.TimelineOut.model_validate(entry).model_dump(mode="json")
+    ctx.emit("timeline.added", "timeline", entry.id, payload,
+             Audience(agencies=tuple(service.agency_ids_of(ctx.db, incident_id))))
+
+
+def _next_number(ctx: Ctx) -> str:
+    year = ctx.now().astimezone(WIB).year
+    dialect = ctx.db.get_bind().dialect.name
+    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(IncidentCounter)
+    ctx.db.execute(ins.values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"]))
+    last = ctx.db.execute(
+        update(IncidentCounter).where(IncidentCounter.year == year)
+        .values(last=IncidentCounter.last + 1).returning(IncidentCounter.last)
+    ).scalar_one()
+    return f"{ctx.settings.incident_prefix}-{year}-{last:06d}"
+
+
+def _check_references(ctx: Ctx, data: schemas.IncidentCreate | schemas.IncidentUpdate,
+                      category_code: str) -> Category:
+    category = ctx.db.get(Category, category_code)
+    if category is None or category.parent_code is not None or not category.active:
+        raise invalid("body.category_code", f"unknown category: {category_code}", "unknown")
+    sub = data.subcategory_code
+    if sub:
+        subcategory = ctx.db.get(Category, sub)
+        if subcategory is None or subcategory.parent_code != category.code:
+            raise invalid("body.subcategory_code", f"not a subcategory of {category.code}: {sub}", "unknown")
+    if data.kode_wilayah and ctx.db.get(Region, data.kode_wilayah) is None:
+        raise invalid("body.kode_wilayah", f"unknown kode wilayah: {data.kode_wilayah}", "unknown")
+    if data.landmark_id is not None and ctx.db.get(Landmark, data.landmark_id) is None:
+        raise invalid("body.landmark_id", "unknown landmark", "unknown")
+    if (data.lat is None) != (data.lon is None):
+        raise invalid("body.lat", "give both lat and lon, or neither")
+    return category
+
+
+def create_incident(ctx: Ctx, data: schemas.IncidentCreate) -> schemas.IncidentOut:
+    category = _check_references(ctx, data, data.category_code)
+    call = None
+    if data.call_id is not None:
+        call = ctx.db.get(Call, data.call_id)
+        if call is None:
+            raise invalid("body.call_id", "unknown call", "unknown")
+        if call.incident_id is not None:
+            raise Problem(409, "duplicate", what="call → incident", value=str(call.incident_id))
+    now = ctx.now()
+    fields = data.model_dump(exclude={"call_id", "priority"})
+    incident = Incident(**fields, number=_next_number(ctx), priority=data.priority or category.default_priority,
+                        status="new", created_at=now, created_by=ctx.actor.user_id or None, outcome_note="")
+    ctx.db.add(incident)
+    ctx.db.flush()
+    add_timeline(ctx, incident.id, "created", data.description,
+                 {"category": incident.category_code, "priority": incident.priority})
+    ctx.audit("incident.create", "incident", incident.id, {"number": incident.number, **fields})
+    if call is not None:
+        _attach_call(ctx, incident, call)
+    return announce_incident(ctx, incident, "incident.created")
+
+
+def update_incident(ctx: Ctx, incident_id: int, data: schemas.IncidentUpdate) -> schemas.IncidentOut:
+    incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id, for_update=True)
+    check_version(incident.version, data.version)
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    if not changes:
+        return service.incident_out(ctx.db, incident)
+    merged = schemas.IncidentUpdate(version=data.version, **{
+        "subcategory_code": incident.subcategory_code, "kode_wilayah": incident.kode_wilayah,
+        "landmark_id": incident.landmark_id, "lat": incident.lat, "lon": incident.lon, **changes})
+    if "category_code" in changes and "subcategory_code" not in changes:
+        merged.subcategory_code = None
+        changes["subcategory_code"] = None
+    _check_references(ctx, merged, changes.get("category_code") or incident.category_code)
+    before = {k: getattr(incident, k) for k in changes}
+    for key, value in changes.items():
+        setattr(incident, key, value)
+    add_timeline(ctx, incident.id, "updated", "", {"before": before, "after": changes})
+    ctx.audit("incident.update", "incident", incident.id, {"before": before, "after": changes})
+    return announce_incident(ctx, incident, "incident.updated")
+
+
+def change_incident_status(ctx: Ctx, incident_id: int, data: schemas.IncidentStatusIn) -> schemas.IncidentOut:
+    incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id, for_update=True)
+    check_version(incident.version, data.version)
+    set_incident_status(ctx, incident, data.status, data.note)
+    return announce_incident(ctx, incident, "incident.status_changed")
+
+
+def set_incident_status(ctx: Ctx, incident: Incident, target: str, note: str = "") -> None:
+    current = incident.status
+    if target == current:
+        return
+    if target not in INCIDENT_TRANSITIONS[current]:
+        raise Problem(409, "invalid_transition", current=current, target=target)
+    if target in ("closed", "cancelled") and not note.strip():
+        raise invalid("body.note", "a closing or cancelling note is required", "missing")
+    if target == "closed":
+        open_ones = [a for a in ctx.db.scalars(select(Assignment).where(Assignment.incident_id == incident.id))
+                     if a.state not in ASSIGNMENT_FINISHED]
+        if open_ones:
+            raise Problem(409, "incident_not_clear", open=len(open_ones))
+    now = ctx.now()
+    incident.status = target
+    if target == "resolved":
+        incident.resolved_at = now
+    if target in ("closed", "cancelled"):
+        incident.closed_at = now
+        incident.outcome_note = note
+    add_timeline(ctx, incident.id, "status", note, {"from": current, "to": target})
+    ctx.audit("incident.status", "incident", incident.id, {"from": current, "to": target, "note": note})
+
+
+def add_note(ctx: Ctx, incident_id: int, data: schemas.NoteIn) -> schemas.TimelineOut:
+    incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id)
+    add_timeline(ctx, incident.id, "note", data.text)
+    ctx.audit("incident.note", "incident", incident.id, {"text": data.text})
+    entry = ctx.db.scalars(select(TimelineEntry).where(TimelineEntry.incident_id == incident.id)
+                           .order_by(TimelineEntry.id.desc()).limit(1)).one()
+    return schemas.TimelineOut.model_validate(entry)
+
+
+def _attach_call(ctx: Ctx, incident: Incident, call: Call) -> None:
+    from siaga.domains.calls.actions import announce_call
+
+    call.incident_id = incident.id
+    if call.outcome is None:
+        call.outcome = "emergency"
+    add_timeline(ctx, incident.id, "call_linked", call.caller_number, {"call_id": call.id})
+    ctx.audit("call.link", "call", call.id, {"incident_id": incident.id})
+    announce_call(ctx, call, "call.updated")
+
+
+def link_call(ctx: Ctx, incident_id: int, data: schemas.LinkCallIn) -> schemas.IncidentOut:
+    incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id, for_update=True)
+    call = ctx.db.get(Call, data.call_id)
+    if call is None:
+        raise invalid("body.call_id", "unknown call", "unknown")
+    if call.incident_id == incident.id:
+        return service.incident_out(ctx.db, incident)
+    if call.incident_id is not None:
+        raise Problem(409, "duplicate", what="call → incident", value=str(call.incident_id))
+    _attach_call(ctx, incident, call)
+    return announce_incident(ctx, incident, "incident.updated")

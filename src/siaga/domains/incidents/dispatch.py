@@ -1,0 +1,179 @@
+"""Dispatch: an agency's assignment to an incident, the units it sends, and the unit status moves
+that follow. Agency operators act only for their own agency; a unit serves one incident at a time."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from siaga.core.context import Ctx
+from siaga.core.errors import Problem
+from siaga.domains.agencies.models import Agency
+from siaga.domains.incidents import schemas, service
+from siaga.domains.incidents.actions import (
+    add_timeline,
+    announce_incident,
+    check_version,
+    invalid,
+    set_incident_status,
+)
+from siaga.domains.incidents.models import (
+    ASSIGNMENT_TRANSITIONS,
+    INCIDENT_OPEN_STATUSES,
+    Assignment,
+    Incident,
+    UnitAssignment,
+)
+from siaga.domains.units import schemas as unit_schemas
+from siaga.domains.units.actions import announce_unit
+from siaga.domains.units.models import ASSIGNABLE_STATUSES, UNIT_TRANSITIONS, Unit
+from siaga.domains.units.service import get_visible_unit
+
+
+def create_assignment(ctx: Ctx, incident_id: int, data: schemas.AssignmentCreate) -> schemas.IncidentOut:
+    incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id, for_update=True)
+    if incident.status not in INCIDENT_OPEN_STATUSES:
+        raise Problem(409, "invalid_transition", current=incident.status, target="assigned")
+    agency = ctx.db.get(Agency, data.agency_id)
+    if agency is None or not agency.active:
+        raise invalid("body.agency_id", "unknown agency", "unknown")
+    exists = ctx.db.scalar(select(Assignment).where(Assignment.incident_id == incident.id,
+                                                    Assignment.agency_id == agency.id))
+    if exists is not None:
+        raise Problem(409, "already_assigned")
+    assignment = Assignment(incident_id=incident.id, agency_id=agency.id, state="notified",
+                            notified_at=ctx.now(), reason="")
+    ctx.db.add(assignment)
+    ctx.db.flush()
+    add_timeline(ctx, incident.id, "assignment", agency.short_name,
+                 {"assignment_id": assignment.id, "agency_id": agency.id, "state": "notified"})
+    ctx.audit("assignment.create", "assignment", assignment.id,
+              {"incident_id": incident.id, "agency_id": agency.id})
+    return announce_incident(ctx, incident, "incident.assignment_added")
+
+
+def _get_assignment(ctx: Ctx, assignment_id: int) -> tuple[Assignment, Incident]:
+    assignment = ctx.db.scalar(select(Assignment).where(Assignment.id == assignment_id).with_for_update())
+    if assignment is None or not ctx.actor.may_see_agencies([assignment.agency_id]):
+        raise Problem(404, "not_found")
+    ctx.actor.require_agency(assignment.agency_id)
+    incident = ctx.db.get(Incident, assignment.incident_id)
+    assert incident is not None
+    return assignment, incident
+
+
+def _release_units(ctx: Ctx, assignment: Assignment) -> None:
+    """An assignment that ends frees its units: on the road or on scene they return, others are free."""
+    now = ctx.now()
+    for ua in ctx.db.scalars(select(UnitAssignment).where(UnitAssignment.assignment_id == assignment.id,
+                                                          UnitAssignment.active.is_(True))):
+        unit = ctx.db.get(Unit, ua.unit_id)
+        assert unit is not None
+        ua.active = False
+        ua.cleared_at = now
+        unit.status = "returning" if unit.status in ("en_route", "on_scene") else "available"
+        unit.status_at = now
+        announce_unit(ctx, unit, "unit.status_changed")
+
+
+def change_assignment_state(ctx: Ctx, assignment_id: int, data: schemas.AssignmentStateIn) -> schemas.IncidentOut:
+    assignment, incident = _get_assignment(ctx, assignment_id)
+    check_version(assignment.version, data.version)
+    current, target = assignment.state, data.state
+    if target not in ASSIGNMENT_TRANSITIONS[current]:
+        raise Problem(409, "invalid_transition", current=current, target=target)
+    if target == "declined" and not data.reason.strip():
+        raise invalid("body.reason", "say why the agency declines", "missing")
+    now = ctx.now()
+    assignment.state = target
+    if target == "acknowledged":
+        assignment.acknowledged_at = now
+    elif target == "on_scene":
+        assignment.on_scene_at = assignment.on_scene_at or now
+    elif target == "cleared":
+        assignment.cleared_at = now
+        _release_units(ctx, assignment)
+    elif target == "declined":
+        assignment.declined_at = now
+    elif target == "cancelled":
+        assignment.cancelled_at = now
+        _release_units(ctx, assignment)
+    if data.reason:
+        assignment.reason = data.reason
+    add_timeline(ctx, incident.id, "assignment", data.reason,
+                 {"assignment_id": assignment.id, "agency_id": assignment.agency_id, "from": current,
+                  "to": target})
+    ctx.audit("assignment.state", "assignment", assignment.id,
+              {"from": current, "to": target, "reason": data.reason})
+    return announce_incident(ctx, incident, "incident.assignment_changed")
+
+
+def assign_unit(ctx: Ctx, assignment_id: int, data: schemas.AssignUnitIn) -> schemas.IncidentOut:
+    assignment, incident = _get_assignment(ctx, assignment_id)
+    if assignment.state not in ("notified", "acknowledged", "units_assigned", "on_scene"):
+        raise Problem(409, "invalid_transition", current=assignment.state, target="units_assigned")
+    # The row lock makes two dispatchers sending the same unit queue up: the second sees it taken.
+    unit = get_visible_unit(ctx.db, ctx.actor, data.unit_id, for_update=True)
+    if data.unit_version is not None:
+        check_version(unit.version, data.unit_version)
+    if unit.agency_id != assignment.agency_id:
+        raise Problem(409, "unit_other_agency", callsign=unit.callsign)
+    if unit.status not in ASSIGNABLE_STATUSES or not unit.active:
+        raise Problem(409, "unit_unavailable", callsign=unit.callsign, status=unit.status)
+    now = ctx.now()
+    ua = UnitAssignment(assignment_id=assignment.id, incident_id=incident.id, unit_id=unit.id, active=True,
+                        dispatched_at=now)
+    ctx.db.add(ua)
+    unit.status, unit.status_at = "assigned", now
+    if assignment.state in ("notified", "acknowledged"):
+        assignment.state = "units_assigned"
+    assignment.acknowledged_at = assignment.acknowledged_at or now
+    assignment.dispatched_at = assignment.dispatched_at or now
+    if incident.status == "new":
+        set_incident_status(ctx, incident, "dispatched")
+    add_timeline(ctx, incident.id, "unit_assigned", unit.callsign,
+                 {"assignment_id": assignment.id, "unit_id": unit.id})
+    ctx.audit("unit.assign", "unit", unit.id, {"assignment_id": assignment.id, "incident_id": incident.id})
+    announce_unit(ctx, unit, "unit.status_changed")
+    return announce_incident(ctx, incident, "incident.unit_assigned")
+
+
+def report_unit_status(ctx: Ctx, unit_id: int, data: unit_schemas.UnitStatusIn) -> unit_schemas.UnitOut:
+    unit = get_visible_unit(ctx.db, ctx.actor, unit_id, for_update=True)
+    ctx.actor.require_agency(unit.agency_id)
+    check_version(unit.version, data.version)
+    current, target = unit.status, data.status
+    if target == "assigned":
+        raise invalid("body.status", "units are assigned through an incident's assignment")
+    if target != current and target not in UNIT_TRANSITIONS[current]:
+        raise Problem(409, "invalid_transition", current=current, target=target)
+    now = ctx.now()
+    if data.lat is not None and data.lon is not None:
+        unit.lat, unit.lon, unit.position_at = data.lat, data.lon, now
+    if target != current:
+        unit.status, unit.status_at = target, now
+    ua = ctx.db.scalar(select(UnitAssignment).where(UnitAssignment.unit_id == unit.id,
+                                                    UnitAssignment.active.is_(True)))
+    incident = None
+    if ua is not None and target != current:
+        incident = ctx.db.get(Incident, ua.incident_id)
+        assignment = ctx.db.get(Assignment, ua.assignment_id)
+        assert incident is not None and assignment is not None
+        if target == "en_route":
+            ua.en_route_at = ua.en_route_at or now
+        elif target == "on_scene":
+            ua.on_scene_at = ua.on_scene_at or now
+            if assignment.state in ("acknowledged", "units_assigned"):
+                assignment.state = "on_scene"
+            assignment.on_scene_at = assignment.on_scene_at or now
+            if incident.status in ("new", "dispatched"):
+                set_incident_status(ctx, incident, "on_scene")
+        elif target in ("returning", "available", "out_of_service"):
+            ua.returning_at = now if target == "returning" else ua.returning_at
+            ua.cleared_at, ua.active = now, False
+        add_timeline(ctx, incident.id, "unit_status", unit.callsign,
+                     {"unit_id": unit.id, "from": current, "to": target})
+    ctx.audit("unit.status", "unit", unit.id, {"from": current, "to": target, "lat": data.lat, "lon": data.lon})
+    announce_unit(ctx, unit, "unit.status_changed")
+    if incident is not None:
+        announce_incident(ctx, incident, "incident.updated")
+    return unit_schemas.UnitOut.model_validate(unit)

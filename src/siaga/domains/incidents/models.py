@@ -1,0 +1,136 @@
+"""Incidents (one emergency, many calls), timeline entries, assignments and unit assignments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from siaga.db.base import Base, BigId, Json, UTCDateTime
+
+INCIDENT_STATUSES = ("new", "dispatched", "on_scene", "resolved", "closed", "cancelled")
+INCIDENT_OPEN_STATUSES = ("new", "dispatched", "on_scene", "resolved")
+INCIDENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    "new": frozenset({"dispatched", "on_scene", "resolved", "cancelled"}),
+    "dispatched": frozenset({"on_scene", "resolved", "cancelled"}),
+    "on_scene": frozenset({"resolved", "cancelled"}),
+    "resolved": frozenset({"closed", "on_scene", "dispatched"}),
+    "closed": frozenset(),
+    "cancelled": frozenset(),
+}
+
+ASSIGNMENT_STATES = ("notified", "acknowledged", "units_assigned", "on_scene", "cleared", "declined",
+                     "cancelled")
+ASSIGNMENT_FINISHED = frozenset({"cleared", "declined", "cancelled"})
+ASSIGNMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    "notified": frozenset({"acknowledged", "declined", "cancelled"}),
+    "acknowledged": frozenset({"units_assigned", "on_scene", "cleared", "declined", "cancelled"}),
+    "units_assigned": frozenset({"on_scene", "cleared", "cancelled"}),
+    "on_scene": frozenset({"cleared", "cancelled"}),
+    "cleared": frozenset(),
+    "declined": frozenset(),
+    "cancelled": frozenset(),
+}
+
+
+class Category(Base):
+    __tablename__ = "category"
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"))
+    name_id: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    default_priority: Mapped[int] = mapped_column(Integer, default=3)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class IncidentCounter(Base):
+    """Per-year counter behind BKS-2026-000123; the row lock serialises number allocation."""
+
+    __tablename__ = "incident_counter"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Incident(Base):
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"), index=True)
+    subcategory_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"))
+    priority: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    kode_wilayah: Mapped[str | None] = mapped_column(ForeignKey("region.kode"), index=True)
+    address_text: Mapped[str] = mapped_column(Text, default="")
+    patokan: Mapped[str] = mapped_column(Text, default="")
+    landmark_id: Mapped[int | None] = mapped_column(ForeignKey("landmark.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TimelineEntry(Base):
+    """Append-only history of one incident: calls linked, notes, assignments, status changes."""
+
+    __tablename__ = "timeline_entry"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    actor: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class Assignment(Base):
+    """One agency's part in one incident, with every time response statistics need."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (UniqueConstraint("incident_id", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    on_scene_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class UnitAssignment(Base):
+    """One unit sent for one assignment; a unit has at most one active unit assignment."""
+
+    __tablename__ = "unit_assignment"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    en_route_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    on_scene_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returning_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

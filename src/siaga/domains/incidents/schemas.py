@@ -1,0 +1,168 @@
+"""API shapes for incidents, timeline, assignments and categories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+IncidentStatus = Literal["new", "dispatched", "on_scene", "resolved", "closed", "cancelled"]
+AssignmentState = Literal["acknowledged", "on_scene", "cleared", "declined", "cancelled"]
+
+
+class CategoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    parent_code: str | None
+    name_id: str
+    name_en: str
+    default_priority: int
+    active: bool
+
+
+class UnitAssignmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    unit_id: int
+    active: bool
+    dispatched_at: datetime
+    en_route_at: datetime | None
+    on_scene_at: datetime | None
+    returning_at: datetime | None
+    cleared_at: datetime | None
+
+
+class AssignmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    incident_id: int
+    agency_id: int
+    state: str
+    notified_at: datetime
+    acknowledged_at: datetime | None
+    dispatched_at: datetime | None
+    on_scene_at: datetime | None
+    cleared_at: datetime | None
+    declined_at: datetime | None
+    cancelled_at: datetime | None
+    reason: str
+    version: int
+    units: list[UnitAssignmentOut] = []
+
+
+class IncidentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    number: str
+    category_code: str
+    subcategory_code: str | None
+    priority: int
+    status: str
+    lat: float | None
+    lon: float | None
+    kode_wilayah: str | None
+    address_text: str
+    patokan: str
+    landmark_id: int | None
+    description: str
+    created_at: datetime
+    created_by: int | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    outcome_note: str
+    version: int
+    assignments: list[AssignmentOut] = []
+    call_ids: list[int] = []
+
+
+class IncidentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category_code: str = Field(min_length=1, max_length=60)
+    subcategory_code: str | None = Field(default=None, max_length=60)
+    priority: int | None = Field(default=None, ge=1, le=4, description="1 = life threat; default from category")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    kode_wilayah: str | None = Field(default=None, max_length=13)
+    address_text: str = Field(default="", max_length=1000)
+    patokan: str = Field(default="", max_length=500)
+    landmark_id: int | None = None
+    description: str = Field(default="", max_length=5000)
+    call_id: int | None = Field(default=None, description="The call this incident is created from")
+
+
+class IncidentUpdate(BaseModel):
+    """Only the fields given change. `version` is the one you last saw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int
+    category_code: str | None = Field(default=None, min_length=1, max_length=60)
+    subcategory_code: str | None = Field(default=None, max_length=60)
+    priority: int | None = Field(default=None, ge=1, le=4)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    kode_wilayah: str | None = Field(default=None, max_length=13)
+    address_text: str | None = Field(default=None, max_length=1000)
+    patokan: str | None = Field(default=None, max_length=500)
+    landmark_id: int | None = None
+    description: str | None = Field(default=None, max_length=5000)
+
+
+class IncidentStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: IncidentStatus
+    version: int
+    note: str = Field(default="", max_length=5000, description="Required to close or cancel")
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class TimelineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    incident_id: int
+    at: datetime
+    actor_id: int | None
+    actor: str
+    kind: str
+    text: str
+    data: dict[str, Any]
+
+
+class LinkCallIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    call_id: int
+
+
+class AssignmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agency_id: int
+
+
+class AssignmentStateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: AssignmentState
+    version: int
+    reason: str = Field(default="", max_length=2000, description="Required to decline")
+
+
+class AssignUnitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit_id: int
+    unit_version: int | None = Field(default=None, description="Unit version you saw; stale gives 409")

@@ -1,0 +1,1 @@
+"""Gazetteer: Kemendagri regions (provinsi → kabupaten → kecamatan → desa/kelurahan) and patokan."""

@@ -1,0 +1,1 @@
+"""Response units (fire engines, ambulances, boats, patrols) and their status machine."""

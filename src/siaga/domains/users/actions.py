@@ -1,0 +1,129 @@
+"""The only writers of users, sessions and tokens."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+
+from siaga.core.authz import AGENCY_OPERATOR, ROLES, Principal
+from siaga.core.context import Ctx
+from siaga.core.errors import Problem
+from siaga.core.security import (
+    burn_password_check,
+    digest,
+    generate_password,
+    hash_password,
+    new_api_token,
+    new_session_token,
+    verify_password,
+)
+from siaga.domains.agencies.models import Agency
+from siaga.domains.users import schemas
+from siaga.domains.users.models import ApiToken, LoginAttempt, User, UserSession
+from siaga.domains.users.service import get_by_username
+
+
+def _field_error(field: str, message: str, code: str = "invalid") -> Problem:
+    return Problem(422, "validation_failed", errors=[{"field": field, "message": message, "code": code}])
+
+
+def create_user(ctx: Ctx, data: schemas.UserCreate) -> schemas.UserCreated:
+    if data.role not in ROLES:
+        raise _field_error("body.role", f"one of {', '.join(ROLES)}")
+    if data.role == AGENCY_OPERATOR and data.agency_id is None:
+        raise _field_error("body.agency_id", "an agency operator belongs to one agency", "missing")
+    if data.role != AGENCY_OPERATOR and data.agency_id is not None:
+        raise _field_error("body.agency_id", "only agency operators are bound to an agency")
+    if data.agency_id is not None and ctx.db.get(Agency, data.agency_id) is None:
+        raise _field_error("body.agency_id", "unknown agency", "unknown")
+    if get_by_username(ctx.db, data.username) is not None:
+        raise Problem(409, "duplicate", what="username", value=data.username)
+    one_time = None if data.password else generate_password()
+    user = User(username=data.username, full_name=data.full_name, role=data.role, agency_id=data.agency_id,
+                password_hash=hash_password(data.password or one_time or ""), language=data.language,
+                active=True, created_at=ctx.now())
+    ctx.db.add(user)
+    ctx.db.flush()
+    ctx.audit("user.create", "user", user.id,
+              {"username": user.username, "role": user.role, "agency_id": user.agency_id})
+    out = schemas.UserCreated.model_validate(user, from_attributes=True)
+    out.one_time_password = one_time
+    return out
+
+
+def set_password(ctx: Ctx, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    ctx.db.query(UserSession).filter(UserSession.user_id == user.id).delete()
+    ctx.audit("user.password_set", "user", user.id, {})
+
+
+def login(ctx: Ctx, data: schemas.LoginIn, ip: str) -> tuple[str, UserSession, User]:
+    """Check the password, throttled per username+address and per address across all processes."""
+    now = ctx.now()
+    window_start = now - timedelta(seconds=ctx.settings.login_window_seconds)
+    db = ctx.db
+    db.execute(delete(LoginAttempt).where(LoginAttempt.at < window_start))
+    by_pair = db.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.username == data.username, LoginAttempt.ip == ip, LoginAttempt.at >= window_start))
+    by_ip = db.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.ip == ip, LoginAttempt.at >= window_start))
+    limit = ctx.settings.login_max_failures
+    if (by_pair or 0) >= limit or (by_ip or 0) >= limit * 4:
+        seconds = ctx.settings.login_window_seconds
+        raise Problem(429, "too_many_logins", seconds=seconds, headers={"Retry-After": str(seconds)})
+    user = get_by_username(db, data.username)
+    if user is None:
+        burn_password_check(data.password)
+        ok = False
+    else:
+        ok = user.active and verify_password(user.password_hash, data.password)
+    if not ok:
+        db.add(LoginAttempt(username=data.username[:60], ip=ip[:64], at=now))
+        ctx.audit("user.login_failed", "user", user.id if user else None, {"username": data.username, "ip": ip})
+        # The failed attempt must be stored even though the request fails: commit it, then refuse.
+        raise LoginFailed()
+    assert user is not None
+    token = new_session_token()
+    sess = UserSession(id=digest(token), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
+                       created_at=now, expires_at=now + timedelta(hours=ctx.settings.session_hours), ip=ip[:64])
+    db.add(sess)
+    ctx.audit("user.login", "user", user.id, {"ip": ip})
+    return token, sess, user
+
+
+class LoginFailed(Exception):
+    """Raised after the failed attempt is queued; the route commits, then answers 401."""
+
+
+def logout(ctx: Ctx, cookie: str) -> None:
+    ctx.db.execute(delete(UserSession).where(UserSession.id == digest(cookie)))
+    ctx.audit("user.logout", "user", ctx.actor.user_id, {})
+
+
+def create_api_token(ctx: Ctx, data: schemas.TokenCreate) -> schemas.TokenCreated:
+    user = ctx.db.get(User, data.user_id)
+    if user is None:
+        raise _field_error("body.user_id", "unknown user", "unknown")
+    token = new_api_token()
+    row = ApiToken(user_id=user.id, name=data.name, token_hash=digest(token), prefix=token[:12],
+                   created_at=ctx.now())
+    ctx.db.add(row)
+    ctx.db.flush()
+    ctx.audit("token.create", "api_token", row.id, {"user_id": user.id, "name": data.name})
+    return schemas.TokenCreated(id=row.id, user_id=user.id, name=row.name, prefix=row.prefix, token=token)
+
+
+def revoke_api_token(ctx: Ctx, token_id: int) -> None:
+    row = ctx.db.get(ApiToken, token_id)
+    if row is None:
+        raise Problem(404, "not_found")
+    if row.revoked_at is None:
+        row.revoked_at = ctx.now()
+        ctx.audit("token.revoke", "api_token", row.id, {})
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(user_id=user.id, username=user.username, full_name=user.full_name, role=user.role,
+                     agency_id=user.agency_id, language=user.language)

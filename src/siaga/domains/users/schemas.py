@@ -1,0 +1,72 @@
+"""API shapes for users, login and tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from siaga.core.authz import ROLES
+
+Username = Field(min_length=2, max_length=60, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    full_name: str
+    role: str
+    agency_id: int | None
+    language: str
+    active: bool
+    version: int
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Username
+    full_name: str = Field(min_length=1, max_length=120)
+    role: str = Field(json_schema_extra={"enum": list(ROLES)})
+    agency_id: int | None = None
+    language: str = Field(default="id", pattern="^(id|en)$")
+    password: str | None = Field(default=None, min_length=12, max_length=200,
+                                 description="Leave empty to have a one-time password generated")
+
+
+class UserCreated(UserOut):
+    one_time_password: str | None = None
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=60)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class LoginOut(BaseModel):
+    user: UserOut
+    csrf_token: str
+    expires_at: datetime
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: int
+    name: str = Field(min_length=1, max_length=80)
+
+
+class TokenCreated(BaseModel):
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    token: str = Field(description="Shown once; only its digest is stored")
+
+
+class MeOut(UserOut):
+    csrf_token: str | None = None

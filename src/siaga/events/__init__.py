@@ -1,0 +1,1 @@
+"""The outbox and its stream: every change writes an event in the same transaction; consoles follow."""

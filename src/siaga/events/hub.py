@@ -1,0 +1,139 @@
+"""This process's fan-out of committed events to its connected consoles. It wakes on a local commit,
+on a PostgreSQL NOTIFY from another process, or on a slow poll (the safety net), reads the new events
+once from the database, and hands each subscriber the batch."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import anyio
+from sqlalchemy import Engine, select
+
+from siaga.db.engine import open_session
+from siaga.events.models import Event, LedgerHead
+from siaga.events.outbox import NOTIFY_CHANNEL, add_after_commit_hook, remove_after_commit_hook
+
+log = logging.getLogger("siaga.events")
+
+RESET = "reset"  # sent to a subscriber that fell too far behind: reload the snapshot
+
+
+class Subscription:
+    def __init__(self, maxsize: int) -> None:
+        self.queue: asyncio.Queue[list[dict[str, Any]] | str] = asyncio.Queue(maxsize)
+
+
+def read_events(engine: Engine, after: int, limit: int) -> list[dict[str, Any]]:
+    with open_session(engine, write=False) as db:
+        rows = db.scalars(select(Event).where(Event.id > after).order_by(Event.id).limit(limit)).all()
+        return [{**r.as_dict(), "audience": r.audience} for r in rows]
+
+
+def last_event_id(engine: Engine) -> int:
+    with open_session(engine, write=False) as db:
+        return db.scalar(select(LedgerHead.last_event_id).where(LedgerHead.id == 1)) or 0
+
+
+class EventHub:
+    def __init__(self, engine: Engine, *, poll_seconds: float = 1.0, batch: int = 1000,
+                 queue_size: int = 200) -> None:
+        self.engine = engine
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self.queue_size = queue_size
+        self.last_id = 0
+        self.subscribers: set[Subscription] = set()
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.listening = False
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.last_id = await anyio.to_thread.run_sync(last_event_id, self.engine)
+        add_after_commit_hook(self._on_local_commit)
+        self._tasks.append(asyncio.create_task(self._run(), name="siaga-event-hub"))
+        if self.engine.dialect.name == "postgresql":
+            self._tasks.append(asyncio.create_task(self._listen(), name="siaga-pg-listen"))
+
+    async def stop(self) -> None:
+        remove_after_commit_hook(self._on_local_commit)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+
+    def _on_local_commit(self, _event_id: int) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def subscribe(self) -> Subscription:
+        sub = Subscription(self.queue_size)
+        self.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self.subscribers.discard(sub)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            self._wake.clear()
+            try:
+                await self._fetch_and_fan_out()
+            except Exception:  # the hub must outlive a database hiccup; the poll retries
+                log.exception("event hub could not read events")
+                await asyncio.sleep(min(self.poll_seconds, 1.0))
+
+    async def _fetch_and_fan_out(self) -> None:
+        while True:
+            events = await anyio.to_thread.run_sync(read_events, self.engine, self.last_id, self.batch)
+            if not events:
+                return
+            self.last_id = events[-1]["id"]
+            for sub in list(self.subscribers):
+                try:
+                    sub.queue.put_nowait(events)
+                except asyncio.QueueFull:
+                    # A console this far behind reloads rather than silently missing events.
+                    with contextlib.suppress(asyncio.QueueEmpty):
+                        while True:
+                            sub.queue.get_nowait()
+                    sub.queue.put_nowait(RESET)
+            if len(events) < self.batch:
+                return
+
+    async def _listen(self) -> None:
+        """LISTEN on PostgreSQL so a commit in another app process wakes this one at once."""
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        delay = 0.5
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+                async with conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.listening = True
+                    delay = 0.5
+                    self._wake.set()  # catch up on anything committed while we were not listening
+                    async for _notify in conn.notifies():
+                        self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("LISTEN connection lost; retrying in %.1fs (polling meanwhile)", delay)
+            finally:
+                self.listening = False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)

@@ -1,0 +1,72 @@
+"""Server-Sent Events for one console: the backlog after Last-Event-ID from the database, then live
+batches from the hub, filtered to what the user may see. A client too far behind gets `reset`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+
+from siaga.core.authz import Principal
+from siaga.events.hub import RESET, EventHub, last_event_id, read_events
+
+
+def visible(principal: Principal, event: dict[str, Any]) -> bool:
+    audience = event["audience"]
+    if principal.is_staff:
+        return bool(audience.get("staff", True))
+    return principal.agency_id is not None and principal.agency_id in audience.get("agencies", [])
+
+
+def format_event(event: dict[str, Any]) -> str:
+    data = {k: v for k, v in event.items() if k != "audience"}
+    return f"id: {event['id']}\nevent: {event['kind']}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def format_reset(last_id: int, reason: str) -> str:
+    data = json.dumps({"reason": reason, "last_event_id": last_id})
+    return f"event: reset\ndata: {data}\n\n"
+
+
+async def event_stream(request: Request, hub: EventHub, principal: Principal, after: int,
+                       backlog_limit: int, keepalive: float) -> AsyncIterator[str]:
+    sub = hub.subscribe()  # subscribe before reading the backlog so nothing falls in between
+    try:
+        yield "retry: 2000\n\n"
+        last = after
+        current = await anyio.to_thread.run_sync(last_event_id, hub.engine)
+        if after > current:
+            yield format_reset(current, "unknown_event_id")
+            return
+        backlog = await anyio.to_thread.run_sync(read_events, hub.engine, after, backlog_limit + 1)
+        if len(backlog) > backlog_limit:
+            yield format_reset(hub.last_id, "too_far_behind")
+            return
+        for event in backlog:
+            last = event["id"]
+            if visible(principal, event):
+                yield format_event(event)
+        while True:
+            try:
+                item = await asyncio.wait_for(sub.queue.get(), timeout=keepalive)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    return
+                yield ": keepalive\n\n"
+                continue
+            if item == RESET:
+                yield format_reset(hub.last_id, "too_far_behind")
+                return
+            assert isinstance(item, list)
+            for event in item:
+                if event["id"] <= last:
+                    continue
+                last = event["id"]
+                if visible(principal, event):
+                    yield format_event(event)
+    finally:
+        hub.unsubscribe(sub)

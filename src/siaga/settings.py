@@ -1,0 +1,56 @@
+"""Configuration from the environment (SIAGA_*), read once per process."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIAGA_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{VAR_DIR / 'siaga.db'}",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    secret_key: str = Field(default="", description="Secret for signing; generated into var/ when empty")
+    region_code: str = "14.03"
+    incident_prefix: str = "BKS"
+    timezone: str = "Asia/Jakarta"
+    default_language: str = "id"
+    host: str = "127.0.0.1"
+    port: int = 8112
+    session_hours: int = 12
+    cookie_secure: bool = False
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    event_poll_seconds: float = 1.0
+    event_backlog_limit: int = 5000
+    sse_keepalive_seconds: float = 15.0
+    conformance_dir: str = "../shared/conformance"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in var/secret_key (mode 0600)."""
+        if self.secret_key:
+            return self.secret_key
+        path = VAR_DIR / "secret_key"
+        if not path.exists():
+            VAR_DIR.mkdir(exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,114 @@
+"""`make test`: the whole suite on SQLite, then on PostgreSQL. PostgreSQL comes from
+SIAGA_TEST_DATABASE_URL, else the local server on 127.0.0.1:5432, else a throwaway cluster started from
+the installed PostgreSQL binaries; if there are none, say exactly what to install. Never skip silently."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def pg_reachable(url: str) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3).close()
+        return True
+    except Exception:
+        return False
+
+
+def start_throwaway_cluster() -> tuple[str, subprocess.Popen | None, str]:
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        sys.exit("PostgreSQL is needed for the second test pass and none is reachable at "
+                 f"{DEFAULT_PG}.\nInstall it (Debian: `apt-get install postgresql`) or set "
+                 "SIAGA_TEST_DATABASE_URL=postgresql://user@host:port/db")
+    bindir = Path(bins[-1]).parent
+    data = tempfile.mkdtemp(prefix="siaga-pg-")
+    port = "55432"
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(data, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(run_as + [str(bindir / "initdb"), "-D", data, "-U", "postgres", "--auth=trust"],
+                   check=True, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(run_as + [str(bindir / "postgres"), "-D", data, "-p", port, "-k", data,
+                                      "-h", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    for _ in range(60):
+        if pg_reachable(url):
+            return url, proc, data
+        time.sleep(0.5)
+    proc.terminate()
+    sys.exit("could not start a throwaway PostgreSQL cluster from " + str(bindir))
+
+
+def counts(junit: Path) -> tuple[int, int, int]:
+    root = ET.parse(junit).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root)
+    total = sum(int(s.get("tests", 0)) for s in suites)
+    failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+    skipped = sum(int(s.get("skipped", 0)) for s in suites)
+    return total - failed - skipped, failed, skipped
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("pytest_args", nargs="*")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    env.setdefault("SIAGA_CONFORMANCE_DIR", str((ROOT.parent / "shared" / "conformance").resolve()))
+    backends = [args.only] if args.only else ["sqlite", "postgresql"]
+    proc = None
+    results = {}
+    try:
+        for backend in backends:
+            env["SIAGA_TEST_BACKEND"] = backend
+            if backend == "postgresql":
+                url = env.get("SIAGA_TEST_DATABASE_URL", DEFAULT_PG)
+                if not pg_reachable(url):
+                    if "SIAGA_TEST_DATABASE_URL" in env:
+                        sys.exit(f"SIAGA_TEST_DATABASE_URL={url} is not reachable")
+                    print(f"No PostgreSQL at {url}: starting a throwaway cluster", flush=True)
+                    url, proc, _data = start_throwaway_cluster()
+                env["SIAGA_TEST_DATABASE_URL"] = url
+            junit = Path(tempfile.mkstemp(suffix=f"-{backend}.xml")[1])
+            print(f"\n===== Siaga 112 test suite on {backend} =====", flush=True)
+            code = subprocess.call([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                                    f"--junitxml={junit}", *args.pytest_args], cwd=ROOT, env=env)
+            if code not in (0, 1) or not junit.stat().st_size:
+                print(f"pytest on {backend} stopped with exit code {code}")
+                return code or 1
+            results[backend] = counts(junit)
+            if code == 1 and results[backend][1] == 0:
+                results[backend] = (results[backend][0], 1, results[backend][2])
+    finally:
+        if proc is not None:
+            proc.terminate()
+    passed = sum(r[0] for r in results.values())
+    failed = sum(r[1] for r in results.values())
+    skipped = sum(r[2] for r in results.values())
+    for backend, (p, f, s) in results.items():
+        print(f"{backend}: {p} passed, {f} failed, {s} skipped")
+    if passed == 0:
+        print("no test ran")
+        return 1
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
