@@ -221,3 +221,33 @@ def ctx_factory(engine: Engine, clock: FixedClock, settings: Settings):  # type:
 
 def ids(api_get, path: str, who: str = "admin", key: str = "code") -> dict[str, int]:  # type: ignore[no-untyped-def]
     return {row[key]: row["id"] for row in api_get(who).get(path).json()}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(app):  # type: ignore[no-untyped-def]
+    """The test app served by a real uvicorn on a free port (in a thread): a real HTTP peer for SSE."""
+    import threading
+    import time
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)

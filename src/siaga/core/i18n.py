@@ -31,8 +31,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Status cannot change from '{current}' to '{target}'",
     },
     "unit_unavailable": {
-        "id": "Unit {callsign} tidak tersedia (status: {status})",
-        "en": "Unit {callsign} is not available (status: {status})",
+        "id": "Unit {callsign} tidak tersedia (status: {unit_status})",
+        "en": "Unit {callsign} is not available (status: {unit_status})",
     },
     "unit_other_agency": {
         "id": "Unit {callsign} bukan milik instansi penugasan ini",

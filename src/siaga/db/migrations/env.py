@@ -20,6 +20,7 @@ def run_migrations_online() -> None:
         if connection.dialect.name == "postgresql":
             # Never wait forever on a lock held by a running service: fail fast, retry later.
             connection.execute(text("SET lock_timeout = '10s'"))
+            connection.commit()  # SET autobegan a transaction; alembic must own its own
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=True, compare_type=True)
         with context.begin_transaction():

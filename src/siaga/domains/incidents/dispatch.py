@@ -118,7 +118,7 @@ def assign_unit(ctx: Ctx, assignment_id: int, data: schemas.AssignUnitIn) -> sch
     if unit.agency_id != assignment.agency_id:
         raise Problem(409, "unit_other_agency", callsign=unit.callsign)
     if unit.status not in ASSIGNABLE_STATUSES or not unit.active:
-        raise Problem(409, "unit_unavailable", callsign=unit.callsign, status=unit.status)
+        raise Problem(409, "unit_unavailable", callsign=unit.callsign, unit_status=unit.status)
     now = ctx.now()
     ua = UnitAssignment(assignment_id=assignment.id, incident_id=incident.id, unit_id=unit.id, active=True,
                         dispatched_at=now)

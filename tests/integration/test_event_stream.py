@@ -1,0 +1,82 @@
+"""The live event stream: delivery after commit, resume with Last-Event-ID, per-agency filtering,
+and the reset that tells a console to reload rather than show stale data."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import token_for
+from tests.sse import SSEClient
+
+FIRE = {"category_code": "kebakaran", "description": "Gudang terbakar"}
+
+
+def post(base: str, who: str, path: str, body: dict) -> httpx.Response:
+    return httpx.post(base + path, json=body, headers={"Authorization": f"Bearer {token_for(who)}"}, timeout=10)
+
+
+def test_a_new_incident_reaches_a_connected_console(live_server):
+    with SSEClient(live_server, token_for("disp")) as stream:
+        assert stream.status_code == 200
+        created = post(live_server, "ct", "/api/v1/incidents", FIRE).json()
+        ev = stream.until(lambda e: e.event == "incident.created")
+        assert ev.data["payload"]["number"] == created["number"]
+        assert ev.data["entity_id"] == created["id"] and ev.id == ev.data["id"]
+
+
+def test_resume_with_last_event_id_delivers_exactly_what_was_missed(live_server):
+    with SSEClient(live_server, token_for("disp")) as stream:
+        first = post(live_server, "ct", "/api/v1/incidents", FIRE).json()
+        seen = stream.until(lambda e: e.event == "incident.created")
+        assert seen.data["entity_id"] == first["id"]
+    # The console is offline while two more incidents come in.
+    missed = [post(live_server, "ct", "/api/v1/incidents", {**FIRE, "description": f"#{i}"}).json()
+              for i in range(2)]
+    with SSEClient(live_server, token_for("disp"), last_event_id=seen.id) as stream:
+        got = [stream.until(lambda e: e.event == "incident.created") for _ in missed]
+        assert [e.data["entity_id"] for e in got] == [m["id"] for m in missed]
+        assert all(e.id > seen.id for e in got)
+        assert got[0].id < got[1].id
+
+
+def test_agency_console_receives_only_its_agencys_incidents(live_server):
+    agencies = {a["code"]: a["id"] for a in httpx.get(
+        live_server + "/api/v1/agencies", headers={"Authorization": f"Bearer {token_for('disp')}"}).json()}
+    with SSEClient(live_server, token_for("damkar")) as damkar:
+        medical = post(live_server, "ct", "/api/v1/incidents", {"category_code": "medis"}).json()
+        post(live_server, "disp", f"/api/v1/incidents/{medical['id']}/assignments", {"agency_id": agencies["DINKES"]})
+        fire = post(live_server, "ct", "/api/v1/incidents", FIRE).json()
+        post(live_server, "disp", f"/api/v1/incidents/{fire['id']}/assignments", {"agency_id": agencies["DAMKAR"]})
+        ev = damkar.next()
+        # The first thing Damkar hears of is its own assignment — nothing of the medical incident before it.
+        assert ev.event in ("incident.assignment_added", "timeline.added")
+        incident_events = [ev] + [damkar.next() for _ in range(1)]
+        for e in incident_events:
+            if e.data["entity"] == "incident":
+                assert e.data["entity_id"] == fire["id"]
+            else:
+                assert e.data["payload"]["incident_id"] == fire["id"]
+
+
+def test_unknown_future_event_id_gets_a_reset(live_server):
+    with SSEClient(live_server, token_for("disp"), last_event_id=10_000_000) as stream:
+        ev = stream.next()
+        assert ev.event == "reset" and ev.data["reason"] == "unknown_event_id"
+
+
+def test_malformed_last_event_id_is_a_problem(live_server):
+    r = httpx.get(live_server + "/api/v1/events", headers={"Authorization": f"Bearer {token_for('disp')}",
+                                                           "Last-Event-ID": "abc"}, timeout=10)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "header.Last-Event-ID"
+
+
+def test_calls_are_not_streamed_to_agency_consoles(live_server):
+    with SSEClient(live_server, token_for("dinkes"), read_timeout=3) as dinkes, \
+            SSEClient(live_server, token_for("ct")) as ct:
+        post(live_server, "phone", "/api/v1/call-events", {
+            "event_id": "e1", "call_ref": "c1", "type": "offered", "at": "2026-11-27T01:00:00Z",
+            "caller_number": "081234"})
+        assert ct.until(lambda e: e.event == "call.created").data["payload"]["caller_number"] == "081234"
+        with pytest.raises(TimeoutError):
+            dinkes.next(timeout=2)
