@@ -22,6 +22,7 @@ run: install
 	$(BIN)/siaga serve
 
 test: install
+	bash tools/system_deps.sh
 	$(BIN)/python tools/run_tests.py
 
 test-sqlite: install

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from siaga import __version__
 from siaga.api import events as events_api
 from siaga.core.clock import Clock
-from siaga.core.errors import install_handlers
+from siaga.core.errors import COMMON_RESPONSES, install_handlers
 from siaga.db.engine import engine_for
 from siaga.domains.agencies import api as agencies_api
 from siaga.domains.calls import api as calls_api
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     app.state.clock = clock or Clock()
     app.state.hub = hub
     install_handlers(app)
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=COMMON_RESPONSES)
     for router in API_ROUTERS:
         api.include_router(router)
     app.include_router(api)

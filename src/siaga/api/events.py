@@ -48,9 +48,9 @@ async def events(request: Request, after: int | None = Query(default=None, ge=0)
     elif after is not None:
         start = after
     else:
-        from siaga.events.hub import last_event_id as current_last
-
         import anyio
+
+        from siaga.events.hub import last_event_id as current_last
 
         start = await anyio.to_thread.run_sync(current_last, hub.engine)
     settings = request.app.state.settings

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from siaga.core.i18n import negotiate, t
@@ -15,6 +16,43 @@ from siaga.core.i18n import negotiate, t
 log = logging.getLogger("siaga.errors")
 
 PROBLEM_TYPE_BASE = "https://siaga112.id/problems/"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    code: str
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details, as every error response of the API."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    params: dict[str, Any] | None = None
+
+
+def _problem_response_doc(description: str) -> dict[str, Any]:
+    return {"description": description, "model": ProblemOut,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}}
+
+
+# Documented on every API route: what can go wrong, always as problem+json.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response_doc("Bad request"),
+    401: _problem_response_doc("Not authenticated"),
+    403: _problem_response_doc("Not allowed for your role, or CSRF token missing"),
+    404: _problem_response_doc("Not found, or not visible to you"),
+    409: _problem_response_doc("Conflict: stale version, state machine, duplicate"),
+    422: _problem_response_doc("Validation failed; `errors` names each field"),
+    429: _problem_response_doc("Too many attempts"),
+    500: _problem_response_doc("Server error; nothing was half-saved"),
+    503: _problem_response_doc("Database busy; retry"),
+}
 
 
 class Problem(Exception):

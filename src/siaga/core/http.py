@@ -18,7 +18,7 @@ from siaga.core.authz import Principal
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem
 from siaga.core.idempotency import IdempotencyRecord, request_fingerprint
-from siaga.core.security import constant_time_equals, digest
+from siaga.core.security import constant_time_equals
 from siaga.db.engine import open_session
 
 SESSION_COOKIE = "siaga_session"

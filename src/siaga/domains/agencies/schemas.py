@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from siaga.core.ids import DbId, Version
 from siaga.domains.units.models import UNIT_STATUSES
 
 
@@ -18,7 +19,7 @@ class AgencyOut(BaseModel):
     phone: str
     status_labels: dict[str, str]
     active: bool
-    version: int
+    version: Version
 
 
 class AgencyCreate(BaseModel):
@@ -38,7 +39,7 @@ class StationOut(BaseModel):
 
     id: int
     code: str
-    agency_id: int
+    agency_id: DbId
     name: str
     kode_wilayah: str | None
     lat: float | None
@@ -50,7 +51,7 @@ class StationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=2, max_length=40)
-    agency_id: int
+    agency_id: DbId
     name: str = Field(min_length=2, max_length=160)
     kode_wilayah: str | None = Field(default=None, max_length=13)
     lat: float | None = Field(default=None, ge=-90, le=90)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
+from siaga.core.ids import PathId
 from siaga.domains.calls import actions, schemas, service
 
 router = APIRouter(tags=["calls"])
@@ -14,14 +15,14 @@ router = APIRouter(tags=["calls"])
 
 @router.get("/calls", response_model=list[schemas.CallOut])
 def list_calls(live: bool = False, caller_number: str | None = Query(default=None, max_length=40),
-               limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0),
+               limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0, le=1_000_000),
                ctx: Ctx = Depends(ctx_for("calls.read"))) -> list[schemas.CallOut]:
     calls = service.list_calls(ctx.db, live_only=live, caller_number=caller_number, limit=limit, offset=offset)
     return service.calls_out(ctx.db, calls)
 
 
 @router.get("/calls/{call_id}", response_model=schemas.CallOut)
-def get_call(call_id: int, response: Response, ctx: Ctx = Depends(ctx_for("calls.read"))) -> schemas.CallOut:
+def get_call(call_id: PathId, response: Response, ctx: Ctx = Depends(ctx_for("calls.read"))) -> schemas.CallOut:
     call = service.get_call(ctx.db, call_id)
     response.headers["ETag"] = f'"{call.version}"'
     return service.call_out(ctx.db, call)
@@ -35,7 +36,7 @@ def create_call(data: schemas.CallCreate, request: Request,
 
 @router.patch("/calls/{call_id}", response_model=schemas.CallOut,
               responses={409: {"description": "someone changed the call since you loaded it"}})
-def update_call(call_id: int, data: schemas.CallUpdate,
+def update_call(call_id: PathId, data: schemas.CallUpdate,
                 ctx: Ctx = Depends(ctx_for("calls.write"))) -> schemas.CallOut:
     return actions.update_call(ctx, call_id, data)
 

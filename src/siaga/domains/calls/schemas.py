@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from siaga.core.ids import Version
+
 CallOutcome = Literal["emergency", "information", "prank", "ghost", "abandoned", "missed_out_of_hours",
                       "wrong_number", "test"]
 LocationSource = Literal["pidf_lo", "aml", "network", "operator", "caller"]
@@ -43,7 +45,7 @@ class CallOut(BaseModel):
     outcome: str | None
     incident_id: int | None
     notes: str
-    version: int
+    version: Version
     locations: list[CallLocationOut] = []
 
 
@@ -74,7 +76,7 @@ class CallCreate(BaseModel):
 class CallUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int
+    version: Version
     outcome: CallOutcome | None = None
     notes: str | None = Field(default=None, max_length=5000)
     end: bool = Field(default=False, description="Hang up / finish the call now")

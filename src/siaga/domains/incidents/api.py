@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
+from siaga.core.ids import PathId
 from siaga.domains.incidents import actions, dispatch, schemas, service
 from siaga.domains.incidents.schemas import IncidentStatus
 
@@ -18,7 +19,7 @@ CONFLICT = {409: {"description": "stale version, or a move the state machine for
 def list_incidents(status: IncidentStatus | None = None, all: bool = False,
                    category: str | None = Query(default=None, max_length=60),
                    kode_wilayah: str | None = Query(default=None, max_length=13),
-                   limit: int = Query(default=200, ge=1, le=1000), offset: int = Query(default=0, ge=0),
+                   limit: int = Query(default=200, ge=1, le=1000), offset: int = Query(default=0, ge=0, le=1_000_000),
                    ctx: Ctx = Depends(ctx_for("incidents.read"))) -> list[schemas.IncidentOut]:
     """Open incidents by default (new, dispatched, on scene, resolved); `all=true` includes closed."""
     rows = service.visible_incidents(ctx.db, ctx.actor, open_only=not all, status=status, category=category,
@@ -27,7 +28,7 @@ def list_incidents(status: IncidentStatus | None = None, all: bool = False,
 
 
 @router.get("/incidents/{incident_id}", response_model=schemas.IncidentOut)
-def get_incident(incident_id: int, response: Response,
+def get_incident(incident_id: PathId, response: Response,
                  ctx: Ctx = Depends(ctx_for("incidents.read"))) -> schemas.IncidentOut:
     incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id)
     response.headers["ETag"] = f'"{incident.version}"'
@@ -42,49 +43,49 @@ def create_incident(data: schemas.IncidentCreate, request: Request,
 
 
 @router.patch("/incidents/{incident_id}", response_model=schemas.IncidentOut, responses=CONFLICT)
-def update_incident(incident_id: int, data: schemas.IncidentUpdate,
+def update_incident(incident_id: PathId, data: schemas.IncidentUpdate,
                     ctx: Ctx = Depends(ctx_for("incidents.update"))) -> schemas.IncidentOut:
     return actions.update_incident(ctx, incident_id, data)
 
 
 @router.post("/incidents/{incident_id}/status", response_model=schemas.IncidentOut, responses=CONFLICT)
-def change_status(incident_id: int, data: schemas.IncidentStatusIn,
+def change_status(incident_id: PathId, data: schemas.IncidentStatusIn,
                   ctx: Ctx = Depends(ctx_for("incidents.status"))) -> schemas.IncidentOut:
     return actions.change_incident_status(ctx, incident_id, data)
 
 
 @router.get("/incidents/{incident_id}/timeline", response_model=list[schemas.TimelineOut])
-def get_timeline(incident_id: int, ctx: Ctx = Depends(ctx_for("incidents.read"))) -> list[schemas.TimelineOut]:
+def get_timeline(incident_id: PathId, ctx: Ctx = Depends(ctx_for("incidents.read"))) -> list[schemas.TimelineOut]:
     incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id)
     return [schemas.TimelineOut.model_validate(e) for e in service.timeline(ctx.db, incident.id)]
 
 
 @router.post("/incidents/{incident_id}/notes", status_code=201, response_model=schemas.TimelineOut)
-def add_note(incident_id: int, data: schemas.NoteIn, request: Request,
+def add_note(incident_id: PathId, data: schemas.NoteIn, request: Request,
              ctx: Ctx = Depends(ctx_for("incidents.note"))) -> Response:
     return idempotent(request, ctx, data, lambda: actions.add_note(ctx, incident_id, data))
 
 
 @router.post("/incidents/{incident_id}/calls", response_model=schemas.IncidentOut, responses=CONFLICT)
-def link_call(incident_id: int, data: schemas.LinkCallIn,
+def link_call(incident_id: PathId, data: schemas.LinkCallIn,
               ctx: Ctx = Depends(ctx_for("incidents.update"))) -> schemas.IncidentOut:
     return actions.link_call(ctx, incident_id, data)
 
 
 @router.post("/incidents/{incident_id}/assignments", status_code=201, response_model=schemas.IncidentOut,
              responses=CONFLICT)
-def create_assignment(incident_id: int, data: schemas.AssignmentCreate, request: Request,
+def create_assignment(incident_id: PathId, data: schemas.AssignmentCreate, request: Request,
                       ctx: Ctx = Depends(ctx_for("assignments.create"))) -> Response:
     return idempotent(request, ctx, data, lambda: dispatch.create_assignment(ctx, incident_id, data))
 
 
 @router.post("/assignments/{assignment_id}/state", response_model=schemas.IncidentOut, responses=CONFLICT)
-def change_assignment_state(assignment_id: int, data: schemas.AssignmentStateIn,
+def change_assignment_state(assignment_id: PathId, data: schemas.AssignmentStateIn,
                             ctx: Ctx = Depends(ctx_for("assignments.update"))) -> schemas.IncidentOut:
     return dispatch.change_assignment_state(ctx, assignment_id, data)
 
 
 @router.post("/assignments/{assignment_id}/units", response_model=schemas.IncidentOut, responses=CONFLICT)
-def assign_unit(assignment_id: int, data: schemas.AssignUnitIn,
+def assign_unit(assignment_id: PathId, data: schemas.AssignUnitIn,
                 ctx: Ctx = Depends(ctx_for("assignments.update"))) -> schemas.IncidentOut:
     return dispatch.assign_unit(ctx, assignment_id, data)

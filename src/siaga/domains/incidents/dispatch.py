@@ -142,8 +142,6 @@ def report_unit_status(ctx: Ctx, unit_id: int, data: unit_schemas.UnitStatusIn) 
     ctx.actor.require_agency(unit.agency_id)
     check_version(unit.version, data.version)
     current, target = unit.status, data.status
-    if target == "assigned":
-        raise invalid("body.status", "units are assigned through an incident's assignment")
     if target != current and target not in UNIT_TRANSITIONS[current]:
         raise Problem(409, "invalid_transition", current=current, target=target)
     now = ctx.now()

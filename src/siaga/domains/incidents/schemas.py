@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from siaga.core.ids import DbId, Version
+
 IncidentStatus = Literal["new", "dispatched", "on_scene", "resolved", "closed", "cancelled"]
 AssignmentState = Literal["acknowledged", "on_scene", "cleared", "declined", "cancelled"]
 
@@ -26,7 +28,7 @@ class UnitAssignmentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    unit_id: int
+    unit_id: DbId
     active: bool
     dispatched_at: datetime
     en_route_at: datetime | None
@@ -40,7 +42,7 @@ class AssignmentOut(BaseModel):
 
     id: int
     incident_id: int
-    agency_id: int
+    agency_id: DbId
     state: str
     notified_at: datetime
     acknowledged_at: datetime | None
@@ -50,7 +52,7 @@ class AssignmentOut(BaseModel):
     declined_at: datetime | None
     cancelled_at: datetime | None
     reason: str
-    version: int
+    version: Version
     units: list[UnitAssignmentOut] = []
 
 
@@ -75,7 +77,7 @@ class IncidentOut(BaseModel):
     resolved_at: datetime | None
     closed_at: datetime | None
     outcome_note: str
-    version: int
+    version: Version
     assignments: list[AssignmentOut] = []
     call_ids: list[int] = []
 
@@ -91,9 +93,9 @@ class IncidentCreate(BaseModel):
     kode_wilayah: str | None = Field(default=None, max_length=13)
     address_text: str = Field(default="", max_length=1000)
     patokan: str = Field(default="", max_length=500)
-    landmark_id: int | None = None
+    landmark_id: DbId | None = None
     description: str = Field(default="", max_length=5000)
-    call_id: int | None = Field(default=None, description="The call this incident is created from")
+    call_id: DbId | None = Field(default=None, description="The call this incident is created from")
 
 
 class IncidentUpdate(BaseModel):
@@ -101,7 +103,7 @@ class IncidentUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int
+    version: Version
     category_code: str | None = Field(default=None, min_length=1, max_length=60)
     subcategory_code: str | None = Field(default=None, max_length=60)
     priority: int | None = Field(default=None, ge=1, le=4)
@@ -110,7 +112,7 @@ class IncidentUpdate(BaseModel):
     kode_wilayah: str | None = Field(default=None, max_length=13)
     address_text: str | None = Field(default=None, max_length=1000)
     patokan: str | None = Field(default=None, max_length=500)
-    landmark_id: int | None = None
+    landmark_id: DbId | None = None
     description: str | None = Field(default=None, max_length=5000)
 
 
@@ -118,7 +120,7 @@ class IncidentStatusIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: IncidentStatus
-    version: int
+    version: Version
     note: str = Field(default="", max_length=5000, description="Required to close or cancel")
 
 
@@ -144,25 +146,25 @@ class TimelineOut(BaseModel):
 class LinkCallIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    call_id: int
+    call_id: DbId
 
 
 class AssignmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    agency_id: int
+    agency_id: DbId
 
 
 class AssignmentStateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     state: AssignmentState
-    version: int
+    version: Version
     reason: str = Field(default="", max_length=2000, description="Required to decline")
 
 
 class AssignUnitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    unit_id: int
-    unit_version: int | None = Field(default=None, description="Unit version you saw; stale gives 409")
+    unit_id: DbId
+    unit_version: Version | None = None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
+from siaga.core.ids import MAX_ID, PathId
 from siaga.domains.incidents import dispatch
 from siaga.domains.units import actions, schemas, service
 from siaga.domains.units.schemas import UnitStatus
@@ -14,14 +15,14 @@ router = APIRouter(tags=["units"])
 
 
 @router.get("/units", response_model=list[schemas.UnitOut])
-def list_units(agency_id: int | None = None, status: UnitStatus | None = None,
+def list_units(agency_id: int | None = Query(default=None, ge=1, le=MAX_ID), status: UnitStatus | None = None,
                ctx: Ctx = Depends(ctx_for("units.read"))) -> list[schemas.UnitOut]:
     return [schemas.UnitOut.model_validate(u)
             for u in service.visible_units(ctx.db, ctx.actor, agency_id=agency_id, status=status)]
 
 
 @router.get("/units/{unit_id}", response_model=schemas.UnitOut)
-def get_unit(unit_id: int, response: Response, ctx: Ctx = Depends(ctx_for("units.read"))) -> schemas.UnitOut:
+def get_unit(unit_id: PathId, response: Response, ctx: Ctx = Depends(ctx_for("units.read"))) -> schemas.UnitOut:
     unit = service.get_visible_unit(ctx.db, ctx.actor, unit_id)
     response.headers["ETag"] = f'"{unit.version}"'
     return schemas.UnitOut.model_validate(unit)
@@ -35,6 +36,6 @@ def create_unit(data: schemas.UnitCreate, request: Request,
 
 @router.post("/units/{unit_id}/status", response_model=schemas.UnitOut,
              responses={409: {"description": "stale version or a move the status machine forbids"}})
-def report_status(unit_id: int, data: schemas.UnitStatusIn,
+def report_status(unit_id: PathId, data: schemas.UnitStatusIn,
                   ctx: Ctx = Depends(ctx_for("units.status"))) -> schemas.UnitOut:
     return dispatch.report_unit_status(ctx, unit_id, data)

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from siaga.core.ids import DbId, Version
+
 UnitStatus = Literal["available", "assigned", "en_route", "on_scene", "returning", "out_of_service"]
 UnitType = Literal["pumper", "water_tanker", "rescue_truck", "ambulance", "rescue_boat", "patrol_car",
                    "patrol_motorcycle", "command_car", "tow_truck", "utility_truck"]
@@ -17,7 +19,7 @@ class UnitOut(BaseModel):
 
     id: int
     callsign: str
-    agency_id: int
+    agency_id: DbId
     type: str
     capabilities: list[str]
     station_id: int | None
@@ -27,25 +29,29 @@ class UnitOut(BaseModel):
     status: str
     status_at: datetime
     active: bool
-    version: int
+    version: Version
 
 
 class UnitCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     callsign: str = Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-    agency_id: int
+    agency_id: DbId
     type: UnitType
     capabilities: list[str] = Field(default_factory=list, max_length=30)
-    station_id: int | None = None
+    station_id: DbId | None = None
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+# What a crew or agency reports; "assigned" happens only through an incident's assignment.
+ReportedStatus = Literal["available", "en_route", "on_scene", "returning", "out_of_service"]
 
 
 class UnitStatusIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: UnitStatus
-    version: int = Field(description="The version you last saw; a newer one on the server gives 409")
+    status: ReportedStatus
+    version: Version
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)

@@ -11,6 +11,7 @@ from siaga.core.authz import Principal
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, problem_response
 from siaga.core.http import SESSION_COOKIE, DbSession, ctx_for, current_principal, idempotent
+from siaga.core.ids import PathId
 from siaga.domains.users import actions, schemas
 from siaga.domains.users.models import User
 
@@ -89,7 +90,7 @@ def create_token(data: schemas.TokenCreate, ctx: Ctx = Depends(ctx_for("users.wr
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, ctx: Ctx = Depends(ctx_for("users.write"))) -> Response:
+def revoke_token(token_id: PathId, ctx: Ctx = Depends(ctx_for("users.write"))) -> Response:
     actions.revoke_api_token(ctx, token_id)
     return Response(status_code=204)
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from siaga.core.authz import ROLES
+from siaga.core.ids import DbId, Version
 
 Username = Field(min_length=2, max_length=60, pattern=r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -21,7 +22,7 @@ class UserOut(BaseModel):
     agency_id: int | None
     language: str
     active: bool
-    version: int
+    version: Version
 
 
 class UserCreate(BaseModel):
@@ -30,7 +31,7 @@ class UserCreate(BaseModel):
     username: str = Username
     full_name: str = Field(min_length=1, max_length=120)
     role: str = Field(json_schema_extra={"enum": list(ROLES)})
-    agency_id: int | None = None
+    agency_id: DbId | None = None
     language: str = Field(default="id", pattern="^(id|en)$")
     password: str | None = Field(default=None, min_length=12, max_length=200,
                                  description="Leave empty to have a one-time password generated")
@@ -56,13 +57,13 @@ class LoginOut(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: int
+    user_id: DbId
     name: str = Field(min_length=1, max_length=80)
 
 
 class TokenCreated(BaseModel):
     id: int
-    user_id: int
+    user_id: DbId
     name: str
     prefix: str
     token: str = Field(description="Shown once; only its digest is stored")

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-27 23:09:23.986106
 """
-from alembic import op
 import sqlalchemy as sa
-import siaga.db.base
+from alembic import op
 
+import siaga.db.base
 
 revision = '0001'
 down_revision = None

@@ -1,0 +1,38 @@
+"""The first page a newcomer sees after `make run`: log in, see open incidents in WIB, log out."""
+
+from __future__ import annotations
+
+import os
+
+from tests.conftest import PASSWORD, token_for
+
+
+def test_login_shows_open_incidents_then_logout(page, live_server, api):
+    created = api("ct").post("/api/v1/incidents", json={
+        "category_code": "kebakaran", "priority": 1, "address_text": "Jl. Ahmad Yani",
+        "patokan": "dekat Masjid Agung"}).json()
+    page.goto(live_server + "/")
+    assert page.locator("h1").inner_text() == "Masuk"
+    page.get_by_label("Nama pengguna").fill("disp")
+    page.get_by_label("Kata sandi").fill("salah")
+    page.get_by_role("button", name="Masuk").click()
+    assert "salah" in page.locator("#login-error").inner_text()
+    assert page.get_by_label("Nama pengguna").input_value() == "disp"  # what was typed is kept
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_selector("#incidents")
+    row = page.locator("#incidents tbody tr").first
+    text = row.inner_text()
+    assert created["number"] in text and "Kebakaran" in text and "dekat Masjid Agung" in text
+    assert "27-11-2026 08:00:00 WIB" in text  # created 01:00 UTC, shown in Western Indonesia Time
+    if os.environ.get("SIAGA_SCREENSHOTS"):
+        page.screenshot(path=os.environ["SIAGA_SCREENSHOTS"] + "/home.png", full_page=True)
+    page.get_by_role("button", name="Keluar").click()
+    assert page.locator("h1").inner_text() == "Masuk"
+    assert token_for("disp")
+
+
+def test_english_is_selectable(page, live_server):
+    page.goto(live_server + "/?lang=en")
+    assert page.locator("h1").inner_text() == "Log in"
+    assert page.get_by_label("Username").is_visible()

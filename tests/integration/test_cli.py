@@ -1,0 +1,72 @@
+"""The command line as an admin uses it: readable errors, idempotent demo load, one-time passwords."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def fresh_sqlite(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def siaga(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SIAGA_DATABASE_URL": url, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "siaga", *args], env=env, capture_output=True, text=True,
+                          timeout=180)
+
+
+def test_help_lists_the_commands():
+    out = siaga("sqlite:///:memory:", "--help").stdout
+    for command in ("serve", "db", "users", "demo", "audit"):
+        assert command in out
+
+
+def test_commands_before_migration_say_what_to_do(fresh_sqlite):
+    r = siaga(fresh_sqlite, "demo", "load")
+    assert r.returncode == 1 and "siaga db upgrade" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_upgrade_then_demo_load_twice_is_idempotent_and_prints_passwords_once(fresh_sqlite):
+    assert siaga(fresh_sqlite, "db", "upgrade").returncode == 0
+    first = siaga(fresh_sqlite, "demo", "load")
+    assert first.returncode == 0, first.stderr
+    assert "admin" in first.stdout and "one-time passwords" in first.stdout
+    second = siaga(fresh_sqlite, "demo", "load")
+    assert second.returncode == 0 and "nothing new" in second.stdout and "Demo incidents: 0" in second.stdout
+    assert "siaga users password admin" in second.stdout
+    assert siaga(fresh_sqlite, "audit", "verify").returncode == 0
+
+
+def test_users_add_rejects_bad_input_readably(fresh_sqlite):
+    siaga(fresh_sqlite, "db", "upgrade")
+    siaga(fresh_sqlite, "demo", "load", "--no-incidents")
+    r = siaga(fresh_sqlite, "users", "add", "Bad Name!", "--role", "call_taker", "--name", "X")
+    assert r.returncode == 1 and "username" in r.stderr and "Traceback" not in r.stderr
+    r = siaga(fresh_sqlite, "users", "add", "opd2", "--role", "agency_operator", "--name", "X", "--agency", "NOPE")
+    assert r.returncode == 1 and "unknown agency" in r.stderr
+    r = siaga(fresh_sqlite, "users", "add", "admin", "--role", "admin", "--name", "X")
+    assert r.returncode == 1 and "already exists" in r.stderr
+    r = siaga(fresh_sqlite, "users", "add", "opd2", "--role", "agency_operator", "--name", "Op", "--agency", "damkar")
+    assert r.returncode == 0 and "One-time password" in r.stdout
+
+
+def test_password_reset_and_token(fresh_sqlite):
+    siaga(fresh_sqlite, "db", "upgrade")
+    siaga(fresh_sqlite, "demo", "load", "--no-incidents")
+    r = siaga(fresh_sqlite, "users", "password", "admin")
+    assert r.returncode == 0 and "New one-time password" in r.stdout
+    assert siaga(fresh_sqlite, "users", "password", "ghost").returncode == 1
+    r = siaga(fresh_sqlite, "users", "token", "admin", "--name", "bridge")
+    assert r.returncode == 0 and "siaga_" in r.stdout
+
+
+def test_serve_refuses_several_workers_on_sqlite(fresh_sqlite):
+    r = siaga(fresh_sqlite, "serve", "--workers", "2")
+    assert r.returncode == 1 and "PostgreSQL" in r.stderr
