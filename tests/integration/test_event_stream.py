@@ -80,3 +80,36 @@ def test_calls_are_not_streamed_to_agency_consoles(live_server):
         assert ct.until(lambda e: e.event == "call.created").data["payload"]["caller_number"] == "081234"
         with pytest.raises(TimeoutError):
             dinkes.next(timeout=2)
+
+
+def test_many_open_consoles_do_not_hold_database_connections(db_url):
+    """A stream stays open all shift: it must not keep a pooled connection (nor a worker thread), or a
+    centre's consoles reconnecting at once would starve every other request."""
+    import asyncio
+
+    from tests.integration.test_two_processes import start
+
+    proc, base = start(db_url, poll=0.5)
+    host, port = base.split("//")[1].split(":")
+
+    async def open_console() -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write((f"GET /api/v1/events HTTP/1.1\r\nHost: {host}\r\n"
+                      f"Authorization: Bearer {token_for('disp')}\r\n\r\n").encode())
+        await writer.drain()
+        return reader, writer, await asyncio.wait_for(reader.readline(), 60)
+
+    async def scenario() -> None:
+        consoles = await asyncio.gather(*[open_console() for _ in range(200)])
+        assert all(b" 200 " in status for _r, _w, status in consoles)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            r = await client.post("/api/v1/incidents", json=FIRE, headers={"Authorization": f"Bearer {token_for('ct')}"})
+            assert r.status_code == 201
+        for _r, w, _s in consoles:
+            w.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        proc.terminate()
+        proc.wait(20)

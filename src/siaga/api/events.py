@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
@@ -14,7 +15,7 @@ from siaga.core.audit import AuditEntry, verify_chain
 from siaga.core.authz import Principal
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem
-from siaga.core.http import ctx_for, current_principal
+from siaga.core.http import authenticate, ctx_for
 from siaga.db.engine import open_session
 from siaga.events.snapshot import take_snapshot
 from siaga.events.stream import event_stream
@@ -22,7 +23,18 @@ from siaga.events.stream import event_stream
 router = APIRouter(tags=["events"])
 
 
-def _events_principal(principal: Principal = Depends(current_principal, scope="function")) -> Principal:
+def _authenticate_briefly(request: Request) -> Principal | None:
+    with open_session(request.app.state.engine, write=False) as db:
+        return authenticate(request, db)
+
+
+async def _events_principal(request: Request) -> Principal:
+    """Authenticate with a short session of its own: a console's stream may stay open for a whole shift
+    and must not hold a database connection for it."""
+    principal = await anyio.to_thread.run_sync(_authenticate_briefly, request)
+    if principal is None:
+        raise Problem(401, "not_authenticated", headers={"WWW-Authenticate": "Bearer"})
+    request.state.principal = principal
     principal.require("events.read")
     return principal
 
@@ -95,7 +107,7 @@ def list_audit(entity: str | None = Query(default=None, max_length=40),
     if entity_id:
         stmt = stmt.where(AuditEntry.entity_id == entity_id)
     return [AuditEntryOut(seq=e.seq, at=e.at.isoformat(), actor=e.actor, action=e.action, entity=e.entity,
-                          entity_id=e.entity_id, data=e.data, hash=e.hash) for e in ctx.db.scalars(stmt)]
+                          entity_id=e.entity_id, data=e.data_dict, hash=e.hash) for e in ctx.db.scalars(stmt)]
 
 
 @router.get("/audit/verify", response_model=VerifyOut)

@@ -1,5 +1,10 @@
-"""Append-only, hash-chained audit log. Each entry's hash covers its content and the previous hash,
-so a changed or deleted entry breaks the chain; the ledger head pins the last entry."""
+"""Append-only, hash-chained audit log.
+
+Each entry has a content hash (its time, actor, action, entity and data, as canonical JSON) computed
+by the writer before it takes any lock, and a chain hash = sha256(previous chain hash : seq : content
+hash) computed under the ledger lock — by PostgreSQL itself in one statement (siaga_ledger_append), or
+by Python on SQLite, with the same formula. A changed entry no longer matches its content hash; a
+deleted one leaves a gap in seq and a broken link; a cut tail disagrees with the ledger head."""
 
 from __future__ import annotations
 
@@ -9,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String, select
+from sqlalchemy import BigInteger, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from siaga.db.base import Base, Json, UTCDateTime
+from siaga.db.base import Base, UTCDateTime
 
 GENESIS = "0" * 64
 
@@ -27,19 +32,31 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(80), index=True)
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    data: Mapped[dict[str, Any]] = mapped_column(Json)
+    # Canonical JSON text, stored verbatim: the content hash is over exactly these characters.
+    data: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
+    @property
+    def data_dict(self) -> dict[str, Any]:
+        return json.loads(self.data)
 
-def entry_hash(prev_hash: str, seq: int, at: datetime, actor_id: int | None, actor: str, action: str,
-               entity: str, entity_id: str | None, data: dict[str, Any]) -> str:
-    canonical = json.dumps(
-        [prev_hash, seq, at.isoformat(timespec="microseconds"), actor_id, actor, action, entity, entity_id,
-         data],
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
-    )
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def content_hash(at: datetime, actor_id: int | None, actor: str, action: str, entity: str,
+                 entity_id: str | None, data_text: str) -> str:
+    canonical = canonical_json([at.isoformat(timespec="microseconds"), actor_id, actor, action, entity,
+                                entity_id, data_text])
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def chain_hash(prev_hash: str, seq: int, content: str) -> str:
+    """Mirrored in SQL by siaga_ledger_append (migration 0002): keep the two identical."""
+    return hashlib.sha256(f"{prev_hash}:{seq}:{content}".encode()).hexdigest()
 
 
 @dataclass
@@ -68,9 +85,8 @@ def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
                 problems.append(f"entries {expected_seq}..{e.seq - 1} are missing (deleted)")
             if e.prev_hash != prev_hash:
                 problems.append(f"entry {e.seq}: previous-hash link broken")
-            recomputed = entry_hash(e.prev_hash, e.seq, e.at, e.actor_id, e.actor, e.action, e.entity,
-                                    e.entity_id, e.data)
-            if recomputed != e.hash:
+            recomputed = content_hash(e.at, e.actor_id, e.actor, e.action, e.entity, e.entity_id, e.data)
+            if recomputed != e.content_hash or chain_hash(e.prev_hash, e.seq, e.content_hash) != e.hash:
                 problems.append(f"entry {e.seq}: content does not match its hash (modified)")
             prev_hash, expected_seq, last_seq = e.hash, e.seq + 1, e.seq
     head = session.get(LedgerHead, 1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 
@@ -27,9 +28,17 @@ class Subscription:
 
 
 def read_events(engine: Engine, after: int, limit: int) -> list[dict[str, Any]]:
+    """Events after `after`, each with its SSE text formatted once for every console that gets it."""
     with open_session(engine, write=False) as db:
         rows = db.scalars(select(Event).where(Event.id > after).order_by(Event.id).limit(limit)).all()
-        return [{**r.as_dict(), "audience": r.audience} for r in rows]
+        events = []
+        for r in rows:
+            event = r.as_dict()
+            data = json.dumps(event, separators=(",", ":"))
+            event["audience"] = r.audience
+            event["sse"] = f"id: {r.id}\nevent: {r.kind}\ndata: {data}\n\n"
+            events.append(event)
+        return events
 
 
 def last_event_id(engine: Engine) -> int:

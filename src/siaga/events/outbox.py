@@ -4,15 +4,17 @@ announced to consoles before it is committed, and nothing committed goes unannou
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
-from siaga.core.audit import AuditEntry, entry_hash
+from siaga.core.audit import AuditEntry, canonical_json, chain_hash, content_hash
 from siaga.core.clock import Clock
 from siaga.events.models import Event, LedgerHead
 
@@ -82,20 +84,46 @@ def _write_ledger(session: Session) -> None:
     session.flush()
     clock: Clock = session.info.get("clock") or Clock()
     now = clock.now()
-    head = session.execute(
-        select(LedgerHead.last_event_id, LedgerHead.last_audit_seq, LedgerHead.last_audit_hash)
-        .where(LedgerHead.id == 1).with_for_update()
-    ).one()
-    last_event_id, seq, prev_hash = head
-    audit_rows = []
+    # Everything that can be computed without the lock is computed here, before taking it.
+    audits = []
     for a in pending.audits:
+        data_text = canonical_json(a["data"])
+        audits.append({**a, "data": data_text, "content_hash": content_hash(
+            now, a["actor_id"], a["actor"], a["action"], a["entity"], a["entity_id"], data_text)})
+    if session.get_bind().dialect.name == "postgresql":
+        last_event_id = _append_postgres(session, now, audits, pending.events)
+    else:
+        last_event_id = _append_locked(session, now, audits, pending.events)
+    if pending.events:
+        session.info[_EMITTED_KEY] = last_event_id
+
+
+def _append_postgres(session: Session, now: datetime, audits: list[dict[str, Any]],
+                     events: list[dict[str, Any]]) -> int:
+    """One round trip holds the ledger lock until COMMIT: PostgreSQL locks the head, chains the hashes,
+    inserts, and sends NOTIFY (delivered at commit) inside siaga_ledger_append."""
+    return session.execute(
+        text("SELECT siaga_ledger_append(:at, CAST(:audits AS json), CAST(:events AS json), :channel)"),
+        {"at": now, "audits": json.dumps(audits, default=str), "events": json.dumps(events, default=str),
+         "channel": NOTIFY_CHANNEL},
+    ).scalar_one()
+
+
+def _append_locked(session: Session, now: datetime, audits: list[dict[str, Any]],
+                   events: list[dict[str, Any]]) -> int:
+    """SQLite: the writer already holds the database's write lock (BEGIN IMMEDIATE)."""
+    last_event_id, seq, prev_hash = session.execute(
+        select(LedgerHead.last_event_id, LedgerHead.last_audit_seq, LedgerHead.last_audit_hash)
+        .where(LedgerHead.id == 1)
+    ).one()
+    audit_rows = []
+    for a in audits:
         seq += 1
-        h = entry_hash(prev_hash, seq, now, a["actor_id"], a["actor"], a["action"], a["entity"],
-                       a["entity_id"], a["data"])
+        h = chain_hash(prev_hash, seq, a["content_hash"])
         audit_rows.append({**a, "seq": seq, "at": now, "prev_hash": prev_hash, "hash": h})
         prev_hash = h
     event_rows = []
-    for e in pending.events:
+    for e in events:
         last_event_id += 1
         event_rows.append({**e, "id": last_event_id, "at": now})
     if audit_rows:
@@ -106,11 +134,7 @@ def _write_ledger(session: Session) -> None:
         update(LedgerHead).where(LedgerHead.id == 1)
         .values(last_event_id=last_event_id, last_audit_seq=seq, last_audit_hash=prev_hash)
     )
-    if event_rows:
-        session.info[_EMITTED_KEY] = last_event_id
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_notify(:ch, :id)"),
-                            {"ch": NOTIFY_CHANNEL, "id": str(last_event_id)})
+    return last_event_id
 
 
 @sa_event.listens_for(Session, "after_commit")

@@ -22,11 +22,6 @@ def visible(principal: Principal, event: dict[str, Any]) -> bool:
     return principal.agency_id is not None and principal.agency_id in audience.get("agencies", [])
 
 
-def format_event(event: dict[str, Any]) -> str:
-    data = {k: v for k, v in event.items() if k != "audience"}
-    return f"id: {event['id']}\nevent: {event['kind']}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-
-
 def format_reset(last_id: int, reason: str) -> str:
     data = json.dumps({"reason": reason, "last_event_id": last_id})
     return f"event: reset\ndata: {data}\n\n"
@@ -49,7 +44,7 @@ async def event_stream(request: Request, hub: EventHub, principal: Principal, af
         for event in backlog:
             last = event["id"]
             if visible(principal, event):
-                yield format_event(event)
+                yield event["sse"]
         while True:
             try:
                 item = await asyncio.wait_for(sub.queue.get(), timeout=keepalive)
@@ -67,6 +62,6 @@ async def event_stream(request: Request, hub: EventHub, principal: Principal, af
                     continue
                 last = event["id"]
                 if visible(principal, event):
-                    yield format_event(event)
+                    yield event["sse"]
     finally:
         hub.unsubscribe(sub)

@@ -56,15 +56,27 @@ def add_timeline(ctx: Ctx, incident_id: int, kind: str, text: str = "", data: di
 
 
 def _next_number(ctx: Ctx) -> str:
+    """BKS-2026-000123. On PostgreSQL the counter moves in a short transaction of its own, so concurrent
+    creations don't queue behind each other's whole transaction; a creation that then fails leaves a gap
+    in the numbers, never a duplicate. On SQLite the writer already holds the database lock."""
     year = ctx.now().astimezone(WIB).year
-    dialect = ctx.db.get_bind().dialect.name
-    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(IncidentCounter)
-    ctx.db.execute(ins.values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"]))
-    last = ctx.db.execute(
+    bind = ctx.db.get_bind()
+    if bind.dialect.name == "postgresql":
+        with bind.connect() as conn:
+            last = _bump_counter(conn, pg_insert, year)
+            conn.commit()
+    else:
+        last = _bump_counter(ctx.db, sqlite_insert, year)
+    return f"{ctx.settings.incident_prefix}-{year}-{last:06d}"
+
+
+def _bump_counter(conn: Any, dialect_insert: Any, year: int) -> int:
+    conn.execute(dialect_insert(IncidentCounter).values(year=year, last=0)
+                 .on_conflict_do_nothing(index_elements=["year"]))
+    return conn.execute(
         update(IncidentCounter).where(IncidentCounter.year == year)
         .values(last=IncidentCounter.last + 1).returning(IncidentCounter.last)
     ).scalar_one()
-    return f"{ctx.settings.incident_prefix}-{year}-{last:06d}"
 
 
 def _check_references(ctx: Ctx, data: schemas.IncidentCreate | schemas.IncidentUpdate,

@@ -2,12 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 23:09:23.986106
+Create Date: 2026-11-27 23:41:15.151527
 """
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import siaga.db.base
+
 
 revision = '0001'
 down_revision = None
@@ -38,7 +38,8 @@ def upgrade() -> None:
     sa.Column('action', sa.String(length=80), nullable=False),
     sa.Column('entity', sa.String(length=40), nullable=False),
     sa.Column('entity_id', sa.String(length=64), nullable=True),
-    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('data', sa.Text(), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_log'))
