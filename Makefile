@@ -23,6 +23,7 @@ run: install
 
 test: install
 	bash tools/system_deps.sh
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python tools/run_tests.py
 
 test-sqlite: install

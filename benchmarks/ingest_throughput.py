@@ -13,7 +13,6 @@ import uuid
 
 import httpx
 import psycopg
-
 from _common import TOKENS, bench_database, emit, percentile, server
 
 

@@ -17,7 +17,6 @@ import time
 from datetime import datetime
 
 import httpx
-
 from _common import TOKENS, bench_database, emit, percentile, server
 
 

@@ -13,6 +13,7 @@ from siaga import __version__
 from siaga.api import events as events_api
 from siaga.core.clock import Clock
 from siaga.core.errors import COMMON_RESPONSES, install_handlers
+from siaga.core.guard import RequestGuard
 from siaga.db.engine import engine_for
 from siaga.domains.agencies import api as agencies_api
 from siaga.domains.calls import api as calls_api
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     app.state.clock = clock or Clock()
     app.state.hub = hub
     install_handlers(app)
+    app.add_middleware(RequestGuard)
     api = APIRouter(prefix=API_PREFIX, responses=COMMON_RESPONSES)
     for router in API_ROUTERS:
         api.include_router(router)

@@ -34,9 +34,10 @@ def test_two_dispatchers_editing_one_incident_one_wins_one_gets_409(live_server)
     a, b = client(live_server, "disp"), client(live_server, "sup")
     for round_ in range(5):
         inc = a.post("/api/v1/incidents", json={"category_code": "medis"}).json()
+        url = f"/api/v1/incidents/{inc['id']}"
         ra, rb = race(
-            lambda: a.patch(f"/api/v1/incidents/{inc['id']}", json={"version": 1, "description": "A"}),
-            lambda: b.patch(f"/api/v1/incidents/{inc['id']}", json={"version": 1, "description": "B"}))
+            lambda url=url: a.patch(url, json={"version": 1, "description": "A"}),
+            lambda url=url: b.patch(url, json={"version": 1, "description": "B"}))
         assert sorted([ra.status_code, rb.status_code]) == [200, 409], (round_, ra.text, rb.text)
         winner = "A" if ra.status_code == 200 else "B"
         final = a.get(f"/api/v1/incidents/{inc['id']}").json()

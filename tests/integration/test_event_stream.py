@@ -86,6 +86,7 @@ def test_many_open_consoles_do_not_hold_database_connections(db_url):
     """A stream stays open all shift: it must not keep a pooled connection (nor a worker thread), or a
     centre's consoles reconnecting at once would starve every other request."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from tests.integration.test_two_processes import start
 
@@ -103,13 +104,16 @@ def test_many_open_consoles_do_not_hold_database_connections(db_url):
         consoles = await asyncio.gather(*[open_console() for _ in range(200)])
         assert all(b" 200 " in status for _r, _w, status in consoles)
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-            r = await client.post("/api/v1/incidents", json=FIRE, headers={"Authorization": f"Bearer {token_for('ct')}"})
+            r = await client.post("/api/v1/incidents", json=FIRE,
+                                  headers={"Authorization": f"Bearer {token_for('ct')}"})
             assert r.status_code == 201
         for _r, w, _s in consoles:
             w.close()
 
     try:
-        asyncio.run(scenario())
+        # A thread of its own: the browser tests' Playwright may own this thread's event loop.
+        with ThreadPoolExecutor(1) as ex:
+            ex.submit(asyncio.run, scenario()).result()
     finally:
         proc.terminate()
         proc.wait(20)

@@ -186,3 +186,17 @@ def test_incident_created_from_a_call_links_it(api):
     assert inc["call_ids"] == [call["id"]]
     again = create(api, body={**NEW_FIRE, "call_id": call["id"]})
     assert again.status_code == 409
+
+
+def test_nul_characters_are_refused_alike_on_both_databases(api):
+    r = api("ct").post("/api/v1/incidents", json={**NEW_FIRE, "description": "api\x00padam"})
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "nul"
+    r = api("ct").get("/api/v1/calls", params={"caller_number": "08\x0012"})
+    assert r.status_code == 422
+    assert api("ct").get("/api/v1/incidents").json() == []
+
+
+def test_a_huge_body_is_refused_with_413_and_nothing_stored(api):
+    r = api("ct").post("/api/v1/incidents", json={**NEW_FIRE, "description": "x" * (2 * 1024 * 1024)})
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
+    assert api("ct").get("/api/v1/incidents").json() == []

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from siaga.core.audit import AuditEntry, verify_chain
 from siaga.core.authz import Principal
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem
+from siaga.core.errors import Problem, invalid
 from siaga.core.http import authenticate, ctx_for
 from siaga.db.engine import open_session
 from siaga.events.snapshot import take_snapshot
@@ -54,8 +54,7 @@ async def events(request: Request, after: int | None = Query(default=None, ge=0)
     start: int
     if last_event_id is not None:
         if not last_event_id.isdigit():
-            raise Problem(422, "validation_failed", errors=[
-                {"field": "header.Last-Event-ID", "message": "an event id (digits)", "code": "invalid"}])
+            raise invalid("header.Last-Event-ID", "an event id (digits)")
         start = int(last_event_id)
     elif after is not None:
         start = after

@@ -48,6 +48,7 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _problem_response_doc("Not allowed for your role, or CSRF token missing"),
     404: _problem_response_doc("Not found, or not visible to you"),
     409: _problem_response_doc("Conflict: stale version, state machine, duplicate"),
+    413: _problem_response_doc("Request body over the size limit"),
     422: _problem_response_doc("Validation failed; `errors` names each field"),
     429: _problem_response_doc("Too many attempts"),
     500: _problem_response_doc("Server error; nothing was half-saved"),
@@ -89,12 +90,9 @@ class Problem(Exception):
         return body
 
 
-def not_found(what: str = "") -> Problem:
-    return Problem(404, "not_found", what=what)
-
-
-def conflict(code: str, **params: Any) -> Problem:
-    return Problem(409, code, **params)
+def invalid(field: str, message: str, code: str = "invalid") -> Problem:
+    """A 422 naming one field, for checks beyond the schema (unknown references, cross-field rules)."""
+    return Problem(422, "validation_failed", errors=[{"field": field, "message": message, "code": code}])
 
 
 def request_language(request: Request) -> str:

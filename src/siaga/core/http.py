@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from siaga.core.authz import Principal
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem
+from siaga.core.errors import Problem, invalid
 from siaga.core.idempotency import IdempotencyRecord, request_fingerprint
 from siaga.core.security import constant_time_equals
 from siaga.db.engine import open_session
@@ -103,9 +103,7 @@ def idempotent(request: Request, ctx: Ctx, body: BaseModel | None,
     if not key:
         return JSONResponse(create().model_dump(mode="json"), status_code=status_code)
     if len(key) > 200:
-        raise Problem(422, "validation_failed",
-                      errors=[{"field": "header.Idempotency-Key", "message": "at most 200 characters",
-                               "code": "string_too_long"}])
+        raise invalid("header.Idempotency-Key", "at most 200 characters", "string_too_long")
     fingerprint = request_fingerprint(request.method, request.url.path, payload)
     db = ctx.db
 

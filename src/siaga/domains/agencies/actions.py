@@ -5,21 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem
+from siaga.core.errors import Problem, invalid
 from siaga.domains.agencies import schemas
 from siaga.domains.agencies.models import Agency, Station
 from siaga.domains.regions.models import Region
 from siaga.domains.units.models import UNIT_STATUSES
 
 
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(422, "validation_failed", errors=[{"field": field, "message": message, "code": "invalid"}])
-
-
 def create_agency(ctx: Ctx, data: schemas.AgencyCreate) -> schemas.AgencyOut:
     unknown = set(data.status_labels) - set(UNIT_STATUSES)
     if unknown:
-        raise _invalid("body.status_labels", f"unknown unit states: {', '.join(sorted(unknown))}")
+        raise invalid("body.status_labels", f"unknown unit states: {', '.join(sorted(unknown))}")
     if ctx.db.scalar(select(Agency.id).where(Agency.code == data.code)) is not None:
         raise Problem(409, "duplicate", what="agency", value=data.code)
     agency = Agency(**data.model_dump(), active=True)
@@ -33,9 +29,9 @@ def create_agency(ctx: Ctx, data: schemas.AgencyCreate) -> schemas.AgencyOut:
 
 def create_station(ctx: Ctx, data: schemas.StationCreate) -> schemas.StationOut:
     if ctx.db.get(Agency, data.agency_id) is None:
-        raise _invalid("body.agency_id", "unknown agency")
+        raise invalid("body.agency_id", "unknown agency")
     if data.kode_wilayah and ctx.db.get(Region, data.kode_wilayah) is None:
-        raise _invalid("body.kode_wilayah", "unknown kode wilayah")
+        raise invalid("body.kode_wilayah", "unknown kode wilayah")
     if ctx.db.scalar(select(Station.id).where(Station.code == data.code)) is not None:
         raise Problem(409, "duplicate", what="station", value=data.code)
     station = Station(**data.model_dump())

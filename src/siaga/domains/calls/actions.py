@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem
+from siaga.core.errors import Problem, invalid
 from siaga.domains.calls import schemas, service
 from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, CallEventRecord, CallLocation
 from siaga.domains.incidents.actions import check_version
@@ -59,9 +59,7 @@ def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.Cal
         call.notes = data.notes
     if data.end and call.status in CALL_LIVE_STATUSES:
         if call.outcome is None:
-            raise Problem(422, "validation_failed", errors=[
-                {"field": "body.outcome", "message": "record the call's outcome before closing it",
-                 "code": "missing"}])
+            raise invalid("body.outcome", "record the call's outcome before closing it", "missing")
         call.ended_at = ctx.now()
         call.status = "ended" if call.answered_at else "abandoned"
     ctx.audit("call.update", "call", call.id, changes)

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from siaga.core.clock import WIB
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem
+from siaga.core.errors import Problem, invalid
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents import schemas, service
 from siaga.domains.incidents.models import (
@@ -25,10 +25,6 @@ from siaga.domains.incidents.models import (
 )
 from siaga.domains.regions.models import Landmark, Region
 from siaga.events.outbox import Audience
-
-
-def invalid(field: str, message: str, code: str = "invalid") -> Problem:
-    return Problem(422, "validation_failed", errors=[{"field": field, "message": message, "code": code}])
 
 
 def check_version(current: int, seen: int) -> None:

@@ -6,16 +6,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem
+from siaga.core.errors import Problem, invalid
 from siaga.domains.agencies.models import Agency
 from siaga.domains.incidents import schemas, service
-from siaga.domains.incidents.actions import (
-    add_timeline,
-    announce_incident,
-    check_version,
-    invalid,
-    set_incident_status,
-)
+from siaga.domains.incidents.actions import add_timeline, announce_incident, check_version, set_incident_status
 from siaga.domains.incidents.models import (
     ASSIGNMENT_TRANSITIONS,
     INCIDENT_OPEN_STATUSES,

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem
+from siaga.core.errors import invalid
 from siaga.domains.regions import schemas
 from siaga.domains.regions.models import Landmark, Region
 
 
 def create_landmark(ctx: Ctx, data: schemas.LandmarkCreate) -> schemas.LandmarkOut:
     if data.kode_wilayah and ctx.db.get(Region, data.kode_wilayah) is None:
-        raise Problem(422, "validation_failed", errors=[
-            {"field": "body.kode_wilayah", "message": "unknown kode wilayah", "code": "unknown"}])
+        raise invalid("body.kode_wilayah", "unknown kode wilayah", "unknown")
     lm = Landmark(**data.model_dump())
     ctx.db.add(lm)
     ctx.db.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem
+from siaga.core.errors import Problem, invalid
 from siaga.domains.agencies.models import Agency, Station
 from siaga.domains.units import schemas
 from siaga.domains.units.models import Unit
@@ -23,13 +23,11 @@ def announce_unit(ctx: Ctx, unit: Unit, kind: str) -> None:
 
 def create_unit(ctx: Ctx, data: schemas.UnitCreate) -> schemas.UnitOut:
     if ctx.db.get(Agency, data.agency_id) is None:
-        raise Problem(422, "validation_failed",
-                      errors=[{"field": "body.agency_id", "message": "unknown agency", "code": "unknown"}])
+        raise invalid("body.agency_id", "unknown agency", "unknown")
     if data.station_id is not None:
         station = ctx.db.get(Station, data.station_id)
         if station is None or station.agency_id != data.agency_id:
-            raise Problem(422, "validation_failed", errors=[
-                {"field": "body.station_id", "message": "unknown station of this agency", "code": "unknown"}])
+            raise invalid("body.station_id", "unknown station of this agency", "unknown")
     if ctx.db.scalar(select(Unit.id).where(Unit.callsign == data.callsign)) is not None:
         raise Problem(409, "duplicate", what="callsign", value=data.callsign)
     now = ctx.now()

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 
 from siaga.core.authz import AGENCY_OPERATOR, ROLES, Principal
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem
+from siaga.core.errors import Problem, invalid
 from siaga.core.security import (
     burn_password_check,
     digest,
@@ -25,19 +25,15 @@ from siaga.domains.users.models import ApiToken, LoginAttempt, User, UserSession
 from siaga.domains.users.service import get_by_username
 
 
-def _field_error(field: str, message: str, code: str = "invalid") -> Problem:
-    return Problem(422, "validation_failed", errors=[{"field": field, "message": message, "code": code}])
-
-
 def create_user(ctx: Ctx, data: schemas.UserCreate) -> schemas.UserCreated:
     if data.role not in ROLES:
-        raise _field_error("body.role", f"one of {', '.join(ROLES)}")
+        raise invalid("body.role", f"one of {', '.join(ROLES)}")
     if data.role == AGENCY_OPERATOR and data.agency_id is None:
-        raise _field_error("body.agency_id", "an agency operator belongs to one agency", "missing")
+        raise invalid("body.agency_id", "an agency operator belongs to one agency", "missing")
     if data.role != AGENCY_OPERATOR and data.agency_id is not None:
-        raise _field_error("body.agency_id", "only agency operators are bound to an agency")
+        raise invalid("body.agency_id", "only agency operators are bound to an agency")
     if data.agency_id is not None and ctx.db.get(Agency, data.agency_id) is None:
-        raise _field_error("body.agency_id", "unknown agency", "unknown")
+        raise invalid("body.agency_id", "unknown agency", "unknown")
     if get_by_username(ctx.db, data.username) is not None:
         raise Problem(409, "duplicate", what="username", value=data.username)
     one_time = None if data.password else generate_password()
@@ -105,7 +101,7 @@ def logout(ctx: Ctx, cookie: str) -> None:
 def create_api_token(ctx: Ctx, data: schemas.TokenCreate) -> schemas.TokenCreated:
     user = ctx.db.get(User, data.user_id)
     if user is None:
-        raise _field_error("body.user_id", "unknown user", "unknown")
+        raise invalid("body.user_id", "unknown user", "unknown")
     token = new_api_token()
     row = ApiToken(user_id=user.id, name=data.name, token_hash=digest(token), prefix=token[:12],
                    created_at=ctx.now())
