@@ -200,3 +200,18 @@ def test_a_huge_body_is_refused_with_413_and_nothing_stored(api):
     r = api("ct").post("/api/v1/incidents", json={**NEW_FIRE, "description": "x" * (2 * 1024 * 1024)})
     assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
     assert api("ct").get("/api/v1/incidents").json() == []
+
+
+def test_admin_adds_a_subcategory_and_call_takers_can_use_it(api):
+    r = api("admin").post("/api/v1/categories", json={
+        "code": "bencana_alam.abrasi", "parent_code": "bencana_alam", "name_id": "Abrasi pantai",
+        "name_en": "Coastal erosion", "default_priority": 3})
+    assert r.status_code == 201, r.text
+    inc = create(api, body={"category_code": "bencana_alam", "subcategory_code": "bencana_alam.abrasi"})
+    assert inc.status_code == 201 and inc.json()["priority"] == 2  # the category's default, not the sub's
+    bad = api("admin").post("/api/v1/categories", json={
+        "code": "medis.abrasi", "parent_code": "bencana_alam", "name_id": "Xx", "name_en": "Xx"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.code"
+    dup = api("admin").post("/api/v1/categories", json={"code": "medis", "name_id": "Medis", "name_en": "M"})
+    assert dup.status_code == 409
+    assert api("ct").post("/api/v1/categories", json={"code": "x", "name_id": "xx", "name_en": "xx"}).status_code == 403

@@ -10,8 +10,9 @@ from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import MAX_ID
 from siaga.domains.agencies import actions, schemas
 from siaga.domains.agencies.models import Agency, Station
+from siaga.domains.incidents import actions as incident_actions
 from siaga.domains.incidents.models import Category
-from siaga.domains.incidents.schemas import CategoryOut
+from siaga.domains.incidents.schemas import CategoryCreate, CategoryOut
 
 router = APIRouter(tags=["agencies"])
 
@@ -45,3 +46,10 @@ def create_station(data: schemas.StationCreate, request: Request,
 @router.get("/categories", response_model=list[CategoryOut])
 def list_categories(ctx: Ctx = Depends(ctx_for("reference.read"))) -> list[CategoryOut]:
     return [CategoryOut.model_validate(c) for c in ctx.db.scalars(select(Category).order_by(Category.code))]
+
+
+@router.post("/categories", status_code=201, response_model=CategoryOut)
+def create_category(data: CategoryCreate, request: Request,
+                    ctx: Ctx = Depends(ctx_for("reference.write"))) -> Response:
+    """Categories are data: an admin adds one (or a subcategory `parent.name`) without a release."""
+    return idempotent(request, ctx, data, lambda: incident_actions.create_category(ctx, data))

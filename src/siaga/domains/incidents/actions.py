@@ -75,6 +75,26 @@ def _bump_counter(conn: Any, dialect_insert: Any, year: int) -> int:
     ).scalar_one()
 
 
+def create_category(ctx: Ctx, data: schemas.CategoryCreate) -> schemas.CategoryOut:
+    if ctx.db.get(Category, data.code) is not None:
+        raise Problem(409, "duplicate", what="category", value=data.code)
+    if data.parent_code is not None:
+        parent = ctx.db.get(Category, data.parent_code)
+        if parent is None or parent.parent_code is not None:
+            raise invalid("body.parent_code", "unknown top-level category", "unknown")
+        if not data.code.startswith(parent.code + "."):
+            raise invalid("body.code", f"a subcategory's code starts with {parent.code}.")
+    elif "." in data.code:
+        raise invalid("body.code", "a top-level category's code has no dot")
+    category = Category(**data.model_dump(), active=True)
+    ctx.db.add(category)
+    ctx.db.flush()
+    out = schemas.CategoryOut.model_validate(category)
+    ctx.audit("category.create", "category", category.code, data.model_dump())
+    ctx.emit("category.created", "category", None, out.model_dump(mode="json"))
+    return out
+
+
 def _check_references(ctx: Ctx, data: schemas.IncidentCreate | schemas.IncidentUpdate,
                       category_code: str) -> Category:
     category = ctx.db.get(Category, category_code)

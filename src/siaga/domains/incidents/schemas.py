@@ -24,6 +24,17 @@ class CategoryOut(BaseModel):
     active: bool
 
 
+class CategoryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=2, max_length=60, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)?$",
+                      description="lowercase; a subcategory is parent_code.name")
+    parent_code: str | None = Field(default=None, max_length=60)
+    name_id: str = Field(min_length=2, max_length=120)
+    name_en: str = Field(min_length=2, max_length=120)
+    default_priority: int = Field(default=3, ge=1, le=4)
+
+
 class UnitAssignmentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
