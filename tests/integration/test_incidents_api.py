@@ -212,6 +212,6 @@ def test_admin_adds_a_subcategory_and_call_takers_can_use_it(api):
     bad = api("admin").post("/api/v1/categories", json={
         "code": "medis.abrasi", "parent_code": "bencana_alam", "name_id": "Xx", "name_en": "Xx"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.code"
-    dup = api("admin").post("/api/v1/categories", json={"code": "medis", "name_id": "Medis", "name_en": "M"})
+    dup = api("admin").post("/api/v1/categories", json={"code": "medis", "name_id": "Medis", "name_en": "Medical"})
     assert dup.status_code == 409
     assert api("ct").post("/api/v1/categories", json={"code": "x", "name_id": "xx", "name_en": "xx"}).status_code == 403
