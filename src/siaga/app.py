@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
                     "problem+json. Authenticate with a session cookie (plus X-CSRF-Token on writes) "
                     "or `Authorization: Bearer <API token>`.",
         lifespan=lifespan,
+        docs_url=None,  # served below from vendored files: the centre must work with the internet down
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -63,5 +65,21 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         api.include_router(router)
     app.include_router(api)
     ui.mount(app)
+    _mount_docs(app)
     logging.getLogger("siaga").setLevel(logging.INFO)
     return app
+
+
+SWAGGER = "/static/vendor/swagger-ui-dist@5.35.0"
+
+
+def _mount_docs(app: FastAPI) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Siaga 112 — API",
+                                   swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+                                   swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png")

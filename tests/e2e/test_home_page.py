@@ -36,3 +36,13 @@ def test_english_is_selectable(page, live_server):
     page.goto(live_server + "/?lang=en")
     assert page.locator("h1").inner_text() == "Log in"
     assert page.get_by_label("Username").is_visible()
+
+
+def test_api_docs_work_without_the_internet(page, live_server):
+    """Swagger UI comes from our own static files; any request to another host would fail here."""
+    foreign = []
+    page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(live_server) else None)
+    page.goto(live_server + "/docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "Siaga 112" in page.locator(".swagger-ui .info .title").inner_text()
+    assert foreign == []
