@@ -15,20 +15,42 @@ import httpx
 import psycopg
 from _common import TOKENS, bench_database, emit, percentile, server
 
+RAW_SQL = "INSERT INTO bench_raw (at, payload) VALUES (now(), %s)"
+# The rows one call event must write by the issue's own rules (the call, the event record, an audit
+# entry, an outbox event, the ledger head that orders them, and the NOTIFY), as bare SQL: what the
+# database alone costs for the work, with no application in between.
+SAME_ROWS_SQL = [
+    "INSERT INTO bench_raw (at, payload) VALUES (now(), %s)",
+    "INSERT INTO bench_raw (at, payload) VALUES (now(), %s)",
+    "INSERT INTO bench_raw (at, payload) VALUES (now(), %s)",
+    "INSERT INTO bench_raw (at, payload) VALUES (now(), %s)",
+    "UPDATE bench_head SET n = n + 1 WHERE id = 1 AND %s::text IS NOT NULL",
+    "SELECT pg_notify('bench', %s)",
+]
 
-def raw_insert_rate(url: str, clients: int, seconds: float) -> tuple[float, list[float]]:
-    """Each client: INSERT one row, COMMIT (fsync'd: synchronous_commit as the server has it), repeat."""
+
+def raw_insert_rate(url: str, clients: int, seconds: float,
+                    statements: list[str] | None = None) -> tuple[float, list[float]]:
+    """Each client: one durable transaction (fsync'd, synchronous_commit as the server has it), repeat.
+    Default: INSERT one row. With `statements`: those, in one transaction."""
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, at timestamptz, "
                      "payload text)")
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_head (id int PRIMARY KEY, n bigint)")
+        conn.execute("INSERT INTO bench_head VALUES (1, 0) ON CONFLICT DO NOTHING")
 
     async def client(latencies: list[float], stop: float) -> int:
         n = 0
         async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
             while time.monotonic() < stop:
                 t0 = time.perf_counter()
-                await conn.execute("INSERT INTO bench_raw (at, payload) VALUES (now(), %s)", ("x" * 200,))
+                if statements is None:
+                    await conn.execute(RAW_SQL, ("x" * 200,))
+                else:
+                    async with conn.transaction():
+                        for sql in statements:
+                            await conn.execute(sql, ("x" * 200,))
                 latencies.append(time.perf_counter() - t0)
                 n += 1
         return n
@@ -81,6 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     with bench_database("siaga_bench_ingest") as url:
         raw, raw_lat = raw_insert_rate(url, args.clients, args.seconds)
+        same_rows, _ = raw_insert_rate(url, args.clients, args.seconds, SAME_ROWS_SQL)
         with server(url, workers=args.workers) as base:
             asyncio.run(api_rate(base, args.clients, 1.0, "incident"))  # warm-up
             for kind in ("incident", "call_event"):
@@ -89,6 +112,7 @@ def main() -> None:
                 common = {"clients": args.clients, "workers": args.workers, "errors": errors,
                           "database": "postgresql"}
                 emit(name, "rate_vs_raw_insert", rate, "ratio_target", raw, target=0.25, **common)
+                emit(name, "rate_vs_raw_same_rows", rate, "ratio", same_rows, **common)
                 emit(name, "latency_p50", percentile(lat, 50) * 1000, "ms", percentile(raw_lat, 50) * 1000,
                      **common)
                 emit(name, "latency_p99", percentile(lat, 99) * 1000, "ms", percentile(raw_lat, 99) * 1000,
