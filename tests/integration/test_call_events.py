@@ -83,3 +83,38 @@ def test_operator_records_outcome_before_closing_a_call(api):
     assert r.status_code == 200 and r.json()["status"] == "ended" and r.json()["outcome"] == "prank"
     stale = api("ct").patch(f"/api/v1/calls/{call['id']}", json={"version": call["version"], "notes": "x"})
     assert stale.status_code == 409
+
+
+def test_an_event_id_reused_for_another_call_is_refused_and_creates_nothing(api):
+    send(api, event("e1", "offered", "2026-11-27T01:00:00Z", ref="call-A"))
+    r = send(api, event("e1", "offered", "2026-11-27T01:00:05Z", ref="call-B"))
+    assert r.status_code == 409
+    assert [c["external_ref"] for c in api("ct").get("/api/v1/calls").json()] == ["call-A"]
+
+
+def test_a_calls_first_events_racing_make_one_call(live_server):
+    import threading
+
+    import httpx
+
+    from tests.conftest import token_for
+
+    barrier = threading.Barrier(4)
+    results: list[int] = []
+
+    def fire(i: int) -> None:
+        body = event(f"race-{i}", ["offered", "ringing", "answered", "location"][i], "2026-11-27T01:00:00Z",
+                     ref="sip-race", caller_number="0812")
+        barrier.wait()
+        r = httpx.post(live_server + "/api/v1/call-events", json=body,
+                       headers={"Authorization": f"Bearer {token_for('phone')}"}, timeout=30)
+        results.append(r.status_code)
+
+    threads = [threading.Thread(target=fire, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results) == [201, 201, 201, 201]
+    calls = httpx.get(live_server + "/api/v1/calls", headers={"Authorization": f"Bearer {token_for('ct')}"}).json()
+    assert len(calls) == 1 and calls[0]["status"] == "answered"

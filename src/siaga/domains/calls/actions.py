@@ -3,8 +3,11 @@ data: an odd order or a bad location is recorded, and the call stays in the queu
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
@@ -66,39 +69,45 @@ def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.Cal
     return announce_call(ctx, call, "call.updated")
 
 
+def _dialect_insert(ctx: Ctx, model: type) -> Any:
+    insert = pg_insert if ctx.db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(model)
+
+
 def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[Call, bool]:
+    """The call this event belongs to, locked; created on its first event, whichever type that is.
+    Two processes racing on a call's first events both end up with the one row (ON CONFLICT)."""
     call = ctx.db.scalar(select(Call).where(Call.external_ref == ev.call_ref).with_for_update())
     if call is not None:
         return call, False
-    call = Call(external_ref=ev.call_ref, caller_number=ev.caller_number, called_number=ev.called_number,
-                status="offered", offered_at=ev.at, notes="")
-    try:
-        with ctx.db.begin_nested():
-            ctx.db.add(call)
-            ctx.db.flush()
-    except IntegrityError:
-        # Another process created it a moment ago (its first event raced ours): use that one.
-        call = ctx.db.scalar(select(Call).where(Call.external_ref == ev.call_ref).with_for_update())
-        if call is None:
-            raise
-        return call, False
-    return call, True
+    new_id = ctx.db.execute(
+        _dialect_insert(ctx, Call).values(
+            external_ref=ev.call_ref, caller_number=ev.caller_number, called_number=ev.called_number,
+            status="offered", offered_at=ev.at, notes="", version=1)
+        .on_conflict_do_nothing(index_elements=["external_ref"]).returning(Call.id)
+    ).scalar()
+    call = ctx.db.scalar(select(Call).where(Call.external_ref == ev.call_ref).with_for_update())
+    assert call is not None
+    return call, new_id is not None
+
+
+def _claim_event_id(ctx: Ctx, ev: schemas.CallEventIn, call_id: int) -> bool:
+    """Record the event id; False when it was recorded before (a replay or a retry)."""
+    return ctx.db.execute(
+        _dialect_insert(ctx, CallEventRecord).values(
+            event_id=ev.event_id, call_id=call_id, type=ev.type, at=ev.at, received_at=ctx.now())
+        .on_conflict_do_nothing(index_elements=["event_id"]).returning(CallEventRecord.event_id)
+    ).first() is not None
 
 
 def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventResult:
-    record = CallEventRecord(event_id=ev.event_id, call_id=None, type=ev.type, at=ev.at, received_at=ctx.now())
-    try:
-        with ctx.db.begin_nested():
-            ctx.db.add(record)
-            ctx.db.flush()
-    except IntegrityError:
-        seen = ctx.db.get(CallEventRecord, ev.event_id)
-        call = ctx.db.get(Call, seen.call_id) if seen is not None and seen.call_id else None
-        if call is None:
-            raise Problem(409, "conflict") from None
-        return schemas.CallEventResult(duplicate=True, call=service.call_out(ctx.db, call))
     call, created = _find_or_create_call(ctx, ev)
-    record.call_id = call.id
+    if not _claim_event_id(ctx, ev, call.id):
+        seen = ctx.db.get(CallEventRecord, ev.event_id)
+        if created or seen is None or seen.call_id != call.id:
+            # The same event id for another call: refuse it, and the call just created with it.
+            raise Problem(409, "duplicate", what="event_id", value=ev.event_id)
+        return schemas.CallEventResult(duplicate=True, call=service.call_out(ctx.db, call))
     if not call.caller_number and ev.caller_number:
         call.caller_number = ev.caller_number
     live = call.status in CALL_LIVE_STATUSES
