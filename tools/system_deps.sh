@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# System packages the test suite drives for real: Debian's chromium (browser tests, through Playwright's
-# executable_path — never a downloaded browser). Installed when running as root; otherwise we say what
+# Debian packages that the tests (chromium, for browser tests through Playwright's executable_path —
+# never a downloaded browser) or the benchmarks (wrk, a load generator in C) drive for real.
+# Usage: tools/system_deps.sh PACKAGE... — each installed when missing, as root; otherwise we say what
 # to install and stop, rather than skip the tests.
 set -euo pipefail
 missing=()
-[ -x /usr/bin/chromium ] || missing+=(chromium)
+for pkg in "$@"; do
+  command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   echo "Installing Debian packages: ${missing[*]}"
@@ -12,7 +15,7 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
 else
-  echo "The tests need these Debian packages: ${missing[*]}" >&2
+  echo "Needed Debian packages: ${missing[*]}" >&2
   echo "Install them: sudo apt-get install ${missing[*]}" >&2
   exit 1
 fi
