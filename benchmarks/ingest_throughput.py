@@ -7,7 +7,7 @@ generator takes little of the machine's CPU; otherwise from a Python client. Two
 the figure its context: the bare SQL of the rows a call event must write, and the framework's ceiling
 (GET /openapi.json: cached, no database) on the same server.
 
-Usage: python benchmarks/ingest_throughput.py [--seconds 8] [--clients 16] [--workers 2]"""
+Usage: python benchmarks/ingest_throughput.py [--seconds 8] [--clients 16] [--workers 4]"""
 
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     use_wrk = shutil.which("wrk") is not None
     with bench_database("siaga_bench_ingest") as url:
