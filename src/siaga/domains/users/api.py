@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from siaga.core.authz import Principal
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, problem_response
-from siaga.core.http import SESSION_COOKIE, DbSession, ctx_for, current_principal, idempotent
+from siaga.core.http import SESSION_COOKIE, DbSession, ctx_for, idempotent
 from siaga.core.ids import PathId
 from siaga.domains.users import actions, schemas
 from siaga.domains.users.models import User
@@ -94,5 +94,3 @@ def revoke_token(token_id: PathId, ctx: Ctx = Depends(ctx_for("users.write"))) -
     actions.revoke_api_token(ctx, token_id)
     return Response(status_code=204)
 
-
-__all__ = ["router", "current_principal"]
