@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.secret_key = settings.resolved_secret_key()
     app.state.engine = engine
     app.state.clock = clock or Clock()
     app.state.hub = hub

@@ -19,7 +19,8 @@ class Settings(BaseSettings):
         default=f"sqlite:///{VAR_DIR / 'siaga.db'}",
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
     )
-    secret_key: str = Field(default="", description="Secret for signing; generated into var/ when empty")
+    secret_key: str = Field(default="", description="Keys browser sessions; generated into var/secret_key when "
+                            "empty. Set it (the same) on every host when several hosts share a database.")
     region_code: str = "14.03"
     incident_prefix: str = "BKS"
     timezone: str = "Asia/Jakarta"
@@ -33,7 +34,6 @@ class Settings(BaseSettings):
     event_poll_seconds: float = 1.0
     event_backlog_limit: int = 5000
     sse_keepalive_seconds: float = 15.0
-    conformance_dir: str = "../shared/conformance"
 
     @property
     def is_sqlite(self) -> bool:

@@ -117,3 +117,17 @@ def test_a_bogus_token_is_401_not_500(app):
     client = TestClient(app, headers={"Authorization": "Bearer " + "x" * 5000})
     assert client.get("/api/v1/me").status_code == 401
     assert token_for("ct") != "x"
+
+
+def test_rotating_the_secret_key_logs_every_browser_out_but_keeps_api_tokens(app, settings, clock, engine):
+    from siaga.app import create_app
+
+    client = browser(app)
+    login(client)
+    cookie = client.cookies.get("siaga_session")
+    rotated = create_app(settings.model_copy(update={"secret_key": "rotated"}), clock=clock, engine=engine)
+    after = TestClient(rotated, raise_server_exceptions=False, base_url="http://127.0.0.1:8112")
+    after.cookies.set("siaga_session", cookie)
+    assert after.get("/api/v1/me").status_code == 401
+    machine = TestClient(rotated, headers={"Authorization": f"Bearer {token_for('phone')}"})
+    assert machine.get("/api/v1/me").status_code == 200

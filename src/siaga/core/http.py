@@ -65,7 +65,8 @@ def authenticate(request: Request, db: Session) -> Principal | None:
         return users.principal_for_token(db, auth[7:].strip())
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        return users.principal_for_session(db, cookie, request.app.state.clock.now())
+        return users.principal_for_session(db, request.app.state.secret_key, cookie,
+                                           request.app.state.clock.now())
     return None
 
 

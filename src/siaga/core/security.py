@@ -48,7 +48,14 @@ def new_api_token() -> str:
 
 
 def digest(token: str) -> str:
+    """API tokens: a plain SHA-256, so rotating the secret key does not cut off machine clients."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_digest(secret: str, cookie: str) -> str:
+    """Browser sessions: keyed by HMAC-SHA256 with the secret key. A copy of the database alone cannot
+    confirm a cookie, and rotating SIAGA_SECRET_KEY logs every browser out."""
+    return hmac.new(secret.encode(), cookie.encode(), hashlib.sha256).hexdigest()
 
 
 def constant_time_equals(a: str, b: str) -> bool:

@@ -17,6 +17,7 @@ from siaga.core.security import (
     hash_password,
     new_api_token,
     new_session_token,
+    session_digest,
     verify_password,
 )
 from siaga.domains.agencies.models import Agency
@@ -82,7 +83,8 @@ def login(ctx: Ctx, data: schemas.LoginIn, ip: str) -> tuple[str, UserSession, U
         raise LoginFailed()
     assert user is not None
     token = new_session_token()
-    sess = UserSession(id=digest(token), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
+    session_id = session_digest(ctx.settings.resolved_secret_key(), token)
+    sess = UserSession(id=session_id, user_id=user.id, csrf_token=secrets.token_urlsafe(24),
                        created_at=now, expires_at=now + timedelta(hours=ctx.settings.session_hours), ip=ip[:64])
     db.add(sess)
     ctx.audit("user.login", "user", user.id, {"ip": ip})
@@ -94,7 +96,8 @@ class LoginFailed(Exception):
 
 
 def logout(ctx: Ctx, cookie: str) -> None:
-    ctx.db.execute(delete(UserSession).where(UserSession.id == digest(cookie)))
+    ctx.db.execute(delete(UserSession).where(
+        UserSession.id == session_digest(ctx.settings.resolved_secret_key(), cookie)))
     ctx.audit("user.logout", "user", ctx.actor.user_id, {})
 
 

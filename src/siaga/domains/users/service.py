@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siaga.core.authz import Principal
-from siaga.core.security import digest
+from siaga.core.security import digest, session_digest
 from siaga.domains.users.models import ApiToken, User, UserSession
 
 
@@ -17,10 +17,10 @@ def _principal(user: User, via: str, csrf: str = "") -> Principal:
                      agency_id=user.agency_id, language=user.language, via=via, csrf_token=csrf)
 
 
-def principal_for_session(db: Session, cookie: str, now: datetime) -> Principal | None:
+def principal_for_session(db: Session, secret: str, cookie: str, now: datetime) -> Principal | None:
     row = db.execute(
         select(UserSession, User).join(User, User.id == UserSession.user_id)
-        .where(UserSession.id == digest(cookie))
+        .where(UserSession.id == session_digest(secret, cookie))
     ).first()
     if row is None:
         return None
