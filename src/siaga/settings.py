@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -40,14 +41,24 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     def resolved_secret_key(self) -> str:
-        """The configured key, or one generated once and kept in var/secret_key (mode 0600)."""
+        """The configured key, or one generated once and kept in var/secret_key (mode 0600). Several
+        workers starting at once agree on one key: it is written to a private file and linked into
+        place, which only the first can do."""
         if self.secret_key:
             return self.secret_key
         path = VAR_DIR / "secret_key"
         if not path.exists():
             VAR_DIR.mkdir(exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            tmp = VAR_DIR / f".secret_key.{os.getpid()}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
         return path.read_text().strip()
 
 
