@@ -17,6 +17,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
 from siaga.core.http import authenticate, ctx_for
 from siaga.db.engine import open_session
+from siaga.events.hub import last_event_id as current_last_event_id
 from siaga.events.snapshot import take_snapshot
 from siaga.events.stream import event_stream
 
@@ -59,11 +60,7 @@ async def events(request: Request, after: int | None = Query(default=None, ge=0)
     elif after is not None:
         start = after
     else:
-        import anyio
-
-        from siaga.events.hub import last_event_id as current_last
-
-        start = await anyio.to_thread.run_sync(current_last, hub.engine)
+        start = await anyio.to_thread.run_sync(current_last_event_id, hub.engine)
     settings = request.app.state.settings
     stream = event_stream(request, hub, principal, start, settings.event_backlog_limit,
                           settings.sse_keepalive_seconds)

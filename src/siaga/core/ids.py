@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import Field
 
 MAX_ID = 2**53 - 1  # also the largest integer a browser's JavaScript holds exactly
@@ -12,3 +12,4 @@ MAX_ID = 2**53 - 1  # also the largest integer a browser's JavaScript holds exac
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="The version you last saw; stale gives 409")]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -54,6 +55,15 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
     return make_engine(url)
+
+
+def dialect_insert(bind: Engine | Connection | Session, model: Any) -> Any:
+    """INSERT with ON CONFLICT for the dialect in use (SQLite and PostgreSQL both have it)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    name = (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
+    return (pg_insert if name == "postgresql" else sqlite_insert)(model)
 
 
 def open_session(engine: Engine, *, write: bool, snapshot: bool = False) -> Session:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
-from siaga.core.ids import MAX_ID
+from siaga.core.ids import QueryId
 from siaga.domains.agencies import actions, schemas
 from siaga.domains.agencies.models import Agency, Station
 from siaga.domains.incidents import actions as incident_actions
@@ -29,7 +29,7 @@ def create_agency(data: schemas.AgencyCreate, request: Request,
 
 
 @router.get("/stations", response_model=list[schemas.StationOut])
-def list_stations(agency_id: int | None = Query(default=None, ge=1, le=MAX_ID),
+def list_stations(agency_id: QueryId = None,
                   ctx: Ctx = Depends(ctx_for("reference.read"))) -> list[schemas.StationOut]:
     stmt = select(Station).order_by(Station.code)
     if agency_id is not None:

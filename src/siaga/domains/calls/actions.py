@@ -3,14 +3,11 @@ data: an odd order or a bad location is recorded, and the call stays in the queu
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
+from siaga.db.engine import dialect_insert
 from siaga.domains.calls import schemas, service
 from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, CallEventRecord, CallLocation
 from siaga.domains.incidents.actions import check_version
@@ -69,11 +66,6 @@ def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.Cal
     return announce_call(ctx, call, "call.updated")
 
 
-def _dialect_insert(ctx: Ctx, model: type) -> Any:
-    insert = pg_insert if ctx.db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(model)
-
-
 def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[Call, bool]:
     """The call this event belongs to, locked; created on its first event, whichever type that is.
     Two processes racing on a call's first events both end up with the one row (ON CONFLICT)."""
@@ -81,7 +73,7 @@ def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[Call, bool]
     if call is not None:
         return call, False
     new_id = ctx.db.execute(
-        _dialect_insert(ctx, Call).values(
+        dialect_insert(ctx.db, Call).values(
             external_ref=ev.call_ref, caller_number=ev.caller_number, called_number=ev.called_number,
             status="offered", offered_at=ev.at, notes="", version=1)
         .on_conflict_do_nothing(index_elements=["external_ref"]).returning(Call.id)
@@ -94,7 +86,7 @@ def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[Call, bool]
 def _claim_event_id(ctx: Ctx, ev: schemas.CallEventIn, call_id: int) -> bool:
     """Record the event id; False when it was recorded before (a replay or a retry)."""
     return ctx.db.execute(
-        _dialect_insert(ctx, CallEventRecord).values(
+        dialect_insert(ctx.db, CallEventRecord).values(
             event_id=ev.event_id, call_id=call_id, type=ev.type, at=ev.at, received_at=ctx.now())
         .on_conflict_do_nothing(index_elements=["event_id"]).returning(CallEventRecord.event_id)
     ).first() is not None

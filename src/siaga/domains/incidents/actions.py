@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from siaga.core.clock import WIB
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
+from siaga.db.engine import dialect_insert
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents import schemas, service
 from siaga.domains.incidents.models import (
@@ -59,15 +58,15 @@ def _next_number(ctx: Ctx) -> str:
     bind = ctx.db.get_bind()
     if bind.dialect.name == "postgresql":
         with bind.connect() as conn:
-            last = _bump_counter(conn, pg_insert, year)
+            last = _bump_counter(conn, year)
             conn.commit()
     else:
-        last = _bump_counter(ctx.db, sqlite_insert, year)
+        last = _bump_counter(ctx.db, year)
     return f"{ctx.settings.incident_prefix}-{year}-{last:06d}"
 
 
-def _bump_counter(conn: Any, dialect_insert: Any, year: int) -> int:
-    conn.execute(dialect_insert(IncidentCounter).values(year=year, last=0)
+def _bump_counter(conn: Any, year: int) -> int:
+    conn.execute(dialect_insert(conn, IncidentCounter).values(year=year, last=0)
                  .on_conflict_do_nothing(index_elements=["year"]))
     return conn.execute(
         update(IncidentCounter).where(IncidentCounter.year == year)

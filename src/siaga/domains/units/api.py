@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
-from siaga.core.ids import MAX_ID, PathId
+from siaga.core.ids import PathId, QueryId
 from siaga.domains.incidents import dispatch
 from siaga.domains.units import actions, schemas, service
 from siaga.domains.units.schemas import UnitStatus
@@ -15,7 +15,7 @@ router = APIRouter(tags=["units"])
 
 
 @router.get("/units", response_model=list[schemas.UnitOut])
-def list_units(agency_id: int | None = Query(default=None, ge=1, le=MAX_ID), status: UnitStatus | None = None,
+def list_units(agency_id: QueryId = None, status: UnitStatus | None = None,
                ctx: Ctx = Depends(ctx_for("units.read"))) -> list[schemas.UnitOut]:
     return [schemas.UnitOut.model_validate(u)
             for u in service.visible_units(ctx.db, ctx.actor, agency_id=agency_id, status=status)]
