@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     event_poll_seconds: float = 1.0
     event_backlog_limit: int = 5000
     sse_keepalive_seconds: float = 15.0
+    map_tile_url: str = Field(default="", description="Optional tile server for the consoles' map, e.g. "
+                              "http://tiles.local/{z}/{x}/{y}.png; without it the map shows the basemap that ships "
+                              "with Siaga (works offline)")
+    map_tile_attribution: str = Field(default="", max_length=300)
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,64 +1,63 @@
-"""The minimal web page: log in, see open incidents, log out. The consoles build on this shape:
-HTML routes call the same actions and services as the JSON API."""
+"""The consoles: logging in and out, and one screen per role (call-taker, dispatch board, agency console,
+field unit, wallboard, incident page). Pages are rendered here with the reference data they need; what
+changes during a shift (calls, incidents, units) arrives in the browser as the snapshot plus the event
+stream, applied by `static/js/siaga.js` with the same rules as `events/snapshot.py`. Every change goes
+through the JSON API, so the consoles and the API can never disagree."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siaga.core.authz import ROLE_LABELS
+from siaga.core.authz import (
+    ADMIN,
+    AGENCY_OPERATOR,
+    CALL_TAKER,
+    DISPATCHER,
+    ROLE_LABELS,
+    SUPERVISOR,
+    Principal,
+)
 from siaga.core.clock import format_local
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem
 from siaga.core.http import SESSION_COOKIE, DbSession, authenticate
 from siaga.core.i18n import negotiate, t
 from siaga.core.security import constant_time_equals
-from siaga.domains.agencies.models import Agency
-from siaga.domains.incidents import service as incidents
+from siaga.domains.agencies.models import Agency, Station
+from siaga.domains.incidents import service as incidents_service
 from siaga.domains.incidents.models import Category
+from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.users import actions as user_actions
 from siaga.domains.users import schemas as user_schemas
 from siaga.domains.users.api import do_login, set_session_cookie
+from siaga.domains.users.models import User
+from siaga.web.words import OPERATOR_OUTCOMES, status_words, words
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["wib"] = format_local
 
-LABELS = {
-    "title": ("Siaga 112 Kabupaten Bengkalis", "Siaga 112 Bengkalis Regency"),
-    "login": ("Masuk", "Log in"),
-    "logout": ("Keluar", "Log out"),
-    "username": ("Nama pengguna", "Username"),
-    "password": ("Kata sandi", "Password"),
-    "open_incidents": ("Kejadian aktif", "Open incidents"),
-    "none_open": ("Tidak ada kejadian aktif.", "No open incidents."),
-    "number": ("Nomor", "Number"),
-    "category": ("Kategori", "Category"),
-    "priority": ("Prioritas", "Priority"),
-    "status": ("Status", "Status"),
-    "location": ("Lokasi", "Location"),
-    "agencies": ("Instansi", "Agencies"),
-    "created": ("Dibuat (WIB)", "Created (WIB)"),
-    "signed_in_as": ("Masuk sebagai", "Signed in as"),
-    "api_docs": ("Dokumentasi API", "API documentation"),
+# Screen → (roles that work in it, its nav word). The order is the nav bar's order.
+SCREENS: dict[str, tuple[frozenset[str], str]] = {
+    "calltaker": (frozenset({CALL_TAKER, SUPERVISOR, DISPATCHER}), "nav_calltaker"),
+    "board": (frozenset({DISPATCHER, SUPERVISOR, ADMIN, CALL_TAKER}), "nav_board"),
+    "agency": (frozenset({AGENCY_OPERATOR}), "nav_agency"),
+    "field": (frozenset({AGENCY_OPERATOR, DISPATCHER, SUPERVISOR}), "nav_field"),
+    "wallboard": (frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}), "nav_wallboard"),
 }
-STATUS_LABELS = {
-    "new": ("Baru", "New"), "dispatched": ("Dikirim", "Dispatched"), "on_scene": ("Di lokasi", "On scene"),
-    "resolved": ("Selesai ditangani", "Resolved"), "closed": ("Ditutup", "Closed"),
-    "cancelled": ("Dibatalkan", "Cancelled"),
-}
-
-
-def _words(lang: str) -> dict[str, str]:
-    i = 0 if lang == "id" else 1
-    return {k: v[i] for k, v in LABELS.items()}
+HOME_SCREEN = {CALL_TAKER: "calltaker", DISPATCHER: "board", SUPERVISOR: "board", ADMIN: "board",
+               AGENCY_OPERATOR: "agency"}
 
 
 def _lang(request: Request, preferred: str | None = None) -> str:
@@ -70,30 +69,157 @@ def _same_origin(request: Request) -> bool:
     return origin is None or urlparse(origin).netloc == request.url.netloc
 
 
+def _json_script(data: Any) -> Markup:
+    """JSON safe to put inside <script type="application/json">: no '</script>' can close it early."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def reference_data(db: Session, request: Request, principal: Principal, lang: str) -> dict[str, Any]:
+    """What every console needs to name things and search locations without a round trip: categories,
+    agencies, stations, the gazetteer (kecamatan and desa with their points), landmarks, words."""
+    settings = request.app.state.settings
+    name = "name_id" if lang == "id" else "name_en"
+    regions = db.scalars(select(Region).where(Region.level.in_(("kecamatan", "desa", "kelurahan")))
+                         .order_by(Region.kode)).all()
+    return {
+        "lang": lang,
+        "me": {"user_id": principal.user_id, "username": principal.username, "role": principal.role,
+               "agency_id": principal.agency_id, "full_name": principal.full_name},
+        "server_now": request.app.state.clock.now().isoformat(),
+        "categories": [{"code": c.code, "parent": c.parent_code, "name": getattr(c, name),
+                        "priority": c.default_priority}
+                       for c in db.scalars(select(Category).where(Category.active.is_(True))
+                                           .order_by(Category.code))],
+        "agencies": [{"id": a.id, "code": a.code, "short_name": a.short_name, "name": a.name,
+                      "labels": a.status_labels or {}}
+                     for a in db.scalars(select(Agency).where(Agency.active.is_(True)).order_by(Agency.id))],
+        "stations": [{"id": s.id, "agency_id": s.agency_id, "name": s.name, "lat": s.lat, "lon": s.lon}
+                     for s in db.scalars(select(Station).order_by(Station.id))],
+        "regions": [{"kode": r.kode, "name": r.name, "level": r.level, "parent": r.parent_kode,
+                     "lat": r.lat, "lon": r.lon, "approx": r.coord_approx} for r in regions],
+        "landmarks": [{"id": lm.id, "name": lm.name, "kind": lm.kind, "kode": lm.kode_wilayah, "lat": lm.lat,
+                       "lon": lm.lon, "approx": lm.coord_approx}
+                      for lm in db.scalars(select(Landmark).order_by(Landmark.name))],
+        "outcomes": list(OPERATOR_OUTCOMES),
+        "words": words(lang),
+        "status": status_words(lang),
+        "map": {"tile_url": settings.map_tile_url, "tile_attribution": settings.map_tile_attribution,
+                "center": [1.45, 101.75], "zoom": 9},
+    }
+
+
 router = APIRouter(include_in_schema=False)
+
+
+def _login_page(request: Request, lang: str, error: str | None = None, username: str = "",
+                status_code: int = 200) -> Response:
+    return templates.TemplateResponse(request, "login.html",
+                                      {"w": words(lang), "lang": lang, "error": error, "username": username,
+                                       "next": _safe_next(request.query_params.get("next"))},
+                                      status_code=status_code)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only our own paths: a crafted link must not bounce a freshly logged-in operator elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _screen(request: Request, db: Session, screen: str, template: str,
+            extra: dict[str, Any] | None = None) -> Response:
+    principal = authenticate(request, db)
+    if principal is None:
+        return RedirectResponse(f"/?next={request.url.path}", status_code=303)
+    lang = _lang(request, principal.language)
+    allowed = SCREENS[screen][0] if screen in SCREENS else None
+    if allowed is not None and principal.role not in allowed:
+        return templates.TemplateResponse(request, "forbidden.html", _page_context(request, principal, lang, screen),
+                                          status_code=403)
+    context = _page_context(request, principal, lang, screen)
+    context["ref"] = _json_script(reference_data(db, request, principal, lang))
+    context.update(extra or {})
+    return templates.TemplateResponse(request, template, context)
+
+
+def _page_context(request: Request, principal: Principal, lang: str, screen: str) -> dict[str, Any]:
+    w = words(lang)
+    i = 0 if lang == "id" else 1
+    nav = [(name, w[word]) for name, (roles, word) in SCREENS.items() if principal.role in roles]
+    return {"w": w, "lang": lang, "principal": principal, "screen": screen, "nav": nav,
+            "role_label": ROLE_LABELS.get(principal.role, (principal.role, principal.role))[i]}
 
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, db: Session = DbSession) -> Response:
     principal = authenticate(request, db)
     if principal is None:
-        lang = _lang(request)
-        return templates.TemplateResponse(request, "login.html", {"w": _words(lang), "lang": lang, "error": None})
+        return _login_page(request, _lang(request))
+    target = _safe_next(request.query_params.get("next"))
+    if target == "/":
+        target = "/" + HOME_SCREEN.get(principal.role, "board")
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/calltaker", response_class=HTMLResponse)
+def calltaker(request: Request, db: Session = DbSession) -> Response:
+    return _screen(request, db, "calltaker", "calltaker.html")
+
+
+@router.get("/board", response_class=HTMLResponse)
+def board(request: Request, db: Session = DbSession) -> Response:
+    return _screen(request, db, "board", "board.html")
+
+
+@router.get("/agency", response_class=HTMLResponse)
+def agency(request: Request, db: Session = DbSession) -> Response:
+    return _screen(request, db, "agency", "agency.html")
+
+
+@router.get("/field", response_class=HTMLResponse)
+def field(request: Request, db: Session = DbSession) -> Response:
+    return _screen(request, db, "field", "field.html")
+
+
+@router.get("/wallboard", response_class=HTMLResponse)
+def wallboard(request: Request, db: Session = DbSession) -> Response:
+    return _screen(request, db, "wallboard", "wallboard.html")
+
+
+@router.get("/incident/{incident_id}", response_class=HTMLResponse)
+def incident_page(incident_id: int, request: Request, db: Session = DbSession) -> Response:
+    principal = authenticate(request, db)
+    if principal is None:
+        return RedirectResponse(f"/?next={request.url.path}", status_code=303)
+    try:
+        incident = incidents_service.get_visible_incident(db, principal, incident_id)
+    except Problem:
+        lang = _lang(request, principal.language)
+        return templates.TemplateResponse(request, "forbidden.html",
+                                          _page_context(request, principal, lang, "incident"), status_code=404)
+    return _screen(request, db, "incident", "incident.html", {"incident_id": incident.id,
+                                                               "incident_number": incident.number})
+
+
+@router.get("/incident/{incident_id}/timeline", response_class=HTMLResponse)
+def incident_timeline(incident_id: int, request: Request, db: Session = DbSession) -> Response:
+    """The timeline as an HTML fragment (htmx swaps it in when the incident changes), times in WIB."""
+    principal = authenticate(request, db)
+    if principal is None:
+        raise Problem(401, "not_authenticated")
     lang = _lang(request, principal.language)
-    rows = incidents.incidents_out(db, incidents.visible_incidents(db, principal, open_only=True))
-    categories = {c.code: (c.name_id if lang == "id" else c.name_en) for c in db.scalars(select(Category))}
+    incident = incidents_service.get_visible_incident(db, principal, incident_id)
+    entries = incidents_service.timeline(db, incident.id)
     agencies = {a.id: a.short_name for a in db.scalars(select(Agency))}
-    i = 0 if lang == "id" else 1
-    return templates.TemplateResponse(request, "incidents.html", {
-        "w": _words(lang), "lang": lang, "principal": principal, "incidents": rows, "categories": categories,
-        "agencies": agencies, "status_labels": {k: v[i] for k, v in STATUS_LABELS.items()},
-        "role_label": ROLE_LABELS.get(principal.role, (principal.role, principal.role))[i],
-    })
+    return templates.TemplateResponse(request, "_timeline.html", {
+        "w": words(lang), "entries": entries, "agencies": agencies, "status": status_words(lang)})
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login_form(request: Request, username: str = Form(default="", max_length=60),
-               password: str = Form(default="", max_length=200), db: Session = DbSession) -> Response:
+               password: str = Form(default="", max_length=200), next_path: str = Form(default="/", alias="next"),
+               db: Session = DbSession) -> Response:
     lang = _lang(request)
     if not _same_origin(request):
         raise Problem(403, "csrf_failed")
@@ -110,12 +236,10 @@ def login_form(request: Request, username: str = Form(default="", max_length=60)
             error = t(result.code, lang)
         elif result is not None:
             token, _out = result
-            response = RedirectResponse("/", status_code=303)
+            response = RedirectResponse("/?next=" + _safe_next(next_path), status_code=303)
             set_session_cookie(request, response, token, request.app.state.settings.session_hours * 3600)
             return response
-    return templates.TemplateResponse(request, "login.html",
-                                      {"w": _words(lang), "lang": lang, "error": error, "username": username},
-                                      status_code=401)
+    return _login_page(request, lang, error, username, status_code=401)
 
 
 @router.post("/logout")
@@ -132,7 +256,24 @@ def logout_form(request: Request, csrf_token: str = Form(default=""), db: Sessio
     return response
 
 
+@router.post("/language")
+def language_form(request: Request, language: str = Form(default="id", max_length=5),
+                  csrf_token: str = Form(default=""), back: str = Form(default="/"),
+                  db: Session = DbSession) -> Response:
+    """Switch the signed-in user's language; it is stored, so every device of theirs follows."""
+    principal = authenticate(request, db)
+    if principal is None:
+        return RedirectResponse("/?lang=" + ("en" if language == "en" else "id"), status_code=303)
+    if not constant_time_equals(csrf_token, principal.csrf_token):
+        raise Problem(403, "csrf_failed")
+    ctx = Ctx(db=db, actor=principal, clock=request.app.state.clock, settings=request.app.state.settings)
+    user_actions.set_language(ctx, language)
+    return RedirectResponse(_safe_next(back), status_code=303)
+
+
 def mount(app: FastAPI) -> None:
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
+
+__all__ = ["mount", "reference_data", "User"]

@@ -1,0 +1,260 @@
+/* The call-taker's screen: take a call (A), classify it with guided questions, place it (desa, kecamatan,
+   patokan or a click on the map), see possible duplicates, create the incident or link the call to one
+   (Ctrl+Enter), record the outcome, close the call. What is typed is kept per call in localStorage
+   until it is saved, so a failed save or a reload loses nothing. */
+"use strict";
+
+function emptyIncidentForm() {
+  return {category_code: "", subcategory_code: "", priority: null, lat: null, lon: null, approx: false,
+    kode_wilayah: null, landmark_id: null, address_text: "", patokan: "", description: "", answers: {}};
+}
+
+function callTaker() {
+  return {
+    callId: null, history: null, form: emptyIncidentForm(), questions: [], suggested: null,
+    priorityTouched: false, places: [], placeQuery: "", placeIndex: 0, nearby: [], errors: {}, formError: "",
+    busy: false, outcome: "", closeError: "", manualNumber: "", queueError: "", idemKey: null, notice: "",
+    map: null, held: {},
+
+    init() {
+      // A caller who hangs up before the operator has finished leaves the call on this screen until its
+      // outcome is recorded: the live store drops ended calls, this screen holds on to its own.
+      Live.on(event => {
+        const p = event.payload;
+        if (event.entity !== "call" || !p || p.operator_id !== REF.me.user_id) return;
+        if (!CALL_LIVE.includes(p.status) && !p.outcome) this.held[String(p.id)] = p;
+        else delete this.held[String(p.id)];
+      });
+      this.map = new SiagaMap(document.getElementById("map"), {onPick: (lat, lon) => this.pick(lat, lon)});
+      this.$watch("$store.live.version", () => this.refresh());
+      this.refresh();
+    },
+    live() { return this.$store.live; },
+    waiting() {
+      return this.live().callList().filter(c => c.status === "offered" || c.status === "ringing" ||
+        (c.status === "answered" && c.operator_id == null));
+    },
+    mine() {
+      const live = this.live().callList().filter(c => c.status === "answered" && c.operator_id === REF.me.user_id);
+      return live.concat(Object.values(this.held));
+    },
+    call() {
+      if (!this.callId) return null;
+      return this.live().calls[String(this.callId)] || this.held[String(this.callId)] || null;
+    },
+    refresh() {
+      const mine = this.mine();
+      if (!this.call() || !mine.some(c => c.id === this.callId)) {
+        this.select(mine.length ? mine[0].id : null);
+      }
+      this.map.setIncidents(this.live().incidentList(), i => window.open("/incident/" + i.id, "_blank"));
+      this.map.setCaller(this.call() ? this.call().locations : []);
+    },
+    select(id) {
+      if (id === this.callId) return;
+      this.callId = id;
+      this.history = null; this.errors = {}; this.formError = ""; this.closeError = ""; this.nearby = [];
+      this.questions = []; this.suggested = null;
+      const draft = id ? Siaga.draft("call." + id) : null;
+      this.form = Object.assign(emptyIncidentForm(), draft ? draft.form : {});
+      this.placeQuery = draft ? draft.placeQuery || "" : "";
+      this.idemKey = draft ? draft.idemKey || null : null;
+      this.priorityTouched = draft ? !!draft.priorityTouched : false;
+      this.outcome = draft ? draft.outcome || "" : "";
+      if (!id) return;
+      const call = this.call();
+      if (call && this.form.lat == null) {
+        const loc = (call.locations || []).find(l => l.valid && l.lat != null);
+        if (loc) { this.form.lat = loc.lat; this.form.lon = loc.lon; }
+      }
+      this.map.setCaller(call ? call.locations : []);
+      if (this.form.lat != null) { this.map.setPick(this.form.lat, this.form.lon); this.map.focus(this.form.lat, this.form.lon); }
+      this.loadHistory();
+      if (this.form.category_code) this.loadQuestions(false);
+      this.fetchNearby();
+    },
+    saveDraft() {
+      if (!this.callId) return;
+      Siaga.draft("call." + this.callId, {form: this.form, placeQuery: this.placeQuery, idemKey: this.idemKey,
+        priorityTouched: this.priorityTouched, outcome: this.outcome});
+    },
+    hotkey(e) {
+      const tag = (e.target.tagName || "").toLowerCase();
+      const typing = ["input", "select", "textarea"].includes(tag);
+      if (!typing && !e.ctrlKey && !e.altKey && !e.metaKey && (e.key === "a" || e.key === "A")) {
+        const next = this.waiting()[0];
+        if (next) { e.preventDefault(); this.claim(next); }
+      } else if (e.ctrlKey && e.key === "Enter" && this.call() && !this.call().incident_id) {
+        e.preventDefault(); this.createIncident();
+      }
+    },
+    async claim(c) {
+      this.queueError = "";
+      const r = await Siaga.api("POST", `/api/v1/calls/${c.id}/claim`, {version: c.version});
+      if (!r.ok) { this.queueError = r.problem.detail; return; }
+      this.live().calls[String(r.data.id)] = r.data;
+      this.select(r.data.id);
+      this.$nextTick(() => { const el = document.getElementById("f-category"); if (el) el.focus(); });
+    },
+    async manualCall() {
+      this.queueError = "";
+      const r = await Siaga.api("POST", "/api/v1/calls", {caller_number: this.manualNumber.trim(), answered: true},
+        {"Idempotency-Key": Siaga.idempotencyKey()});
+      if (!r.ok) { this.queueError = r.problem.detail + (r.errors.caller_number ? ": " + r.errors.caller_number : ""); return; }
+      this.manualNumber = "";
+      this.live().calls[String(r.data.id)] = r.data;
+      this.select(r.data.id);
+      this.$nextTick(() => { const el = document.getElementById("f-category"); if (el) el.focus(); });
+    },
+    async loadHistory() {
+      const call = this.call();
+      const number = call ? call.caller_number : "";
+      if (!number) { this.history = {calls: [], counts: {}, open_incidents: []}; return; }
+      const id = this.callId;
+      const r = await Siaga.api("GET", "/api/v1/callers/" + encodeURIComponent(number) + "/history");
+      if (id !== this.callId || !r.ok) return;
+      const calls = (r.data.calls || []).filter(h => h.id !== id);
+      this.history = {calls, counts: r.data.counts || r.data.outcome_counts || {},
+        open_incidents: r.data.open_incidents || []};
+    },
+    topCategories() { return REF.categories.filter(c => !c.parent); },
+    subcategories() { return REF.categories.filter(c => c.parent && c.parent === this.form.category_code); },
+    categoryChanged() {
+      this.form.subcategory_code = "";
+      this.form.answers = {};
+      this.errors.category_code = "";
+      this.loadQuestions(true);
+      this.fetchNearby();
+      this.saveDraft();
+    },
+    async loadQuestions(resetPriority) {
+      const code = this.form.category_code;
+      this.questions = [];
+      if (!code) { this.suggested = null; return; }
+      const r = await Siaga.api("GET", `/api/v1/categories/${encodeURIComponent(code)}/questions`);
+      if (code !== this.form.category_code) return;
+      this.questions = r.ok ? (Array.isArray(r.data) ? r.data : r.data.questions || []) : [];
+      this.answered(resetPriority);
+    },
+    optionValue(o) { return typeof o === "string" ? o : (o.value || o.id); },
+    optionLabel(o) { return typeof o === "string" ? o : (REF.lang === "id" ? (o.text_id || o.label_id || o.value) : (o.text_en || o.label_en || o.value)); },
+    answered(resetPriority) {
+      const cat = Siaga.byCode[this.form.category_code];
+      let p = cat ? cat.priority : null;
+      for (const q of this.questions) {
+        const a = this.form.answers[q.id];
+        if (a === undefined || a === "") continue;
+        if (q.raises_priority_to && (a === "yes" || a === true)) p = Math.min(p || 4, q.raises_priority_to);
+        for (const o of q.options || []) {
+          if (typeof o === "object" && this.optionValue(o) === a && o.raises_priority_to) p = Math.min(p || 4, o.raises_priority_to);
+        }
+      }
+      this.suggested = p;
+      if (resetPriority === true) this.priorityTouched = false;
+      if (!this.priorityTouched) this.form.priority = p;
+      this.saveDraft();
+    },
+    placeSearch() { this.places = Siaga.searchPlaces(this.placeQuery, 8); this.placeIndex = 0; },
+    placeMove(d) { if (this.places.length) this.placeIndex = (this.placeIndex + d + this.places.length) % this.places.length; },
+    placeChoose(idx) {
+      const p = this.places[idx];
+      if (!p) return;
+      this.form.kode_wilayah = p.kind === "patokan" ? p.kode : p.kode;
+      this.form.landmark_id = p.landmark_id;
+      if (p.kind === "patokan" && !this.form.patokan) this.form.patokan = p.name;
+      if (p.lat != null) { this.form.lat = p.lat; this.form.lon = p.lon; this.form.approx = !!p.approx; }
+      this.placeQuery = p.label;
+      this.places = [];
+      this.map.setPick(this.form.lat, this.form.lon, p.label);
+      this.map.focus(this.form.lat, this.form.lon, 13);
+      this.fetchNearby();
+      this.saveDraft();
+    },
+    pick(lat, lon) {
+      if (!this.call() || this.call().incident_id) return;
+      this.form.lat = lat; this.form.lon = lon; this.form.approx = false;
+      this.map.setPick(lat, lon);
+      this.fetchNearby();
+      this.saveDraft();
+    },
+    async fetchNearby() {
+      if (this.form.lat == null || !this.callId) { this.nearby = []; return; }
+      const q = new URLSearchParams({lat: this.form.lat, lon: this.form.lon, radius_m: 3000});
+      if (this.form.category_code) q.set("category_code", this.form.category_code);
+      const r = await Siaga.api("GET", "/api/v1/incidents/nearby?" + q);
+      if (r.ok) this.nearby = Array.isArray(r.data) ? r.data : (r.data.items || []);
+    },
+    linkedLabel() {
+      const call = this.call();
+      if (!call || !call.incident_id) return "";
+      const inc = this.live().incidents[String(call.incident_id)];
+      return W.call_linked + " " + (inc ? inc.number : "#" + call.incident_id) + (this.notice ? " — " + this.notice : "");
+    },
+    async createIncident() {
+      if (this.busy || !this.call()) return;
+      this.errors = {}; this.formError = "";
+      if (!this.form.category_code) {
+        this.errors = {category_code: FIELD_ERRORS.missing[REF.lang === "id" ? 0 : 1]};
+        document.getElementById("f-category").focus();
+        return;
+      }
+      const answers = {};
+      for (const [k, v] of Object.entries(this.form.answers)) if (v !== "" && v != null) answers[k] = v;
+      const body = {category_code: this.form.category_code, subcategory_code: this.form.subcategory_code || null,
+        priority: this.form.priority || null, lat: this.form.lat, lon: this.form.lon,
+        kode_wilayah: this.form.kode_wilayah, landmark_id: this.form.landmark_id,
+        address_text: this.form.address_text, patokan: this.form.patokan, description: this.form.description,
+        call_id: this.callId};
+      if (Object.keys(answers).length) body.answers = answers;
+      if (!this.idemKey) { this.idemKey = Siaga.idempotencyKey(); this.saveDraft(); }
+      this.busy = true;
+      const r = await Siaga.api("POST", "/api/v1/incidents", body, {"Idempotency-Key": this.idemKey});
+      this.busy = false;
+      if (!r.ok) {
+        this.errors = r.errors; this.formError = r.problem.detail;
+        if (r.status === 422 && r.problem.code === "idempotency_mismatch") this.idemKey = null;
+        this.saveDraft();
+        return;
+      }
+      this.afterIncident(r.data, W.incident_created + " " + r.data.number);
+    },
+    afterIncident(incident, notice) {
+      this.live().incidents[String(incident.id)] = incident;
+      const call = this.call();
+      if (call && this.held[String(call.id)]) this.held[String(call.id)] = Object.assign({}, call, {incident_id: incident.id});
+      else if (call) this.live().calls[String(call.id)] = Object.assign({}, call, {incident_id: incident.id});
+      this.notice = notice;
+      this.idemKey = null;
+      if (!this.outcome) this.outcome = "emergency";
+      this.saveDraft();
+      this.$nextTick(() => { const el = document.getElementById("f-outcome"); if (el) el.focus(); });
+    },
+    async link(incident) {
+      if (!this.call()) return;
+      const r = await Siaga.api("POST", `/api/v1/incidents/${incident.id}/calls`, {call_id: this.callId});
+      if (!r.ok) { this.formError = r.problem.detail; return; }
+      this.afterIncident(r.data, W.call_linked + " " + r.data.number);
+    },
+    async closeCall() {
+      const call = this.call();
+      if (!call || this.busy) return;
+      this.closeError = "";
+      if (!this.outcome) { this.closeError = W.outcome_required; document.getElementById("f-outcome").focus(); return; }
+      this.busy = true;
+      let r = await Siaga.api("PATCH", `/api/v1/calls/${call.id}`, {version: call.version, outcome: this.outcome, end: true});
+      if (!r.ok && r.status === 409) {  // the telephony side changed the call meanwhile: take its version and retry
+        const fresh = await Siaga.api("GET", `/api/v1/calls/${call.id}`);
+        if (fresh.ok) r = await Siaga.api("PATCH", `/api/v1/calls/${call.id}`, {version: fresh.data.version, outcome: this.outcome, end: true});
+      }
+      this.busy = false;
+      if (!r.ok) { this.closeError = r.errors.outcome || r.problem.detail; this.saveDraft(); return; }
+      Siaga.draft("call." + call.id, null);
+      delete this.live().calls[String(call.id)];
+      delete this.held[String(call.id)];
+      this.notice = "";
+      this.callId = null;
+      this.select(this.mine().length ? this.mine()[0].id : null);
+    },
+  };
+}
+window.callTaker = callTaker;

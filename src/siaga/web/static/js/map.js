@@ -1,0 +1,113 @@
+/* The consoles' map: Leaflet over the basemap that ships with Siaga (works with the internet down),
+   or a site's own tile server when SIAGA_MAP_TILE_URL is set. Layers: incidents, units, the caller's
+   location with its accuracy circle, and the point the operator picks. */
+"use strict";
+
+const PRIORITY_COLOURS = {1: "#b00020", 2: "#e65100", 3: "#1565c0", 4: "#455a64"};
+const UNIT_COLOURS = {available: "#2e7d32", assigned: "#6a1b9a", en_route: "#e65100", on_scene: "#b00020",
+  returning: "#00838f", out_of_service: "#616161"};
+
+function esc(s) {
+  return String(s == null ? "" : s).replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;",
+    '"': "&quot;", "'": "&#39;"}[c]));
+}
+
+class SiagaMap {
+  constructor(el, options) {
+    options = options || {};
+    this.map = L.map(el, {preferCanvas: true, zoomControl: true}).setView(REF.map.center, REF.map.zoom);
+    this.map.attributionControl.setPrefix(false);
+    if (REF.map.tile_url) {
+      L.tileLayer(REF.map.tile_url, {maxZoom: 19, attribution: esc(REF.map.tile_attribution)}).addTo(this.map);
+    } else {
+      el.style.background = "#cfe3f3";  // sea
+    }
+    this.loadBasemap();
+    this.incidentLayer = L.layerGroup().addTo(this.map);
+    this.unitLayer = L.layerGroup().addTo(this.map);
+    this.callerLayer = L.layerGroup().addTo(this.map);
+    this.pickLayer = L.layerGroup().addTo(this.map);
+    if (options.onPick) {
+      this.map.on("click", e => options.onPick(+e.latlng.lat.toFixed(6), +e.latlng.lng.toFixed(6)));
+      el.style.cursor = "crosshair";
+    }
+    this.fitted = false;
+  }
+  async loadBasemap() {
+    let data = null;
+    try {
+      const r = await fetch("/static/basemap/bengkalis.geojson");
+      if (r.ok) data = await r.json();
+    } catch (err) { data = null; }
+    if (data) {
+      const base = L.geoJSON(data, {
+        interactive: false,
+        style: f => {
+          const kind = (f.properties || {}).kind;
+          if (kind === "land") return {color: "#8d9b6a", weight: 1, fillColor: "#f3f0e2", fillOpacity: 1};
+          if (kind === "regency_boundary") return {color: "#7b1fa2", weight: 2, dashArray: "6 4", fill: false};
+          if (kind === "kecamatan") return {color: "#9e9e9e", weight: 1, dashArray: "2 4", fill: false};
+          if (kind === "road") return {color: "#c62828", weight: 1.5, opacity: 0.7};
+          return {color: "#888", weight: 1, fill: false};
+        },
+        pointToLayer: (f, latlng) => L.circleMarker(latlng, {radius: 2, color: "#666"}),
+      });
+      base.addTo(this.map);
+      base.bringToBack();
+      const attribution = (data.attribution || (data.properties || {}).attribution || "");
+      if (attribution) this.map.attributionControl.addAttribution(esc(attribution));
+    }
+    for (const r of REF.regions) {
+      if (r.level !== "kecamatan" || r.lat == null) continue;
+      L.marker([r.lat, r.lon], {interactive: false, keyboard: false,
+        icon: L.divIcon({className: "kec-label", html: esc(r.name), iconSize: null})}).addTo(this.map);
+    }
+  }
+  setIncidents(list, onClick) {
+    this.incidentLayer.clearLayers();
+    for (const i of list) {
+      if (i.lat == null || i.lon == null) continue;
+      const m = L.circleMarker([i.lat, i.lon], {radius: 9, color: "#fff", weight: 2,
+        fillColor: PRIORITY_COLOURS[i.priority] || "#333", fillOpacity: 0.95});
+      m.bindTooltip(`${esc(i.number)} · ${esc(Siaga.categoryName(i.category_code))} · P${i.priority}`);
+      if (onClick) m.on("click", () => onClick(i));
+      m.addTo(this.incidentLayer);
+    }
+  }
+  setUnits(list) {
+    this.unitLayer.clearLayers();
+    for (const u of list) {
+      if (u.lat == null || u.lon == null) continue;
+      L.marker([u.lat, u.lon], {keyboard: false, icon: L.divIcon({className: "unit-icon",
+        html: `<span style="background:${UNIT_COLOURS[u.status] || "#333"}">${esc(u.callsign)}</span>`,
+        iconSize: null})})
+        .bindTooltip(`${esc(u.callsign)} · ${esc(Siaga.unitStatus(u))}`).addTo(this.unitLayer);
+    }
+  }
+  setCaller(locations) {
+    this.callerLayer.clearLayers();
+    for (const loc of locations || []) {
+      if (!loc.valid || loc.lat == null || loc.lon == null) continue;
+      const ll = [loc.lat, loc.lon];
+      if (loc.accuracy_m) L.circle(ll, {radius: loc.accuracy_m, color: "#0d47a1", weight: 1,
+        fillOpacity: 0.12}).addTo(this.callerLayer);
+      L.circleMarker(ll, {radius: 6, color: "#0d47a1", fillColor: "#42a5f5", fillOpacity: 1})
+        .bindTooltip(W.caller_location + (loc.accuracy_m ? ` (± ${Math.round(loc.accuracy_m)} m)` : ""))
+        .addTo(this.callerLayer);
+    }
+  }
+  setPick(lat, lon, label) {
+    this.pickLayer.clearLayers();
+    if (lat == null || lon == null) return;
+    L.marker([lat, lon]).bindTooltip(esc(label || W.location)).addTo(this.pickLayer);
+  }
+  focus(lat, lon, zoom) { if (lat != null && lon != null) this.map.setView([lat, lon], zoom || 13); }
+  fitTo(points) {
+    const pts = points.filter(p => p[0] != null && p[1] != null);
+    if (pts.length === 1) this.map.setView(pts[0], 13);
+    else if (pts.length > 1) this.map.fitBounds(pts, {padding: [30, 30], maxZoom: 14});
+  }
+  invalidate() { setTimeout(() => this.map.invalidateSize(), 50); }
+}
+window.SiagaMap = SiagaMap;
+window.esc = esc;

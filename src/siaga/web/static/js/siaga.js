@@ -1,0 +1,233 @@
+/* Siaga 112 consoles: the live store every screen shares, the API helper, and formatting.
+   The store starts from /api/v1/snapshot and follows /api/v1/events (SSE) from the snapshot's last event.
+   Events carry the whole entity as it stands after the change; applyEvent() keeps exactly what
+   events/snapshot.py apply_event() keeps, so a console shows what a fresh snapshot would. */
+"use strict";
+
+const REF = JSON.parse(document.getElementById("siaga-ref").textContent);
+const W = REF.words;
+const S = REF.status;
+const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+const EVENT_KINDS = ["incident.created", "incident.updated", "incident.status_changed", "incident.assignment_added",
+  "incident.assignment_changed", "incident.unit_assigned", "unit.created", "unit.status_changed",
+  "call.created", "call.updated", "timeline.added", "agency.created", "station.created",
+  "category.created", "landmark.created"];
+const INCIDENT_OPEN = ["new", "dispatched", "on_scene", "resolved"];
+const CALL_LIVE = ["offered", "ringing", "answered"];
+const STAFF_ROLES = ["call_taker", "dispatcher", "supervisor", "admin"];
+const FIELD_ERRORS = {
+  missing: ["Wajib diisi", "Required"],
+  string_too_long: ["Terlalu panjang", "Too long"],
+  string_too_short: ["Terlalu pendek", "Too short"],
+  greater_than_equal: ["Nilai terlalu kecil", "Value too small"],
+  less_than_equal: ["Nilai terlalu besar", "Value too large"],
+  unknown: ["Tidak dikenal", "Unknown"],
+  enum: ["Pilihan tidak sah", "Not a valid choice"],
+  literal_error: ["Pilihan tidak sah", "Not a valid choice"],
+  float_parsing: ["Harus berupa angka", "Must be a number"],
+  int_parsing: ["Harus berupa angka bulat", "Must be a whole number"],
+};
+
+const Siaga = {
+  clockOffset: Date.parse(REF.server_now) - Date.now(),
+  now() { return Date.now() + this.clockOffset; },
+  isStaff: STAFF_ROLES.includes(REF.me.role),
+
+  byCode: Object.fromEntries(REF.categories.map(c => [c.code, c])),
+  agencies: Object.fromEntries(REF.agencies.map(a => [a.id, a])),
+  regionsByKode: Object.fromEntries(REF.regions.map(r => [r.kode, r])),
+
+  categoryName(code) { const c = this.byCode[code]; return c ? c.name : (code || ""); },
+  agencyName(id) { const a = this.agencies[id]; return a ? a.short_name : "#" + id; },
+  regionName(kode) {
+    const r = this.regionsByKode[kode];
+    if (!r) return kode || "";
+    const parent = this.regionsByKode[r.parent];
+    return parent && parent.level === "kecamatan" ? r.name + ", " + parent.name : r.name;
+  },
+  kecamatanOf(kode) {
+    let r = this.regionsByKode[kode];
+    while (r && r.level !== "kecamatan") r = this.regionsByKode[r.parent];
+    return r ? r.kode : null;
+  },
+  word(group, key) { return (S[group] && S[group][key]) || key || ""; },
+  unitStatus(unit) {
+    const labels = (this.agencies[unit.agency_id] || {}).labels || {};
+    return labels[unit.status] || this.word("unit", unit.status);
+  },
+
+  /* 27-11-2026 08:00:00 WIB, whatever the browser's own time zone */
+  fmtTime(iso) {
+    if (!iso) return "—";
+    const parts = new Intl.DateTimeFormat("en-GB", {timeZone: "Asia/Jakarta", day: "2-digit", month: "2-digit",
+      year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"})
+      .formatToParts(new Date(iso));
+    const p = Object.fromEntries(parts.map(x => [x.type, x.value]));
+    return `${p.day}-${p.month}-${p.year} ${p.hour}:${p.minute}:${p.second} WIB`;
+  },
+  fmtClock(iso) { return this.fmtTime(iso).slice(11, 19); },
+  seconds(iso, now) { return Math.max(0, Math.floor(((now || this.now()) - Date.parse(iso)) / 1000)); },
+  fmtDuration(s) {
+    s = Math.max(0, Math.floor(s));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    const pad = n => String(n).padStart(2, "0");
+    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+  },
+  fmtDistance(m) { return m >= 1000 ? (m / 1000).toFixed(1) + " km" : Math.round(m) + " m"; },
+
+  /* fetch the JSON API; never throws: {ok, status, data, problem, errors: {field: message}} */
+  async api(method, url, body, headers) {
+    const h = {"Accept": "application/json", "Accept-Language": REF.lang, "X-CSRF-Token": CSRF};
+    if (body !== undefined) h["Content-Type"] = "application/json";
+    Object.assign(h, headers || {});
+    let response;
+    try {
+      response = await fetch(url, {method, headers: h, credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body)});
+    } catch (err) {
+      return {ok: false, status: 0, data: null, problem: {detail: W.error_network}, errors: {}};
+    }
+    let data = null;
+    try { data = await response.json(); } catch (err) { data = null; }
+    if (response.status === 401) { window.location.href = "/?next=" + encodeURIComponent(location.pathname); }
+    if (response.ok) return {ok: true, status: response.status, data, problem: null, errors: {}};
+    const errors = {};
+    for (const e of (data && data.errors) || []) {
+      const field = String(e.field || "").replace(/^(body|query|path)\./, "");
+      const known = FIELD_ERRORS[e.code];
+      errors[field] = known ? known[REF.lang === "id" ? 0 : 1] : e.message;
+    }
+    const problem = data || {detail: W.error_generic};
+    if (!problem.detail) problem.detail = problem.title || W.error_generic;
+    return {ok: false, status: response.status, data, problem, errors};
+  },
+  idempotencyKey() {
+    return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 64);
+  },
+  /* keep what the user typed across reloads and failed saves */
+  draft(key, value) {
+    const k = "siaga.draft." + REF.me.user_id + "." + key;
+    if (value === undefined) { try { return JSON.parse(localStorage.getItem(k) || "null"); } catch (e) { return null; } }
+    if (value === null) localStorage.removeItem(k); else localStorage.setItem(k, JSON.stringify(value));
+  },
+  haversine(lat1, lon1, lat2, lon2) {
+    const R = 6371008.8, rad = Math.PI / 180;
+    const dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+    const a = Math.sin(dlat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dlon / 2) ** 2;
+    return 2 * R * Math.asin(Math.sqrt(a));
+  },
+  /* places a call-taker can type: desa/kelurahan, kecamatan, patokan; accent- and case-insensitive */
+  searchPlaces(q, limit) {
+    const norm = s => (s || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+    q = norm(q).trim();
+    if (q.length < 2) return [];
+    const out = [];
+    for (const r of REF.regions) {
+      if (norm(r.name).includes(q)) out.push({kind: r.level, label: this.regionName(r.kode), kode: r.kode,
+        lat: r.lat, lon: r.lon, approx: r.approx, landmark_id: null, starts: norm(r.name).startsWith(q)});
+    }
+    for (const lm of REF.landmarks) {
+      if (norm(lm.name).includes(q)) out.push({kind: "patokan", label: lm.name + (lm.kode ? " — " +
+        this.regionName(lm.kode) : ""), kode: lm.kode, lat: lm.lat, lon: lm.lon, approx: lm.approx,
+        landmark_id: lm.id, name: lm.name, starts: norm(lm.name).startsWith(q)});
+    }
+    out.sort((a, b) => (b.starts - a.starts) || a.label.localeCompare(b.label));
+    return out.slice(0, limit || 8);
+  },
+};
+
+/* ---- the live store ---------------------------------------------------------------------------- */
+const Live = {
+  state: "connecting",
+  incidents: {}, units: {}, calls: {},
+  last: 0,
+  tick: Date.now(),
+  version: 0,          // bumps on every applied change, for screens that recompute on change
+  listeners: [],
+  source: null,
+  retryMs: 1000,
+  on(fn) { this.listeners.push(fn); },
+
+  keep(event) {
+    const p = event.payload;
+    if (event.entity === "incident") {
+      return INCIDENT_OPEN.includes(p.status) &&
+        (Siaga.isStaff || p.assignments.some(a => a.agency_id === REF.me.agency_id));
+    }
+    if (event.entity === "unit") return p.active && (Siaga.isStaff || p.agency_id === REF.me.agency_id);
+    if (event.entity === "call") return CALL_LIVE.includes(p.status) && REF.me.role !== "agency_operator";
+    return false;
+  },
+  apply(event) {
+    if (event.id <= this.last) return;
+    const tables = {incident: "incidents", unit: "units", call: "calls"};
+    const table = tables[event.entity];
+    if (table) {
+      const key = String(event.entity_id);
+      if (this.keep(event)) this[table][key] = event.payload;
+      else delete this[table][key];
+    }
+    this.last = event.id;
+    this.version++;
+    for (const fn of this.listeners) { try { fn(event); } catch (err) { console.error(err); } }
+  },
+  async loadSnapshot() {
+    const r = await Siaga.api("GET", "/api/v1/snapshot");
+    if (!r.ok) throw new Error("snapshot " + r.status);
+    this.incidents = r.data.incidents; this.units = r.data.units; this.calls = r.data.calls;
+    this.last = r.data.last_event_id;
+    this.version++;
+    for (const fn of this.listeners) { try { fn({kind: "snapshot"}); } catch (err) { console.error(err); } }
+  },
+  async connect() {
+    if (this.source) { this.source.close(); this.source = null; }
+    try {
+      await this.loadSnapshot();
+    } catch (err) {
+      this.state = "reconnecting";
+      setTimeout(() => this.connect(), this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 2, 15000);
+      return;
+    }
+    const es = new EventSource("/api/v1/events?after=" + this.last);
+    this.source = es;
+    es.onopen = () => { this.state = "live"; this.retryMs = 1000; };
+    es.onerror = () => {
+      // The browser retries by itself, resuming with Last-Event-ID; if it gave up, start again from a snapshot.
+      this.state = "reconnecting";
+      if (es.readyState === EventSource.CLOSED) {
+        setTimeout(() => this.connect(), this.retryMs);
+        this.retryMs = Math.min(this.retryMs * 2, 15000);
+      }
+    };
+    const handler = msg => {
+      let event;
+      try { event = JSON.parse(msg.data); } catch (err) { return; }
+      this.apply(event);
+      if (this.state !== "live") this.state = "live";
+    };
+    for (const kind of EVENT_KINDS) es.addEventListener(kind, handler);
+    es.addEventListener("message", handler);
+    es.addEventListener("reset", () => { this.state = "reconnecting"; this.connect(); });
+  },
+  /* open incidents, newest first */
+  incidentList() { return Object.values(this.incidents).sort((a, b) => b.id - a.id); },
+  unitList() { return Object.values(this.units).sort((a, b) => a.callsign.localeCompare(b.callsign)); },
+  callList() { return Object.values(this.calls).sort((a, b) => Date.parse(a.offered_at) - Date.parse(b.offered_at)); },
+};
+
+document.addEventListener("alpine:init", () => {
+  Alpine.store("live", Live);
+  const live = Alpine.store("live");
+  live.connect();
+  setInterval(() => { live.tick = Date.now(); }, 1000);
+  // htmx fragments that follow an incident reload when it changes
+  live.on(event => {
+    if (event.entity === "incident" || event.entity === "timeline") {
+      const id = event.entity === "incident" ? event.entity_id : event.payload.incident_id;
+      document.body.dispatchEvent(new CustomEvent("siaga:incident-" + id, {bubbles: true}));
+    }
+  });
+});
+window.Siaga = Siaga;
+window.Live = Live;
