@@ -1,4 +1,4 @@
-"""The first page a newcomer sees after `make run`: log in, see open incidents in WIB, log out."""
+"""The first page a newcomer sees after `make run`: log in, land on the role's screen, log out."""
 
 from __future__ import annotations
 
@@ -20,11 +20,13 @@ def test_login_shows_open_incidents_then_logout(page, live_server, api):
     assert page.get_by_label("Nama pengguna").input_value() == "disp"  # what was typed is kept
     page.get_by_label("Kata sandi").fill(PASSWORD)
     page.get_by_role("button", name="Masuk").click()
-    page.wait_for_selector("#incidents")
-    row = page.locator("#incidents tbody tr").first
+    page.wait_for_url(live_server + "/board")  # a dispatcher lands on the dispatch board
+    row = page.locator(f"#board-incidents tr[data-number='{created['number']}']")
     text = row.inner_text()
     assert created["number"] in text and "Kebakaran" in text and "dekat Masjid Agung" in text
-    assert "27-11-2026 08:00:00 WIB" in text  # created 01:00 UTC, shown in Western Indonesia Time
+    row.get_by_role("link").click()
+    page.wait_for_selector("dl.facts")
+    assert "27-11-2026 08:00:00 WIB" in page.locator("dl.facts").inner_text()  # 01:00 UTC in Western Indonesia Time
     if os.environ.get("SIAGA_SCREENSHOTS"):
         page.screenshot(path=os.environ["SIAGA_SCREENSHOTS"] + "/home.png", full_page=True)
     page.get_by_role("button", name="Keluar").click()

@@ -144,7 +144,8 @@ function callTaker() {
       for (const q of this.questions) {
         const a = this.form.answers[q.id];
         if (a === undefined || a === "") continue;
-        if (q.raises_priority_to && (a === "yes" || a === true)) p = Math.min(p || 4, q.raises_priority_to);
+        const on = q.raises_on === false || q.raises_on === "no" ? "no" : "yes";
+        if (q.kind === "yesno" && q.raises_priority_to && a === on) p = Math.min(p || 4, q.raises_priority_to);
         for (const o of q.options || []) {
           if (typeof o === "object" && this.optionValue(o) === a && o.raises_priority_to) p = Math.min(p || 4, o.raises_priority_to);
         }
@@ -199,7 +200,11 @@ function callTaker() {
         return;
       }
       const answers = {};
-      for (const [k, v] of Object.entries(this.form.answers)) if (v !== "" && v != null) answers[k] = v;
+      const kinds = Object.fromEntries(this.questions.map(q => [q.id, q.kind]));
+      for (const [k, v] of Object.entries(this.form.answers)) {
+        if (v === "" || v == null || !(k in kinds)) continue;
+        answers[k] = kinds[k] === "yesno" ? v === "yes" : v;
+      }
       const body = {category_code: this.form.category_code, subcategory_code: this.form.subcategory_code || null,
         priority: this.form.priority || null, lat: this.form.lat, lon: this.form.lon,
         kode_wilayah: this.form.kode_wilayah, landmark_id: this.form.landmark_id,
@@ -211,7 +216,10 @@ function callTaker() {
       const r = await Siaga.api("POST", "/api/v1/incidents", body, {"Idempotency-Key": this.idemKey});
       this.busy = false;
       if (!r.ok) {
-        this.errors = r.errors; this.formError = r.problem.detail;
+        this.errors = r.errors;
+        const shown = ["category_code", "priority", "lat", "lon", "kode_wilayah", "address_text", "patokan", "description"];
+        const other = Object.entries(r.errors).filter(([f]) => !shown.includes(f)).map(([f, m]) => f + ": " + m);
+        this.formError = r.problem.detail + (other.length ? " — " + other.join("; ") : "");
         if (r.status === 422 && r.problem.code === "idempotency_mismatch") this.idemKey = null;
         this.saveDraft();
         return;

@@ -36,11 +36,14 @@ function fieldUnit() {
       const i = this.incident();
       return `https://www.google.com/maps/dir/?api=1&destination=${i.lat},${i.lon}`;
     },
+    /* The phone's position if the crew has allowed it; never holds up a status for more than 2.5 s
+       (an unanswered permission prompt would otherwise wait forever). */
     position() {
       return new Promise(resolve => {
         if (!navigator.geolocation) return resolve(null);
-        navigator.geolocation.getCurrentPosition(p => resolve(p.coords), () => resolve(null),
-          {timeout: 3000, maximumAge: 60000});
+        const timer = setTimeout(() => resolve(null), 2500);
+        navigator.geolocation.getCurrentPosition(p => { clearTimeout(timer); resolve(p.coords); },
+          () => { clearTimeout(timer); resolve(null); }, {timeout: 2500, maximumAge: 60000});
       });
     },
     async report(status) {

@@ -37,7 +37,10 @@ function incidentPage(id) {
     },
     setStatus(status) {
       return this.act("status", "POST", `/api/v1/incidents/${this.id}/status`,
-        {status, version: this.inc.version, note: this.statusNote}, data => { this.statusNote = ""; this.show(data); });
+        {status, version: this.inc.version, note: this.statusNote}, data => {
+          if (!INCIDENT_OPEN.includes(data.status)) this.statusNote = "";  // resolving keeps it for closing
+          this.show(data);
+        });
     },
   });
 }

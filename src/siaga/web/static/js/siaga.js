@@ -137,7 +137,7 @@ const Siaga = {
 };
 
 /* ---- the live store ---------------------------------------------------------------------------- */
-const Live = {
+const LiveStore = {
   state: "connecting",
   incidents: {}, units: {}, calls: {},
   last: 0,
@@ -217,8 +217,9 @@ const Live = {
 };
 
 document.addEventListener("alpine:init", () => {
-  Alpine.store("live", Live);
+  Alpine.store("live", LiveStore);
   const live = Alpine.store("live");
+  window.Live = live;  // the reactive store: changes made through it redraw the screen
   live.connect();
   setInterval(() => { live.tick = Date.now(); }, 1000);
   // htmx fragments that follow an incident reload when it changes
@@ -230,4 +231,3 @@ document.addEventListener("alpine:init", () => {
   });
 });
 window.Siaga = Siaga;
-window.Live = Live;
