@@ -191,6 +191,33 @@ def demo_load(incidents: bool = typer.Option(True, help="also create demo incide
         out.print("Demo users exist already. Forgot a password? [bold]siaga users password admin[/]")
 
 
+@demo_app.command("call")
+def demo_call(number: str = typer.Argument("081234567890", help="the caller's number"),
+              lat: float | None = typer.Option(None, help="caller location (network), e.g. 1.4660"),
+              lon: float | None = typer.Option(None, help="e.g. 102.1040"),
+              accuracy: float = typer.Option(250.0, help="metres")) -> None:
+    """Ring a call into the call-takers' queue, as the SIP edge would (offered, then ringing)."""
+    import secrets
+
+    from pydantic import ValidationError
+
+    from siaga.domains.calls import actions, schemas
+
+    ref = "demo-" + secrets.token_hex(6)
+    with action_ctx() as ctx:
+        now = ctx.now()
+        try:
+            location = (schemas.LocationIn(source="network", lat=lat, lon=lon, accuracy_m=accuracy)
+                        if lat is not None and lon is not None else None)
+            for kind in ("offered", "ringing"):
+                actions.ingest_call_event(ctx, schemas.CallEventIn(
+                    event_id=f"{ref}-{kind}", call_ref=ref, type=kind, at=now, caller_number=number,
+                    location=location if kind == "offered" else None))
+        except ValidationError as exc:
+            fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    out.print(f"Call from [bold]{number}[/] is ringing in the call-takers' queue (ref {ref}).")
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the hash chain; exit 1 and list every break if an entry was changed or deleted."""

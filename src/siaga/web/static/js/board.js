@@ -22,11 +22,18 @@ function board() {
     map: null,
     init() {
       this.map = new SiagaMap(document.getElementById("map"));
+      // Redraw the map at most once a frame, and only for changes it shows.
+      let queued = false;
       const draw = () => {
-        this.map.setIncidents(this.incidents(), i => { window.location.href = "/incident/" + i.id; });
-        this.map.setUnits(this.units());
+        if (queued) return;
+        queued = true;
+        requestAnimationFrame(() => {
+          queued = false;
+          this.map.setIncidents(this.incidents(), i => { window.location.href = "/incident/" + i.id; });
+          this.map.setUnits(this.units());
+        });
       };
-      this.$watch("$store.live.version", draw);
+      Live.on(event => { if (["incident", "unit"].includes(event.entity) || event.kind === "snapshot") draw(); });
       this.$watch("f", draw, {deep: true});
       draw();
     },

@@ -14,7 +14,7 @@ function callTaker() {
     callId: null, history: null, form: emptyIncidentForm(), questions: [], suggested: null,
     priorityTouched: false, places: [], placeQuery: "", placeIndex: 0, nearby: [], errors: {}, formError: "",
     busy: false, outcome: "", closeError: "", manualNumber: "", queueError: "", idemKey: null, notice: "",
-    map: null, held: {},
+    map: null, held: {}, drawnVersion: -1,
 
     init() {
       // A caller who hangs up before the operator has finished leaves the call on this screen until its
@@ -47,7 +47,10 @@ function callTaker() {
       if (!this.call() || !mine.some(c => c.id === this.callId)) {
         this.select(mine.length ? mine[0].id : null);
       }
-      this.map.setIncidents(this.live().incidentList(), i => window.open("/incident/" + i.id, "_blank"));
+      if (this.drawnVersion !== this.live().version) {
+        this.drawnVersion = this.live().version;
+        this.map.setIncidents(this.live().incidentList(), i => window.open("/incident/" + i.id, "_blank"));
+      }
       this.map.setCaller(this.call() ? this.call().locations : []);
     },
     select(id) {
