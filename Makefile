@@ -33,7 +33,7 @@ test-postgres: install
 	$(BIN)/python tools/run_tests.py --only postgresql
 
 bench: install
-	bash tools/system_deps.sh wrk
+	bash tools/system_deps.sh wrk chromium
 	$(BIN)/python benchmarks/run_all.py
 
 lint: install

@@ -19,6 +19,7 @@ from siaga.domains.agencies import api as agencies_api
 from siaga.domains.calls import api as calls_api
 from siaga.domains.incidents import api as incidents_api
 from siaga.domains.regions import api as regions_api
+from siaga.domains.stats import api as stats_api
 from siaga.domains.units import api as units_api
 from siaga.domains.users import api as users_api
 from siaga.events.hub import EventHub
@@ -27,7 +28,7 @@ from siaga.web import ui
 
 API_PREFIX = "/api/v1"
 API_ROUTERS = (users_api.router, regions_api.router, agencies_api.router, units_api.router, calls_api.router,
-               incidents_api.router, events_api.router)
+               incidents_api.router, stats_api.router, events_api.router)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None,

@@ -3,23 +3,26 @@ audit log and its verification, and health."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text, update
 
 from siaga.core.audit import AuditEntry, verify_chain
 from siaga.core.authz import Principal
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
-from siaga.core.http import authenticate, ctx_for
+from siaga.core.http import SESSION_COOKIE, authenticate, ctx_for
+from siaga.core.security import session_digest
 from siaga.db.engine import open_session
+from siaga.domains.users.models import UserSession
 from siaga.events.hub import last_event_id as current_last_event_id
 from siaga.events.snapshot import take_snapshot
-from siaga.events.stream import event_stream
+from siaga.events.stream import Heartbeat, event_stream
 
 router = APIRouter(tags=["events"])
 
@@ -42,6 +45,25 @@ async def _events_principal(request: Request) -> Principal:
 
 _events_principal.permission = "events.read"  # type: ignore[attr-defined]
 
+SEEN_EVERY = timedelta(seconds=30)
+
+
+def mark_session_seen(engine: Engine, session_id: str, now: datetime) -> None:
+    """A browser console is open: presence for the wallboard's operators on duty. Its own short
+    transaction, connection returned at once; not audited (it records no decision, only presence)."""
+    with open_session(engine, write=True) as db, db.begin():
+        db.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
+
+
+def _heartbeat(request: Request, principal: Principal) -> Heartbeat | None:
+    """Browser sessions only: an API token (a bridge, a test client) is not an operator at a console."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if principal.via != "session" or not cookie:
+        return None
+    session_id = session_digest(request.app.state.secret_key, cookie)
+    engine = request.app.state.engine
+    return Heartbeat(lambda now: mark_session_seen(engine, session_id, now), request.app.state.clock, SEEN_EVERY)
+
 
 @router.get("/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}},
@@ -63,7 +85,7 @@ async def events(request: Request, after: int | None = Query(default=None, ge=0)
         start = await anyio.to_thread.run_sync(current_last_event_id, hub.engine)
     settings = request.app.state.settings
     stream = event_stream(request, hub, principal, start, settings.event_backlog_limit,
-                          settings.sse_keepalive_seconds)
+                          settings.sse_keepalive_seconds, _heartbeat(request, principal))
     return StreamingResponse(stream, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -51,6 +51,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "assignments.update": frozenset({DISPATCHER, SUPERVISOR, AGENCY_OPERATOR}),
     "audit.read": frozenset({ADMIN, SUPERVISOR}),
     "events.read": _ALL_HUMANS,
+    "stats.read": frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}),
     "self.read": _ALL_HUMANS | {TELEPHONY},
 }
 

@@ -52,6 +52,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Kejadian panggilan '{type}' tidak sesuai dengan status panggilan '{status}'",
         "en": "Call event '{type}' does not fit call status '{status}'",
     },
+    "call_taken": {
+        "id": "Panggilan sudah diambil oleh {username}",
+        "en": "This call has already been taken by {username}",
+    },
     "payload_too_large": {
         "id": "Data yang dikirim terlalu besar (batas {limit} byte)",
         "en": "Request body too large (limit {limit} bytes)",

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
 from starlette.requests import Request
 
 from siaga.core.authz import Principal
+from siaga.core.clock import Clock
 from siaga.events.hub import RESET, EventHub, last_event_id, read_events
+
+log = logging.getLogger("siaga.events")
 
 
 def visible(principal: Principal, event: dict[str, Any]) -> bool:
@@ -27,11 +32,34 @@ def format_reset(last_id: int, reason: str) -> str:
     return f"event: reset\ndata: {data}\n\n"
 
 
+class Heartbeat:
+    """Tells the database a console is open: when its stream connects, then at most once per `every`
+    (checked whenever the stream wakes, at least every keepalive). Each mark is a short write of its own
+    in a worker thread; a failed mark is logged and never ends the stream."""
+
+    def __init__(self, mark: Callable[[datetime], None], clock: Clock, every: timedelta) -> None:
+        self.mark, self.clock, self.every = mark, clock, every
+        self.last: datetime | None = None
+
+    async def beat(self) -> None:
+        now = self.clock.now()
+        if self.last is not None and now - self.last < self.every:
+            return
+        self.last = now
+        try:
+            await anyio.to_thread.run_sync(self.mark, now)
+        except Exception:
+            log.warning("could not mark the console as seen", exc_info=True)
+
+
 async def event_stream(request: Request, hub: EventHub, principal: Principal, after: int,
-                       backlog_limit: int, keepalive: float) -> AsyncIterator[str]:
+                       backlog_limit: int, keepalive: float,
+                       heartbeat: Heartbeat | None = None) -> AsyncIterator[str]:
     sub = hub.subscribe()  # subscribe before reading the backlog so nothing falls in between
     try:
         yield "retry: 2000\n\n"
+        if heartbeat is not None:
+            await heartbeat.beat()
         last = after
         current = await anyio.to_thread.run_sync(last_event_id, hub.engine)
         if after > current:
@@ -49,6 +77,8 @@ async def event_stream(request: Request, hub: EventHub, principal: Principal, af
             try:
                 item = await asyncio.wait_for(sub.queue.get(), timeout=keepalive)
             except TimeoutError:
+                if heartbeat is not None:
+                    await heartbeat.beat()
                 if await request.is_disconnected():
                     return
                 yield ": keepalive\n\n"
@@ -57,6 +87,8 @@ async def event_stream(request: Request, hub: EventHub, principal: Principal, af
                 yield format_reset(hub.last_id, "too_far_behind")
                 return
             assert isinstance(item, list)
+            if heartbeat is not None:
+                await heartbeat.beat()
             for event in item:
                 if event["id"] <= last:
                     continue

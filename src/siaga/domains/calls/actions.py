@@ -66,6 +66,28 @@ def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.Cal
     return announce_call(ctx, call, "call.updated")
 
 
+def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallOut:
+    """A call-taker takes a waiting call. The row lock queues two call-takers pressing 'take' at once:
+    the second sees the first's name (409 call_taken), not a generic conflict."""
+    call = service.get_call(ctx.db, call_id, for_update=True)
+    me = ctx.actor.user_id
+    if call.status not in CALL_LIVE_STATUSES:
+        raise Problem(409, "invalid_transition", current=call.status, target="answered")
+    if call.operator_id == me and call.status == "answered":
+        return service.call_out(ctx.db, call)  # already mine: a double click changes nothing
+    if call.operator_id is not None and call.operator_id != me:
+        holder = ctx.db.get(User, call.operator_id)
+        raise Problem(409, "call_taken", username=holder.username if holder else "?",
+                      operator_id=call.operator_id)
+    check_version(call.version, data.version)
+    before = call.status
+    call.status = "answered"
+    call.answered_at = call.answered_at or ctx.now()
+    call.operator_id = me
+    ctx.audit("call.claim", "call", call.id, {"from": before, "operator_id": me})
+    return announce_call(ctx, call, "call.updated")
+
+
 def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[Call, bool]:
     """The call this event belongs to, locked; created on its first event, whichever type that is.
     Two processes racing on a call's first events both end up with the one row (ON CONFLICT)."""

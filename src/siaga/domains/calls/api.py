@@ -3,11 +3,11 @@ for telephony systems (idempotent by event_id)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
-from siaga.core.ids import PathId
+from siaga.core.ids import PathId, QueryId
 from siaga.domains.calls import actions, schemas, service
 
 router = APIRouter(tags=["calls"])
@@ -39,6 +39,26 @@ def create_call(data: schemas.CallCreate, request: Request,
 def update_call(call_id: PathId, data: schemas.CallUpdate,
                 ctx: Ctx = Depends(ctx_for("calls.write"))) -> schemas.CallOut:
     return actions.update_call(ctx, call_id, data)
+
+
+@router.post("/calls/{call_id}/claim", response_model=schemas.CallOut,
+             responses={409: {"description": "`call_taken` (another operator has it, `params.username`), "
+                                             "`invalid_transition` (the call has ended) or `stale_version`"}})
+def claim_call(call_id: PathId, data: schemas.CallClaim,
+               ctx: Ctx = Depends(ctx_for("calls.write"))) -> schemas.CallOut:
+    """Take a waiting (offered / ringing, or answered without an operator) call: it becomes answered
+    by you. Taking a call you already have changes nothing."""
+    return actions.claim_call(ctx, call_id, data)
+
+
+@router.get("/callers/{number}/history", response_model=schemas.CallerHistoryOut)
+def caller_history(number: str = Path(max_length=60, description="Any form: +62812…, 62812…, 0812…"),
+                   exclude_call_id: QueryId = None,
+                   ctx: Ctx = Depends(ctx_for("calls.read"))) -> schemas.CallerHistoryOut:
+    """The number's earlier calls (newest first, at most 20), outcome counts (all time and the last 30
+    days) and the open incidents its calls are linked to. A withheld number ('anonymous', 'unknown')
+    has an empty history. `exclude_call_id`: leave out the call being handled now."""
+    return service.caller_history(ctx.db, number, ctx.now(), exclude_call_id)
 
 
 @router.post("/call-events", response_model=schemas.CallEventResult,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from siaga.core.ids import Version
+from siaga.domains.calls.numbers import tidy_typed_number
+from siaga.domains.incidents.schemas import IncidentOut
 
 CallOutcome = Literal["emergency", "information", "prank", "ghost", "abandoned", "missed_out_of_hours",
                       "wrong_number", "test"]
@@ -72,6 +74,11 @@ class CallCreate(BaseModel):
     answered: bool = True
     location: LocationIn | None = None
 
+    @field_validator("caller_number")
+    @classmethod
+    def _tidy(cls, value: str) -> str:
+        return tidy_typed_number(value)
+
 
 class CallUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -80,6 +87,14 @@ class CallUpdate(BaseModel):
     outcome: CallOutcome | None = None
     notes: str | None = Field(default=None, max_length=5000)
     end: bool = Field(default=False, description="Hang up / finish the call now")
+
+
+class CallClaim(BaseModel):
+    """Take a waiting call: `version` is the one you saw in the queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Version
 
 
 class CallEventIn(BaseModel):
@@ -101,3 +116,29 @@ class CallEventIn(BaseModel):
 class CallEventResult(BaseModel):
     duplicate: bool
     call: CallOut
+
+
+class CallerCallOut(BaseModel):
+    """One earlier call from a number, as the call-taker's history panel lists it."""
+
+    id: int
+    caller_number: str
+    status: str
+    offered_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    outcome: str | None
+    incident_id: int | None
+    incident_number: str | None
+
+
+class CallerHistoryOut(BaseModel):
+    number: str = Field(description="The number as asked")
+    normalised: str = Field(description="E.164 form ('+62812…'); empty when the number is withheld")
+    withheld: bool
+    total_calls: int
+    calls_last_30_days: int
+    outcomes: dict[str, int] = Field(description="Calls per outcome, all time; 'unclassified' = no outcome yet")
+    outcomes_last_30_days: dict[str, int]
+    calls: list[CallerCallOut] = Field(description="Newest first, at most 20")
+    open_incidents: list[IncidentOut] = Field(description="Open incidents any of these calls is linked to")

@@ -122,15 +122,22 @@ def create_incident(ctx: Ctx, data: schemas.IncidentCreate) -> schemas.IncidentO
             raise invalid("body.call_id", "unknown call", "unknown")
         if call.incident_id is not None:
             raise Problem(409, "duplicate", what="call → incident", value=str(call.incident_id))
+    answers = data.answers or {}
+    questions = service.check_answers(category.code, answers)
+    suggested = service.suggest_priority(category.default_priority, answers, questions)
     now = ctx.now()
-    fields = data.model_dump(exclude={"call_id", "priority"})
-    incident = Incident(**fields, number=_next_number(ctx), priority=data.priority or category.default_priority,
+    fields = data.model_dump(exclude={"call_id", "priority", "answers"})
+    incident = Incident(**fields, number=_next_number(ctx), priority=data.priority or suggested,
                         status="new", created_at=now, created_by=ctx.actor.user_id or None, outcome_note="")
     ctx.db.add(incident)
     ctx.db.flush()
     add_timeline(ctx, incident.id, "created", data.description,
                  {"category": incident.category_code, "priority": incident.priority})
-    ctx.audit("incident.create", "incident", incident.id, {"number": incident.number, **fields})
+    if answers:
+        add_timeline(ctx, incident.id, "guided_answers", service.answers_text(questions, answers),
+                     {"answers": answers, "suggested_priority": suggested})
+    ctx.audit("incident.create", "incident", incident.id,
+              {"number": incident.number, **fields, **({"answers": answers} if answers else {})})
     if call is not None:
         _attach_call(ctx, incident, call)
     return announce_incident(ctx, incident, "incident.created")

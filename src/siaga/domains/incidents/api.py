@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from siaga.core.context import Ctx
+from siaga.core.errors import Problem, invalid
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
+from siaga.data.questions import questions_for
 from siaga.domains.incidents import actions, dispatch, schemas, service
 from siaga.domains.incidents.schemas import IncidentStatus
 
@@ -25,6 +29,24 @@ def list_incidents(status: IncidentStatus | None = None, all: bool = False,
     rows = service.visible_incidents(ctx.db, ctx.actor, open_only=not all, status=status, category=category,
                                      kode_wilayah=kode_wilayah, limit=limit, offset=offset)
     return service.incidents_out(ctx.db, rows)
+
+
+# Declared before /incidents/{incident_id}, which would otherwise take "nearby" for an id.
+@router.get("/incidents/nearby", response_model=list[schemas.NearbyIncidentOut])
+def nearby_incidents(lat: float = Query(ge=-90, le=90), lon: float = Query(ge=-180, le=180),
+                     radius_m: float = Query(default=2000, gt=0, le=100_000),
+                     category_code: str | None = Query(default=None, max_length=60),
+                     since_minutes: int = Query(default=180, ge=1, le=7 * 24 * 60),
+                     limit: int = Query(default=20, ge=1, le=100),
+                     ctx: Ctx = Depends(ctx_for("incidents.read"))) -> list[schemas.NearbyIncidentOut]:
+    """Open incidents within `radius_m` of the point, created in the last `since_minutes`: possible
+    duplicates of the call being taken. Same top-level category as `category_code` first
+    (`same_category`), then nearest (`distance_m`). Incidents without coordinates are not considered."""
+    category = service.top_level_category(ctx.db, category_code) if category_code else None
+    if category_code and (category is None or not category.active):
+        raise invalid("query.category_code", f"unknown category: {category_code}", "unknown")
+    return service.nearby_incidents(ctx.db, ctx.actor, lat=lat, lon=lon, radius_m=radius_m, category=category,
+                                    since=ctx.now() - timedelta(minutes=since_minutes), limit=limit)
 
 
 @router.get("/incidents/{incident_id}", response_model=schemas.IncidentOut)
@@ -89,3 +111,14 @@ def change_assignment_state(assignment_id: PathId, data: schemas.AssignmentState
 def assign_unit(assignment_id: PathId, data: schemas.AssignUnitIn,
                 ctx: Ctx = Depends(ctx_for("assignments.update"))) -> schemas.IncidentOut:
     return dispatch.assign_unit(ctx, assignment_id, data)
+
+
+@router.get("/categories/{code}/questions", response_model=schemas.CategoryQuestionsOut, tags=["reference"])
+def category_questions(code: str = Path(max_length=60), ctx: Ctx = Depends(ctx_for("reference.read"))
+                       ) -> schemas.CategoryQuestionsOut:
+    """The guided questions for a category (a subcategory gets its parent's). Send the answers as
+    `answers` when creating the incident: without a `priority`, they suggest one."""
+    category = service.top_level_category(ctx.db, code)
+    if category is None:
+        raise Problem(404, "not_found")
+    return schemas.CategoryQuestionsOut(category_code=category.code, questions=questions_for(category.code))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from siaga.core.ids import DbId, Version
 
@@ -93,6 +93,55 @@ class IncidentOut(BaseModel):
     call_ids: list[int] = []
 
 
+Priority = Annotated[int, Field(ge=1, le=4)]
+AnswerValue = StrictBool | Annotated[str, Field(max_length=500)] | None
+Answers = Annotated[dict[Annotated[str, Field(max_length=80)], AnswerValue], Field(max_length=40)]
+
+
+class QuestionOption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: str = Field(min_length=1, max_length=60)
+    text_id: str = Field(min_length=1)
+    text_en: str = Field(min_length=1)
+    raises_priority_to: Priority | None = None
+
+
+class Question(BaseModel):
+    """One guided question. Answers: yesno → true / false / null (not known); choice → an option's
+    `value` or null; text → a string or null. `raises_priority_to` applies to the yesno answer named by
+    `raises_on`, or to the chosen option's own `raises_priority_to`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=80)
+    kind: Literal["yesno", "choice", "text"]
+    text_id: str = Field(min_length=1)
+    text_en: str = Field(min_length=1)
+    options: list[QuestionOption] = []
+    raises_priority_to: Priority | None = None
+    raises_on: Literal["yes", "no"] = "yes"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Question:
+        if self.kind == "choice":
+            values = [o.value for o in self.options]
+            if len(values) < 2 or len(set(values)) != len(values):
+                raise ValueError(f"{self.id}: a choice needs two or more options with distinct values")
+            if self.raises_priority_to is not None:
+                raise ValueError(f"{self.id}: a choice raises priority through its options")
+        elif self.options:
+            raise ValueError(f"{self.id}: only a choice has options")
+        if self.kind == "text" and self.raises_priority_to is not None:
+            raise ValueError(f"{self.id}: a text answer cannot raise priority")
+        return self
+
+
+class CategoryQuestionsOut(BaseModel):
+    category_code: str = Field(description="The top-level category the questions belong to")
+    questions: list[Question]
+
+
 class IncidentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -107,6 +156,14 @@ class IncidentCreate(BaseModel):
     landmark_id: DbId | None = None
     description: str = Field(default="", max_length=5000)
     call_id: DbId | None = Field(default=None, description="The call this incident is created from")
+    answers: Answers | None = Field(
+        default=None, description="Guided answers {question_id: value} (GET /categories/{code}/questions); "
+                                   "without `priority`, the priority is suggested from them")
+
+
+class NearbyIncidentOut(IncidentOut):
+    distance_m: float = Field(description="Great-circle distance from the point asked about, in metres")
+    same_category: bool = Field(description="Same top-level category as the one asked about")
 
 
 class IncidentUpdate(BaseModel):

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siaga.core.authz import Principal
 from siaga.core.errors import Problem
+from siaga.data.questions import load_questions, questions_for
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents import schemas
 from siaga.domains.incidents.models import (
     INCIDENT_OPEN_STATUSES,
     Assignment,
+    Category,
     Incident,
     TimelineEntry,
     UnitAssignment,
@@ -95,3 +100,121 @@ def get_visible_incident(db: Session, who: Principal, incident_id: int, *, for_u
 def timeline(db: Session, incident_id: int) -> list[TimelineEntry]:
     return list(db.scalars(
         select(TimelineEntry).where(TimelineEntry.incident_id == incident_id).order_by(TimelineEntry.id)))
+
+
+def top_level_category(db: Session, code: str) -> Category | None:
+    """The top-level category `code` names: itself, or a subcategory's parent."""
+    category = db.get(Category, code)
+    if category is not None and category.parent_code is not None:
+        category = db.get(Category, category.parent_code)
+    return category
+
+
+# --- Nearby open incidents (duplicate suggestions, "open incidents near the caller") -------------------
+
+EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def nearby_incidents(db: Session, who: Principal, *, lat: float, lon: float, radius_m: float,
+                     category: Category | None, since: datetime, limit: int) -> list[schemas.NearbyIncidentOut]:
+    """Open incidents the user may see, created since `since`, within `radius_m` of the point: same
+    top-level category first, then nearest. A bounding box narrows the query; haversine decides."""
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+    south, north = lat - dlat, lat + dlat
+    stmt = _visible(select(Incident), who).where(
+        Incident.status.in_(INCIDENT_OPEN_STATUSES), Incident.created_at >= since,
+        Incident.lat.is_not(None), Incident.lon.is_not(None), Incident.lat.between(south, north))
+    widest = max(abs(south), abs(north))
+    if widest < 89:  # near a pole, or across the antimeridian, only the latitude band narrows the query
+        dlon = dlat / math.cos(math.radians(widest))
+        if -180 <= lon - dlon and lon + dlon <= 180:
+            stmt = stmt.where(Incident.lon.between(lon - dlon, lon + dlon))
+    found = []
+    for incident in db.scalars(stmt):
+        assert incident.lat is not None and incident.lon is not None
+        d = distance_m(lat, lon, incident.lat, incident.lon)
+        if d <= radius_m:
+            same = category is not None and incident.category_code == category.code
+            found.append((not same, d, incident.id, incident, same))
+    found.sort(key=lambda f: f[:3])
+    found = found[:limit]
+    shaped = incidents_out(db, [f[3] for f in found])
+    return [schemas.NearbyIncidentOut(**out.model_dump(), distance_m=round(d, 1), same_category=same)
+            for out, (_other, d, _id, _inc, same) in zip(shaped, found, strict=True)]
+
+
+# --- Guided questions: checking answers, suggesting a priority --------------------------------------
+
+YES_NO_TEXT = {True: "Ya", False: "Tidak", None: "Tidak diketahui"}
+
+
+def questions_by_id() -> dict[str, schemas.Question]:
+    return {q.id: q for qs in load_questions().categories.values() for q in qs}
+
+
+def check_answers(category_code: str, answers: Mapping[str, Any]) -> dict[str, schemas.Question]:
+    """Each answer names a question of this category and fits its kind; every wrong one is reported,
+    each with its field path (body.answers.<question id>)."""
+    mine = {q.id: q for q in questions_for(category_code)}
+    errors = []
+    for qid, value in answers.items():
+        question, field = mine.get(qid), f"body.answers.{qid}"
+        if question is None:
+            errors.append({"field": field, "message": f"not a question of category {category_code}",
+                           "code": "unknown"})
+        elif value is None:
+            continue
+        elif question.kind == "yesno" and not isinstance(value, bool):
+            errors.append({"field": field, "message": "answer true, false or null", "code": "bool_type"})
+        elif question.kind == "choice" and value not in [o.value for o in question.options]:
+            allowed = ", ".join(o.value for o in question.options)
+            errors.append({"field": field, "message": f"one of: {allowed}", "code": "enum"})
+        elif question.kind == "text" and not isinstance(value, str):
+            errors.append({"field": field, "message": "answer with text", "code": "string_type"})
+    if errors:
+        raise Problem(422, "validation_failed", errors=errors)
+    return {qid: mine[qid] for qid in answers}
+
+
+def suggest_priority(category_default: int, answers: Mapping[str, Any],
+                     questions: Mapping[str, schemas.Question] | None = None) -> int:
+    """The category's default priority, raised (1 = most urgent) by any answer that says so; answers
+    never lower it. Unanswered (null) and unknown questions change nothing."""
+    questions = questions_by_id() if questions is None else questions
+    priority = category_default
+    for qid, value in answers.items():
+        question = questions.get(qid)
+        if question is None or value is None:
+            continue
+        raised = None
+        if question.kind == "yesno" and isinstance(value, bool) and value == (question.raises_on == "yes"):
+            raised = question.raises_priority_to
+        elif question.kind == "choice":
+            raised = next((o.raises_priority_to for o in question.options if o.value == value), None)
+        if raised is not None:
+            priority = min(priority, raised)
+    return priority
+
+
+def answers_text(questions: Mapping[str, schemas.Question], answers: Mapping[str, Any]) -> str:
+    """The answers as the agency reads them in the timeline, in Bahasa Indonesia."""
+    lines = ["Jawaban panduan:"]
+    for qid, value in answers.items():
+        question = questions[qid]
+        if question.kind == "yesno" or value is None:
+            shown = YES_NO_TEXT[value if isinstance(value, bool) else None]
+        elif question.kind == "choice":
+            shown = next(o.text_id for o in question.options if o.value == value)
+        else:
+            shown = str(value)
+        separator = " " if question.text_id.endswith("?") else ": "
+        lines.append(f"- {question.text_id}{separator}{shown}")
+    return "\n".join(lines)

@@ -126,3 +126,14 @@ def revoke_api_token(ctx: Ctx, token_id: int) -> None:
 def principal_of(user: User) -> Principal:
     return Principal(user_id=user.id, username=user.username, full_name=user.full_name, role=user.role,
                      agency_id=user.agency_id, language=user.language)
+
+
+def set_language(ctx: Ctx, language: str) -> None:
+    """A user's own choice of interface language (id or en); the consoles follow it on every device."""
+    if language not in ("id", "en"):
+        raise invalid("body.language", "id or en", "enum")
+    user = ctx.db.get(User, ctx.actor.user_id)
+    assert user is not None
+    if user.language != language:
+        ctx.audit("user.language", "user", user.id, {"from": user.language, "to": language})
+        user.language = language

@@ -37,6 +37,8 @@ class UserSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ip: Mapped[str] = mapped_column(String(64), default="")
+    # Moved by the browser's open event stream (at most every ~30 s): who is at a console now.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):
