@@ -31,6 +31,7 @@ def browse(browser, live_server):  # type: ignore[no-untyped-def]
         page.set_default_timeout(15_000)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
         page.js_errors = errors  # type: ignore[attr-defined]
         page.goto(f"{base}/?next={path}")
         page.fill("#username", username)
@@ -159,6 +160,7 @@ def test_call_to_closure_across_every_console(browse, live_server, api, clock):
     field = agency.context.new_page()
     field.js_errors = []
     field.on("pageerror", lambda e: field.js_errors.append(str(e)))
+    field.on("console", lambda m: field.js_errors.append(m.text) if "Content Security Policy" in m.text else None)
     field.goto(f"{base}/field?unit={pumper['id']}")
     field.wait_for_function("window.Live && Live.state === 'live'")
     field.wait_for_selector(f"#field-assignment:has-text('{number}')")

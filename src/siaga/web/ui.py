@@ -109,12 +109,32 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
     }
 
 
+def security_headers(settings: Any) -> dict[str, str]:
+    """For every console page: scripts and connections only from this server (Alpine.js evaluates its
+    attribute expressions, hence 'unsafe-eval'; Leaflet positions with inline styles), tiles only from
+    the configured tile server, no framing."""
+    img = "'self' data:"
+    tiles = urlparse(settings.map_tile_url.replace("{s}.", "*."))
+    if tiles.scheme in ("http", "https") and tiles.netloc:
+        img += f" {tiles.scheme}://{tiles.netloc}"
+    csp = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+           f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+           "form-action 'self'; frame-ancestors 'none'")
+    return {"Content-Security-Policy": csp, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin"}
+
+
+def _render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    return templates.TemplateResponse(request, template, context, status_code=status_code,
+                                      headers=security_headers(request.app.state.settings))
+
+
 router = APIRouter(include_in_schema=False)
 
 
 def _login_page(request: Request, lang: str, error: str | None = None, username: str = "",
                 status_code: int = 200) -> Response:
-    return templates.TemplateResponse(request, "login.html",
+    return _render(request, "login.html",
                                       {"w": words(lang), "lang": lang, "error": error, "username": username,
                                        "next": _safe_next(request.query_params.get("next"))},
                                       status_code=status_code)
@@ -135,12 +155,12 @@ def _screen(request: Request, db: Session, screen: str, template: str,
     lang = _lang(request, principal.language)
     allowed = SCREENS[screen][0] if screen in SCREENS else None
     if allowed is not None and principal.role not in allowed:
-        return templates.TemplateResponse(request, "forbidden.html", _page_context(request, principal, lang, screen),
+        return _render(request, "forbidden.html", _page_context(request, principal, lang, screen),
                                           status_code=403)
     context = _page_context(request, principal, lang, screen)
     context["ref"] = _json_script(reference_data(db, request, principal, lang))
     context.update(extra or {})
-    return templates.TemplateResponse(request, template, context)
+    return _render(request, template, context)
 
 
 def _page_context(request: Request, principal: Principal, lang: str, screen: str) -> dict[str, Any]:
@@ -196,7 +216,7 @@ def incident_page(incident_id: int, request: Request, db: Session = DbSession) -
         incident = incidents_service.get_visible_incident(db, principal, incident_id)
     except Problem:
         lang = _lang(request, principal.language)
-        return templates.TemplateResponse(request, "forbidden.html",
+        return _render(request, "forbidden.html",
                                           _page_context(request, principal, lang, "incident"), status_code=404)
     return _screen(request, db, "incident", "incident.html", {"incident_id": incident.id,
                                                                "incident_number": incident.number})
@@ -212,7 +232,7 @@ def incident_timeline(incident_id: int, request: Request, db: Session = DbSessio
     incident = incidents_service.get_visible_incident(db, principal, incident_id)
     entries = incidents_service.timeline(db, incident.id)
     agencies = {a.id: a.short_name for a in db.scalars(select(Agency))}
-    return templates.TemplateResponse(request, "_timeline.html", {
+    return _render(request, "_timeline.html", {
         "w": words(lang), "entries": entries, "agencies": agencies, "status": status_words(lang)})
 
 
