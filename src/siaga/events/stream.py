@@ -35,17 +35,27 @@ def format_reset(last_id: int, reason: str) -> str:
 class Heartbeat:
     """Tells the database a console is open: when its stream connects, then at most once per `every`
     (checked whenever the stream wakes, at least every keepalive). Each mark is a short write of its own
-    in a worker thread; a failed mark is logged and never ends the stream."""
+    in a worker thread, run beside the stream so a busy database never delays the console's events; a
+    failed mark is logged and never ends the stream."""
+
+    _running: set[asyncio.Task[None]] = set()  # strong references until done (asyncio keeps weak ones)
 
     def __init__(self, mark: Callable[[datetime], None], clock: Clock, every: timedelta) -> None:
         self.mark, self.clock, self.every = mark, clock, every
         self.last: datetime | None = None
+        self.task: asyncio.Task[None] | None = None
 
-    async def beat(self) -> None:
+    def beat(self) -> None:
         now = self.clock.now()
-        if self.last is not None and now - self.last < self.every:
+        if (self.task is not None and not self.task.done()) or (
+                self.last is not None and now - self.last < self.every):
             return
         self.last = now
+        self.task = asyncio.create_task(self._mark(now))
+        self._running.add(self.task)
+        self.task.add_done_callback(self._running.discard)
+
+    async def _mark(self, now: datetime) -> None:
         try:
             await anyio.to_thread.run_sync(self.mark, now)
         except Exception:
@@ -59,7 +69,7 @@ async def event_stream(request: Request, hub: EventHub, principal: Principal, af
     try:
         yield "retry: 2000\n\n"
         if heartbeat is not None:
-            await heartbeat.beat()
+            heartbeat.beat()
         last = after
         current = await anyio.to_thread.run_sync(last_event_id, hub.engine)
         if after > current:
@@ -77,10 +87,10 @@ async def event_stream(request: Request, hub: EventHub, principal: Principal, af
             try:
                 item = await asyncio.wait_for(sub.queue.get(), timeout=keepalive)
             except TimeoutError:
-                if heartbeat is not None:
-                    await heartbeat.beat()
                 if await request.is_disconnected():
                     return
+                if heartbeat is not None:
+                    heartbeat.beat()
                 yield ": keepalive\n\n"
                 continue
             if item == RESET:
@@ -88,7 +98,7 @@ async def event_stream(request: Request, hub: EventHub, principal: Principal, af
                 return
             assert isinstance(item, list)
             if heartbeat is not None:
-                await heartbeat.beat()
+                heartbeat.beat()
             for event in item:
                 if event["id"] <= last:
                     continue

@@ -114,10 +114,11 @@ function callTaker() {
       const number = call ? call.caller_number : "";
       if (!number) { this.history = {calls: [], counts: {}, open_incidents: []}; return; }
       const id = this.callId;
-      const r = await Siaga.api("GET", "/api/v1/callers/" + encodeURIComponent(number) + "/history");
+      const r = await Siaga.api("GET", "/api/v1/callers/" + encodeURIComponent(number) +
+        "/history?exclude_call_id=" + id);
       if (id !== this.callId || !r.ok) return;
-      const calls = (r.data.calls || []).filter(h => h.id !== id);
-      this.history = {calls, counts: r.data.counts || r.data.outcome_counts || {},
+      const counts = Object.fromEntries(Object.entries(r.data.outcomes || {}).filter(([, n]) => n > 0));
+      this.history = {calls: r.data.calls || [], counts, last30: r.data.calls_last_30_days || 0,
         open_incidents: r.data.open_incidents || []};
     },
     topCategories() { return REF.categories.filter(c => !c.parent); },

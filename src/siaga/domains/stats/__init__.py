@@ -1,0 +1,1 @@
+"""Statistics for the wallboard and the supervisors: read-only, computed from calls, sessions and incidents."""

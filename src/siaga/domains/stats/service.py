@@ -1,0 +1,62 @@
+"""The wallboard's figures, each one query over the live tables (no counters to drift)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from siaga.core.authz import CALL_TAKER, DISPATCHER, SUPERVISOR
+from siaga.core.clock import WIB
+from siaga.domains.calls.models import Call
+from siaga.domains.incidents.models import ASSIGNMENT_FINISHED, INCIDENT_OPEN_STATUSES, Assignment, Incident
+from siaga.domains.stats import schemas
+from siaga.domains.users.models import User, UserSession
+
+WAITING_STATUSES = ("offered", "ringing")
+ANSWER_TARGET = timedelta(seconds=15)  # NENA-STA-020.1: 90% of calls answered within 15 s
+ON_DUTY_ROLES = (CALL_TAKER, DISPATCHER, SUPERVISOR)
+ON_DUTY_SEEN_WITHIN = timedelta(seconds=90)  # a console's stream marks its session every ~30 s
+
+
+def start_of_local_day(now: datetime) -> datetime:
+    """Midnight WIB of the day `now` falls on, as UTC."""
+    return now.astimezone(WIB).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def operators_on_duty(db: Session, now: datetime) -> int:
+    return db.scalar(
+        select(func.count(func.distinct(User.id))).join(UserSession, UserSession.user_id == User.id)
+        .where(User.active.is_(True), User.role.in_(ON_DUTY_ROLES), UserSession.expires_at > now,
+               UserSession.last_seen_at >= now - ON_DUTY_SEEN_WITHIN)) or 0
+
+
+def wallboard(db: Session, now: datetime) -> schemas.WallboardOut:
+    oldest = db.scalar(select(func.min(Call.offered_at)).where(Call.status.in_(WAITING_STATUSES)))
+    waiting = db.scalar(select(func.count()).select_from(Call).where(Call.status.in_(WAITING_STATUSES))) or 0
+    day_start = start_of_local_day(now)
+    today = db.execute(select(Call.offered_at, Call.answered_at).where(
+        Call.offered_at >= day_start, Call.offered_at < day_start + timedelta(days=1))).all()
+    answered = [a - o for o, a in today if a is not None]
+    within = sum(1 for wait in answered if wait <= ANSWER_TARGET)
+    by_category = dict(db.execute(
+        select(Incident.category_code, func.count()).where(Incident.status.in_(INCIDENT_OPEN_STATUSES))
+        .group_by(Incident.category_code)).all())
+    by_agency = db.execute(
+        select(Assignment.agency_id, func.count()).join(Incident, Incident.id == Assignment.incident_id)
+        .where(Incident.status.in_(INCIDENT_OPEN_STATUSES), Assignment.state.not_in(ASSIGNMENT_FINISHED))
+        .group_by(Assignment.agency_id)).all()
+    return schemas.WallboardOut(
+        calls_waiting=waiting,
+        longest_wait_s=max(0, int((now - oldest).total_seconds())) if oldest is not None else 0,
+        operators_on_duty=operators_on_duty(db, now),
+        calls_offered_today=len(today),
+        calls_answered_today=len(answered),
+        answered_within_15s_today=within,
+        pct_answered_within_15s=round(100 * within / len(today), 1) if today else None,
+        open_incidents=sum(by_category.values()),
+        open_by_category=by_category,
+        open_by_agency={str(agency_id): n for agency_id, n in by_agency},
+        generated_at=now,
+    )
