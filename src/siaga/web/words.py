@@ -179,6 +179,7 @@ STATUS_WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "prank": ("Iseng / prank", "Prank"), "ghost": ("Panggilan kosong", "Ghost call"),
         "abandoned": ("Ditinggalkan", "Abandoned"), "missed_out_of_hours": ("Tak terjawab", "Missed"),
         "wrong_number": ("Salah sambung", "Wrong number"), "test": ("Uji coba", "Test"),
+        "unclassified": ("Belum dicatat", "Not recorded"),
     },
     "unit_type": {
         "pumper": ("Mobil pompa", "Pumper"), "water_tanker": ("Mobil tangki air", "Water tanker"),
