@@ -288,3 +288,27 @@ def test_consoles_work_at_200_percent_zoom_and_keep_labels(browse, live_server):
         .map(el => el.outerHTML.slice(0, 80))""")
     assert unlabeled == []
     shot(page, "calltaker-zoom200")
+
+
+def test_caller_hanging_up_keeps_the_call_until_its_outcome_is_recorded(browse, live_server, api, clock):
+    offer_call(api, "e2e-hangup", "084400002222", clock.now().isoformat())
+    ct = browse("ct", live_server, "/calltaker")
+    ct.wait_for_selector("#call-queue li:has-text('084400002222')")
+    ct.keyboard.press("a")
+    ct.wait_for_selector("#active-call")
+    ct.fill("#f-address", "Jl. Hangtuah")
+    ct.locator("#f-address").blur()
+    ended = api("phone").post("/api/v1/call-events", json={
+        "event_id": "e2e-hangup-ended", "call_ref": "e2e-hangup", "type": "ended", "at": clock.now().isoformat()})
+    assert ended.status_code in (200, 201)
+    ct.wait_for_selector("#active-call .caller:has-text('Selesai')")  # still here, marked ended
+    ct.reload()
+    ct.wait_for_selector("#active-call .caller:has-text('084400002222')")
+    assert ct.locator("#f-address").input_value() == "Jl. Hangtuah"
+    ct.click("#close-call button[type=submit]")
+    assert ct.locator("#e-outcome").inner_text() == "Pilih hasil panggilan sebelum menutup."
+    ct.select_option("#f-outcome", "ghost")
+    ct.click("#close-call button[type=submit]")
+    ct.wait_for_selector("#no-call:visible")
+    ct.reload()
+    ct.wait_for_selector("#no-call:visible")

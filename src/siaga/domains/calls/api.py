@@ -15,9 +15,11 @@ router = APIRouter(tags=["calls"])
 
 @router.get("/calls", response_model=list[schemas.CallOut])
 def list_calls(live: bool = False, caller_number: str | None = Query(default=None, max_length=40),
+               mine_unfinished: bool = Query(default=False, description="only my calls still without an outcome"),
                limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0, le=1_000_000),
                ctx: Ctx = Depends(ctx_for("calls.read"))) -> list[schemas.CallOut]:
-    calls = service.list_calls(ctx.db, live_only=live, caller_number=caller_number, limit=limit, offset=offset)
+    calls = service.list_calls(ctx.db, live_only=live, caller_number=caller_number, limit=limit, offset=offset,
+                               unfinished_by=ctx.actor.user_id if mine_unfinished else None)
     return service.calls_out(ctx.db, calls)
 
 

@@ -40,8 +40,13 @@ def call_out(db: Session, call: Call) -> schemas.CallOut:
     return calls_out(db, [call])[0]
 
 
-def list_calls(db: Session, *, live_only: bool, caller_number: str | None, limit: int, offset: int) -> list[Call]:
+def list_calls(db: Session, *, live_only: bool, caller_number: str | None, limit: int, offset: int,
+               unfinished_by: int | None = None) -> list[Call]:
+    """`unfinished_by`: that operator's calls still without an outcome (e.g. the caller hung up while the
+    operator was still typing) — the call-taker screen keeps them until the outcome is recorded."""
     stmt = select(Call)
+    if unfinished_by is not None:
+        stmt = stmt.where(Call.operator_id == unfinished_by, Call.outcome.is_(None))
     if live_only:
         stmt = stmt.where(Call.status.in_(CALL_LIVE_STATUSES))
     if caller_number:

@@ -28,6 +28,14 @@ function callTaker() {
       this.map = new SiagaMap(document.getElementById("map"), {onPick: (lat, lon) => this.pick(lat, lon)});
       this.$watch("$store.live.version", () => this.refresh());
       this.refresh();
+      this.loadUnfinished();
+    },
+    /* after a reload: my calls that ended (caller hung up) before I recorded their outcome */
+    async loadUnfinished() {
+      const r = await Siaga.api("GET", "/api/v1/calls?mine_unfinished=true&limit=20");
+      if (!r.ok) return;
+      for (const c of r.data) if (!CALL_LIVE.includes(c.status)) this.held[String(c.id)] = c;
+      this.refresh();
     },
     live() { return this.$store.live; },
     waiting() {
