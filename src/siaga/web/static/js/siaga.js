@@ -51,8 +51,9 @@ const Siaga = {
     return r ? r.kode : null;
   },
   word(group, key) { return (S[group] && S[group][key]) || key || ""; },
+  /* an agency's own name for a status (e.g. Damkar's "Menuju Lokasi"), in Indonesian only */
   unitStatus(unit) {
-    const labels = (this.agencies[unit.agency_id] || {}).labels || {};
+    const labels = REF.lang === "id" ? (this.agencies[unit.agency_id] || {}).labels || {} : {};
     return labels[unit.status] || this.word("unit", unit.status);
   },
 
