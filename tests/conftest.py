@@ -171,8 +171,9 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
+    # The deadline ticker is off: tests that need it drive it (tick / fire_due) with the fixed clock.
     return Settings(database_url=db_url, secret_key="test", event_poll_seconds=0.2,
-                    sse_keepalive_seconds=0.5)
+                    sse_keepalive_seconds=0.5, deadline_tick_seconds=0)
 
 
 @pytest.fixture

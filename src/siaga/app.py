@@ -19,6 +19,8 @@ from siaga.domains.agencies import api as agencies_api
 from siaga.domains.calls import api as calls_api
 from siaga.domains.incidents import api as incidents_api
 from siaga.domains.regions import api as regions_api
+from siaga.domains.response import api as response_api
+from siaga.domains.response.ticker import DeadlineTicker
 from siaga.domains.stats import api as stats_api
 from siaga.domains.units import api as units_api
 from siaga.domains.users import api as users_api
@@ -28,7 +30,7 @@ from siaga.web import ui
 
 API_PREFIX = "/api/v1"
 API_ROUTERS = (users_api.router, regions_api.router, agencies_api.router, units_api.router, calls_api.router,
-               incidents_api.router, stats_api.router, events_api.router)
+               incidents_api.router, response_api.router, stats_api.router, events_api.router)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None,
@@ -36,13 +38,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     settings = settings or get_settings()
     engine = engine or engine_for(settings.database_url)
     hub = EventHub(engine, poll_seconds=settings.event_poll_seconds)
+    clock = clock or Clock()
+    ticker = DeadlineTicker(engine, clock, settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
+        await ticker.start()
         try:
             yield
         finally:
+            await ticker.stop()
             await hub.stop()
 
     app = FastAPI(
@@ -58,7 +64,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     app.state.settings = settings
     app.state.secret_key = settings.resolved_secret_key()
     app.state.engine = engine
-    app.state.clock = clock or Clock()
+    app.state.clock = clock
+    app.state.ticker = ticker
     app.state.hub = hub
     install_handlers(app)
     app.add_middleware(RequestGuard)

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     event_poll_seconds: float = 1.0
     event_backlog_limit: int = 5000
     sse_keepalive_seconds: float = 15.0
+    deadline_tick_seconds: float = Field(default=1.0, ge=0, description="how often each app process fires due "
+                                         "deadlines; 0 turns the ticker off (tests that drive it by hand)")
     map_tile_url: str = Field(default="", description="Optional tile server for the consoles' map, e.g. "
                               "http://tiles.local/{z}/{x}/{y}.png; without it the map shows the basemap that ships "
                               "with Siaga (works offline)")

@@ -312,3 +312,28 @@ def test_caller_hanging_up_keeps_the_call_until_its_outcome_is_recorded(browse, 
     ct.wait_for_selector("#no-call:visible")
     ct.reload()
     ct.wait_for_selector("#no-call:visible")
+
+
+def test_response_plan_and_escalation_in_the_browser(browse, live_server, api, clock, engine, settings):
+    """The dispatcher sends the plan's agencies with one button; a missed deadline shows on the board."""
+    from siaga.domains.response.escalation import fire_due
+
+    incident = api("ct").post("/api/v1/incidents", json={
+        "category_code": "kebakaran", "priority": 1, "answers": {"kebakaran.korban": True}}).json()
+    board = browse("sup", live_server, "/board")
+    disp = browse("disp", live_server, f"/incident/{incident['id']}")
+    disp.wait_for_selector("#plan label:has-text('Damkar')")
+    assert disp.locator("#plan input:checked").count() == 3  # Damkar, BPBD (P1), Dinkes (casualties)
+    disp.get_by_role("button", name="Kirim ke instansi terpilih").click()
+    disp.wait_for_selector("#assignments .assignment >> nth=2")
+    assert disp.locator("#plan input:disabled").count() == 3
+    row = board.locator(f"#board-incidents tr[data-number='{incident['number']}']")
+    row.wait_for(timeout=LIVE_MS)
+    assert "terima" in row.inner_text()  # each agency's acknowledge deadline counts down
+    clock.advance(seconds=61)
+    assert fire_due(engine, clock, settings) == 3
+    board.wait_for_selector(f"#board-incidents tr.overdue[data-number='{incident['number']}']", timeout=LIVE_MS)
+    assert "⚠" in row.inner_text()
+    disp.wait_for_selector("#assignments .chip.overdue")
+    shot(board, "board-escalated")
+    shot(disp, "incident-plan")

@@ -137,7 +137,7 @@ def test_full_lifecycle_to_closed_requires_cleared_assignments_and_a_note(api):
     assert blocked.status_code == 409 and blocked.json()["code"] == "incident_not_clear"
     a = api("damkar").get(f"/api/v1/incidents/{inc['id']}").json()["assignments"][0]
     cleared = api("damkar").post(f"/api/v1/assignments/{a['id']}/state",
-                                 json={"state": "cleared", "version": a["version"]})
+                                 json={"state": "cleared", "version": a["version"], "reason": "api padam"})
     assert cleared.status_code == 200, cleared.text
     assert api("damkar").get(f"/api/v1/units/{pumper['id']}").json()["status"] == "returning"
     no_note = api("disp").post(f"/api/v1/incidents/{inc['id']}/status",

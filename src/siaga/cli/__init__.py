@@ -30,6 +30,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.add_typer(audit_app, name="audit")
+roads_app = typer.Typer(help="Road network for closest-unit recommendations.", no_args_is_help=True)
+app.add_typer(roads_app, name="roads")
 
 out = Console()
 err = Console(stderr=True)
@@ -231,6 +233,93 @@ def audit_verify() -> None:
     for problem in result.problems:
         err.print(f"[red]✗[/] {problem}")
     fail(f"audit log has been tampered with ({len(result.problems)} problem(s) in {result.entries} entries)")
+
+
+def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if not value:
+        return None
+    try:
+        parts = tuple(float(p) for p in value.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4 or not (-180 <= parts[0] < parts[2] <= 180 and -90 <= parts[1] < parts[3] <= 90):
+        fail(f"--bbox must be MIN_LON,MIN_LAT,MAX_LON,MAX_LAT (west,south,east,north), got {value!r}")
+    return parts  # type: ignore[return-value]
+
+
+@roads_app.command("import")
+def roads_import(file: Path = typer.Argument(..., help="OpenStreetMap extract: .osm.pbf (or .osm, .osm.bz2)"),
+                 bbox: str = typer.Option(None, help="keep only MIN_LON,MIN_LAT,MAX_LON,MAX_LAT, "
+                                          "e.g. 100.9,0.9,102.6,2.2 for Bengkalis")) -> None:
+    """Replace the stored road network with the roads and ferries of an OpenStreetMap extract, in one
+    transaction: a file that cannot be read leaves the stored network as it was."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from siaga.domains.roads import actions
+    from siaga.domains.roads.importer import RoadImportError, read_osm
+
+    box = _bbox(bbox)
+    labels = {"read": "Reading OSM ways", "nodes": "Writing road nodes", "edges": "Writing road edges"}
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(labels.get(phase, phase), total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        try:
+            parsed = read_osm(file, bbox=box, progress=progress)
+        except RoadImportError as exc:
+            fail(f"{exc}. The stored road network is unchanged.")
+        with action_ctx() as ctx:
+            network = actions.replace_network(ctx, parsed, progress=progress)
+    out.print(f"[green]Road network imported[/]: {network.node_count} nodes, {network.edge_count} edges "
+              f"from {network.source}.")
+
+
+@roads_app.command("info")
+def roads_info() -> None:
+    """Show the stored road network (source, size, bounding box, demo or not)."""
+    from siaga.domains.roads import schemas, service
+
+    with action_ctx() as ctx:
+        network = service.current_network(ctx.db)
+        info = schemas.NetworkOut.model_validate(network) if network else None
+    if info is None:
+        out.print("No road network stored. [bold]siaga roads import FILE.osm.pbf[/] (or `siaga demo load`).")
+        return
+    out.print(f"{info.source}: {info.node_count} nodes, {info.edge_count} edges, "
+              f"imported {info.imported_at:%Y-%m-%d %H:%M} UTC, lat {info.min_lat:.4f}..{info.max_lat:.4f}, "
+              f"lon {info.min_lon:.4f}..{info.max_lon:.4f}")
+    if info.is_demo:
+        out.print("[bold yellow]Demo network: approximate, not for operational use.[/]")
+    if info.note:
+        out.print(info.note)
+
+
+@roads_app.command("recommend")
+def roads_recommend(lat: float = typer.Argument(..., help="incident latitude, e.g. 1.4652"),
+                    lon: float = typer.Argument(..., help="incident longitude, e.g. 102.1070"),
+                    limit: int = typer.Option(5, help="how many units to offer"),
+                    unit_type: list[str] = typer.Option(None, "--type", help="only these unit types (repeatable)"),
+                    language: str = typer.Option("en", help="id or en")) -> None:
+    """Rank the active units (any status) by road travel time to a point: a check of the network."""
+    from siaga.domains.roads import service
+    from siaga.domains.units.models import Unit
+
+    with action_ctx() as ctx:
+        units = [u for u in ctx.db.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.callsign))
+                 if not unit_type or u.type in unit_type]
+        recs = service.recommend_units(ctx.db, lat, lon, service.candidates_of(units), limit, language=language)
+    table = Table(title=f"Units by travel time to {lat}, {lon}")
+    for col in ("rank", "unit", "type", "ETA", "why"):
+        table.add_column(col)
+    for r in recs:
+        eta = f"{r.eta_s / 60:.0f} min" if r.eta_s is not None else "-"
+        table.add_row(str(r.rank or "-"), r.callsign, r.vehicle_type, eta, r.explanation)
+    out.print(table)
 
 
 def main() -> None:

@@ -116,6 +116,14 @@ def load_reference(ctx: Ctx, folder: Path = BENGKALIS) -> LoadReport:
         landmarks.add(name)
         report.count("islands")
     db.flush()
+    from siaga.domains.response.seed import load_plan  # the plan names agencies and categories loaded above
+
+    for what, n in load_plan(ctx, folder).items():
+        report.added[what] = report.added.get(what, 0) + n
+    from siaga.domains.roads.actions import load_demo_network  # only into a database with no road network
+
+    if (folder / "roads_demo.json").exists() and load_demo_network(ctx, folder / "roads_demo.json"):
+        report.count("road_network")
     if report.added:
         ctx.audit("reference.load", "reference", folder.name, report.added)
         ctx.emit("reference.loaded", "reference", None, {"folder": folder.name, "added": report.added})

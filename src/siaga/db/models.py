@@ -14,6 +14,8 @@ from siaga.domains.incidents.models import (
     UnitAssignment,
 )
 from siaga.domains.regions.models import Landmark, Region
+from siaga.domains.response.models import Deadline, DeadlinePolicy, ResponseRule
+from siaga.domains.roads.models import RoadEdge, RoadNetwork, RoadNode
 from siaga.domains.units.models import Unit
 from siaga.domains.users.models import ApiToken, LoginAttempt, User, UserSession
 from siaga.events.models import Event, LedgerHead
@@ -21,4 +23,4 @@ from siaga.events.models import Event, LedgerHead
 __all__ = ["Base", "AuditEntry", "IdempotencyRecord", "Agency", "Station", "Call", "CallEventRecord",
            "CallLocation", "Assignment", "Category", "Incident", "IncidentCounter", "TimelineEntry",
            "UnitAssignment", "Landmark", "Region", "Unit", "ApiToken", "LoginAttempt", "User", "UserSession",
-           "Event", "LedgerHead"]
+           "Event", "LedgerHead", "Deadline", "DeadlinePolicy", "ResponseRule", "RoadEdge", "RoadNetwork", "RoadNode"]

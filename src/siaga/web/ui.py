@@ -42,6 +42,7 @@ from siaga.domains.users import actions as user_actions
 from siaga.domains.users import schemas as user_schemas
 from siaga.domains.users.api import do_login, set_session_cookie
 from siaga.domains.users.models import User
+from siaga.events.kinds import EVENT_KINDS
 from siaga.web.words import OPERATOR_OUTCOMES, status_words, words
 
 HERE = Path(__file__).parent
@@ -55,6 +56,7 @@ SCREENS: dict[str, tuple[frozenset[str], str]] = {
     "agency": (frozenset({AGENCY_OPERATOR}), "nav_agency"),
     "field": (frozenset({AGENCY_OPERATOR, DISPATCHER, SUPERVISOR}), "nav_field"),
     "wallboard": (frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}), "nav_wallboard"),
+    "plan": (frozenset({ADMIN, SUPERVISOR}), "nav_plan"),
 }
 HOME_SCREEN = {CALL_TAKER: "calltaker", DISPATCHER: "board", SUPERVISOR: "board", ADMIN: "board",
                AGENCY_OPERATOR: "agency"}
@@ -102,6 +104,7 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
                        "lon": lm.lon, "approx": lm.coord_approx}
                       for lm in db.scalars(select(Landmark).order_by(Landmark.name))],
         "outcomes": list(OPERATOR_OUTCOMES),
+        "event_kinds": list(EVENT_KINDS),
         "words": words(lang),
         "status": status_words(lang),
         "map": {"tile_url": settings.map_tile_url, "tile_attribution": settings.map_tile_attribution,
@@ -205,6 +208,12 @@ def field(request: Request, db: Session = DbSession) -> Response:
 @router.get("/wallboard", response_class=HTMLResponse)
 def wallboard(request: Request, db: Session = DbSession) -> Response:
     return _screen(request, db, "wallboard", "wallboard.html")
+
+
+@router.get("/plan", response_class=HTMLResponse)
+def plan(request: Request, db: Session = DbSession) -> Response:
+    """The response plan and deadline policies: admins edit, supervisors read."""
+    return _screen(request, db, "plan", "plan.html")
 
 
 @router.get("/incident/{incident_id}", response_class=HTMLResponse)

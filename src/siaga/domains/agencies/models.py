@@ -21,6 +21,8 @@ class Agency(Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
     # Per-agency words for the fixed unit states, e.g. {"available": "Siaga"}.
     status_labels: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # Notified when this agency misses a deadline twice (e.g. SAR for BPBD on water).
+    backup_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -23,6 +23,7 @@ from siaga.domains.incidents.models import (
     TimelineEntry,
 )
 from siaga.domains.regions.models import Landmark, Region
+from siaga.domains.response import deadlines
 from siaga.events.outbox import Audience
 
 
@@ -127,7 +128,7 @@ def create_incident(ctx: Ctx, data: schemas.IncidentCreate) -> schemas.IncidentO
     suggested = service.suggest_priority(category.default_priority, answers, questions)
     now = ctx.now()
     fields = data.model_dump(exclude={"call_id", "priority", "answers"})
-    incident = Incident(**fields, number=_next_number(ctx), priority=data.priority or suggested,
+    incident = Incident(**fields, number=_next_number(ctx), priority=data.priority or suggested, answers=answers,
                         status="new", created_at=now, created_by=ctx.actor.user_id or None, outcome_note="")
     ctx.db.add(incident)
     ctx.db.flush()
@@ -177,8 +178,8 @@ def set_incident_status(ctx: Ctx, incident: Incident, target: str, note: str = "
         return
     if target not in INCIDENT_TRANSITIONS[current]:
         raise Problem(409, "invalid_transition", current=current, target=target)
-    if target in ("closed", "cancelled") and not note.strip():
-        raise invalid("body.note", "a closing or cancelling note is required", "missing")
+    if (target in ("closed", "cancelled") or current == "closed") and not note.strip():
+        raise invalid("body.note", "a note is required to close, cancel or reopen", "missing")
     if target == "closed":
         open_ones = [a for a in ctx.db.scalars(select(Assignment).where(Assignment.incident_id == incident.id))
                      if a.state not in ASSIGNMENT_FINISHED]
@@ -191,6 +192,9 @@ def set_incident_status(ctx: Ctx, incident: Incident, target: str, note: str = "
     if target in ("closed", "cancelled"):
         incident.closed_at = now
         incident.outcome_note = note
+        deadlines.cancel(ctx, incident_id=incident.id)
+    if current == "closed":  # reopened: audited below with the reason
+        incident.closed_at = None
     add_timeline(ctx, incident.id, "status", note, {"from": current, "to": target})
     ctx.audit("incident.status", "incident", incident.id, {"from": current, "to": target, "note": note})
 

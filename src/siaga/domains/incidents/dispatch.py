@@ -17,6 +17,7 @@ from siaga.domains.incidents.models import (
     Incident,
     UnitAssignment,
 )
+from siaga.domains.response import deadlines
 from siaga.domains.units import schemas as unit_schemas
 from siaga.domains.units.actions import announce_unit
 from siaga.domains.units.models import ASSIGNABLE_STATUSES, UNIT_TRANSITIONS, Unit
@@ -34,15 +35,42 @@ def create_assignment(ctx: Ctx, incident_id: int, data: schemas.AssignmentCreate
                                                     Assignment.agency_id == agency.id))
     if exists is not None:
         raise Problem(409, "already_assigned")
+    notify_agency(ctx, incident, agency)
+    return announce_incident(ctx, incident, "incident.assignment_added")
+
+
+def dispatch_agencies(ctx: Ctx, incident_id: int, data: schemas.DispatchIn) -> schemas.IncidentOut:
+    """Send the incident to several agencies at once (the response plan's proposal, confirmed or edited
+    by the dispatcher): all of them or none; agencies already assigned are left as they are."""
+    incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id, for_update=True)
+    if incident.status not in INCIDENT_OPEN_STATUSES:
+        raise Problem(409, "invalid_transition", current=incident.status, target="assigned")
+    assigned = set(ctx.db.scalars(select(Assignment.agency_id).where(Assignment.incident_id == incident.id)))
+    agencies = []
+    for i, agency_id in enumerate(dict.fromkeys(data.agency_ids)):
+        agency = ctx.db.get(Agency, agency_id)
+        if agency is None or not agency.active:
+            raise invalid(f"body.agency_ids.{i}", "unknown agency", "unknown")
+        if agency.id not in assigned:
+            agencies.append(agency)
+    for agency in agencies:
+        notify_agency(ctx, incident, agency, reason=data.note)
+    return announce_incident(ctx, incident, "incident.assignment_added" if agencies else "incident.updated")
+
+
+def notify_agency(ctx: Ctx, incident: Incident, agency: Agency, reason: str = "") -> Assignment:
+    """One agency is told of the incident: the assignment row, its acknowledge deadline, the timeline.
+    The caller announces the incident (the agency's console hears of it through that event)."""
     assignment = Assignment(incident_id=incident.id, agency_id=agency.id, state="notified",
-                            notified_at=ctx.now(), reason="")
+                            notified_at=ctx.now(), reason=reason, escalation_level=0)
     ctx.db.add(assignment)
     ctx.db.flush()
-    add_timeline(ctx, incident.id, "assignment", agency.short_name,
+    deadlines.step_reached(ctx, assignment, incident)
+    add_timeline(ctx, incident.id, "assignment", reason or agency.short_name,
                  {"assignment_id": assignment.id, "agency_id": agency.id, "state": "notified"})
     ctx.audit("assignment.create", "assignment", assignment.id,
-              {"incident_id": incident.id, "agency_id": agency.id})
-    return announce_incident(ctx, incident, "incident.assignment_added")
+              {"incident_id": incident.id, "agency_id": agency.id, "reason": reason})
+    return assignment
 
 
 def _get_assignment(ctx: Ctx, assignment_id: int) -> tuple[Assignment, Incident]:
@@ -77,6 +105,8 @@ def change_assignment_state(ctx: Ctx, assignment_id: int, data: schemas.Assignme
         raise Problem(409, "invalid_transition", current=current, target=target)
     if target == "declined" and not data.reason.strip():
         raise invalid("body.reason", "say why the agency declines", "missing")
+    if target == "cleared" and not data.reason.strip():
+        raise invalid("body.reason", "an outcome note is required to clear", "missing")
     now = ctx.now()
     assignment.state = target
     if target == "acknowledged":
@@ -88,11 +118,14 @@ def change_assignment_state(ctx: Ctx, assignment_id: int, data: schemas.Assignme
         _release_units(ctx, assignment)
     elif target == "declined":
         assignment.declined_at = now
+        assignment.escalation_level = max(assignment.escalation_level, 1)  # the supervisor must act
+        assignment.escalated_at = now
     elif target == "cancelled":
         assignment.cancelled_at = now
         _release_units(ctx, assignment)
     if data.reason:
         assignment.reason = data.reason
+    deadlines.step_reached(ctx, assignment, incident)
     add_timeline(ctx, incident.id, "assignment", data.reason,
                  {"assignment_id": assignment.id, "agency_id": assignment.agency_id, "from": current,
                   "to": target})
@@ -124,6 +157,7 @@ def assign_unit(ctx: Ctx, assignment_id: int, data: schemas.AssignUnitIn) -> sch
     assignment.dispatched_at = assignment.dispatched_at or now
     if incident.status == "new":
         set_incident_status(ctx, incident, "dispatched")
+    deadlines.step_reached(ctx, assignment, incident)
     add_timeline(ctx, incident.id, "unit_assigned", unit.callsign,
                  {"assignment_id": assignment.id, "unit_id": unit.id})
     ctx.audit("unit.assign", "unit", unit.id, {"assignment_id": assignment.id, "incident_id": incident.id})
@@ -157,6 +191,7 @@ def report_unit_status(ctx: Ctx, unit_id: int, data: unit_schemas.UnitStatusIn) 
             if assignment.state in ("acknowledged", "units_assigned"):
                 assignment.state = "on_scene"
             assignment.on_scene_at = assignment.on_scene_at or now
+            deadlines.step_reached(ctx, assignment, incident)
             if incident.status in ("new", "dispatched"):
                 set_incident_status(ctx, incident, "on_scene")
         elif target in ("returning", "available", "out_of_service"):

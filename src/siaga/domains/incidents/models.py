@@ -17,7 +17,7 @@ INCIDENT_TRANSITIONS: dict[str, frozenset[str]] = {
     "dispatched": frozenset({"on_scene", "resolved", "cancelled"}),
     "on_scene": frozenset({"resolved", "cancelled"}),
     "resolved": frozenset({"closed", "on_scene", "dispatched"}),
-    "closed": frozenset(),
+    "closed": frozenset({"dispatched"}),  # reopening: a note is required and audited
     "cancelled": frozenset(),
 }
 
@@ -76,6 +76,7 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_note: Mapped[str] = mapped_column(Text, default="")
+    answers: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)  # the guided questions' answers
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -114,6 +115,10 @@ class Assignment(Base):
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # 0: on time; 1: a deadline was missed and the supervisor alerted (or the agency declined);
+    # 2: missed again, the backup agency notified.
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

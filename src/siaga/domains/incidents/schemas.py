@@ -63,6 +63,10 @@ class AssignmentOut(BaseModel):
     declined_at: datetime | None
     cancelled_at: datetime | None
     reason: str
+    escalation_level: int = 0
+    escalated_at: datetime | None = None
+    due_at: datetime | None = Field(default=None, description="when the step it waits for falls due")
+    due_step: str | None = Field(default=None, description="acknowledge, units or on_scene")
     version: Version
     units: list[UnitAssignmentOut] = []
 
@@ -221,6 +225,15 @@ class AssignmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     agency_id: DbId
+
+
+class DispatchIn(BaseModel):
+    """The agencies to notify now (e.g. the response plan's proposal, as confirmed or edited)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency_ids: list[DbId] = Field(min_length=1, max_length=20)
+    note: str = Field(default="", max_length=500)
 
 
 class AssignmentStateIn(BaseModel):

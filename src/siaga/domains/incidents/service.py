@@ -24,10 +24,11 @@ from siaga.domains.incidents.models import (
     TimelineEntry,
     UnitAssignment,
 )
+from siaga.domains.response.models import Deadline
 
 
 def incidents_out(db: Session, incidents: Sequence[Incident]) -> list[schemas.IncidentOut]:
-    """Three queries for any number of incidents: assignments, their units, and linked calls."""
+    """Four queries for any number of incidents: assignments, their units, linked calls, deadlines."""
     ids = [i.id for i in incidents]
     if not ids:
         return []
@@ -36,6 +37,9 @@ def incidents_out(db: Session, incidents: Sequence[Incident]) -> list[schemas.In
     units = db.scalars(
         select(UnitAssignment).where(UnitAssignment.incident_id.in_(ids)).order_by(UnitAssignment.id)).all()
     calls = db.execute(select(Call.incident_id, Call.id).where(Call.incident_id.in_(ids)).order_by(Call.id)).all()
+    due = {row.assignment_id: row for row in db.execute(
+        select(Deadline.assignment_id, Deadline.due_at, Deadline.step)
+        .where(Deadline.incident_id.in_(ids), Deadline.state == "pending").order_by(Deadline.due_at.desc()))}
     units_by_assignment: dict[int, list[schemas.UnitAssignmentOut]] = defaultdict(list)
     for ua in units:
         units_by_assignment[ua.assignment_id].append(schemas.UnitAssignmentOut.model_validate(ua))
@@ -43,6 +47,8 @@ def incidents_out(db: Session, incidents: Sequence[Incident]) -> list[schemas.In
     for a in assignments:
         out = schemas.AssignmentOut.model_validate(a)
         out.units = units_by_assignment.get(a.id, [])
+        if a.id in due:  # the earliest pending deadline (rows came latest first)
+            out.due_at, out.due_step = due[a.id].due_at, due[a.id].step
         assignments_by_incident[a.incident_id].append(out)
     calls_by_incident: dict[int, list[int]] = defaultdict(list)
     for incident_id, call_id in calls:

@@ -2,13 +2,13 @@
    state, overdue items highlighted, units by status, filters, and the live map. */
 "use strict";
 
-// Until response plans bring per-agency deadlines, the board flags the defaults PRODUCT.md names:
-// an agency that has not acknowledged within 60 s, an incident with no agency after 120 s.
-const ACK_DEADLINE_S = 60;
+// Assignments carry their deadline from the server (deadline policies per agency and priority); an
+// incident that no agency has been sent to yet is flagged after 120 s.
 const UNASSIGNED_DEADLINE_S = 120;
 
 function assignmentOverdue(a) {
-  return a.state === "notified" && Siaga.seconds(a.notified_at) > ACK_DEADLINE_S;
+  if (ASSIGNMENT_DONE.includes(a.state)) return a.state === "declined" && a.escalation_level > 0;
+  return Siaga.isLate(a) || a.escalation_level > 0;
 }
 
 function incidentOverdue(i) {

@@ -4,7 +4,7 @@
 
 function incidentPage(id) {
   return Object.assign(incidentActions(), {
-    id, inc: null, loadError: "", agencyPick: "", statusNote: "", map: null,
+    id, inc: null, loadError: "", agencyPick: "", statusNote: "", map: null, plan: null, planPick: [],
     async init() {
       this.map = new SiagaMap(document.getElementById("map"));
       Live.on(event => {
@@ -19,7 +19,11 @@ function incidentPage(id) {
       if (r.ok) this.show(r.data); else this.loadError = r.problem.detail;
     },
     show(inc) {
+      const recategorised = !this.inc || this.inc.category_code !== inc.category_code ||
+        this.inc.subcategory_code !== inc.subcategory_code || this.inc.priority !== inc.priority ||
+        this.inc.assignments.length !== inc.assignments.length;
       this.inc = inc;
+      if (recategorised && this.mayDispatch()) this.loadPlan();
       this.map.setIncidents([inc]);
       if (inc.lat != null) this.map.focus(inc.lat, inc.lon, 13);
       this.drawUnits();
@@ -30,6 +34,17 @@ function incidentPage(id) {
       this.map.setUnits(this.$store.live.unitList().filter(u => ids.has(u.id)));
     },
     open() { return this.inc && INCIDENT_OPEN.includes(this.inc.status); },
+    /* the response plan's proposal for the incident as it now stands; missing agencies pre-selected */
+    async loadPlan() {
+      const r = await Siaga.api("GET", `/api/v1/incidents/${this.id}/proposal`);
+      if (!r.ok) return;
+      this.plan = r.data;
+      this.planPick = [...r.data.missing_agency_ids];
+    },
+    sendPlan() {
+      return this.act("plan", "POST", `/api/v1/incidents/${this.id}/dispatch`, {agency_ids: this.planPick},
+        data => this.show(data));
+    },
     assignAgency() {
       if (!this.agencyPick) { this.err = Object.assign({}, this.err, {agency: FIELD_ERRORS.missing[REF.lang === "id" ? 0 : 1]}); return; }
       return this.act("agency", "POST", `/api/v1/incidents/${this.id}/assignments`, {agency_id: Number(this.agencyPick)},

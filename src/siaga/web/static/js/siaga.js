@@ -8,11 +8,9 @@ const REF = JSON.parse(document.getElementById("siaga-ref").textContent);
 const W = REF.words;
 const S = REF.status;
 const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-const EVENT_KINDS = ["incident.created", "incident.updated", "incident.status_changed", "incident.assignment_added",
-  "incident.assignment_changed", "incident.unit_assigned", "unit.created", "unit.status_changed",
-  "call.created", "call.updated", "timeline.added", "agency.created", "station.created",
-  "category.created", "landmark.created"];
+const EVENT_KINDS = REF.event_kinds;  // from events/kinds.py: every kind the server emits
 const INCIDENT_OPEN = ["new", "dispatched", "on_scene", "resolved"];
+const ASSIGNMENT_DONE = ["cleared", "declined", "cancelled"];
 const CALL_LIVE = ["offered", "ringing", "answered"];
 const STAFF_ROLES = ["call_taker", "dispatcher", "supervisor", "admin"];
 const FIELD_ERRORS = {
@@ -74,6 +72,14 @@ const Siaga = {
     const pad = n => String(n).padStart(2, "0");
     return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
   },
+  /* an assignment's deadline as the board shows it: "terima 0:42" or "TERLAMBAT terima 0:12" */
+  dueText(a, now) {
+    if (!a.due_at) return "";
+    const left = Math.floor((Date.parse(a.due_at) - (now || this.now())) / 1000);
+    const step = W["step_" + a.due_step] || a.due_step;
+    return left >= 0 ? `${step} ${this.fmtDuration(left)}` : `${W.late_by} ${step} ${this.fmtDuration(-left)}`;
+  },
+  isLate(a, now) { return !!a.due_at && Date.parse(a.due_at) < (now || this.now()); },
   fmtDistance(m) { return m >= 1000 ? (m / 1000).toFixed(1) + " km" : Math.round(m) + " m"; },
 
   /* fetch the JSON API; never throws: {ok, status, data, problem, errors: {field: message}} */

@@ -1,0 +1,112 @@
+"""The ticker's work: fire each due deadline exactly once and escalate.
+
+A due deadline is claimed with compare-and-set — `UPDATE deadline SET state='fired' WHERE id=? AND
+state='pending'` — in the same transaction as its escalation: when two app processes (or a restart)
+reach it together, only the one whose UPDATE changed the row escalates; if the escalation fails, the
+claim rolls back with it and the next tick tries again. A deadline that fell due while the service was
+down fires on the first tick after start.
+
+Level 0 missed: the supervisor is alerted (escalation level 1 on the assignment, a timeline entry and an
+`incident.escalated` event every console shows) and a second deadline of the same length starts.
+Level 1 missed: the agency's backup agency is notified (a new assignment, with its own deadlines)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from siaga.core.authz import SYSTEM
+from siaga.core.clock import Clock
+from siaga.core.context import Ctx
+from siaga.db.engine import open_session, unit_of_work
+from siaga.domains.agencies.models import Agency
+from siaga.domains.incidents.actions import add_timeline, announce_incident
+from siaga.domains.incidents.models import INCIDENT_OPEN_STATUSES, Assignment, Incident
+from siaga.domains.response import deadlines
+from siaga.domains.response.models import Deadline
+from siaga.settings import Settings
+
+log = logging.getLogger("siaga.deadlines")
+PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+
+STEP_WORDS = {"acknowledge": "menerima (acknowledge)", "units": "mengirim unit", "on_scene": "tiba di lokasi"}
+
+
+def fire_due(engine: Engine, clock: Clock, settings: Settings, *, limit: int = 100, process: str = PROCESS) -> int:
+    """Fire every deadline due now; returns how many this process fired."""
+    now = clock.now()
+    with open_session(engine, write=False) as db:
+        due = db.scalars(select(Deadline.id).where(Deadline.state == "pending", Deadline.due_at <= now)
+                         .order_by(Deadline.due_at, Deadline.id).limit(limit)).all()
+    fired = 0
+    for deadline_id in due:
+        try:
+            with unit_of_work(engine) as db:
+                ctx = Ctx(db=db, actor=SYSTEM, clock=clock, settings=settings)
+                if fire_one(ctx, deadline_id, process):
+                    fired += 1
+        except Exception:  # one bad row must not stop the others; it stays pending and is retried
+            log.exception("deadline %s could not be fired; will retry", deadline_id)
+    return fired
+
+
+def fire_one(ctx: Ctx, deadline_id: int, process: str = PROCESS) -> bool:
+    claimed = ctx.db.execute(
+        update(Deadline).where(Deadline.id == deadline_id, Deadline.state == "pending")
+        .values(state="fired", fired_at=ctx.now(), fired_by=process[:80])
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        return False  # another process (or a cancel) got there first
+    deadline = ctx.db.get(Deadline, deadline_id)
+    assert deadline is not None
+    ctx.db.refresh(deadline)
+    assignment = ctx.db.scalar(select(Assignment).where(Assignment.id == deadline.assignment_id).with_for_update())
+    incident = ctx.db.get(Incident, deadline.incident_id)
+    assert assignment is not None and incident is not None
+    if assignment.state not in deadlines.WAITING_STATE[deadline.step] or incident.status not in INCIDENT_OPEN_STATUSES:
+        deadline.state = "cancelled"  # the step was done in the same instant; nothing to escalate
+        return True
+    agency = ctx.db.get(Agency, assignment.agency_id)
+    assert agency is not None
+    now = ctx.now()
+    ctx.audit("deadline.fire", "assignment", assignment.id,
+              {"deadline_id": deadline.id, "step": deadline.step, "level": deadline.level, "process": process})
+    if deadline.level == 0:
+        assignment.escalation_level = max(assignment.escalation_level, 1)
+        assignment.escalated_at = now
+        add_timeline(ctx, incident.id, "escalated",
+                     f"{agency.short_name} belum {STEP_WORDS[deadline.step]} dalam batas waktu: supervisor "
+                     "diberi tahu",
+                     {"assignment_id": assignment.id, "agency_id": agency.id, "step": deadline.step, "level": 1})
+        deadlines.schedule(ctx, assignment, incident, deadline.step, level=1)
+    else:
+        assignment.escalation_level = max(assignment.escalation_level, 2)
+        assignment.escalated_at = now
+        _notify_backup(ctx, incident, assignment, agency, deadline.step)
+    announce_incident(ctx, incident, "incident.escalated")
+    return True
+
+
+def _notify_backup(ctx: Ctx, incident: Incident, assignment: Assignment, agency: Agency, step: str) -> None:
+    from siaga.domains.incidents.dispatch import notify_agency
+
+    backup = ctx.db.get(Agency, agency.backup_agency_id) if agency.backup_agency_id else None
+    already = backup is not None and ctx.db.scalar(select(Assignment.id).where(
+        Assignment.incident_id == incident.id, Assignment.agency_id == backup.id)) is not None
+    if backup is None or not backup.active or already:
+        why = "tidak ada instansi cadangan" if backup is None or not backup.active else \
+            f"{backup.short_name} sudah ditugaskan"
+        add_timeline(ctx, incident.id, "escalated",
+                     f"{agency.short_name} masih belum {STEP_WORDS[step]}; {why} — supervisor harus bertindak",
+                     {"assignment_id": assignment.id, "agency_id": agency.id, "step": step, "level": 2})
+        return
+    add_timeline(ctx, incident.id, "escalated",
+                 f"{agency.short_name} masih belum {STEP_WORDS[step]}: instansi cadangan {backup.short_name} "
+                 "diberi tahu",
+                 {"assignment_id": assignment.id, "agency_id": agency.id, "step": step, "level": 2,
+                  "backup_agency_id": backup.id})
+    notify_agency(ctx, incident, backup, reason=f"cadangan untuk {agency.short_name}")

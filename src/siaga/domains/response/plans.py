@@ -1,0 +1,188 @@
+"""Response plans: which agencies and units an incident needs, from rules kept as data.
+
+Precedence, stated once: an incident takes the agencies and units of its **most specific** matching
+`base` rule, plus those of **every** matching `extra` rule. Specificity counts the conditions a rule
+names (subcategory 8, category 4, desa 3 or kecamatan 2, guided answers 2, priority 1, hours 1); two
+base rules equally specific that can match the same incident are reported by `check_plan`, and the
+older rule (lower id) wins between them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siaga.domains.agencies.models import Agency
+from siaga.domains.incidents.models import Assignment, Incident
+from siaga.domains.response.models import ResponseRule
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What rules look at, taken from an incident (or a form being filled in)."""
+
+    category_code: str
+    subcategory_code: str | None
+    priority: int
+    kode_wilayah: str | None
+    answers: dict[str, Any]
+    hour: int  # WIB
+
+    @classmethod
+    def of(cls, incident: Incident, now: datetime) -> Facts:
+        return cls(incident.category_code, incident.subcategory_code, incident.priority, incident.kode_wilayah,
+                   dict(incident.answers or {}), now.astimezone(WIB).hour)
+
+
+def in_hours(hour: int, hour_from: int | None, hour_to: int | None) -> bool:
+    if hour_from is None or hour_to is None:
+        return True
+    if hour_from < hour_to:
+        return hour_from <= hour < hour_to
+    return hour >= hour_from or hour < hour_to  # wraps midnight, e.g. 22 → 6
+
+
+def matches(rule: ResponseRule, facts: Facts) -> bool:
+    if not rule.active:
+        return False
+    if rule.category_code is not None and rule.category_code != facts.category_code:
+        return False
+    if rule.subcategory_code is not None and rule.subcategory_code != facts.subcategory_code:
+        return False
+    if rule.max_priority is not None and facts.priority > rule.max_priority:
+        return False
+    if rule.kode_wilayah is not None:
+        kode = facts.kode_wilayah or ""
+        if not (kode == rule.kode_wilayah or kode.startswith(rule.kode_wilayah + ".")):
+            return False
+    if not in_hours(facts.hour, rule.hour_from, rule.hour_to):
+        return False
+    return all(facts.answers.get(key) == value for key, value in (rule.answers or {}).items())
+
+
+def specificity(rule: ResponseRule) -> int:
+    score = 0
+    if rule.subcategory_code is not None:
+        score += 8
+    if rule.category_code is not None:
+        score += 4
+    if rule.kode_wilayah is not None:
+        score += 3 if rule.kode_wilayah.count(".") >= 3 else 2
+    if rule.answers:
+        score += 2
+    if rule.max_priority is not None:
+        score += 1
+    if rule.hour_from is not None:
+        score += 1
+    return score
+
+
+@dataclass
+class ProposedAgency:
+    agency_id: int
+    code: str
+    short_name: str
+    rules: list[str] = field(default_factory=list)
+    assignment_state: str | None = None  # already assigned: its state
+
+
+@dataclass
+class Proposal:
+    base_rule: str | None
+    rules: list[str]
+    agencies: list[ProposedAgency]
+    units: list[dict[str, Any]]
+
+    @property
+    def missing(self) -> list[ProposedAgency]:
+        return [a for a in self.agencies if a.assignment_state is None]
+
+
+def choose_rules(rules: Sequence[ResponseRule], facts: Facts) -> list[ResponseRule]:
+    matching = [r for r in rules if matches(r, facts)]
+    bases = sorted((r for r in matching if r.kind == "base"), key=lambda r: (-specificity(r), r.id))
+    extras = sorted((r for r in matching if r.kind == "extra"), key=lambda r: r.id)
+    return ([bases[0]] if bases else []) + extras
+
+
+def propose(db: Session, facts: Facts, incident_id: int | None = None) -> Proposal:
+    rules = db.scalars(select(ResponseRule).where(ResponseRule.active.is_(True))).all()
+    chosen = choose_rules(rules, facts)
+    agencies_by_code = {a.code: a for a in db.scalars(select(Agency).where(Agency.active.is_(True)))}
+    assigned: dict[int, str] = {}
+    if incident_id is not None:
+        assigned = {a.agency_id: a.state for a in db.scalars(select(Assignment)
+                                                             .where(Assignment.incident_id == incident_id))}
+    proposed: dict[str, ProposedAgency] = {}
+    units: dict[str, int] = {}
+    for rule in chosen:
+        for code in rule.agency_codes or []:
+            agency = agencies_by_code.get(code)
+            if agency is None:  # deactivated since the rule was written; check_plan reports it
+                continue
+            entry = proposed.setdefault(code, ProposedAgency(agency.id, code, agency.short_name,
+                                                             assignment_state=assigned.get(agency.id)))
+            entry.rules.append(rule.name)
+        for unit in rule.units or []:
+            units[unit["type"]] = max(units.get(unit["type"], 0), int(unit["count"]))
+    base = next((r.name for r in chosen if r.kind == "base"), None)
+    return Proposal(base_rule=base, rules=[r.name for r in chosen], agencies=list(proposed.values()),
+                    units=[{"type": t, "count": n} for t, n in units.items()])
+
+
+def overlaps(a: ResponseRule, b: ResponseRule) -> bool:
+    """Could one incident match both? (Conditions named by only one rule never exclude the other.)"""
+    def same_or_unset(x: Any, y: Any) -> bool:
+        return x is None or y is None or x == y
+
+    if not (same_or_unset(a.category_code, b.category_code) and same_or_unset(a.subcategory_code, b.subcategory_code)):
+        return False
+    if a.kode_wilayah and b.kode_wilayah and not (a.kode_wilayah.startswith(b.kode_wilayah)
+                                                  or b.kode_wilayah.startswith(a.kode_wilayah)):
+        return False
+    if a.hour_from is not None and b.hour_from is not None:
+        if not any(in_hours(h, a.hour_from, a.hour_to) and in_hours(h, b.hour_from, b.hour_to) for h in range(24)):
+            return False
+    shared = set(a.answers or {}) & set(b.answers or {})
+    return all((a.answers or {})[k] == (b.answers or {})[k] for k in shared)
+
+
+def check_plan(db: Session) -> list[dict[str, Any]]:
+    """What an admin should look at: categories no base rule covers, equally specific base rules that
+    overlap (the older wins), and rules naming an agency that is not active."""
+    from siaga.domains.incidents.models import Category
+
+    rules = db.scalars(select(ResponseRule).where(ResponseRule.active.is_(True)).order_by(ResponseRule.id)).all()
+    active_agencies = {a.code for a in db.scalars(select(Agency).where(Agency.active.is_(True)))}
+    findings: list[dict[str, Any]] = []
+    bases = [r for r in rules if r.kind == "base"]
+    covered = {r.category_code for r in bases if r.subcategory_code is None and r.max_priority is None
+               and r.kode_wilayah is None and r.hour_from is None and not r.answers}
+    if any(r.category_code is None and r.subcategory_code is None and not r.answers for r in bases):
+        covered = None  # a catch-all rule covers everything
+    if covered is not None:
+        for category in db.scalars(select(Category).where(Category.parent_code.is_(None), Category.active.is_(True))
+                                   .order_by(Category.code)):
+            if category.code not in covered:
+                findings.append({"kind": "uncovered_category", "category_code": category.code,
+                                 "message": f"no base rule for every {category.code} incident: the dispatcher "
+                                            "chooses agencies by hand"})
+    for i, a in enumerate(bases):
+        for b in bases[i + 1:]:
+            if specificity(a) == specificity(b) and overlaps(a, b):
+                findings.append({"kind": "overlap", "rule_ids": [a.id, b.id],
+                                 "message": f"'{a.name}' and '{b.name}' are equally specific and can match the same "
+                                            f"incident: '{a.name}' (the older) wins"})
+    for r in rules:
+        dead = [c for c in r.agency_codes or [] if c not in active_agencies]
+        if dead:
+            findings.append({"kind": "inactive_agency", "rule_ids": [r.id],
+                             "message": f"'{r.name}' names agencies that are not active: {', '.join(dead)}"})
+    return findings
