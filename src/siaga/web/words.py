@@ -140,8 +140,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "deadlines": ("Batas waktu", "Deadlines"),
     "step": ("Langkah", "Step"),
     "seconds": ("Detik", "Seconds"),
-    "defaults_note": ("Tanpa aturan: terima 60/60/120/300 s, kirim unit 120/180/300/600 s, tiba 900/1200/1800/3600 s (P1–P4).",
-                      "Without a row: acknowledge 60/60/120/300 s, send units 120/180/300/600 s, arrive 900/1200/1800/3600 s (P1–P4)."),
+    "defaults_note": ("Tanpa aturan: terima 60/60/120/300 s, kirim unit 120/180/300/600 s, "
+                      "tiba 900/1200/1800/3600 s (P1–P4).",
+                      "Without a row: acknowledge 60/60/120/300 s, send units 120/180/300/600 s, "
+                      "arrive 900/1200/1800/3600 s (P1–P4)."),
     "any": ("semua", "any"),
     "read_only": ("Hanya admin yang dapat mengubah.", "Only administrators can change this."),
     # agency
