@@ -152,6 +152,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "decline": ("Tolak", "Decline"),
     "decline_reason": ("Alasan menolak", "Reason for declining"),
     "assign_unit": ("Tugaskan unit", "Assign unit"),
+    "why_not": ("Mengapa unit lain tidak disarankan", "Why other units are not suggested"),
+    "minutes": ("mnt", "min"),
     "no_free_units": ("Tidak ada unit tersedia.", "No unit available."),
     "clear_assignment": ("Selesai (tutup penugasan)", "Clear (close assignment)"),
     "outcome_note": ("Catatan hasil", "Outcome note"),

@@ -7,12 +7,13 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem, invalid
+from siaga.core.errors import Problem, invalid, request_language
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
 from siaga.data.questions import questions_for
 from siaga.domains.incidents import actions, dispatch, schemas, service
 from siaga.domains.incidents.schemas import IncidentStatus
+from siaga.domains.roads import schemas as roads_schemas
 
 router = APIRouter(tags=["incidents"])
 
@@ -111,6 +112,15 @@ def change_assignment_state(assignment_id: PathId, data: schemas.AssignmentState
 def assign_unit(assignment_id: PathId, data: schemas.AssignUnitIn,
                 ctx: Ctx = Depends(ctx_for("assignments.update"))) -> schemas.IncidentOut:
     return dispatch.assign_unit(ctx, assignment_id, data)
+
+
+@router.get("/assignments/{assignment_id}/recommendations", response_model=list[roads_schemas.RecommendationOut])
+def recommend_units(assignment_id: PathId, request: Request, limit: int = Query(default=5, ge=1, le=50),
+                    ctx: Ctx = Depends(ctx_for("assignments.update"))) -> list[roads_schemas.RecommendationOut]:
+    """The agency's units for this assignment ranked by travel time over the road network (ferries and
+    their waiting included), each explained; units not offered say why (busy, out of service, slower by
+    road, off the road network)."""
+    return dispatch.recommend_for_assignment(ctx, assignment_id, request_language(request), limit)
 
 
 @router.get("/categories/{code}/questions", response_model=schemas.CategoryQuestionsOut, tags=["reference"])

@@ -18,6 +18,7 @@ from siaga.domains.incidents.models import (
     UnitAssignment,
 )
 from siaga.domains.response import deadlines
+from siaga.domains.roads import schemas as roads_schemas
 from siaga.domains.units import schemas as unit_schemas
 from siaga.domains.units.actions import announce_unit
 from siaga.domains.units.models import ASSIGNABLE_STATUSES, UNIT_TRANSITIONS, Unit
@@ -204,3 +205,45 @@ def report_unit_status(ctx: Ctx, unit_id: int, data: unit_schemas.UnitStatusIn) 
     if incident is not None:
         announce_incident(ctx, incident, "incident.updated")
     return unit_schemas.UnitOut.model_validate(unit)
+
+
+BUSY_WORDS = {"id": ("sedang bertugas", "tidak siap"), "en": ("busy on another incident", "out of service")}
+
+
+def recommend_for_assignment(ctx: Ctx, assignment_id: int, language: str = "id",
+                             limit: int = 5) -> list[roads_schemas.RecommendationOut]:
+    """The agency's units for this assignment, fastest by road first, each with its reason when it is
+    not offered: busy elsewhere, out of service, or slower by road than it looks on the map."""
+    from siaga.domains.roads import service as roads_service
+
+    assignment = ctx.db.scalar(select(Assignment).where(Assignment.id == assignment_id))
+    if assignment is None or not ctx.actor.may_see_agencies([assignment.agency_id]):
+        raise Problem(404, "not_found")
+    incident = ctx.db.get(Incident, assignment.incident_id)
+    assert incident is not None
+    units = list(ctx.db.scalars(select(Unit).where(Unit.agency_id == assignment.agency_id, Unit.active.is_(True))
+                                .order_by(Unit.callsign)))
+    free = [u for u in units if u.status in ASSIGNABLE_STATUSES]
+    busy_word, oos_word = BUSY_WORDS.get(language, BUSY_WORDS["id"])
+    out: list[roads_schemas.RecommendationOut] = []
+    if incident.lat is not None and incident.lon is not None:
+        ranked = roads_service.recommend_units(ctx.db, incident.lat, incident.lon,
+                                               roads_service.candidates_of(free), limit, language=language)
+        out = [roads_schemas.RecommendationOut.model_validate(r) for r in ranked]
+    else:
+        out = [roads_schemas.RecommendationOut(
+            unit_id=u.id, callsign=u.callsign, vehicle_type=u.type, offered=True, reachable=False, rank=None,
+            eta_s=None, drive_s=None, distance_m=None, snap_m=None, incident_snap_m=None, straight_m=None,
+            ferries=[], reason="incident_without_location",
+            explanation=("lokasi kejadian belum ada koordinat" if language == "id"
+                         else "the incident has no coordinates"))
+            for u in free]
+    for u in units:
+        if u.status in ASSIGNABLE_STATUSES:
+            continue
+        out.append(roads_schemas.RecommendationOut(
+            unit_id=u.id, callsign=u.callsign, vehicle_type=u.type, offered=False, reachable=False, rank=None,
+            eta_s=None, drive_s=None, distance_m=None, snap_m=None, incident_snap_m=None, straight_m=None, ferries=[],
+            reason="out_of_service" if u.status == "out_of_service" else "busy",
+            explanation=f"{u.callsign}: {oos_word if u.status == 'out_of_service' else busy_word}"))
+    return out

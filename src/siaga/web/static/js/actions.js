@@ -8,6 +8,8 @@ function incidentActions() {
     busyKey: "",
     text: {},       // key → what the user typed (notes, reasons), kept on failure
     unitPick: {},   // assignment id → unit id
+    recs: {},       // assignment id → the server's road-time ranking of the agency's units
+    recsKey: {},
     async act(key, method, url, body, after) {
       if (this.busyKey) return;
       this.err = Object.assign({}, this.err, {[key]: ""});
@@ -53,6 +55,24 @@ function incidentActions() {
       return this.$store.live.unitList().filter(u => u.agency_id === a.agency_id && u.active &&
         (u.status === "available" || u.status === "returning"));
     },
+    /* ranked by travel time over the road network when the server could rank them, else by callsign */
+    async loadRecs(a) {
+      if (!this.canAct(a) || ASSIGNMENT_DONE.includes(a.state)) return;
+      const key = a.version + ":" + this.$store.live.version;
+      if (this.recsKey[a.id] === key) return;
+      this.recsKey[a.id] = key;
+      const r = await Siaga.api("GET", `/api/v1/assignments/${a.id}/recommendations?limit=10`);
+      if (r.ok) this.recs = Object.assign({}, this.recs, {[a.id]: r.data});
+    },
+    unitOptions(a) {
+      const free = this.freeUnits(a);
+      const ranked = (this.recs[a.id] || []).filter(r => r.offered && free.some(u => u.id === r.unit_id));
+      const rest = free.filter(u => !ranked.some(r => r.unit_id === u.id));
+      const eta = r => r.eta_s != null ? ` — ${Math.max(1, Math.round(r.eta_s / 60))} ${W.minutes} · ${Siaga.fmtDistance(r.distance_m)}` : "";
+      return ranked.map(r => ({id: r.unit_id, label: `${r.callsign} (${Siaga.word("unit_type", r.vehicle_type)})${eta(r)}`}))
+        .concat(rest.map(u => ({id: u.id, label: `${u.callsign} (${Siaga.word("unit_type", u.type)})`})));
+    },
+    notOffered(a) { return (this.recs[a.id] || []).filter(r => !r.offered); },
     unitsOf(a) {
       return a.units.filter(ua => ua.active).map(ua => this.$store.live.units[String(ua.unit_id)] ||
         {id: ua.unit_id, callsign: "#" + ua.unit_id, status: "assigned", agency_id: a.agency_id});
