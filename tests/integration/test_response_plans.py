@@ -138,3 +138,16 @@ def test_dispatch_is_all_or_nothing(api):
 def test_agency_sees_the_proposal_only_for_its_incidents(api):
     incident = create(api, category_code="medis")
     assert api("dinkes").get(f"/api/v1/incidents/{incident['id']}/proposal").status_code == 404
+
+
+@pytest.mark.parametrize(("lat", "lon"), [(-6.2, 106.8), (1.45, 104.5), (40.0, 101.5)])
+def test_coordinates_outside_the_region_are_refused_and_nothing_is_stored(api, lat, lon):
+    before = len(api("disp").get("/api/v1/incidents").json())
+    r = api("ct").post("/api/v1/incidents", json={"category_code": "medis", "lat": lat, "lon": lon})
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "outside_region"
+    assert len(api("disp").get("/api/v1/incidents").json()) == before
+
+
+def test_coordinates_just_across_the_border_are_accepted(api):
+    dumai = api("ct").post("/api/v1/incidents", json={"category_code": "medis", "lat": 1.6667, "lon": 101.4500})
+    assert dumai.status_code == 201, dumai.text

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from siaga.core.clock import WIB
 from siaga.core.context import Ctx
@@ -111,7 +112,26 @@ def _check_references(ctx: Ctx, data: schemas.IncidentCreate | schemas.IncidentU
         raise invalid("body.landmark_id", "unknown landmark", "unknown")
     if (data.lat is None) != (data.lon is None):
         raise invalid("body.lat", "give both lat and lon, or neither")
+    if data.lat is not None and data.lon is not None:
+        bounds = region_bounds(ctx.db, ctx.settings.region_code)
+        if bounds is not None and not (bounds[0] <= data.lat <= bounds[2] and bounds[1] <= data.lon <= bounds[3]):
+            raise invalid("body.lat", f"outside the region served ({ctx.settings.region_code}, with a "
+                                      f"{REGION_MARGIN_DEG}° margin): check the coordinates", "outside_region")
     return category
+
+
+REGION_MARGIN_DEG = 0.3  # ~33 km: incidents just across the border (Dumai, Siak) are still accepted
+
+
+def region_bounds(db: Session, region_code: str) -> tuple[float, float, float, float] | None:
+    """(min lat, min lon, max lat, max lon) of the served regency's gazetteer points, widened by the
+    margin; None when the gazetteer has no points (then nothing is refused)."""
+    row = db.execute(select(func.min(Region.lat), func.min(Region.lon), func.max(Region.lat), func.max(Region.lon))
+                     .where(Region.kode.startswith(region_code + "."), Region.lat.is_not(None))).one()
+    if row[0] is None:
+        return None
+    m = REGION_MARGIN_DEG
+    return row[0] - m, row[1] - m, row[2] + m, row[3] + m
 
 
 def create_incident(ctx: Ctx, data: schemas.IncidentCreate) -> schemas.IncidentOut:
