@@ -337,3 +337,25 @@ def test_response_plan_and_escalation_in_the_browser(browse, live_server, api, c
     disp.wait_for_selector("#assignments .chip.overdue")
     shot(board, "board-escalated")
     shot(disp, "incident-plan")
+
+
+def test_admin_edits_the_response_plan_in_the_browser(browse, live_server, api):
+    page = browse("admin", live_server, "/plan")
+    page.wait_for_selector("#rules tbody tr")
+    page.wait_for_selector("#findings li:has-text('lainnya')")  # "other" has no base rule: reported
+    page.click("#rule-form button[type=submit]")  # nothing filled in
+    page.wait_for_selector("#rule-form .error:visible")
+    assert page.locator("#rule-form .field-error:visible").count() >= 1
+    page.fill("#r-name", "Lainnya → Satpol PP")
+    page.select_option("#r-category", "lainnya")
+    page.locator("#rule-form label:has-text('Satpol PP') input").check()
+    page.click("#rule-form button[type=submit]")
+    page.wait_for_selector("#rules td:has-text('Lainnya → Satpol PP')")
+    page.wait_for_selector("#findings li:has-text('lainnya')", state="detached")
+    incident = api("ct").post("/api/v1/incidents", json={"category_code": "lainnya"}).json()
+    codes = {a["code"] for a in api("disp").get(f"/api/v1/incidents/{incident['id']}/proposal").json()["agencies"]}
+    assert codes == {"SATPOLPP"}
+    shot(page, "plan")
+    supervisor = browse("sup", live_server, "/plan")
+    supervisor.wait_for_selector("#rules tbody tr")
+    assert not supervisor.locator("#rule-form").is_visible()  # supervisors read, admins edit
