@@ -16,11 +16,15 @@ from siaga.core.errors import COMMON_RESPONSES, install_handlers
 from siaga.core.guard import RequestGuard
 from siaga.db.engine import engine_for
 from siaga.domains.agencies import api as agencies_api
+from siaga.domains.callers import api as callers_api
 from siaga.domains.calls import api as calls_api
 from siaga.domains.incidents import api as incidents_api
 from siaga.domains.regions import api as regions_api
+from siaga.domains.reports import api as reports_api
 from siaga.domains.response import api as response_api
 from siaga.domains.response.ticker import DeadlineTicker
+from siaga.domains.search import api as search_api
+from siaga.domains.staffing import api as staffing_api
 from siaga.domains.stats import api as stats_api
 from siaga.domains.units import api as units_api
 from siaga.domains.users import api as users_api
@@ -30,7 +34,10 @@ from siaga.web import ui
 
 API_PREFIX = "/api/v1"
 API_ROUTERS = (users_api.router, regions_api.router, agencies_api.router, units_api.router, calls_api.router,
-               incidents_api.router, response_api.router, stats_api.router, events_api.router)
+               callers_api.router, incidents_api.router, response_api.router, search_api.router, stats_api.router,
+               events_api.router)
+API_ROUTERS += (staffing_api.router,)
+API_ROUTERS += (reports_api.router,)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None,

@@ -308,8 +308,13 @@ def test_caller_hanging_up_keeps_the_call_until_its_outcome_is_recorded(browse, 
     ct.click("#close-call button[type=submit]")
     assert ct.locator("#e-outcome").inner_text() == "Pilih hasil panggilan sebelum menutup."
     ct.select_option("#f-outcome", "ghost")
+    ct.click("#close-call button[type=submit]")  # a silent call: the protocol comes first
+    ct.wait_for_selector("#e-outcome:has-text('Mendengarkan suara latar')")
+    for box in ct.locator("#ghost-protocol input[type=checkbox]").all():
+        box.check()
     ct.click("#close-call button[type=submit]")
     ct.wait_for_selector("#no-call:visible")
+    ct.wait_for_selector("#callbacks li:has-text('+6284400002222')")  # a silent call goes on the callback list
     ct.reload()
     ct.wait_for_selector("#no-call:visible")
 
@@ -326,7 +331,7 @@ def test_response_plan_and_escalation_in_the_browser(browse, live_server, api, c
     assert disp.locator("#plan input:checked").count() == 3  # Damkar, BPBD (P1), Dinkes (casualties)
     disp.get_by_role("button", name="Kirim ke instansi terpilih").click()
     disp.wait_for_selector("#assignments .assignment >> nth=2")
-    assert disp.locator("#plan input:disabled").count() == 3
+    disp.wait_for_function("document.querySelectorAll('#plan input:disabled').length === 3")
     row = board.locator(f"#board-incidents tr[data-number='{incident['number']}']")
     row.wait_for(timeout=LIVE_MS)
     assert "terima" in row.inner_text()  # each agency's acknowledge deadline counts down

@@ -327,3 +327,8 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+from siaga.cli import report as _report  # noqa: E402,F401  registers `siaga report`
+from siaga.cli import simulate as _simulate  # noqa: E402,F401  registers `siaga simulate`
+from siaga.cli import staffing as _staffing  # noqa: E402,F401  registers `siaga staffing`

@@ -52,7 +52,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.read": frozenset({ADMIN, SUPERVISOR}),
     "events.read": _ALL_HUMANS,
     "stats.read": frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}),
+    "reports.read": frozenset({DISPATCHER, SUPERVISOR, ADMIN}),
     "self.read": _ALL_HUMANS | {TELEPHONY},
+    "measures.manage": frozenset({SUPERVISOR}),  # measures on a caller's number: proposed, decided, lifted
+    "staffing.read": frozenset({SUPERVISOR, ADMIN}),
 }
 
 

@@ -52,6 +52,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Kejadian panggilan '{type}' tidak sesuai dengan status panggilan '{status}'",
         "en": "Call event '{type}' does not fit call status '{status}'",
     },
+    "four_eyes": {
+        "id": "Pembatasan harus disetujui oleh supervisor lain, bukan oleh yang mengusulkan",
+        "en": "A restriction must be approved by another supervisor, not the one who proposed it",
+    },
     "call_taken": {
         "id": "Panggilan sudah diambil oleh {username}",
         "en": "This call has already been taken by {username}",

@@ -120,6 +120,10 @@ def load_reference(ctx: Ctx, folder: Path = BENGKALIS) -> LoadReport:
 
     for what, n in load_plan(ctx, folder).items():
         report.added[what] = report.added.get(what, 0) + n
+    from siaga.domains.callers.actions import load_policy
+
+    if n_rules := load_policy(ctx, folder):
+        report.added["nuisance_rules"] = n_rules
     from siaga.domains.roads.actions import load_demo_network  # only into a database with no road network
 
     if (folder / "roads_demo.json").exists() and load_demo_network(ctx, folder / "roads_demo.json"):

@@ -57,6 +57,9 @@ SCREENS: dict[str, tuple[frozenset[str], str]] = {
     "field": (frozenset({AGENCY_OPERATOR, DISPATCHER, SUPERVISOR}), "nav_field"),
     "wallboard": (frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}), "nav_wallboard"),
     "plan": (frozenset({ADMIN, SUPERVISOR}), "nav_plan"),
+    "stats": (frozenset({SUPERVISOR, ADMIN, DISPATCHER}), "nav_stats"),
+    "callers": (frozenset({SUPERVISOR, DISPATCHER}), "nav_callers"),
+    "staffing": (frozenset({SUPERVISOR, ADMIN}), "nav_staffing"),
 }
 HOME_SCREEN = {CALL_TAKER: "calltaker", DISPATCHER: "board", SUPERVISOR: "board", ADMIN: "board",
                AGENCY_OPERATOR: "agency"}
@@ -210,10 +213,28 @@ def wallboard(request: Request, db: Session = DbSession) -> Response:
     return _screen(request, db, "wallboard", "wallboard.html")
 
 
+@router.get("/callers", response_class=HTMLResponse)
+def callers(request: Request, db: Session = DbSession) -> Response:
+    """Measures on callers' numbers (supervisors decide), a number's history, the callback list."""
+    return _screen(request, db, "callers", "callers.html")
+
+
 @router.get("/plan", response_class=HTMLResponse)
 def plan(request: Request, db: Session = DbSession) -> Response:
     """The response plan and deadline policies: admins edit, supervisors read."""
     return _screen(request, db, "plan", "plan.html")
+
+
+@router.get("/staffing", response_class=HTMLResponse)
+def staffing(request: Request, db: Session = DbSession) -> Response:
+    """Operators needed per hour of the week and a suggested roster (supervisors, admins)."""
+    return _screen(request, db, "staffing", "staffing.html")
+
+
+@router.get("/stats", response_class=HTMLResponse)
+def stats(request: Request, db: Session = DbSession) -> Response:
+    """Live statistics (KPIs and Chart.js charts for a period, WIB) and the period report's downloads."""
+    return _screen(request, db, "stats", "stats.html")
 
 
 @router.get("/incident/{incident_id}", response_class=HTMLResponse)

@@ -53,6 +53,16 @@ def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.Cal
     call = service.get_call(ctx.db, call_id, for_update=True)
     check_version(call.version, data.version)
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    if data.checklist is not None:
+        unknown = sorted(set(data.checklist) - set(schemas.GHOST_CHECKLIST))
+        if unknown:
+            raise invalid(f"body.checklist.{unknown[0]}", "not a step of the silent-caller protocol", "unknown")
+        call.checklist = {**(call.checklist or {}), **data.checklist}
+    if data.outcome == "ghost" and not all((call.checklist or {}).get(k) for k in schemas.GHOST_CHECKLIST):
+        missing = [k for k in schemas.GHOST_CHECKLIST if not (call.checklist or {}).get(k)]
+        raise invalid("body.checklist", "a silent call is recorded as ghost only after the silent-caller "
+                                        f"protocol: {', '.join(missing)}", "missing")
+    outcome_changed = data.outcome is not None and data.outcome != call.outcome
     if data.outcome is not None:
         call.outcome = data.outcome
     if data.notes is not None:
@@ -63,7 +73,14 @@ def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.Cal
         call.ended_at = ctx.now()
         call.status = "ended" if call.answered_at else "abandoned"
     ctx.audit("call.update", "call", call.id, changes)
-    return announce_call(ctx, call, "call.updated")
+    out = announce_call(ctx, call, "call.updated")
+    if outcome_changed:
+        from siaga.domains.callers.policy import announce_number, evaluate
+
+        if evaluate(ctx, call.caller_number):
+            announce_number(ctx, call.caller_number)
+            out = service.call_out(ctx.db, call)
+    return out
 
 
 def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallOut:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from siaga.db.base import Base, BigId, UTCDateTime
+from siaga.db.base import Base, BigId, Json, UTCDateTime
 
 CALL_OUTCOMES = ("emergency", "information", "prank", "ghost", "abandoned", "missed_out_of_hours",
                  "wrong_number", "test")
@@ -32,6 +33,8 @@ class Call(Base):
     outcome: Mapped[str | None] = mapped_column(String(30), index=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # The silent-caller protocol, ticked by the call-taker before a call may be recorded as ghost.
+    checklist: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

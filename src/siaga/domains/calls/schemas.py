@@ -11,6 +11,10 @@ from siaga.core.ids import Version
 from siaga.domains.calls.numbers import tidy_typed_number
 from siaga.domains.incidents.schemas import IncidentOut
 
+# Before a silent call may be recorded as ghost: asked for a key press or a tap, listened for background
+# sounds, tried (or queued) a callback, checked for a location. A silent caller may be a victim.
+GHOST_CHECKLIST = ("asked_key_press", "listened_background", "callback_tried", "location_checked")
+
 CallOutcome = Literal["emergency", "information", "prank", "ghost", "abandoned", "missed_out_of_hours",
                       "wrong_number", "test"]
 LocationSource = Literal["pidf_lo", "aml", "network", "operator", "caller"]
@@ -47,8 +51,13 @@ class CallOut(BaseModel):
     outcome: str | None
     incident_id: int | None
     notes: str
+    checklist: dict[str, bool] = {}
     version: Version
     locations: list[CallLocationOut] = []
+    measures: list[str] = Field(default=[], description="kinds of measures in force on this number "
+                                "(flag, lower_priority, restriction) — information only; never a block")
+    queue_penalty_s: int = Field(default=0, description="a lower_priority number waits behind newer calls "
+                                 "for at most this many seconds (see domains/callers/queue.py)")
 
 
 class LocationIn(BaseModel):
@@ -87,6 +96,9 @@ class CallUpdate(BaseModel):
     outcome: CallOutcome | None = None
     notes: str | None = Field(default=None, max_length=5000)
     end: bool = Field(default=False, description="Hang up / finish the call now")
+    checklist: dict[str, bool] | None = Field(
+        default=None, max_length=8,
+        description="silent-caller protocol: " + ", ".join(GHOST_CHECKLIST) + " — all required to record ghost")
 
 
 class CallClaim(BaseModel):

@@ -28,10 +28,18 @@ def calls_out(db: Session, calls: Sequence[Call]) -> list[schemas.CallOut]:
     by_call: dict[int, list[schemas.CallLocationOut]] = defaultdict(list)
     for loc in db.scalars(select(CallLocation).where(CallLocation.call_id.in_(ids)).order_by(CallLocation.id)):
         by_call[loc.call_id].append(schemas.CallLocationOut.model_validate(loc))
+    from siaga.domains.callers.policy import in_force
+    from siaga.domains.callers.queue import DEFAULT_CAP_S
+
+    numbers = {c.id: normalise_msisdn(c.caller_number) for c in calls}
+    measures = in_force(db, [n for n in numbers.values() if n])
     result = []
     for call in calls:
         out = schemas.CallOut.model_validate(call)
         out.locations = by_call.get(call.id, [])
+        kinds = measures.get(numbers[call.id], set())
+        out.measures = sorted(kinds)
+        out.queue_penalty_s = DEFAULT_CAP_S if "lower_priority" in kinds else 0
         result.append(out)
     return result
 

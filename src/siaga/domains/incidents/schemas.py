@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from siaga.core.ids import DbId, Version
+from siaga.domains.search.schemas import SectorOut
 
 IncidentStatus = Literal["new", "dispatched", "on_scene", "resolved", "closed", "cancelled"]
 AssignmentState = Literal["acknowledged", "on_scene", "cleared", "declined", "cancelled"]
@@ -95,6 +96,7 @@ class IncidentOut(BaseModel):
     version: Version
     assignments: list[AssignmentOut] = []
     call_ids: list[int] = []
+    sectors: list[SectorOut] = Field(default=[], description="Search sectors drawn on the incident's map")
 
 
 Priority = Annotated[int, Field(ge=1, le=4)]

@@ -25,10 +25,13 @@ from siaga.domains.incidents.models import (
     UnitAssignment,
 )
 from siaga.domains.response.models import Deadline
+from siaga.domains.search.models import SearchSector
+from siaga.domains.search.schemas import SectorOut
 
 
 def incidents_out(db: Session, incidents: Sequence[Incident]) -> list[schemas.IncidentOut]:
-    """Four queries for any number of incidents: assignments, their units, linked calls, deadlines."""
+    """Five queries for any number of incidents: assignments, their units, linked calls, deadlines, search
+    sectors."""
     ids = [i.id for i in incidents]
     if not ids:
         return []
@@ -40,6 +43,9 @@ def incidents_out(db: Session, incidents: Sequence[Incident]) -> list[schemas.In
     due = {row.assignment_id: row for row in db.execute(
         select(Deadline.assignment_id, Deadline.due_at, Deadline.step)
         .where(Deadline.incident_id.in_(ids), Deadline.state == "pending").order_by(Deadline.due_at.desc()))}
+    sectors_by_incident: dict[int, list[SectorOut]] = defaultdict(list)
+    for sector in db.scalars(select(SearchSector).where(SearchSector.incident_id.in_(ids)).order_by(SearchSector.id)):
+        sectors_by_incident[sector.incident_id].append(SectorOut.of(sector))
     units_by_assignment: dict[int, list[schemas.UnitAssignmentOut]] = defaultdict(list)
     for ua in units:
         units_by_assignment[ua.assignment_id].append(schemas.UnitAssignmentOut.model_validate(ua))
@@ -58,6 +64,7 @@ def incidents_out(db: Session, incidents: Sequence[Incident]) -> list[schemas.In
         out = schemas.IncidentOut.model_validate(inc)
         out.assignments = assignments_by_incident.get(inc.id, [])
         out.call_ids = calls_by_incident.get(inc.id, [])
+        out.sectors = sectors_by_incident.get(inc.id, [])
         result.append(out)
     return result
 

@@ -1,6 +1,6 @@
-"""The deadline ticker: a background task in every app process. Each tick fires the deadlines that are
+"""The ticker: a background task in every app process. Each tick fires the deadlines that are
 due (exactly once across processes, see escalation.py); the first tick runs at start, so deadlines
-that fell due while the service was down fire then."""
+that fell due while the service was down fire then. It also expires callers' measures whose time is up."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import anyio
 from sqlalchemy.engine import Engine
 
 from siaga.core.clock import Clock
+from siaga.domains.callers.policy import expire_measures
 from siaga.domains.response.escalation import fire_due
 from siaga.settings import Settings
 
@@ -39,6 +40,7 @@ class DeadlineTicker:
     async def tick(self) -> int:
         n = await anyio.to_thread.run_sync(fire_due, self.engine, self.clock, self.settings)
         self.fired += n
+        await anyio.to_thread.run_sync(expire_measures, self.engine, self.clock, self.settings)
         return n
 
     async def _run(self) -> None:

@@ -25,7 +25,7 @@ class SearchSector(Base):
     __table_args__ = (UniqueConstraint("incident_id", "name"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))  # indexed by the unique (incident_id, name)
     name: Mapped[str] = mapped_column(String(120))
     polygon: Mapped[list[list[float]]] = mapped_column(Json)  # [[lat, lon], ...], not closed (first != last)
     assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"), index=True)

@@ -14,7 +14,8 @@ function callTaker() {
     callId: null, history: null, form: emptyIncidentForm(), questions: [], suggested: null,
     priorityTouched: false, places: [], placeQuery: "", placeIndex: 0, nearby: [], errors: {}, formError: "",
     busy: false, outcome: "", closeError: "", manualNumber: "", queueError: "", idemKey: null, notice: "",
-    map: null, held: {}, drawnVersion: -1,
+    map: null, held: {}, drawnVersion: -1, summaries: {}, callbackList: [], callbackResult: {},
+    checklist: {asked_key_press: false, listened_background: false, callback_tried: false, location_checked: false},
 
     init() {
       // A caller who hangs up before the operator has finished leaves the call on this screen until its
@@ -29,6 +30,9 @@ function callTaker() {
       this.$watch("$store.live.version", () => this.refresh());
       this.refresh();
       this.loadUnfinished();
+      this.loadCallbacks();
+      setInterval(() => this.loadCallbacks(), 30000);
+      Live.on(event => { if (event.entity === "call" && event.payload && event.payload.outcome) this.loadCallbacks(); });
     },
     /* after a reload: my calls that ended (caller hung up) before I recorded their outcome */
     async loadUnfinished() {
@@ -38,9 +42,41 @@ function callTaker() {
       this.refresh();
     },
     live() { return this.$store.live; },
+    /* oldest first; a number under a lower_priority measure waits behind newer calls for at most its
+       penalty (20 s), then takes its real place again — the same rule as domains/callers/queue.py */
     waiting() {
+      const now = this.live().tick + Siaga.clockOffset;
+      const key = c => {
+        const at = Date.parse(c.offered_at);
+        return c.queue_penalty_s && now - at < c.queue_penalty_s * 1000 ? at + c.queue_penalty_s * 1000 : at;
+      };
       return this.live().callList().filter(c => c.status === "offered" || c.status === "ringing" ||
-        (c.status === "answered" && c.operator_id == null));
+        (c.status === "answered" && c.operator_id == null)).sort((a, b) => (key(a) - key(b)) || (a.id - b.id));
+    },
+    /* "5 panggilan iseng dalam 7 hari; …" for each ringing number, fetched once per number */
+    summaryOf(c) {
+      const n = c.caller_number || "";
+      if (!n) return W.withheld;
+      if (!(n in this.summaries)) {
+        this.summaries[n] = "…";
+        Siaga.api("GET", "/api/v1/callers/" + encodeURIComponent(n) + "/summary").then(r => {
+          this.summaries[n] = r.ok ? r.data.summary : "";
+        });
+      }
+      return this.summaries[n];
+    },
+    measureWords(c) { return (c.measures || []).map(m => W["measure_" + m] || m).join(" · "); },
+    async loadCallbacks() {
+      const r = await Siaga.api("GET", "/api/v1/callbacks");
+      if (r.ok) this.callbackList = r.data;
+    },
+    async recordCallback(item) {
+      const result = this.callbackResult[item.number];
+      if (!result) return;
+      const r = await Siaga.api("POST", `/api/v1/calls/${item.last_call_id}/callbacks`, {result});
+      if (!r.ok) { this.queueError = r.problem.detail; return; }
+      this.callbackResult[item.number] = "";
+      this.loadCallbacks();
     },
     mine() {
       const live = this.live().callList().filter(c => c.status === "answered" && c.operator_id === REF.me.user_id);
@@ -51,8 +87,11 @@ function callTaker() {
       return this.live().calls[String(this.callId)] || this.held[String(this.callId)] || null;
     },
     refresh() {
+      // Keep the current call while it is still ours (an older event may briefly show it unclaimed);
+      // move on only when it is gone or another operator has it.
       const mine = this.mine();
-      if (!this.call() || !mine.some(c => c.id === this.callId)) {
+      const current = this.call();
+      if (!current || (current.operator_id != null && current.operator_id !== REF.me.user_id)) {
         this.select(mine.length ? mine[0].id : null);
       }
       if (this.drawnVersion !== this.live().version) {
@@ -261,13 +300,22 @@ function callTaker() {
       this.closeError = "";
       if (!this.outcome) { this.closeError = W.outcome_required; document.getElementById("f-outcome").focus(); return; }
       this.busy = true;
-      let r = await Siaga.api("PATCH", `/api/v1/calls/${call.id}`, {version: call.version, outcome: this.outcome, end: true});
+      const body = {outcome: this.outcome, end: true};
+      if (this.outcome === "ghost") body.checklist = {...this.checklist};
+      let r = await Siaga.api("PATCH", `/api/v1/calls/${call.id}`, {...body, version: call.version});
       if (!r.ok && r.status === 409) {  // the telephony side changed the call meanwhile: take its version and retry
         const fresh = await Siaga.api("GET", `/api/v1/calls/${call.id}`);
-        if (fresh.ok) r = await Siaga.api("PATCH", `/api/v1/calls/${call.id}`, {version: fresh.data.version, outcome: this.outcome, end: true});
+        if (fresh.ok) r = await Siaga.api("PATCH", `/api/v1/calls/${call.id}`, {...body, version: fresh.data.version});
       }
       this.busy = false;
-      if (!r.ok) { this.closeError = r.errors.outcome || r.problem.detail; this.saveDraft(); return; }
+      if (!r.ok) {
+        const missing = Object.keys(this.checklist).filter(k => !this.checklist[k]).map(k => W["gp_" + k]);
+        this.closeError = r.errors.checklist ? W.ghost_protocol + ": " + missing.join("; ")
+          : r.errors.outcome || r.problem.detail;
+        this.saveDraft();
+        return;
+      }
+      for (const k of Object.keys(this.checklist)) this.checklist[k] = false;
       Siaga.draft("call." + call.id, null);
       delete this.live().calls[String(call.id)];
       delete this.held[String(call.id)];

@@ -1,11 +1,13 @@
 /* The consoles' map: Leaflet over the basemap that ships with Siaga (works with the internet down),
    or a site's own tile server when SIAGA_MAP_TILE_URL is set. Layers: incidents, units, the caller's
-   location with its accuracy circle, and the point the operator picks. */
+   location with its accuracy circle, the point the operator picks, search sectors, and the sector being
+   drawn (points placed by mouse or touch). */
 "use strict";
 
 const PRIORITY_COLOURS = {1: "#b00020", 2: "#e65100", 3: "#1565c0", 4: "#455a64"};
 const UNIT_COLOURS = {available: "#2e7d32", assigned: "#6a1b9a", en_route: "#e65100", on_scene: "#b00020",
   returning: "#00838f", out_of_service: "#616161"};
+const SECTOR_COLOURS = {open: "#e65100", searching: "#1565c0", cleared: "#2e7d32"};
 
 function esc(s) {
   return String(s == null ? "" : s).replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;",
@@ -27,6 +29,11 @@ class SiagaMap {
     this.unitLayer = L.layerGroup().addTo(this.map);
     this.callerLayer = L.layerGroup().addTo(this.map);
     this.pickLayer = L.layerGroup().addTo(this.map);
+    this.sectorLayer = L.layerGroup().addTo(this.map);
+    this.drawLayer = L.layerGroup().addTo(this.map);
+    this.drawPoints = [];
+    this.drawClosed = false;
+    this.drawClick = null;
     if (options.onPick) {
       this.map.on("click", e => options.onPick(+e.latlng.lat.toFixed(6), +e.latlng.lng.toFixed(6)));
       el.style.cursor = "crosshair";
@@ -121,6 +128,67 @@ class SiagaMap {
     if (lat == null || lon == null) return;
     L.marker([lat, lon]).bindTooltip(esc(label || W.location)).addTo(this.pickLayer);
   }
+  /* Search sectors as polygons coloured by status (open: dashed), each named on the map. Not clickable,
+     so that clicks while drawing a new sector always reach the map. */
+  setSectors(list) {
+    this.sectorShapes = this.sectorShapes || new Map();
+    this.sync(this.sectorLayer, this.sectorShapes, list,
+      s => [s.version, s.status, s.name].join("|"),
+      s => {
+        const colour = SECTOR_COLOURS[s.status] || "#333";
+        return L.polygon(s.polygon, {color: colour, weight: 2, fillColor: colour, fillOpacity: 0.15,
+          dashArray: s.status === "open" ? "6 4" : null, interactive: false})
+          .bindTooltip(esc(s.name), {permanent: true, direction: "center", className: "kec-label"});
+      });
+  }
+  /* Drawing a sector: each click (or tap) on the map adds a corner; closeDrawing() closes the outline
+     once it has 3 corners. onChange(points, closed) hears every change. */
+  startDrawing(onChange) {
+    this.stopDrawing();
+    this.onDrawChange = onChange;
+    this.drawClick = e => {
+      if (this.drawClosed) return;
+      const p = [+e.latlng.lat.toFixed(6), +e.latlng.lng.toFixed(6)];
+      const last = this.drawPoints[this.drawPoints.length - 1];
+      if (last && last[0] === p[0] && last[1] === p[1]) return;  // a double click is one corner
+      this.drawPoints.push(p);
+      this.redrawDraft();
+    };
+    this.map.on("click", this.drawClick);
+    this.map.doubleClickZoom.disable();
+    this.map.getContainer().style.cursor = "crosshair";
+    this.redrawDraft();
+  }
+  undoPoint() {
+    if (this.drawClosed) this.drawClosed = false; else this.drawPoints.pop();
+    this.redrawDraft();
+  }
+  closeDrawing() {
+    if (this.drawPoints.length >= 3) { this.drawClosed = true; this.redrawDraft(); }
+    return this.drawClosed;
+  }
+  stopDrawing() {
+    if (this.drawClick) this.map.off("click", this.drawClick);
+    this.drawClick = null;
+    this.onDrawChange = null;
+    this.drawPoints = [];
+    this.drawClosed = false;
+    this.drawLayer.clearLayers();
+    this.map.doubleClickZoom.enable();
+    this.map.getContainer().style.cursor = "";
+  }
+  redrawDraft() {
+    this.drawLayer.clearLayers();
+    const pts = this.drawPoints;
+    const style = {color: "#212121", weight: 2, dashArray: "4 4", interactive: false};
+    if (this.drawClosed) L.polygon(pts, Object.assign({fillOpacity: 0.1}, style)).addTo(this.drawLayer);
+    else if (pts.length > 1) L.polyline(pts, style).addTo(this.drawLayer);
+    for (const p of pts) {
+      L.circleMarker(p, {radius: 4, color: "#212121", weight: 1, fillColor: "#fff", fillOpacity: 1,
+        interactive: false}).addTo(this.drawLayer);
+    }
+    if (this.onDrawChange) this.onDrawChange(pts.map(p => p.slice()), this.drawClosed);
+  }
   focus(lat, lon, zoom) { if (lat != null && lon != null) this.map.setView([lat, lon], zoom || 13); }
   fitTo(points) {
     const pts = points.filter(p => p[0] != null && p[1] != null);
@@ -130,4 +198,5 @@ class SiagaMap {
   invalidate() { setTimeout(() => this.map.invalidateSize(), 50); }
 }
 window.SiagaMap = SiagaMap;
+window.SECTOR_COLOURS = SECTOR_COLOURS;
 window.esc = esc;

@@ -1,0 +1,85 @@
+"""Defending the line: a caller's summary and measures, the supervisors' decisions, the callback list,
+the nuisance policy. No route here (or anywhere) drops or refuses a call."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy import select
+
+from siaga.core.context import Ctx
+from siaga.core.errors import request_language
+from siaga.core.http import ctx_for, idempotent
+from siaga.core.ids import PathId
+from siaga.domains.callers import actions, schemas, service
+from siaga.domains.callers.models import CallerMeasure, NuisanceRule
+
+router = APIRouter(tags=["callers"])
+Number = Path(min_length=1, max_length=40)
+
+
+@router.get("/callers/{number}/summary")
+def caller_summary(request: Request, number: str = Number,
+                   ctx: Ctx = Depends(ctx_for("calls.read"))) -> dict[str, object]:
+    """One plain-language line for the call-taker, and the measures in force."""
+    measures = [m for m in service.measures_of(ctx.db, number) if m.state == "active"
+                and (m.expires_at is None or m.expires_at > ctx.now())]
+    return {"summary": service.summary(ctx.db, number, ctx.now(), request_language(request)),
+            "measures": [m.model_dump(mode="json") for m in measures]}
+
+
+@router.get("/callers/{number}/measures", response_model=list[schemas.MeasureOut])
+def caller_measures(number: str = Number, ctx: Ctx = Depends(ctx_for("calls.read"))) -> list[schemas.MeasureOut]:
+    return service.measures_of(ctx.db, number)
+
+
+@router.post("/callers/{number}/measures", status_code=201, response_model=schemas.MeasureOut)
+def propose_measure(data: schemas.MeasureCreate, request: Request, number: str = Number,
+                    ctx: Ctx = Depends(ctx_for("measures.manage"))) -> Response:
+    return idempotent(request, ctx, data, lambda: actions.propose_measure(ctx, number, data))
+
+
+@router.get("/measures", response_model=list[schemas.MeasureOut])
+def list_measures(state: str | None = Query(default=None, pattern="^(proposed|active|expired|lifted|rejected)$"),
+                  limit: int = Query(default=200, ge=1, le=1000),
+                  ctx: Ctx = Depends(ctx_for("calls.read"))) -> list[schemas.MeasureOut]:
+    stmt = select(CallerMeasure)
+    if state:
+        stmt = stmt.where(CallerMeasure.state == state)
+    rows = ctx.db.scalars(stmt.order_by(CallerMeasure.created_at.desc(), CallerMeasure.id.desc()).limit(limit))
+    return [schemas.MeasureOut.model_validate(m) for m in rows]
+
+
+@router.post("/measures/{measure_id}/decision", response_model=schemas.MeasureOut,
+             responses={409: {"description": "stale version, a decided measure, or approving one's own proposal"}})
+def decide(measure_id: PathId, data: schemas.MeasureDecision,
+           ctx: Ctx = Depends(ctx_for("measures.manage"))) -> schemas.MeasureOut:
+    return actions.decide(ctx, measure_id, data)
+
+
+@router.get("/callbacks", response_model=list[schemas.CallbackItem])
+def callbacks(include_done: bool = False, ctx: Ctx = Depends(ctx_for("calls.read"))) -> list[schemas.CallbackItem]:
+    """Numbers to call back (abandoned, silent, out-of-hours calls of the last 72 h), priority first."""
+    return service.callbacks(ctx.db, ctx.now(), include_done)
+
+
+@router.post("/calls/{call_id}/callbacks", status_code=201, response_model=schemas.CallbackAttemptOut)
+def record_callback(call_id: PathId, data: schemas.CallbackIn,
+                    ctx: Ctx = Depends(ctx_for("calls.write"))) -> schemas.CallbackAttemptOut:
+    return actions.record_callback(ctx, call_id, data)
+
+
+@router.get("/nuisance-rules", response_model=list[schemas.RuleOut])
+def list_rules(ctx: Ctx = Depends(ctx_for("reference.read"))) -> list[schemas.RuleOut]:
+    return [schemas.RuleOut.model_validate(r) for r in ctx.db.scalars(select(NuisanceRule).order_by(NuisanceRule.id))]
+
+
+@router.post("/nuisance-rules", status_code=201, response_model=schemas.RuleOut)
+def create_rule(data: schemas.RuleCreate, request: Request,
+                ctx: Ctx = Depends(ctx_for("reference.write"))) -> Response:
+    return idempotent(request, ctx, data, lambda: actions.create_rule(ctx, data))
+
+
+@router.put("/nuisance-rules/{rule_id}", response_model=schemas.RuleOut)
+def update_rule(rule_id: PathId, data: schemas.RuleUpdate,
+                ctx: Ctx = Depends(ctx_for("reference.write"))) -> schemas.RuleOut:
+    return actions.update_rule(ctx, rule_id, data)

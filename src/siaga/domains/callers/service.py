@@ -1,0 +1,122 @@
+"""Reads: a caller's plain-language summary, their measures, the callback list."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siaga.domains.callers import schemas
+from siaga.domains.callers.actions import CALLBACK_OUTCOMES
+from siaga.domains.callers.models import CallbackAttempt, CallerMeasure
+from siaga.domains.calls.models import Call, CallLocation
+from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
+from siaga.domains.incidents.models import INCIDENT_OPEN_STATUSES, Incident
+
+CALLBACK_WINDOW = timedelta(hours=72)
+NEARBY_M = 2000.0
+REACHED = ("reached_ok", "reached_emergency", "reached_no_need")
+
+
+def _ago(delta: timedelta, lang: str) -> str:
+    days = delta.days
+    if days >= 60:
+        n, unit = days // 30, ("bulan", "months")
+    elif days >= 1:
+        n, unit = days, ("hari", "days")
+    else:
+        n, unit = max(1, delta.seconds // 3600), ("jam", "hours")
+    return f"{n} {unit[0]} lalu" if lang == "id" else f"{n} {unit[1]} ago"
+
+
+def summary(db: Session, raw_number: str, now: datetime, lang: str = "id") -> str:
+    """"5 panggilan iseng dalam 7 hari; darurat terakhir 3 bulan lalu" — what a call-taker reads as it rings."""
+    number = normalise_msisdn(raw_number)
+    if not number:
+        return "Nomor disembunyikan: tidak ada riwayat" if lang == "id" else "Number withheld: no history"
+    calls = db.execute(select(Call.outcome, Call.offered_at).where(Call.caller_number.in_(msisdn_variants(number)),
+                                                                   Call.offered_at <= now)).all()
+    if not calls:
+        return "Penelepon baru" if lang == "id" else "First-time caller"
+    week = [o for o, at in calls if at >= now - timedelta(days=7)]
+    parts = []
+    words = {"prank": ("iseng", "prank"), "ghost": ("kosong", "silent"), "abandoned": ("terputus", "abandoned")}
+    for outcome, (id_word, en_word) in words.items():
+        n = week.count(outcome)
+        if n:
+            parts.append(f"{n} panggilan {id_word} dalam 7 hari" if lang == "id" else f"{n} {en_word} calls in 7 days")
+    emergencies = [at for o, at in calls if o == "emergency"]
+    if emergencies:
+        when = _ago(now - max(emergencies), lang)
+        parts.append(f"darurat terakhir {when}" if lang == "id" else f"last genuine emergency {when}")
+    elif not parts:
+        parts.append(f"{len(calls)} panggilan sebelumnya" if lang == "id" else f"{len(calls)} earlier calls")
+    else:
+        parts.append("belum pernah darurat" if lang == "id" else "never a genuine emergency")
+    return "; ".join(parts)
+
+
+def measures_of(db: Session, raw_number: str) -> list[schemas.MeasureOut]:
+    number = normalise_msisdn(raw_number)
+    if not number:
+        return []
+    rows = db.scalars(select(CallerMeasure).where(CallerMeasure.number == number)
+                      .order_by(CallerMeasure.created_at.desc(), CallerMeasure.id.desc()))
+    return [schemas.MeasureOut.model_validate(m) for m in rows]
+
+
+def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    from math import asin, cos, radians, sin, sqrt
+
+    dlat, dlon = radians(lat2 - lat1), radians(lon2 - lon1)
+    a = sin(dlat / 2) ** 2 + cos(radians(lat1)) * cos(radians(lat2)) * sin(dlon / 2) ** 2
+    return 2 * 6_371_008.8 * asin(sqrt(a))
+
+
+def callbacks(db: Session, now: datetime, include_done: bool = False) -> list[schemas.CallbackItem]:
+    """Abandoned, silent and out-of-hours calls of the last 72 h, one row per number (its latest such
+    call), until someone reached the caller after it. Silent calls from a number with a past genuine
+    emergency come first."""
+    rows = db.scalars(select(Call).where(Call.outcome.in_(CALLBACK_OUTCOMES), Call.offered_at >= now - CALLBACK_WINDOW)
+                      .order_by(Call.offered_at.desc(), Call.id.desc())).all()
+    by_number: dict[str, list[Call]] = {}
+    for call in rows:
+        number = normalise_msisdn(call.caller_number)
+        if number:
+            by_number.setdefault(number, []).append(call)
+    if not by_number:
+        return []
+    attempts: dict[str, list[CallbackAttempt]] = {}
+    for a in db.scalars(select(CallbackAttempt).where(CallbackAttempt.number.in_(list(by_number)))
+                        .order_by(CallbackAttempt.at)):
+        attempts.setdefault(a.number, []).append(a)
+    open_incidents = db.execute(select(Incident.number, Incident.lat, Incident.lon).where(
+        Incident.status.in_(INCIDENT_OPEN_STATUSES), Incident.lat.is_not(None))).all()
+    items = []
+    for number, calls in by_number.items():
+        last = calls[0]
+        tried = attempts.get(number, [])
+        reached = any(a.result in REACHED and a.at >= last.offered_at for a in tried)
+        if reached and not include_done:
+            continue
+        variants = msisdn_variants(number)
+        had_emergency = db.scalar(select(Call.id).where(Call.caller_number.in_(variants),
+                                                        Call.outcome == "emergency").limit(1)) is not None
+        priority = had_emergency and any(c.outcome == "ghost" for c in calls)
+        loc = db.execute(select(CallLocation.lat, CallLocation.lon).join(Call, Call.id == CallLocation.call_id)
+                         .where(Call.caller_number.in_(variants), CallLocation.valid.is_(True),
+                                CallLocation.lat.is_not(None))
+                         .order_by(CallLocation.received_at.desc()).limit(1)).first()
+        nearby = [n for n, lat, lon in open_incidents
+                  if loc is not None and _metres(loc[0], loc[1], lat, lon) <= NEARBY_M]
+        reason = ("panggilan kosong dari nomor yang pernah melapor darurat" if priority
+                  else {"ghost": "panggilan kosong", "abandoned": "terputus sebelum dijawab",
+                        "missed_out_of_hours": "tak terjawab (di luar jam layanan)"}.get(last.outcome or "", ""))
+        items.append(schemas.CallbackItem(
+            number=number, last_call_id=last.id, last_offered_at=last.offered_at, last_outcome=last.outcome,
+            calls=len(calls), priority=priority, reason=reason, last_lat=loc[0] if loc else None,
+            last_lon=loc[1] if loc else None, open_incidents_nearby=nearby,
+            attempts=[schemas.CallbackAttemptOut.model_validate(a) for a in tried]))
+    items.sort(key=lambda i: (not i.priority, -i.last_offered_at.timestamp()))
+    return items

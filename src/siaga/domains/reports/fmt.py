@@ -1,0 +1,57 @@
+"""Numbers, durations and dates the way each language writes them: 1.026 and 12,5 in Indonesian, 1,026
+and 12.5 in English; times in WIB."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from siaga.core.clock import WIB
+from siaga.domains.kpi.service import MONTHS, Period, format_day
+
+DASH = "—"
+
+
+def integer(value: int | float | None, lang: str) -> str:
+    if value is None:
+        return DASH
+    text = f"{int(value):,}"
+    return text.replace(",", ".") if lang == "id" else text
+
+
+def decimal(value: float | None, lang: str, places: int = 1) -> str:
+    if value is None:
+        return DASH
+    text = f"{value:,.{places}f}"
+    if lang == "id":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def percent(value: float | None, lang: str) -> str:
+    return DASH if value is None else decimal(value, lang) + "%"
+
+
+def duration(seconds: float | None, lang: str) -> str:
+    """Seconds up to 100 s, minutes beyond (stage times run to an hour)."""
+    if seconds is None:
+        return DASH
+    if abs(seconds) < 100:
+        return decimal(seconds, lang) + " s"
+    return decimal(seconds / 60, lang) + (" mnt" if lang == "id" else " min")
+
+
+def period_text(period: Period, lang: str) -> str:
+    """'1 Oktober 2026 – 31 Oktober 2026' (the last day shown is the day before `to`)."""
+    first, last = period.start_date, period.last_day
+    if first == last:
+        return format_day(first, lang)
+    return f"{format_day(first, lang)} – {format_day(last, lang)}"
+
+
+def month_name(month: int, lang: str) -> str:
+    return MONTHS[lang][month - 1]
+
+
+def wib_time(moment: datetime, lang: str) -> str:
+    local = moment.astimezone(WIB)
+    return f"{format_day(local.date(), lang)} {local:%H:%M} WIB"

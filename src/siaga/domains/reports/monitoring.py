@@ -1,0 +1,200 @@
+"""The monitoring export for the national monitoring centre: every call and every incident of a period,
+in the project's published taxonomy (call outcomes of PRODUCT.md, the category codes, Kemendagri kode
+wilayah, agency codes), times in ISO 8601 with the WIB offset, phone numbers masked to their last three
+digits. CSV (one row per record, `record_type` call or incident) or JSON; streamed, so a year of a busy
+centre never sits in memory. The format is documented in docs/monitoring-export.md."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from siaga.core.clock import WIB
+from siaga.db.engine import open_session
+from siaga.domains.agencies.models import Agency
+from siaga.domains.calls.models import CALL_OUTCOMES, Call
+from siaga.domains.incidents.models import Assignment, Category, Incident, UnitAssignment
+from siaga.domains.kpi.definitions import FALSE_CALL_OUTCOMES
+from siaga.domains.kpi.service import Period, _in
+from siaga.domains.kpi.sql import kecamatan_of, seconds_between
+from siaga.domains.regions.models import Region
+from siaga.web.words import STATUS_WORDS
+
+FORMAT_NAME = "siaga112-monitoring"
+FORMAT_VERSION = 1
+CSV_COLUMNS = (
+    "record_type", "id", "incident_number", "occurred_at", "answered_at", "ended_at", "answer_s", "caller_masked",
+    "outcome", "false_call", "category", "subcategory", "priority", "status", "kode_wilayah", "kecamatan",
+    "agencies", "calls", "first_answer_at", "first_unit_dispatched_at", "processing_s", "first_on_scene_at",
+    "closed_at",
+)
+CHUNK_ROWS = 2000
+Progress = Callable[[int], None]
+
+
+def mask_number(number: str | None) -> str:
+    """'081234567890' → '****890': only the last three digits are kept, the length is not revealed; a
+    number of three digits or fewer, or a withheld one, becomes '***' or ''."""
+    digits = re.sub(r"\D", "", number or "")
+    if not digits:
+        return ""
+    if len(digits) <= 3:
+        return "***"
+    return "****" + digits[-3:]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(WIB).isoformat() if moment is not None else None
+
+
+def centre(db: Session) -> dict[str, str]:
+    region = db.scalar(select(Region).where(Region.level.in_(("kabupaten", "kota"))).order_by(Region.kode))
+    return {"kode_wilayah": region.kode, "name": region.name} if region else {"kode_wilayah": "", "name": ""}
+
+
+def taxonomy(db: Session) -> dict[str, Any]:
+    outcomes = STATUS_WORDS["outcome"]
+    return {
+        "call_outcomes": [{"code": o, "id": outcomes[o][0], "en": outcomes[o][1],
+                           "false_call": o in FALSE_CALL_OUTCOMES} for o in CALL_OUTCOMES],
+        "categories": [{"code": c.code, "parent": c.parent_code, "id": c.name_id, "en": c.name_en}
+                       for c in db.scalars(select(Category).order_by(Category.code))],
+        "agencies": [{"code": a.code, "name": a.name} for a in db.scalars(select(Agency).order_by(Agency.code))],
+    }
+
+
+def count_records(db: Session, period: Period) -> int:
+    calls = db.scalar(select(func.count()).select_from(Call).where(_in(Call.offered_at, period))) or 0
+    incidents = db.scalar(select(func.count()).select_from(Incident).where(_in(Incident.created_at, period))) or 0
+    return calls + incidents
+
+
+def call_records(db: Session, period: Period) -> Iterator[dict[str, Any]]:
+    query = (select(Call.id, Incident.number, Call.offered_at, Call.answered_at, Call.ended_at,
+                    seconds_between(Call.answered_at, Call.offered_at), Call.caller_number, Call.outcome, Call.status)
+             .select_from(Call).outerjoin(Incident, Incident.id == Call.incident_id)
+             .where(_in(Call.offered_at, period)).order_by(Call.offered_at, Call.id))
+    result = db.connection().execution_options(stream_results=True, yield_per=5000).execute(query)
+    for cid, number, offered, answered, ended, answer_s, caller, outcome, status in result:
+        yield {"record_type": "call", "id": cid, "incident_number": number, "occurred_at": _iso(offered),
+               "answered_at": _iso(answered), "ended_at": _iso(ended), "answer_s": answer_s,
+               "caller_masked": mask_number(caller), "outcome": outcome,
+               "false_call": outcome in FALSE_CALL_OUTCOMES if outcome else None, "status": status}
+
+
+def incident_records(db: Session, period: Period) -> Iterator[dict[str, Any]]:
+    in_period = _in(Incident.created_at, period)
+    calls = (select(Call.incident_id.label("iid"), func.count().label("n"), func.min(Call.answered_at).label("t0"))
+             .join(Incident, Incident.id == Call.incident_id).where(in_period)
+             .group_by(Call.incident_id).subquery("calls"))
+    units = (select(UnitAssignment.incident_id.label("iid"), func.min(UnitAssignment.dispatched_at).label("t1"),
+                    func.min(UnitAssignment.on_scene_at).label("t2"))
+             .join(Incident, Incident.id == UnitAssignment.incident_id).where(in_period)
+             .group_by(UnitAssignment.incident_id).subquery("units"))
+    agencies: dict[int, list[str]] = {}
+    assigned = (select(Assignment.incident_id, Agency.code).join(Agency, Agency.id == Assignment.agency_id)
+                .join(Incident, Incident.id == Assignment.incident_id).where(in_period)
+                .order_by(Assignment.incident_id, Assignment.notified_at, Agency.code))
+    for iid, code in db.execute(assigned):
+        agencies.setdefault(iid, []).append(code)
+    query = (select(Incident.id, Incident.number, Incident.created_at, Incident.category_code,
+                    Incident.subcategory_code, Incident.priority, Incident.status, Incident.kode_wilayah,
+                    kecamatan_of(Incident.kode_wilayah),
+                    func.coalesce(calls.c.n, 0), calls.c.t0, units.c.t1, seconds_between(units.c.t1, calls.c.t0),
+                    units.c.t2, Incident.closed_at)
+             .select_from(Incident).outerjoin(calls, calls.c.iid == Incident.id)
+             .outerjoin(units, units.c.iid == Incident.id).where(in_period).order_by(Incident.created_at, Incident.id))
+    for (iid, number, created, category, sub, priority, status, kode, kecamatan, n_calls, t0, t1, processing, t2,
+         closed) in db.execute(query):
+        yield {"record_type": "incident", "id": iid, "incident_number": number, "occurred_at": _iso(created),
+               "category": category, "subcategory": sub, "priority": priority, "status": status,
+               "kode_wilayah": kode, "kecamatan": kecamatan, "agencies": agencies.get(iid, []), "calls": n_calls,
+               "first_answer_at": _iso(t0), "first_unit_dispatched_at": _iso(t1),
+               "processing_s": processing, "first_on_scene_at": _iso(t2), "closed_at": _iso(closed)}
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return ";".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+def csv_chunks(engine: Engine, period: Period, progress: Progress | None = None) -> Iterator[bytes]:
+    """The CSV, a few thousand rows per chunk, UTF-8 with a header row; read in one snapshot."""
+    with _snapshot(engine) as db:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+        writer.writeheader()
+        done = 0
+        for record in _records(db, period):
+            writer.writerow({k: _csv_value(v) for k, v in record.items()})
+            done += 1
+            if done % CHUNK_ROWS == 0:
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+                if progress:
+                    progress(done)
+        yield buffer.getvalue().encode()
+        if progress:
+            progress(done)
+
+
+def json_chunks(engine: Engine, period: Period, now: datetime, progress: Progress | None = None) -> Iterator[bytes]:
+    """The JSON document, streamed: a header object, then the calls and incidents arrays."""
+    with _snapshot(engine) as db:
+        head = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "centre": centre(db),
+                "from": period.start_date.isoformat(), "to": period.end_date.isoformat(),
+                "timezone": "Asia/Jakarta (WIB, UTC+7)", "generated_at": _iso(now), "taxonomy": taxonomy(db)}
+        text = json.dumps(head, ensure_ascii=False)
+        yield (text[:-1] + ', "calls": [').encode()
+        done = 0
+        for section, records in (("calls", call_records(db, period)), ("incidents", incident_records(db, period))):
+            if section == "incidents":
+                yield b'], "incidents": ['
+            parts: list[str] = []
+            first = True
+            for record in records:
+                record.pop("record_type")
+                parts.append(("" if first else ",") + json.dumps(record, ensure_ascii=False))
+                first = False
+                done += 1
+                if len(parts) >= CHUNK_ROWS:
+                    yield "".join(parts).encode()
+                    parts = []
+                    if progress:
+                        progress(done)
+            yield "".join(parts).encode()
+        yield b"]}"
+        if progress:
+            progress(done)
+
+
+def _records(db: Session, period: Period) -> Iterator[dict[str, Any]]:
+    yield from call_records(db, period)
+    yield from incident_records(db, period)
+
+
+class _snapshot:  # noqa: N801 - used as `with _snapshot(engine) as db`
+    """One read transaction for the whole export (REPEATABLE READ on PostgreSQL): calls and incidents agree."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.session = open_session(engine, write=False, snapshot=True)
+
+    def __enter__(self) -> Session:
+        self.session.begin()
+        return self.session
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.rollback()
+        self.session.close()

@@ -1,0 +1,173 @@
+"""Staffing from the centre's own history: arrivals by hour of the week, handle times and caller patience
+measured in the calls table (one grouped query, the same on SQLite and PostgreSQL), then the operators
+needed each hour (plan.py) and a roster.
+
+- Arrivals: calls offered in each hour of the week (WIB), divided by how many times that hour occurs in
+  the period. Every offered call counts, prank and ghost calls too: they take an operator's time.
+- Handle time: answered → ended, over answered calls that have ended (0 s .. 4 h; longer is a call left
+  open, not work).
+- Patience: the maximum-likelihood estimate for exponential patience with censoring — the time every
+  caller was seen waiting (offered → answered, or offered → hang-up) divided by the number of hang-ups
+  before an answer (abandoned and missed-out-of-hours calls). Without hang-ups there is no estimate and
+  the model is Erlang C."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Float, Integer, and_, case, cast, extract, func, select
+from sqlalchemy.orm import Session
+
+from siaga.core.clock import WIB
+from siaga.domains.calls.models import Call
+from siaga.domains.staffing import plan, schemas
+
+MAX_HANDLE_S = 4 * 3600
+MAX_PERIOD_DAYS = 3 * 366
+DEFAULT_PERIOD_DAYS = 56  # eight weeks: every hour of the week seen eight times
+
+
+@dataclass
+class History:
+    period_from: date
+    period_to: date  # inclusive
+    occurrences: list[int]  # how many times each hour of the week falls in the period
+    offered: list[int]  # calls offered per hour of the week
+    answered: int
+    abandoned: int  # hung up before an answer (abandoned or missed out of hours)
+    handle_sum_s: float
+    handle_n: int
+    exposure_s: float  # waiting time seen, answered and abandoned callers alike
+
+    @property
+    def handle_s(self) -> float | None:
+        return self.handle_sum_s / self.handle_n if self.handle_n else None
+
+    @property
+    def patience_s(self) -> float | None:
+        return self.exposure_s / self.abandoned if self.abandoned and self.exposure_s > 0 else None
+
+    @property
+    def arrivals_per_hour(self) -> list[float]:
+        return [o / n if n else 0.0 for o, n in zip(self.offered, self.occurrences, strict=True)]
+
+
+def local_day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=WIB).astimezone(UTC)
+
+
+def hour_occurrences(period_from: date, period_to: date) -> list[int]:
+    counts = [0] * plan.HOURS_PER_WEEK
+    day = period_from
+    while day <= period_to:
+        base = day.weekday() * 24
+        for h in range(24):
+            counts[base + h] += 1
+        day += timedelta(days=1)
+    return counts
+
+
+def _hour_of_week(dialect: str, column):  # type: ignore[no-untyped-def]
+    """Monday 00:00 WIB = 0 ... Sunday 23:00 WIB = 167, computed by the database."""
+    if dialect == "postgresql":
+        local = func.timezone("Asia/Jakarta", column)
+        return (cast(extract("isodow", local), Integer) - 1) * 24 + cast(extract("hour", local), Integer)
+    # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS'; WIB is UTC+7 all year (no daylight saving).
+    weekday = (cast(func.strftime("%w", column, "+7 hours"), Integer) + 6) % 7
+    return weekday * 24 + cast(func.strftime("%H", column, "+7 hours"), Integer)
+
+
+def _seconds(dialect: str, end, start):  # type: ignore[no-untyped-def]
+    if dialect == "postgresql":
+        return cast(extract("epoch", end - start), Float)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def history(db: Session, period_from: date, period_to: date) -> History:
+    dialect = db.get_bind().dialect.name
+    start, end = local_day_start(period_from), local_day_start(period_to + timedelta(days=1))
+    how = _hour_of_week(dialect, Call.offered_at).label("how")
+    in_period = and_(Call.offered_at >= start, Call.offered_at < end)
+    offered = [0] * plan.HOURS_PER_WEEK
+    for h, n in db.execute(select(how, func.count()).where(in_period).group_by(how)).all():
+        if h is not None and 0 <= int(h) < plan.HOURS_PER_WEEK:
+            offered[int(h)] += int(n)
+    handle = _seconds(dialect, Call.ended_at, Call.answered_at)
+    waited_answered = _seconds(dialect, Call.answered_at, Call.offered_at)
+    waited_abandoned = _seconds(dialect, Call.ended_at, Call.offered_at)
+    handled = and_(Call.answered_at.is_not(None), Call.ended_at.is_not(None), handle >= 0, handle <= MAX_HANDLE_S)
+    gave_up = and_(Call.answered_at.is_(None), Call.ended_at.is_not(None), waited_abandoned >= 0)
+    row = db.execute(select(
+        func.count(Call.answered_at),
+        func.coalesce(func.sum(case((gave_up, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((handled, handle), else_=0.0)), 0.0),
+        func.coalesce(func.sum(case((handled, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(Call.answered_at.is_not(None), waited_answered >= 0), waited_answered),
+                                    (gave_up, waited_abandoned), else_=0.0)), 0.0),
+    ).where(in_period)).one()
+    return History(period_from=period_from, period_to=period_to,
+                   occurrences=hour_occurrences(period_from, period_to), offered=offered,
+                   answered=int(row[0]), abandoned=int(row[1]), handle_sum_s=float(row[2]),
+                   handle_n=int(row[3]), exposure_s=float(row[4]))
+
+
+def default_period(now: datetime) -> tuple[date, date]:
+    today = now.astimezone(WIB).date()
+    return today - timedelta(days=DEFAULT_PERIOD_DAYS), today - timedelta(days=1)
+
+
+def staffing(db: Session, now: datetime, period_from: date | None, period_to: date | None, target: float,
+             within_s: float, min_operators: int = 1) -> schemas.StaffingOut:
+    default_from, default_to = default_period(now)
+    if period_from is None and period_to is not None:
+        period_from = period_to - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    if period_to is None and period_from is not None:
+        period_to = min(default_to, period_from + timedelta(days=DEFAULT_PERIOD_DAYS - 1))
+        period_to = max(period_to, period_from)
+    period_from, period_to = period_from or default_from, period_to or default_to
+    hist = history(db, period_from, period_to)
+    return build(hist, target, within_s, min_operators)
+
+
+def build(hist: History, target: float, within_s: float, min_operators: int = 1) -> schemas.StaffingOut:
+    handle_s, patience_s = hist.handle_s, hist.patience_s
+    method = "no_data" if handle_s is None else ("erlang_a" if patience_s is not None else "erlang_c")
+    rates = hist.arrivals_per_hour
+    if handle_s is None:  # nothing answered yet: only the minimum cover can be said
+        hours = [plan.HourNeed(h, rates[h], min_operators, 0.0, 0.0, 0.0) for h in range(plan.HOURS_PER_WEEK)]
+    else:
+        hours = plan.needs(rates, handle_s, patience_s if patience_s is not None else math.inf, target,
+                           within_s, min_operators)
+    required = [h.operators for h in hours]
+    shifts = plan.roster(required) if any(required) else []
+    on_duty = plan.on_duty(shifts)
+    total_rate = sum(rates)
+    expected_within = None
+    if handle_s is not None and total_rate > 0:
+        p = patience_s if patience_s is not None else math.inf
+        expected_within = sum(
+            r * (plan.predict(on_duty[h], round(r, 9), handle_s, p, within_s)[0] if on_duty[h] else 0.0)
+            for h, r in enumerate(rates)) / total_rate
+    return schemas.StaffingOut(
+        period_from=hist.period_from, period_to=hist.period_to,
+        days=(hist.period_to - hist.period_from).days + 1,
+        target=target, within_s=within_s, min_operators=min_operators, method=method,
+        calls_offered=sum(hist.offered), calls_answered=hist.answered, calls_abandoned=hist.abandoned,
+        handle_s=round(handle_s, 1) if handle_s is not None else None,
+        patience_s=round(patience_s, 1) if patience_s is not None else None,
+        peak_operators=max(required) if required else 0,
+        required_operator_hours_per_week=sum(required),
+        hours=[schemas.HourOut(weekday=h.how // 24, hour=h.how % 24, calls=hist.offered[h.how],
+                               arrivals_per_hour=round(h.arrivals_per_hour, 3), operators=h.operators,
+                               answered_within=round(h.answered_within, 4), abandon=round(h.abandon, 4),
+                               occupancy=round(h.occupancy, 4)) for h in hours],
+        roster=schemas.RosterOut(
+            shift_hours=plan.DEFAULT_SHIFT_HOURS, shift_starts=list(plan.DEFAULT_SHIFT_STARTS),
+            shifts=[schemas.ShiftOut(weekday=s.weekday, start_hour=s.start_hour, hours=s.hours,
+                                     operators=s.operators) for s in shifts],
+            operator_hours_per_week=sum(s.operators * s.hours for s in shifts),
+            on_duty=on_duty,
+            expected_answered_within=round(expected_within, 4) if expected_within is not None else None),
+    )

@@ -1,0 +1,33 @@
+"""The staffing page in a browser: a supervisor reads the operators needed per hour from the trial's history,
+and a period that ends before it starts is refused next to the form."""
+
+from __future__ import annotations
+
+from siaga.core.authz import SYSTEM
+from siaga.core.context import Ctx
+from siaga.db.engine import unit_of_work
+from siaga.domains.simulate import actions, scenario
+from tests.e2e.test_consoles import browse, shot  # noqa: F401  (browse is a fixture)
+
+
+def test_supervisor_reads_staffing_from_the_trial_history(browse, live_server, engine, clock, settings):  # noqa: F811
+    trial = scenario.load("trial-2025")
+    with unit_of_work(engine) as db:
+        actions.write_history(Ctx(db=db, actor=SYSTEM, clock=clock, settings=settings), trial, trial.roster,
+                              trial.seed, trial.start, trial.end)
+    page = browse("sup", live_server, "/staffing")
+    page.wait_for_selector("#st-summary")  # the default period (the last eight weeks) has no calls
+    page.fill("#st-from", "2025-07-01")
+    page.fill("#st-to", "2025-10-19")
+    page.click("#staffing-form button[type=submit]")
+    page.wait_for_function("document.querySelector('#st-summary').textContent.includes('6.870')")
+    assert page.locator("#st-grid tbody tr").count() == 24
+    assert page.locator("#st-roster tbody tr").count() == 3
+    assert "Erlang A" in page.inner_text("#st-peak")
+    monday_20 = page.locator("#st-grid tbody tr").nth(20).locator("td").nth(0)
+    assert monday_20.inner_text().strip() == "1"
+    shot(page, "staffing")
+    page.fill("#st-from", "2025-10-20")
+    page.click("#staffing-form button[type=submit]")
+    page.wait_for_function("document.querySelector('#st-error').textContent.length > 0")
+    assert page.js_errors == []
