@@ -22,7 +22,7 @@ run: install
 	$(BIN)/siaga serve
 
 test: install
-	bash tools/system_deps.sh chromium
+	bash tools/system_deps.sh chromium --lib weasyprint
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python tools/run_tests.py
 
@@ -33,7 +33,7 @@ test-postgres: install
 	$(BIN)/python tools/run_tests.py --only postgresql
 
 bench: install
-	bash tools/system_deps.sh wrk chromium
+	bash tools/system_deps.sh wrk chromium --lib weasyprint
 	$(BIN)/python benchmarks/run_all.py
 
 lint: install

@@ -329,6 +329,7 @@ def main() -> None:
         sys.exit(130)
 
 
+from siaga.cli import callers as _callers  # noqa: E402,F401  registers `siaga callers`
 from siaga.cli import report as _report  # noqa: E402,F401  registers `siaga report`
 from siaga.cli import simulate as _simulate  # noqa: E402,F401  registers `siaga simulate`
 from siaga.cli import staffing as _staffing  # noqa: E402,F401  registers `siaga staffing`

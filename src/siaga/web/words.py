@@ -129,6 +129,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "expires": ("Berakhir", "Expires"),
     "find_number": ("Cari nomor", "Find a number"),
     "duration_hours": ("Lama (jam)", "Duration (hours)"),
+    "evidence_pack": ("Unduh paket bukti (PDF)", "Download the evidence pack (PDF)"),
+    "evidence_pack_hint": ("Untuk kepolisian: nomor lengkap, 30 hari terakhir; unduhan dicatat di log audit",
+                           "For the police: the full number, the last 30 days; the download is audited"),
     # board
     "board": ("Papan dispatcher", "Dispatch board"),
     "overdue": ("Terlambat", "Overdue"),

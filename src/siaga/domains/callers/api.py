@@ -3,6 +3,8 @@ the nuisance policy. No route here (or anywhere) drops or refuses a call."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import select
 
@@ -10,7 +12,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import request_language
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
-from siaga.domains.callers import actions, schemas, service
+from siaga.domains.callers import actions, evidence, schemas, service
 from siaga.domains.callers.models import CallerMeasure, NuisanceRule
 
 router = APIRouter(tags=["callers"])
@@ -30,6 +32,27 @@ def caller_summary(request: Request, number: str = Number,
 @router.get("/callers/{number}/measures", response_model=list[schemas.MeasureOut])
 def caller_measures(number: str = Number, ctx: Ctx = Depends(ctx_for("calls.read"))) -> list[schemas.MeasureOut]:
     return service.measures_of(ctx.db, number)
+
+
+@router.get("/callers/{number}/evidence", response_class=Response,
+            responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "The evidence pack (PDF), the number in full"}})
+def caller_evidence(request: Request, number: str = Number,
+                    date_from: date = Query(..., alias="from", description="First day (WIB), YYYY-MM-DD"),
+                    date_to: date = Query(..., alias="to", description="The day after the last one (WIB): "
+                                                                       "[from, to); at most 366 days"),
+                    ctx: Ctx = Depends(ctx_for("measures.manage"))) -> Response:
+    """The evidence pack for the police: every call of the number in [from, to), the measures, the callbacks
+    and the audit-chain hashes. Shows the number in full, so its export is audited (`evidence.export`)."""
+    full = evidence.check_number(number)
+    evidence.check_period(date_from, date_to)
+    pdf = evidence.evidence_pdf(ctx.db, full, date_from, date_to, ctx.now(), request_language(request),
+                                generated_by=f"{ctx.actor.full_name} ({ctx.actor.username})")
+    ctx.audit("evidence.export", "caller", full, {"number": full, "from": date_from.isoformat(),
+                                                  "to": date_to.isoformat(), "by": ctx.actor.username})
+    name = f"bukti-112-{full.lstrip('+')}-{date_from.isoformat()}-{date_to.isoformat()}.pdf"
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @router.post("/callers/{number}/measures", status_code=201, response_model=schemas.MeasureOut)

@@ -1,0 +1,303 @@
+"""The evidence pack for the police: every call of one number in a period (times in WIB, durations,
+outcomes, operators and their notes), the measures taken on the number, the callback attempts, and the
+audit-chain hashes that prove the records were not altered — as HTML and as a PDF (WeasyPrint).
+
+The number is shown in FULL: the pack is for the police. Producing one is role-limited (`measures.manage`)
+and audited (`evidence.export`) by the callers of this module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from jinja2 import Environment, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siaga.core.audit import AuditEntry, verify_chain
+from siaga.core.clock import WIB, format_local
+from siaga.core.errors import invalid
+from siaga.domains.callers.models import CallbackAttempt, CallerMeasure
+from siaga.domains.calls.models import Call
+from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
+from siaga.domains.users.models import User
+from siaga.events.models import LedgerHead
+from siaga.web.words import words
+
+MAX_DAYS = 366
+
+MEASURE_KIND = {"flag": ("ditandai", "flag"), "lower_priority": ("antrean diturunkan", "lower priority"),
+                "restriction": ("pembatasan (panggilan tetap diterima)", "restriction (calls still answered)")}
+MEASURE_STATE = {"proposed": ("diusulkan", "proposed"), "active": ("berlaku", "active"),
+                 "expired": ("berakhir", "expired"), "lifted": ("dicabut", "lifted"),
+                 "rejected": ("ditolak", "rejected")}
+CALLBACK_RESULT = {"reached_ok": ("terhubung, aman", "reached, all well"),
+                   "reached_emergency": ("terhubung, darurat", "reached, an emergency"),
+                   "reached_no_need": ("terhubung, tidak perlu bantuan", "reached, no help needed"),
+                   "no_answer": ("tidak diangkat", "no answer"), "busy": ("sibuk", "busy"),
+                   "unreachable": ("tidak dapat dihubungi", "unreachable")}
+
+
+def check_period(date_from: date, date_to: date) -> None:
+    """[from, to) in WIB days, at most 366 days; a 422 naming the field otherwise."""
+    if date_to <= date_from:
+        raise invalid("query.to", f"to ({date_to}) must be after from ({date_from}); the period is [from, to)",
+                      "period_order")
+    if (date_to - date_from).days > MAX_DAYS:
+        raise invalid("query.to", f"an evidence pack covers at most {MAX_DAYS} days", "period_too_long")
+
+
+def check_number(raw: str) -> str:
+    number = normalise_msisdn(raw)
+    if not number:
+        raise invalid("path.number", "a withheld number has no evidence pack", "withheld")
+    return number
+
+
+def _utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), WIB).astimezone(UTC)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = max(0, round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+@dataclass
+class CallRow:
+    id: int
+    number_as_received: str
+    offered: str
+    answered: str
+    ended: str
+    duration: str
+    outcome: str
+    operator: str
+    notes: str
+    hashes: list[tuple[int, str, str, str]] = field(default_factory=list)  # seq, action, at, chain hash
+
+
+@dataclass
+class Evidence:
+    number: str
+    period_from: date
+    period_to: date
+    generated_at: str
+    generated_by: str
+    lang: str
+    calls: list[CallRow]
+    measures: list[dict[str, str]]
+    callbacks: list[dict[str, str]]
+    chain_ok: bool
+    chain_entries: int
+    chain_problems: list[str]
+    last_hash: str
+    last_seq: int
+
+
+def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
+           generated_by: str = "system") -> Evidence:
+    number = check_number(raw_number)
+    check_period(date_from, date_to)
+    lang = "en" if lang == "en" else "id"
+    i = 0 if lang == "id" else 1
+    w = words(lang)
+    start, end = _utc(date_from), _utc(date_to)
+    variants = msisdn_variants(number)
+    names = {u.id: u.username for u in db.scalars(select(User))}
+    calls = db.scalars(select(Call).where(Call.caller_number.in_(variants), Call.offered_at >= start,
+                                          Call.offered_at < end).order_by(Call.offered_at, Call.id)).all()
+    hashes: dict[str, list[tuple[int, str, str, str]]] = {}
+    ids = [str(c.id) for c in calls]
+    for chunk in range(0, len(ids), 500):
+        for e in db.scalars(select(AuditEntry).where(AuditEntry.entity == "call",
+                                                     AuditEntry.entity_id.in_(ids[chunk:chunk + 500]))
+                            .order_by(AuditEntry.seq)):
+            hashes.setdefault(e.entity_id or "", []).append((e.seq, e.action, format_local(e.at), e.hash))
+    rows = []
+    for c in calls:
+        since = c.answered_at or c.offered_at
+        seconds = (c.ended_at - since).total_seconds() if c.ended_at else None
+        outcome = w.get(f"outcome_{c.outcome or 'unclassified'}", c.outcome or "—")
+        rows.append(CallRow(id=c.id, number_as_received=c.caller_number, offered=format_local(c.offered_at),
+                            answered=format_local(c.answered_at), ended=format_local(c.ended_at),
+                            duration=_duration(seconds), outcome=outcome,
+                            operator=names.get(c.operator_id, "—") if c.operator_id else "—",
+                            notes=c.notes or "", hashes=hashes.get(str(c.id), [])))
+
+    def who(uid: int | None) -> str:
+        return names.get(uid, "—") if uid else "sistem"
+
+    measures = []
+    for m in db.scalars(select(CallerMeasure).where(CallerMeasure.number == number)
+                        .order_by(CallerMeasure.created_at, CallerMeasure.id)):
+        measures.append({
+            "id": str(m.id), "kind": MEASURE_KIND.get(m.kind, (m.kind, m.kind))[i],
+            "state": MEASURE_STATE.get(m.state, (m.state, m.state))[i], "reason": m.reason or "—",
+            "legal_basis": m.legal_basis or "—",
+            "created": f"{format_local(m.created_at)} · {who(m.created_by)}",
+            "decided": f"{format_local(m.decided_at)} · {who(m.decided_by)}" if m.decided_at else "—",
+            "expires": format_local(m.expires_at),
+            "ended": f"{format_local(m.ended_at)} · {who(m.ended_by)}" if m.ended_at else "—",
+            "note": m.note or ""})
+    callbacks = [{"call_id": str(a.call_id), "at": format_local(a.at),
+                  "by": who(a.by_user),
+                  "result": CALLBACK_RESULT.get(a.result, (a.result, a.result))[i], "note": a.note or ""}
+                 for a in db.scalars(select(CallbackAttempt).where(CallbackAttempt.number.in_(variants),
+                                                                   CallbackAttempt.at >= start,
+                                                                   CallbackAttempt.at < end)
+                                     .order_by(CallbackAttempt.at, CallbackAttempt.id))]
+    chain = verify_chain(db)
+    last = db.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
+    head = db.get(LedgerHead, 1)
+    last_hash = last.hash if last is not None else (head.last_audit_hash if head else "")
+    return Evidence(number=number, period_from=date_from, period_to=date_to, generated_at=format_local(now),
+                    generated_by=generated_by, lang=lang, calls=rows, measures=measures, callbacks=callbacks,
+                    chain_ok=chain.ok, chain_entries=chain.entries, chain_problems=chain.problems,
+                    last_hash=last_hash, last_seq=last.seq if last is not None else 0)
+
+
+_env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+TEMPLATE = _env.from_string("""<!doctype html>
+<html lang="{{ e.lang }}"><head><meta charset="utf-8"><title>{{ T.title }} {{ e.number }}</title>
+<style>
+@page { size: A4 landscape; margin: 14mm 12mm; @bottom-right { content: counter(page) " / " counter(pages);
+  font-size: 8pt; } @bottom-left { content: "{{ T.title }} — {{ e.number }}"; font-size: 8pt; } }
+body { font-family: "DejaVu Sans", sans-serif; font-size: 8.5pt; color: #111; }
+h1 { font-size: 14pt; margin: 0 0 2mm; } h2 { font-size: 11pt; margin: 5mm 0 2mm; }
+.org { font-size: 10pt; font-weight: bold; } dl { display: grid; grid-template-columns: 38mm auto; margin: 2mm 0; }
+dt { font-weight: bold; } dd { margin: 0; } table { border-collapse: collapse; width: 100%; }
+th, td { border: 0.4pt solid #888; padding: 1mm 1.2mm; vertical-align: top; text-align: left; }
+th { background: #eee; } .hash { font-family: "DejaVu Sans Mono", monospace; font-size: 6.5pt;
+  word-break: break-all; } .ok { color: #060; font-weight: bold; } .bad { color: #a00; font-weight: bold; }
+.note { white-space: pre-wrap; }
+</style></head><body>
+<div class="org">Pemerintah Kabupaten Bengkalis — Layanan 112</div>
+<h1>{{ T.title }}</h1>
+<dl>
+<dt>{{ T.number }}</dt><dd><strong>{{ e.number }}</strong></dd>
+<dt>{{ T.period }}</dt><dd>{{ e.period_from.strftime('%d-%m-%Y') }} 00:00 WIB — {{ e.period_to.strftime('%d-%m-%Y') }}
+ 00:00 WIB ({{ T.period_note }})</dd>
+<dt>{{ T.generated_at }}</dt><dd>{{ e.generated_at }}</dd>
+<dt>{{ T.generated_by }}</dt><dd>{{ e.generated_by }}</dd>
+<dt>{{ T.calls_n }}</dt><dd>{{ e.calls|length }}</dd>
+</dl>
+<p>{{ T.times_wib }}</p>
+
+<h2>1. {{ T.calls }}</h2>
+{% if e.calls %}<table><thead><tr><th>ID</th><th>{{ T.received_as }}</th><th>{{ T.offered }}</th>
+<th>{{ T.answered }}</th><th>{{ T.ended }}</th><th>{{ T.duration }}</th><th>{{ T.outcome }}</th>
+<th>{{ T.operator }}</th><th>{{ T.notes }}</th></tr></thead><tbody>
+{% for c in e.calls %}<tr><td>{{ c.id }}</td><td>{{ c.number_as_received }}</td><td>{{ c.offered }}</td>
+<td>{{ c.answered }}</td><td>{{ c.ended }}</td><td>{{ c.duration }}</td><td>{{ c.outcome }}</td>
+<td>{{ c.operator }}</td><td class="note">{{ c.notes or '—' }}</td></tr>{% endfor %}
+</tbody></table>{% else %}<p>{{ T.no_calls }}</p>{% endif %}
+
+<h2>2. {{ T.measures }}</h2>
+{% if e.measures %}<table><thead><tr><th>ID</th><th>{{ T.kind }}</th><th>{{ T.state }}</th><th>{{ T.reason }}</th>
+<th>{{ T.legal_basis }}</th><th>{{ T.proposed_by }}</th><th>{{ T.decided_by }}</th><th>{{ T.expires }}</th>
+<th>{{ T.ended_by }}</th></tr></thead><tbody>
+{% for m in e.measures %}<tr><td>{{ m.id }}</td><td>{{ m.kind }}</td><td>{{ m.state }}</td>
+<td class="note">{{ m.reason }}</td><td class="note">{{ m.legal_basis }}</td><td>{{ m.created }}</td>
+<td>{{ m.decided }}</td><td>{{ m.expires }}</td><td>{{ m.ended }}{% if m.note %}<br>{{ m.note }}{% endif %}</td>
+</tr>{% endfor %}</tbody></table>{% else %}<p>{{ T.no_measures }}</p>{% endif %}
+<p>{{ T.never_block }}</p>
+
+<h2>3. {{ T.callbacks }}</h2>
+{% if e.callbacks %}<table><thead><tr><th>{{ T.call }}</th><th>{{ T.at }}</th><th>{{ T.by }}</th>
+<th>{{ T.result }}</th><th>{{ T.notes }}</th></tr></thead><tbody>
+{% for a in e.callbacks %}<tr><td>{{ a.call_id }}</td><td>{{ a.at }}</td><td>{{ a.by }}</td><td>{{ a.result }}</td>
+<td class="note">{{ a.note or '—' }}</td></tr>{% endfor %}</tbody></table>
+{% else %}<p>{{ T.no_callbacks }}</p>{% endif %}
+
+<h2>4. {{ T.integrity }}</h2>
+<p>{{ T.chain_status }}:
+{% if e.chain_ok %}<span class="ok">{{ T.intact }}</span> — {{ e.chain_entries }} {{ T.entries_checked }}
+{% else %}<span class="bad">{{ T.broken }}</span> — {{ e.chain_problems|length }} {{ T.problems }}{% endif %}</p>
+{% if not e.chain_ok %}<ul>{% for p in e.chain_problems %}<li>{{ p }}</li>{% endfor %}</ul>{% endif %}
+<p>{{ T.last_hash }} (#{{ e.last_seq }}): <span class="hash">{{ e.last_hash }}</span></p>
+<table><thead><tr><th>{{ T.call }}</th><th>{{ T.seq }}</th><th>{{ T.action }}</th><th>{{ T.at }}</th>
+<th>{{ T.chain_hash }}</th></tr></thead><tbody>
+{% for c in e.calls %}{% for seq, action, at, h in c.hashes %}<tr><td>{{ c.id }}</td><td>{{ seq }}</td>
+<td>{{ action }}</td><td>{{ at }}</td><td class="hash">{{ h }}</td></tr>{% endfor %}{% endfor %}
+</tbody></table>
+<h2>5. {{ T.how_title }}</h2>
+<p>{{ T.how_1 }}</p><p>{{ T.how_2 }}</p><p>{{ T.how_3 }}</p>
+</body></html>""")
+
+TEXT = {
+    "title": ("Paket Bukti Panggilan 112", "112 Call Evidence Pack"),
+    "number": ("Nomor penelepon", "Caller number"),
+    "period": ("Periode", "Period"),
+    "period_note": ("awal termasuk, akhir tidak termasuk", "start included, end excluded"),
+    "generated_at": ("Dibuat pada", "Generated at"),
+    "generated_by": ("Dibuat oleh", "Generated by"),
+    "calls_n": ("Jumlah panggilan", "Number of calls"),
+    "times_wib": ("Semua waktu dalam WIB (UTC+7).", "All times are WIB (UTC+7)."),
+    "calls": ("Panggilan", "Calls"),
+    "received_as": ("Nomor seperti diterima", "Number as received"),
+    "offered": ("Masuk", "Offered"), "answered": ("Dijawab", "Answered"), "ended": ("Selesai", "Ended"),
+    "duration": ("Durasi", "Duration"), "outcome": ("Hasil", "Outcome"), "operator": ("Operator", "Operator"),
+    "notes": ("Catatan operator", "Operator notes"),
+    "no_calls": ("Tidak ada panggilan dari nomor ini dalam periode.", "No calls from this number in the period."),
+    "measures": ("Tindakan terhadap nomor", "Measures on the number"),
+    "kind": ("Jenis", "Kind"), "state": ("Status", "State"), "reason": ("Alasan", "Reason"),
+    "legal_basis": ("Dasar hukum", "Legal basis"), "proposed_by": ("Diusulkan (waktu · oleh)", "Proposed (when · by)"),
+    "decided_by": ("Diputuskan (waktu · oleh)", "Decided (when · by)"), "expires": ("Berakhir", "Expires"),
+    "ended_by": ("Dicabut/berakhir (waktu · oleh)", "Ended (when · by)"),
+    "no_measures": ("Tidak ada tindakan terhadap nomor ini.", "No measures on this number."),
+    "never_block": ("Tindakan hanya berupa informasi dan posisi antrean terbatas; tidak ada panggilan yang diblokir.",
+                    "Measures are information and a bounded queue position; no call is ever blocked."),
+    "callbacks": ("Telepon balik", "Callbacks"), "call": ("Panggilan", "Call"), "at": ("Waktu", "At"),
+    "by": ("Oleh", "By"), "result": ("Hasil", "Result"),
+    "no_callbacks": ("Tidak ada telepon balik dalam periode.", "No callbacks in the period."),
+    "integrity": ("Integritas catatan (rantai hash audit)", "Record integrity (audit hash chain)"),
+    "chain_status": ("Pemeriksaan seluruh log audit", "Check of the whole audit log"),
+    "intact": ("UTUH (intact)", "INTACT (utuh)"), "broken": ("RUSAK (broken)", "BROKEN (rusak)"),
+    "entries_checked": ("entri diperiksa", "entries checked"), "problems": ("masalah", "problems"),
+    "last_hash": ("Hash rantai terakhir log", "The log's last chain hash"),
+    "seq": ("No. entri", "Entry"), "action": ("Aksi", "Action"), "chain_hash": ("Hash rantai", "Chain hash"),
+    "how_title": ("Cara memverifikasi", "How to verify"),
+    "how_1": ("Setiap perubahan pada panggilan dicatat di log audit yang hanya dapat ditambah. Setiap entri "
+              "memiliki hash isi (SHA-256 atas waktu, pelaku, aksi, entitas dan data) dan hash rantai = "
+              "SHA-256(hash rantai sebelumnya : nomor entri : hash isi).",
+              "Every change to a call is written to an append-only audit log. Each entry has a content hash "
+              "(SHA-256 over its time, actor, action, entity and data) and a chain hash = "
+              "SHA-256(previous chain hash : entry number : content hash)."),
+    "how_2": ("Untuk memverifikasi, administrator menjalankan `siaga audit verify` di server: perintah itu "
+              "menghitung ulang seluruh rantai dan melaporkan setiap entri yang diubah atau dihapus.",
+              "To verify, an administrator runs `siaga audit verify` on the server: it recomputes the whole "
+              "chain and reports every entry that was changed or deleted."),
+    "how_3": ("Kemudian bandingkan hash rantai di atas dengan entri yang sama di log (tabel audit_log, kolom hash): "
+              "jika sama dan rantai utuh, catatan panggilan tidak diubah sejak dibuat.",
+              "Then compare the chain hashes above with the same entries in the log (table audit_log, column "
+              "hash): if they match and the chain is intact, the call records were not altered since written."),
+}
+
+
+def evidence_html(db: Session, number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
+                  generated_by: str = "system") -> str:
+    e = gather(db, number, date_from, date_to, now, lang, generated_by)
+    i = 0 if e.lang == "id" else 1
+    return TEMPLATE.render(e=e, T={k: v[i] for k, v in TEXT.items()})
+
+
+def evidence_pdf(db: Session, number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
+                 generated_by: str = "system") -> bytes:
+    from siaga.domains.reports.render import TEMPLATES, PdfUnavailable
+
+    page = evidence_html(db, number, date_from, date_to, now, lang, generated_by)
+    try:
+        from weasyprint import HTML
+    except OSError as exc:  # cffi could not load Pango / HarfBuzz / fontconfig
+        raise PdfUnavailable(f"PDF needs Debian's Pango and HarfBuzz libraries ({exc}): run "
+                             "`tools/system_deps.sh --lib weasyprint` as root") from exc
+    return HTML(string=page, base_url=str(TEMPLATES)).write_pdf()
+
+
+def default_period(now: datetime) -> tuple[date, date]:
+    """The last 30 WIB days up to and including today."""
+    today = now.astimezone(WIB).date()
+    return today - timedelta(days=30), today + timedelta(days=1)
