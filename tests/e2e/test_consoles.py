@@ -328,7 +328,7 @@ def test_response_plan_and_escalation_in_the_browser(browse, live_server, api, c
     board = browse("sup", live_server, "/board")
     disp = browse("disp", live_server, f"/incident/{incident['id']}")
     disp.wait_for_selector("#plan label:has-text('Damkar')")
-    assert disp.locator("#plan input:checked").count() == 3  # Damkar, BPBD (P1), Dinkes (casualties)
+    disp.wait_for_function("document.querySelectorAll('#plan input:checked').length === 3")  # Damkar, BPBD, Dinkes
     disp.get_by_role("button", name="Kirim ke instansi terpilih").click()
     disp.wait_for_selector("#assignments .assignment >> nth=2")
     disp.wait_for_function("document.querySelectorAll('#plan input:disabled').length === 3")
