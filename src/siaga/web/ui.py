@@ -7,6 +7,7 @@ through the JSON API, so the consoles and the API can never disagree."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -188,53 +189,17 @@ def home(request: Request, db: Session = DbSession) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-@router.get("/calltaker", response_class=HTMLResponse)
-def calltaker(request: Request, db: Session = DbSession) -> Response:
-    return _screen(request, db, "calltaker", "calltaker.html")
+def _screen_route(name: str) -> Callable[..., Response]:
+    def page(request: Request, db: Session = DbSession) -> Response:
+        return _screen(request, db, name, f"{name}.html")
+
+    page.__name__ = f"screen_{name}"
+    return page
 
 
-@router.get("/board", response_class=HTMLResponse)
-def board(request: Request, db: Session = DbSession) -> Response:
-    return _screen(request, db, "board", "board.html")
-
-
-@router.get("/agency", response_class=HTMLResponse)
-def agency(request: Request, db: Session = DbSession) -> Response:
-    return _screen(request, db, "agency", "agency.html")
-
-
-@router.get("/field", response_class=HTMLResponse)
-def field(request: Request, db: Session = DbSession) -> Response:
-    return _screen(request, db, "field", "field.html")
-
-
-@router.get("/wallboard", response_class=HTMLResponse)
-def wallboard(request: Request, db: Session = DbSession) -> Response:
-    return _screen(request, db, "wallboard", "wallboard.html")
-
-
-@router.get("/callers", response_class=HTMLResponse)
-def callers(request: Request, db: Session = DbSession) -> Response:
-    """Measures on callers' numbers (supervisors decide), a number's history, the callback list."""
-    return _screen(request, db, "callers", "callers.html")
-
-
-@router.get("/plan", response_class=HTMLResponse)
-def plan(request: Request, db: Session = DbSession) -> Response:
-    """The response plan and deadline policies: admins edit, supervisors read."""
-    return _screen(request, db, "plan", "plan.html")
-
-
-@router.get("/staffing", response_class=HTMLResponse)
-def staffing(request: Request, db: Session = DbSession) -> Response:
-    """Operators needed per hour of the week and a suggested roster (supervisors, admins)."""
-    return _screen(request, db, "staffing", "staffing.html")
-
-
-@router.get("/stats", response_class=HTMLResponse)
-def stats(request: Request, db: Session = DbSession) -> Response:
-    """Live statistics (KPIs and Chart.js charts for a period, WIB) and the period report's downloads."""
-    return _screen(request, db, "stats", "stats.html")
+# One page per screen in SCREENS, rendered from templates/<screen>.html.
+for _name in SCREENS:
+    router.add_api_route(f"/{_name}", _screen_route(_name), methods=["GET"], response_class=HTMLResponse)
 
 
 @router.get("/incident/{incident_id}", response_class=HTMLResponse)

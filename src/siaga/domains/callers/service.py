@@ -13,6 +13,7 @@ from siaga.domains.callers.models import CallbackAttempt, CallerMeasure
 from siaga.domains.calls.models import Call, CallLocation
 from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
 from siaga.domains.incidents.models import INCIDENT_OPEN_STATUSES, Incident
+from siaga.domains.incidents.service import distance_m
 
 CALLBACK_WINDOW = timedelta(hours=72)
 NEARBY_M = 2000.0
@@ -66,14 +67,6 @@ def measures_of(db: Session, raw_number: str) -> list[schemas.MeasureOut]:
     return [schemas.MeasureOut.model_validate(m) for m in rows]
 
 
-def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    from math import asin, cos, radians, sin, sqrt
-
-    dlat, dlon = radians(lat2 - lat1), radians(lon2 - lon1)
-    a = sin(dlat / 2) ** 2 + cos(radians(lat1)) * cos(radians(lat2)) * sin(dlon / 2) ** 2
-    return 2 * 6_371_008.8 * asin(sqrt(a))
-
-
 def callbacks(db: Session, now: datetime, include_done: bool = False) -> list[schemas.CallbackItem]:
     """Abandoned, silent and out-of-hours calls of the last 72 h, one row per number (its latest such
     call), until someone reached the caller after it. Silent calls from a number with a past genuine
@@ -91,6 +84,15 @@ def callbacks(db: Session, now: datetime, include_done: bool = False) -> list[sc
     for a in db.scalars(select(CallbackAttempt).where(CallbackAttempt.number.in_(list(by_number)))
                         .order_by(CallbackAttempt.at)):
         attempts.setdefault(a.number, []).append(a)
+    variants = [v for number in by_number for v in msisdn_variants(number)]
+    had_emergency = {normalise_msisdn(raw) for raw in db.scalars(
+        select(Call.caller_number).where(Call.caller_number.in_(variants), Call.outcome == "emergency").distinct())}
+    last_location: dict[str, tuple[float, float]] = {}
+    for raw, lat, lon in db.execute(
+            select(Call.caller_number, CallLocation.lat, CallLocation.lon).join(Call, Call.id == CallLocation.call_id)
+            .where(Call.caller_number.in_(variants), CallLocation.valid.is_(True), CallLocation.lat.is_not(None))
+            .order_by(CallLocation.received_at.desc())):
+        last_location.setdefault(normalise_msisdn(raw), (lat, lon))
     open_incidents = db.execute(select(Incident.number, Incident.lat, Incident.lon).where(
         Incident.status.in_(INCIDENT_OPEN_STATUSES), Incident.lat.is_not(None))).all()
     items = []
@@ -100,16 +102,10 @@ def callbacks(db: Session, now: datetime, include_done: bool = False) -> list[sc
         reached = any(a.result in REACHED and a.at >= last.offered_at for a in tried)
         if reached and not include_done:
             continue
-        variants = msisdn_variants(number)
-        had_emergency = db.scalar(select(Call.id).where(Call.caller_number.in_(variants),
-                                                        Call.outcome == "emergency").limit(1)) is not None
-        priority = had_emergency and any(c.outcome == "ghost" for c in calls)
-        loc = db.execute(select(CallLocation.lat, CallLocation.lon).join(Call, Call.id == CallLocation.call_id)
-                         .where(Call.caller_number.in_(variants), CallLocation.valid.is_(True),
-                                CallLocation.lat.is_not(None))
-                         .order_by(CallLocation.received_at.desc()).limit(1)).first()
+        priority = number in had_emergency and any(c.outcome == "ghost" for c in calls)
+        loc = last_location.get(number)
         nearby = [n for n, lat, lon in open_incidents
-                  if loc is not None and _metres(loc[0], loc[1], lat, lon) <= NEARBY_M]
+                  if loc is not None and distance_m(loc[0], loc[1], lat, lon) <= NEARBY_M]
         reason = ("panggilan kosong dari nomor yang pernah melapor darurat" if priority
                   else {"ghost": "panggilan kosong", "abandoned": "terputus sebelum dijawab",
                         "missed_out_of_hours": "tak terjawab (di luar jam layanan)"}.get(last.outcome or "", ""))
