@@ -41,6 +41,10 @@ class Settings(BaseSettings):
                               "http://tiles.local/{z}/{x}/{y}.png; without it the map shows the basemap that ships "
                               "with Siaga (works offline)")
     map_tile_attribution: str = Field(default="", max_length=300)
+    aml_hmac_key: str = Field(default="", description="Shared key for AML (ETSI TS 103 625) HTTPS posts: when set, "
+                              "a post must carry a valid HMAC; when empty, posts are accepted unsigned")
+    nuisance_retention_days: int = Field(default=365, ge=30, description="How long the numbers and notes of prank and "
+                                         "ghost calls with no incident are kept before they are anonymised")
 
     @property
     def is_sqlite(self) -> bool:

@@ -69,3 +69,22 @@ class CallbackAttempt(Base):
     by_user: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     result: Mapped[str] = mapped_column(String(30))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class RiskModel(Base):
+    """A trained nuisance-risk model (a hint for the call-taker, never an action): its parameters, the periods
+    it was trained and evaluated on, and the evaluation figures. The newest active row is used."""
+
+    __tablename__ = "risk_model"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    trained_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    trained_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    train_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    train_to: Mapped[datetime] = mapped_column(UTCDateTime)
+    test_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    test_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    algorithm: Mapped[str] = mapped_column(String(60))
+    params: Mapped[dict] = mapped_column(Json, default=dict)  # features, scaling, coefficients, threshold
+    metrics: Mapped[dict] = mapped_column(Json, default=dict)  # precision, recall, genuine wrongly flagged, …
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
