@@ -32,7 +32,8 @@ def _add_location(ctx: Ctx, call: Call, loc: schemas.LocationIn) -> None:
         valid, reason = False, reason or "only one of lat/lon given"
     ctx.db.add(CallLocation(call_id=call.id, source=loc.source, lat=loc.lat, lon=loc.lon,
                             accuracy_m=loc.accuracy_m, kode_wilayah=kode, address_text=loc.address_text,
-                            received_at=ctx.now(), valid=valid, invalid_reason=reason))
+                            received_at=ctx.now(), valid=valid, invalid_reason=reason, shape=loc.shape,
+                            detail=loc.detail, reference_uri=loc.reference_uri, located_at=loc.located_at))
 
 
 def create_call(ctx: Ctx, data: schemas.CallCreate) -> schemas.CallOut:

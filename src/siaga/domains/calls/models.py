@@ -54,6 +54,13 @@ class CallLocation(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
     invalid_reason: Mapped[str] = mapped_column(String(300), default="")
+    # What the network sent, kept beside the point: the shape (point, circle, ellipse, polygon, civic,
+    # reference), its parameters (radius, axes, vertices, civic fields), a location by reference to be
+    # dereferenced later, and when the fix was taken (not when it arrived).
+    shape: Mapped[str] = mapped_column(String(20), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    reference_uri: Mapped[str] = mapped_column(String(500), default="")
+    located_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CallEventRecord(Base):

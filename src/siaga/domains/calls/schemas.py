@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -34,6 +34,10 @@ class CallLocationOut(BaseModel):
     received_at: datetime
     valid: bool
     invalid_reason: str
+    shape: str = ""
+    detail: dict[str, Any] = {}
+    reference_uri: str = ""
+    located_at: datetime | None = None
 
 
 class CallOut(BaseModel):
@@ -71,6 +75,11 @@ class LocationIn(BaseModel):
     address_text: str = Field(default="", max_length=1000)
     valid: bool = True
     invalid_reason: str = Field(default="", max_length=300)
+    shape: Literal["", "point", "circle", "ellipse", "arc_band", "polygon", "civic", "reference"] = ""
+    detail: dict[str, Any] = Field(default={}, description="the shape's parameters or civic fields, as sent")
+    reference_uri: str = Field(default="", max_length=500, description="location by reference, for later "
+                               "dereference")
+    located_at: AwareDatetime | None = Field(default=None, description="when the fix was taken")
 
 
 class CallCreate(BaseModel):
