@@ -56,6 +56,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "self.read": _ALL_HUMANS | {TELEPHONY},
     "measures.manage": frozenset({SUPERVISOR}),  # measures on a caller's number: proposed, decided, lifted
     "staffing.read": frozenset({SUPERVISOR, ADMIN}),
+    # Full phone numbers outside the call-taker's own screen: shown masked, revealed one at a time, audited.
+    "numbers.reveal": frozenset({CALL_TAKER, SUPERVISOR}),
+    "risk.read": frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}),
+    "aml.ingest": frozenset({TELEPHONY, SUPERVISOR}),  # AML fixes (ETSI TS 103 625) from the network
+    "presence.set": frozenset({CALL_TAKER, SUPERVISOR}),  # one's own presence; a supervisor anyone's
+    "telephony.read": frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}),
+    "telephony.manage": frozenset({SUPERVISOR, ADMIN}),  # extensions, SIP credentials
 }
 
 
