@@ -18,7 +18,7 @@ from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.response.models import Deadline, DeadlinePolicy, ResponseRule
 from siaga.domains.roads.models import RoadEdge, RoadNetwork, RoadNode
 from siaga.domains.search.models import SearchSector
-from siaga.domains.telephony.models import OperatorLine, RingAttempt
+from siaga.domains.telephony.models import OperatorLine, RingAttempt, TelephonyEdge
 from siaga.domains.units.models import Unit
 from siaga.domains.users.models import ApiToken, LoginAttempt, User, UserSession
 from siaga.events.models import Event, LedgerHead
@@ -27,5 +27,5 @@ __all__ = ["Base", "AuditEntry", "IdempotencyRecord", "Agency", "Station", "Call
            "CallLocation", "Assignment", "Category", "Incident", "IncidentCounter", "TimelineEntry",
            "UnitAssignment", "Landmark", "Region", "Unit", "ApiToken", "LoginAttempt", "User", "UserSession",
            "Event", "LedgerHead", "Deadline", "DeadlinePolicy", "ResponseRule", "RoadEdge", "RoadNetwork", "RoadNode",
-           "CallbackAttempt", "CallerMeasure", "NuisanceRule", "RiskModel", "OperatorLine", "RingAttempt",
+           "CallbackAttempt", "CallerMeasure", "NuisanceRule", "RiskModel", "OperatorLine", "RingAttempt", "TelephonyEdge",
            "SearchSector"]

@@ -151,16 +151,19 @@ def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventRes
             call.operator_id = ctx.db.scalar(select(User.id).where(User.username == ev.operator_username))
         if live:
             call.status = "answered"
-    elif ev.type in ("ended", "abandoned"):
+    elif ev.type in ("ended", "abandoned", "missed"):
         call.ended_at = call.ended_at or ev.at
         if live:
-            if call.answered_at is None or ev.type == "abandoned":
+            if ev.type == "missed" and call.answered_at is None:
+                call.status = "abandoned"
+                call.outcome = call.outcome or "missed_out_of_hours"
+            elif call.answered_at is None or ev.type == "abandoned":
                 call.status = "abandoned"
                 call.outcome = call.outcome or "abandoned"
             else:
                 call.status = "ended"
-    if ev.location is not None:
-        _add_location(ctx, call, ev.location)
+    for loc in ([ev.location] if ev.location is not None else []) + ev.locations:
+        _add_location(ctx, call, loc)
     ctx.audit("call.event", "call", call.id, {"event_id": ev.event_id, "type": ev.type, "at": ev.at.isoformat()})
     out = announce_call(ctx, call, "call.created" if created else "call.updated")
     return schemas.CallEventResult(duplicate=False, call=out)

@@ -18,7 +18,9 @@ GHOST_CHECKLIST = ("asked_key_press", "listened_background", "callback_tried", "
 CallOutcome = Literal["emergency", "information", "prank", "ghost", "abandoned", "missed_out_of_hours",
                       "wrong_number", "test"]
 LocationSource = Literal["pidf_lo", "aml", "network", "operator", "caller"]
-CallEventType = Literal["offered", "ringing", "answered", "ended", "abandoned", "location"]
+# missed: the telephony side could offer the call to nobody (no operator on duty) — recorded as
+# missed_out_of_hours, and the number goes on the callback list.
+CallEventType = Literal["offered", "ringing", "answered", "ended", "abandoned", "missed", "location"]
 
 
 class CallLocationOut(BaseModel):
@@ -132,6 +134,8 @@ class CallEventIn(BaseModel):
     called_number: str = Field(default="112", max_length=40)
     operator_username: str | None = Field(default=None, max_length=60)
     location: LocationIn | None = None
+    locations: list[LocationIn] = Field(default=[], max_length=20, description="several fixes at once (e.g. every "
+                                        "shape of a PIDF-LO); invalid ones are kept, flagged")
 
 
 class CallEventResult(BaseModel):

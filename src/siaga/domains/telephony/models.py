@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from typing import Any
+
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from siaga.db.base import Base, BigId, UTCDateTime
+from siaga.db.base import Base, BigId, Json, UTCDateTime
 
-# available: may be rung. busy: on a call (set by the service). break/offline: set by the operator (or a
-# supervisor); never rung.
-PRESENCE_STATES = ("available", "busy", "break", "offline")
+# What the operator chose (or a supervisor, or the service after a missed ring): available may be rung;
+# break and offline are never rung. "Busy" is not stored: it is a line with a current call.
+PRESENCE_STATES = ("available", "break", "offline")
 RING_RESULTS = ("answered", "timeout", "rejected", "cancelled", "failed")
 
 
@@ -29,8 +31,11 @@ class OperatorLine(Base):
     presence_since: Mapped[datetime] = mapped_column(UTCDateTime)
     # When this operator last became free (end of a call or back from break): longest idle rings first.
     idle_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The call ringing or connected at this operator's phone, if any.
+    # The call ringing or connected at this operator's phone, if any (the operator is then busy).
     current_call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"))
+    # The phone's registration as the edge last reported it.
+    registered_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contact: Mapped[str] = mapped_column(String(300), default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -45,3 +50,15 @@ class RingAttempt(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     result: Mapped[str | None] = mapped_column(String(12))
+
+
+class TelephonyEdge(Base):
+    """The SIP edge as the bridge last saw it: connected or not, since when, and its last heartbeat."""
+
+    __tablename__ = "telephony_edge"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    state: Mapped[str] = mapped_column(String(12))  # up, down
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
