@@ -26,6 +26,8 @@ from siaga.domains.response.ticker import DeadlineTicker
 from siaga.domains.search import api as search_api
 from siaga.domains.staffing import api as staffing_api
 from siaga.domains.stats import api as stats_api
+from siaga.domains.telephony import api as telephony_api
+from siaga.domains.telephony.bridge import EdgeBridge
 from siaga.domains.units import api as units_api
 from siaga.domains.users import api as users_api
 from siaga.events.hub import EventHub
@@ -38,6 +40,7 @@ API_ROUTERS = (users_api.router, regions_api.router, agencies_api.router, units_
                events_api.router)
 API_ROUTERS += (staffing_api.router,)
 API_ROUTERS += (reports_api.router,)
+API_ROUTERS += (telephony_api.router,)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None,
@@ -47,14 +50,19 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     hub = EventHub(engine, poll_seconds=settings.event_poll_seconds)
     clock = clock or Clock()
     ticker = DeadlineTicker(engine, clock, settings)
+    bridge = EdgeBridge(engine, clock, settings) if settings.telephony_bridge else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
         await ticker.start()
+        if bridge is not None:
+            await bridge.start()
         try:
             yield
         finally:
+            if bridge is not None:
+                await bridge.stop()
             await ticker.stop()
             await hub.stop()
 
@@ -73,6 +81,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     app.state.engine = engine
     app.state.clock = clock
     app.state.ticker = ticker
+    app.state.bridge = bridge
     app.state.hub = hub
     install_handlers(app)
     app.add_middleware(RequestGuard)

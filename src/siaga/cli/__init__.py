@@ -333,3 +333,4 @@ from siaga.cli import callers as _callers  # noqa: E402,F401  registers `siaga c
 from siaga.cli import report as _report  # noqa: E402,F401  registers `siaga report`
 from siaga.cli import simulate as _simulate  # noqa: E402,F401  registers `siaga simulate`
 from siaga.cli import staffing as _staffing  # noqa: E402,F401  registers `siaga staffing`
+from siaga.cli import telephony as _telephony  # noqa: E402,F401  registers `siaga telephony`

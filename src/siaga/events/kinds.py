@@ -12,4 +12,5 @@ EVENT_KINDS: tuple[str, ...] = (
     "timeline.added",
     "agency.created", "station.created", "category.created", "landmark.created", "reference.loaded",
     "roads.network_replaced",
+    "telephony.line", "telephony.edge",
 )

@@ -1,0 +1,144 @@
+"""`siaga telephony`: the SIP edge (Kamailio) — its configuration, start, stop and health — the bridge to
+it, and operators' phone lines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from pathlib import Path
+
+import typer
+
+from siaga.cli import action_ctx, app, fail, out
+
+telephony_app = typer.Typer(help="The SIP edge (Kamailio): config, start, stop, status, bridge; phone lines.",
+                            no_args_is_help=True)
+app.add_typer(telephony_app, name="telephony")
+
+
+def _paths(directory: Path | None):  # type: ignore[no-untyped-def]
+    from siaga.domains.telephony.edge import EdgePaths, default_paths
+
+    return EdgePaths(directory.resolve()) if directory else default_paths()
+
+
+DIR_OPTION = typer.Option(None, "--dir", help="where the rendered config, pid file and log live "
+                                              "(default var/telephony)")
+
+
+@telephony_app.command("config")
+def config(directory: Path = DIR_OPTION,
+           stdout: bool = typer.Option(False, "--stdout", help="print the configuration, do not write it")) -> None:
+    """Render Kamailio's configuration from the settings (SIAGA_TELEPHONY_*) and check it with `kamailio -c`."""
+    from siaga.domains.telephony import edge
+    from siaga.settings import get_settings
+
+    paths = _paths(directory)
+    try:
+        if stdout:
+            out.print(edge.render_config(get_settings(), paths), markup=False, highlight=False)
+            return
+        written = edge.write_config(get_settings(), paths)
+    except edge.EdgeError as exc:
+        fail(str(exc))
+    out.print(f"Configuration written and checked: {written}")
+
+
+@telephony_app.command("start")
+def start(directory: Path = DIR_OPTION) -> None:
+    """Render, check and start the SIP edge (as a daemon). Start `siaga serve` with
+    SIAGA_TELEPHONY_BRIDGE=true (or `siaga telephony bridge`) so calls reach the consoles."""
+    from siaga.domains.telephony import edge
+    from siaga.settings import get_settings
+
+    settings = get_settings()
+    try:
+        pid = edge.start(settings, _paths(directory))
+    except edge.EdgeError as exc:
+        fail(str(exc))
+    out.print(f"SIP edge running (pid {pid}) on {settings.telephony_listen}; evapi {settings.telephony_evapi}")
+
+
+@telephony_app.command("stop")
+def stop(directory: Path = DIR_OPTION) -> None:
+    """Stop the SIP edge."""
+    from siaga.domains.telephony import edge
+
+    out.print("SIP edge stopped" if edge.stop(_paths(directory)) else "SIP edge was not running")
+
+
+@telephony_app.command("status")
+def status(directory: Path = DIR_OPTION,
+           as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
+    """Is the edge running, is the bridge connected, which phones are registered, what is waiting. Exits 1
+    when the edge is not running or the bridge has not been heard from in the last 30 seconds."""
+    from siaga.domains.telephony import edge, service
+
+    pid = edge.running_pid(_paths(directory))
+    with action_ctx() as ctx:
+        st = service.status(ctx.db, ctx.now())
+        now = ctx.now()
+    fresh = st.edge.state == "up" and st.edge.last_seen_at is not None and \
+        (now - st.edge.last_seen_at).total_seconds() < 30
+    if as_json:
+        out.print_json(json.dumps({"process": pid, "bridge_connected": fresh, **st.model_dump(mode="json")}))
+    else:
+        out.print(f"Kamailio: {'running, pid ' + str(pid) if pid else '[red]not running[/]'}")
+        seen = st.edge.last_seen_at.isoformat(timespec="seconds") if st.edge.last_seen_at else "never"
+        out.print(f"Bridge: {'[green]connected[/]' if fresh else '[red]not connected[/]'} (last heartbeat {seen})")
+        for line in st.lines:
+            state = "busy" if line.busy else line.presence
+            reg = "registered" if line.registered else "[yellow]phone not registered[/]"
+            out.print(f"  {line.extension}  {line.username:<16} {state:<10} {reg}")
+        out.print(f"Waiting calls: {len(st.queue)}")
+    if not pid or not fresh:
+        raise typer.Exit(1)
+
+
+@telephony_app.command("bridge")
+def bridge() -> None:
+    """Run the bridge to the SIP edge in this process (instead of inside `siaga serve`). Run exactly one."""
+    from siaga.core.clock import Clock
+    from siaga.db.engine import engine_for
+    from siaga.domains.telephony.bridge import EdgeBridge
+    from siaga.settings import get_settings
+
+    settings = get_settings()
+
+    async def main() -> None:
+        b = EdgeBridge(engine_for(settings.database_url), Clock(), settings)
+        await b.start()
+        assert b.task is not None
+        await b.task
+
+    out.print(f"Bridge to the SIP edge at {settings.telephony_evapi} (Ctrl+C stops)")
+    asyncio.run(main())
+
+
+@telephony_app.command("line")
+def line(username: str = typer.Argument(..., help="a call-taker or supervisor"),
+         extension: str = typer.Argument(..., help="the phone's extension, e.g. 1001"),
+         password: str = typer.Option(None, help="SIP password (default: a new one, printed once)")) -> None:
+    """Give USERNAME a phone line: the extension their desk phone or softphone registers as."""
+    from pydantic import ValidationError
+
+    from siaga.domains.telephony import actions, schemas
+    from siaga.domains.users.service import get_by_username
+    from siaga.settings import get_settings
+
+    chosen = password or secrets.token_urlsafe(12)
+    try:
+        data = schemas.LineIn(extension=extension, password=chosen)
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    with action_ctx() as ctx:
+        user = get_by_username(ctx.db, username)
+        if user is None:
+            fail(f"no user {username!r}")
+        actions.set_line(ctx, user.id, data)
+    s = get_settings()
+    out.print(f"Line {extension} for [bold]{username}[/]: register the phone as {extension}@{s.telephony_domain} "
+              f"to the edge at {s.telephony_listen}")
+    if not password:
+        out.print(f"SIP password (shown once): [bold yellow]{chosen}[/]")

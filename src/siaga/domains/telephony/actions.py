@@ -1,0 +1,322 @@
+"""The only writers of lines, presence and ring attempts, and the queue's decisions: who rings next.
+
+The SIP edge (bridge.py) and any other telephony system report what happened; these actions turn it into
+call events (through calls.actions.ingest_call_event, the same path as the generic call-event API) and
+answer with commands: ring this operator's phone, or, when nobody is on duty, forward or end the call —
+recorded as missed_out_of_hours and put on the callback list. Nothing here refuses a call for its data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from siaga.core.context import Ctx
+from siaga.core.errors import Problem, invalid
+from siaga.domains.calls import schemas as call_schemas
+from siaga.domains.calls.actions import ingest_call_event
+from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call
+from siaga.domains.telephony import schemas, service
+from siaga.domains.telephony.models import OperatorLine, RingAttempt, TelephonyEdge
+from siaga.domains.users.models import User
+
+DEFAULT_REGISTRATION_S = 3600
+
+
+@dataclass(frozen=True)
+class Ring:
+    """Ring `extension` for the call the edge knows as `call_ref`; auto: the operator already took it on
+    the console, so the phone answers by itself."""
+
+    call_ref: str
+    call_id: int
+    extension: str
+    user_id: int
+    attempt_id: int
+    auto: bool = False
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """Nobody on duty: forward to `uri` when configured, else end the call with `code`."""
+
+    call_ref: str
+    code: int = 480
+    reason: str = "Tidak ada operator bertugas"
+    uri: str = ""
+
+
+def ha1(extension: str, realm: str, password: str) -> str:
+    """RFC 2617 digest HA1 (what Kamailio's pv_auth_check compares with flag 1)."""
+    return hashlib.md5(f"{extension}:{realm}:{password}".encode()).hexdigest()  # noqa: S324 - SIP digest
+
+
+def _announce_line(ctx: Ctx, line: OperatorLine) -> None:
+    ctx.db.flush()
+    user = ctx.db.get(User, line.user_id)
+    assert user is not None
+    out = service.line_out(line, user, ctx.now())
+    ctx.emit("telephony.line", "operator_line", line.user_id, out.model_dump(mode="json"))
+
+
+def _line_for_update(ctx: Ctx, user_id: int) -> OperatorLine | None:
+    return ctx.db.scalar(select(OperatorLine).where(OperatorLine.user_id == user_id).with_for_update())
+
+
+# --- lines and presence (people) ---------------------------------------------------------------------
+
+def set_line(ctx: Ctx, user_id: int, data: schemas.LineIn) -> schemas.LineOut:
+    user = ctx.db.get(User, user_id)
+    if user is None:
+        raise Problem(404, "not_found", what="user", id=user_id)
+    if user.role not in ("call_taker", "supervisor"):
+        raise invalid("path.user_id", "only call-takers and supervisors take calls on a phone", "role")
+    taken = ctx.db.scalar(select(OperatorLine.user_id).where(OperatorLine.extension == data.extension,
+                                                              OperatorLine.user_id != user_id))
+    if taken is not None:
+        raise invalid("body.extension", f"extension {data.extension} belongs to someone else", "taken")
+    line = _line_for_update(ctx, user_id)
+    digest = ha1(data.extension, ctx.settings.telephony_domain, data.password)
+    if line is None:
+        line = OperatorLine(user_id=user_id, extension=data.extension, sip_ha1=digest, presence="offline",
+                            presence_since=ctx.now(), contact="")
+        ctx.db.add(line)
+    else:
+        if line.extension != data.extension:
+            line.registered_until, line.contact = None, ""
+        line.extension, line.sip_ha1 = data.extension, digest
+    ctx.audit("telephony.line.set", "operator_line", user_id, {"extension": data.extension})
+    _announce_line(ctx, line)
+    return service.line_out(line, user, ctx.now())
+
+
+def set_presence(ctx: Ctx, data: schemas.PresenceIn) -> schemas.LineOut:
+    user_id = data.user_id or ctx.actor.user_id
+    if user_id != ctx.actor.user_id and ctx.actor.role != "supervisor":
+        raise Problem(403, "forbidden")
+    line = _line_for_update(ctx, user_id)
+    if line is None:
+        raise Problem(404, "not_found", what="operator_line", id=user_id)
+    if line.presence != data.state:
+        before = line.presence
+        line.presence, line.presence_since = data.state, ctx.now()
+        if data.state == "available" and line.current_call_id is None:
+            line.idle_since = ctx.now()
+        ctx.audit("telephony.presence", "operator_line", user_id, {"from": before, "to": data.state})
+        _announce_line(ctx, line)
+    user = ctx.db.get(User, user_id)
+    assert user is not None
+    return service.line_out(line, user, ctx.now())
+
+
+# --- what the edge reports -----------------------------------------------------------------------------
+
+def _event(ctx: Ctx, call_ref: str, suffix: str, type_: str, at: datetime, **kw: object) -> call_schemas.CallOut:
+    ev = call_schemas.CallEventIn(event_id=f"{call_ref}:{suffix}"[:200], call_ref=call_ref, type=type_,  # type: ignore[arg-type]
+                                  at=at, **kw)  # type: ignore[arg-type]
+    return ingest_call_event(ctx, ev).call
+
+
+def on_duty(ctx: Ctx) -> bool:
+    """Someone can take a call: an operator whose phone is registered and who is available or on a call.
+    Operators on break count too — they are at the centre and the queue will wait for them."""
+    now = ctx.now()
+    for line in ctx.db.scalars(select(OperatorLine).where(OperatorLine.presence != "offline")):
+        if service.is_registered(line, now) or line.current_call_id is not None:
+            return True
+    return False
+
+
+def offered(ctx: Ctx, call_ref: str, at: datetime, caller_number: str, called_number: str,
+            locations: list[call_schemas.LocationIn]) -> tuple[call_schemas.CallOut, Refuse | None]:
+    """A new call at the edge: recorded at once (with every location, valid or not); when nobody is on
+    duty it is recorded as missed_out_of_hours and the edge is told where it goes."""
+    call = _event(ctx, call_ref, "offered", "offered", at, caller_number=caller_number[:40],
+                  called_number=called_number[:40] or "112", locations=locations[:20])
+    if call.status in CALL_LIVE_STATUSES and call.answered_at is None and not on_duty(ctx):
+        call = _event(ctx, call_ref, "missed", "missed", at)
+        s = ctx.settings
+        return call, Refuse(call_ref, uri=s.telephony_fallback_uri)
+    return call, None
+
+
+def _close_attempts(ctx: Ctx, call_id: int, result: str, *, user_id: int | None = None) -> list[RingAttempt]:
+    q = select(RingAttempt).where(RingAttempt.call_id == call_id, RingAttempt.ended_at.is_(None))
+    if user_id is not None:
+        q = q.where(RingAttempt.user_id == user_id)
+    closed = list(ctx.db.scalars(q.with_for_update()))
+    for attempt in closed:
+        attempt.ended_at, attempt.result = ctx.now(), result
+    return closed
+
+
+def _free_line(ctx: Ctx, user_id: int, call_id: int, *, missed: bool = False) -> None:
+    line = _line_for_update(ctx, user_id)
+    if line is None or line.current_call_id != call_id:
+        return
+    line.current_call_id = None
+    line.idle_since = ctx.now()
+    if missed and line.presence == "available":
+        # A phone that rang out unanswered: its operator is probably away. Put them on break so the next
+        # calls do not wait on the same phone; they come back with one click.
+        line.presence, line.presence_since = "break", ctx.now()
+        ctx.audit("telephony.presence", "operator_line", user_id, {"from": "available", "to": "break",
+                                                                    "reason": "missed_ring", "call_id": call_id})
+    _announce_line(ctx, line)
+
+
+def _call(ctx: Ctx, call_ref: str) -> Call | None:
+    return ctx.db.scalar(select(Call).where(Call.external_ref == call_ref))
+
+
+def ring_failed(ctx: Ctx, call_ref: str, extension: str, reason: str) -> None:
+    call = _call(ctx, call_ref)
+    line = ctx.db.scalar(select(OperatorLine).where(OperatorLine.extension == extension))
+    if call is None or line is None:
+        return
+    result = "timeout" if reason == "timeout" else "failed" if reason == "not_registered" else "rejected"
+    for attempt in _close_attempts(ctx, call.id, result, user_id=line.user_id):
+        ctx.audit("telephony.ring_failed", "call", call.id, {"extension": extension, "reason": reason,
+                                                             "attempt_id": attempt.id})
+    if reason == "not_registered":
+        locked = _line_for_update(ctx, line.user_id)
+        if locked is not None:
+            locked.registered_until = None
+    _free_line(ctx, line.user_id, call.id, missed=result == "timeout")
+    if call.operator_id == line.user_id and call.status == "answered" and call.external_ref:
+        # Taken on the console, but the phone did not pick up: nothing else changes — the call stays this
+        # operator's, and the next plan rings their phone again once it is registered.
+        pass
+
+
+def answered(ctx: Ctx, call_ref: str, extension: str, at: datetime) -> call_schemas.CallOut | None:
+    """The operator's phone picked up: the same act as claiming the call on the console, recorded once."""
+    call = _call(ctx, call_ref)
+    if call is None:
+        return None
+    line = ctx.db.scalar(select(OperatorLine).where(OperatorLine.extension == extension))
+    username = None
+    if line is not None:
+        _close_attempts(ctx, call.id, "answered", user_id=line.user_id)
+        _close_attempts(ctx, call.id, "cancelled")
+        user = ctx.db.get(User, line.user_id)
+        username = user.username if user else None
+        locked = _line_for_update(ctx, line.user_id)
+        if locked is not None and locked.current_call_id != call.id:
+            locked.current_call_id = call.id
+            _announce_line(ctx, locked)
+    return _event(ctx, call_ref, "answered", "answered", at, operator_username=username)
+
+
+def ended(ctx: Ctx, call_ref: str, at: datetime, *, cancelled: bool) -> call_schemas.CallOut | None:
+    """The caller hung up (CANCEL before an answer: abandoned, with their wait) or either side ended the
+    call (BYE). Every phone the call was ringing or connected to is free again."""
+    call = _call(ctx, call_ref)
+    if call is None:
+        return None
+    _close_attempts(ctx, call.id, "cancelled")
+    for line in ctx.db.scalars(select(OperatorLine).where(OperatorLine.current_call_id == call.id)):
+        _free_line(ctx, line.user_id, call.id)
+    return _event(ctx, call_ref, "cancel" if cancelled else "ended", "abandoned" if cancelled else "ended", at)
+
+
+def registered(ctx: Ctx, extension: str, contact: str, expires: str) -> None:
+    line = ctx.db.scalar(select(OperatorLine).where(OperatorLine.extension == extension).with_for_update())
+    if line is None:
+        return
+    seconds = DEFAULT_REGISTRATION_S
+    for part in [expires] + contact.split(";"):
+        part = part.strip()
+        if part.lower().startswith("expires="):
+            part = part.split("=", 1)[1]
+        if part.isdigit():
+            seconds = int(part)
+            break
+    was = service.is_registered(line, ctx.now())
+    line.registered_until = ctx.now() + timedelta(seconds=seconds) if seconds > 0 else None
+    line.contact = contact[:300]
+    if was != service.is_registered(line, ctx.now()):
+        ctx.audit("telephony.registered" if seconds > 0 else "telephony.unregistered", "operator_line",
+                  line.user_id, {"extension": extension})
+        _announce_line(ctx, line)
+
+
+def edge_seen(ctx: Ctx, state: str, detail: dict[str, object] | None = None) -> None:
+    row = ctx.db.get(TelephonyEdge, service.EDGE_NAME, with_for_update=True)
+    now = ctx.now()
+    if row is None:
+        row = TelephonyEdge(name=service.EDGE_NAME, state=state, since=now, last_seen_at=now, detail=detail or {})
+        ctx.db.add(row)
+        changed = True
+    else:
+        changed = row.state != state
+        if changed:
+            row.state, row.since = state, now
+        if state == "up":
+            row.last_seen_at = now
+        if detail is not None:
+            row.detail = detail
+    if changed:
+        ctx.audit("telephony.edge", "telephony_edge", 0, {"state": state})
+        ctx.db.flush()
+        ctx.emit("telephony.edge", "telephony_edge", None, service.edge(ctx.db).model_dump(mode="json"))
+
+
+# --- the queue's decisions ---------------------------------------------------------------------------------
+
+def plan_rings(ctx: Ctx, held: set[str]) -> list[Ring]:
+    """Pair the calls the edge holds with free phones: calls in queue order (rank_key, so a
+    lower_priority number waits at most the cap), operators longest idle first. A call already taken on
+    the console rings its operator's phone, which answers by itself. Each pairing is recorded as a ring
+    attempt and the operator is busy until the phone answers, rings out, or the caller hangs up."""
+    if not held:
+        return []
+    now = ctx.now()
+    free = [line for line in ctx.db.scalars(
+        select(OperatorLine).where(OperatorLine.current_call_id.is_(None)).with_for_update())
+        if service.is_registered(line, now)]
+    rings: list[Ring] = []
+    claimed = ctx.db.scalars(select(Call).where(Call.external_ref.in_(held), Call.status == "answered",
+                                                Call.operator_id.is_not(None)))
+    for call in claimed:
+        line = next((x for x in free if x.user_id == call.operator_id), None)
+        if line is not None:
+            free.remove(line)
+            rings.append(_ring(ctx, call, line, auto=True))
+    free = [x for x in free if x.presence == "available"]
+    free.sort(key=lambda x: (x.idle_since or datetime.min.replace(tzinfo=now.tzinfo), x.user_id))
+    ringing = set(ctx.db.scalars(select(RingAttempt.call_id).where(RingAttempt.ended_at.is_(None))))
+    for call, _penalty in service.waiting_calls(ctx.db, now, held):
+        if not free:
+            break
+        if call.id in ringing:
+            continue
+        rings.append(_ring(ctx, call, free.pop(0)))
+    return rings
+
+
+def _ring(ctx: Ctx, call: Call, line: OperatorLine, *, auto: bool = False) -> Ring:
+    attempt = RingAttempt(call_id=call.id, user_id=line.user_id, started_at=ctx.now())
+    ctx.db.add(attempt)
+    ctx.db.flush()
+    line.current_call_id = call.id
+    _announce_line(ctx, line)
+    assert call.external_ref is not None
+    if call.status == "offered":
+        _event(ctx, call.external_ref, f"ringing:{attempt.id}", "ringing", ctx.now())
+    return Ring(call.external_ref, call.id, line.extension, line.user_id, attempt.id, auto)
+
+
+def give_up(ctx: Ctx, call_ref: str) -> None:
+    """The edge no longer holds this call (it waited longer than the edge keeps a call, or the edge
+    restarted): if it was never answered, the caller's wait ends here — recorded as abandoned."""
+    call = _call(ctx, call_ref)
+    if call is not None and call.status in ("offered", "ringing"):
+        ended(ctx, call_ref, ctx.now(), cancelled=True)
+
+
+def line_credentials(ctx: Ctx) -> dict[str, str]:
+    return dict(ctx.db.execute(select(OperatorLine.extension, OperatorLine.sip_ha1)).all())  # type: ignore[arg-type]

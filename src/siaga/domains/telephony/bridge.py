@@ -1,0 +1,309 @@
+"""The bridge between the SIP edge (Kamailio's evapi socket: JSON in netstrings) and the service.
+
+Runs as a task in one `siaga serve` process (SIAGA_TELEPHONY_BRIDGE=true) or alone (`siaga telephony
+bridge`). Each event from the edge becomes an action in its own unit of work (in a worker thread, so the
+event loop never waits on the database); the action's answer becomes a command back to the edge. Calls
+the edge holds (suspended transactions) are remembered here; twice a second, and after every event, the
+queue is planned again, so a presence change or a console claim made in another process is seen within
+half a second. If handling a new call fails for any reason, the edge is told to ring every registered
+operator phone at once (degraded mode): a failure of ours never loses a call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import anyio
+from sqlalchemy.engine import Engine
+
+from siaga.core.authz import Principal
+from siaga.core.clock import Clock
+from siaga.core.context import Ctx
+from siaga.db.engine import unit_of_work
+from siaga.domains.calls.numbers import tidy_typed_number
+from siaga.domains.calls.schemas import LocationIn
+from siaga.domains.telephony import actions
+from siaga.settings import Settings
+
+log = logging.getLogger("siaga.telephony")
+EDGE_ACTOR = Principal(user_id=0, username="sip-edge", full_name="SIP edge", role="telephony", agency_id=None,
+                       via="system")
+MAX_FRAME = 4 * 1024 * 1024
+T = TypeVar("T")
+
+
+class FrameError(Exception):
+    pass
+
+
+def encode_netstring(obj: dict[str, Any]) -> bytes:
+    data = json.dumps(obj, separators=(",", ":")).encode()
+    return str(len(data)).encode() + b":" + data + b","
+
+
+async def read_netstring(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b":")
+    try:
+        size = int(head[:-1])
+    except ValueError as exc:
+        raise FrameError(f"bad netstring length {head[:20]!r}") from exc
+    if not 0 <= size <= MAX_FRAME:
+        raise FrameError(f"netstring of {size} bytes")
+    data = await reader.readexactly(size + 1)
+    if data[-1:] != b",":
+        raise FrameError("netstring without its comma")
+    return data[:-1]
+
+
+def b64(value: Any) -> bytes:
+    if not isinstance(value, str) or not value:
+        return b""
+    try:
+        return base64.b64decode(value, validate=False)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def number_from_uri(header: str) -> str:
+    """The caller's number from a P-Asserted-Identity or From value: tel:+62…, sip:0812…@host, or a
+    display name with <uri>. Withheld or odd values give ''; the call is recorded all the same."""
+    value = header.strip()
+    if "<" in value and ">" in value:
+        value = value[value.index("<") + 1:value.index(">")]
+    value = value.split(";", 1)[0]
+    for scheme in ("sips:", "sip:", "tel:"):
+        if value.lower().startswith(scheme):
+            value = value[len(scheme):]
+            break
+    user = value.split("@", 1)[0]
+    try:
+        return tidy_typed_number(user)[:40]
+    except ValueError:
+        return ""
+
+
+def edge_time(value: Any) -> datetime:
+    try:
+        return datetime.fromtimestamp(float(value), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return datetime.now(UTC)
+
+
+def locations_for(content_type: str, body: bytes, geolocation: str) -> list[LocationIn]:
+    from siaga.domains.location.sip import locations_from_parts
+
+    return locations_from_parts(content_type, body, geolocation)
+
+
+@dataclass
+class Held:
+    ti: int
+    tl: int
+    since: float = field(default_factory=time.monotonic)
+
+
+class EdgeBridge:
+    def __init__(self, engine: Engine, clock: Clock, settings: Settings) -> None:
+        self.engine, self.clock, self.settings = engine, clock, settings
+        self.held: dict[str, Held] = {}
+        self.writer: asyncio.StreamWriter | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        self.lines_pushed: dict[str, str] | None = None
+        self.last_pong = 0.0
+        self.handled = 0
+        self._lock = asyncio.Lock()
+
+    # --- lifecycle ---
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self._run(), name="siaga-edge-bridge")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+            self.task = None
+
+    async def _in_uow(self, fn: Callable[[Ctx], T]) -> T:
+        def work() -> T:
+            with unit_of_work(self.engine) as db:
+                return fn(Ctx(db=db, actor=EDGE_ACTOR, clock=self.clock, settings=self.settings))
+        return await anyio.to_thread.run_sync(work)
+
+    async def _run(self) -> None:
+        host, _, port = self.settings.telephony_evapi.rpartition(":")
+        backoff = 0.2
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection(host or "127.0.0.1", int(port))
+            except OSError:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            backoff = 0.2
+            self.writer, self.lines_pushed = writer, None
+            self.connected.set()
+            log.info("connected to the SIP edge at %s", self.settings.telephony_evapi)
+            ticker = asyncio.create_task(self._tick_loop())
+            try:
+                await self._in_uow(lambda ctx: actions.edge_seen(ctx, "up"))
+                await self._push_lines()
+                while True:
+                    frame = await read_netstring(reader)
+                    await self._handle_frame(frame)
+            except (asyncio.IncompleteReadError, ConnectionError, FrameError, asyncio.LimitOverrunError) as exc:
+                log.warning("SIP edge connection lost: %s", exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("SIP edge bridge failed; reconnecting")
+            finally:
+                ticker.cancel()
+                self.connected.clear()
+                self.writer = None
+                writer.close()
+                # Transactions suspended in the edge are gone with a restart; keep them until we know.
+                with contextlib.suppress(Exception):
+                    await self._in_uow(lambda ctx: actions.edge_seen(ctx, "down"))
+            await asyncio.sleep(0.2)
+
+    async def _tick_loop(self) -> None:
+        n = 0
+        while True:
+            await asyncio.sleep(0.5)
+            n += 1
+            try:
+                await self.plan()
+                if n % 10 == 0:
+                    await self.send({"cmd": "ping", "id": str(n)})
+                    await self._push_lines()
+                    await self._expire_held()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("telephony tick failed")
+
+    async def send(self, command: dict[str, Any]) -> None:
+        if self.writer is None:
+            raise ConnectionError("not connected to the SIP edge")
+        self.writer.write(encode_netstring(command))
+        await self.writer.drain()
+
+    async def _push_lines(self) -> None:
+        creds = await self._in_uow(actions.line_credentials)
+        if creds == self.lines_pushed:
+            return
+        if self.lines_pushed is None or set(self.lines_pushed) - set(creds):
+            await self.send({"cmd": "lines_reset"})
+            self.lines_pushed = {}
+        for ext, digest in creds.items():
+            if self.lines_pushed.get(ext) != digest:
+                await self.send({"cmd": "line", "ext": ext, "ha1": digest})
+        self.lines_pushed = dict(creds)
+
+    async def _expire_held(self) -> None:
+        limit = self.settings.telephony_max_queue_s
+        now = time.monotonic()
+        for ref, held in list(self.held.items()):
+            if now - held.since > limit:
+                self.held.pop(ref, None)
+                await self._in_uow(lambda ctx, r=ref: actions.give_up(ctx, r))
+
+    # --- events from the edge ---
+    async def _handle_frame(self, frame: bytes) -> None:
+        try:
+            ev = json.loads(frame)
+            if not isinstance(ev, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            log.error("unreadable event from the edge: %r", frame[:200])
+            return
+        self.handled += 1
+        kind = ev.get("ev")
+        cid = str(ev.get("cid") or "")[:200]
+        at = edge_time(ev.get("at"))
+        if kind == "invite" and cid:
+            await self._on_invite(ev, cid, at)
+        elif kind == "ring_failed" and cid:
+            self._hold(cid, ev)
+            ext, reason = str(ev.get("ext") or ""), str(ev.get("reason") or "")
+            await self._in_uow(lambda ctx: actions.ring_failed(ctx, cid, ext, reason))
+        elif kind == "answered" and cid:
+            self.held.pop(cid, None)
+            ext = str(ev.get("ext") or "")
+            await self._in_uow(lambda ctx: actions.answered(ctx, cid, ext, at))
+        elif kind in ("cancel", "bye") and cid:
+            self.held.pop(cid, None)
+            await self._in_uow(lambda ctx: actions.ended(ctx, cid, at, cancelled=kind == "cancel"))
+        elif kind == "registered":
+            ext, contact, expires = (str(ev.get(k) or "") for k in ("ext", "contact", "expires"))
+            await self._in_uow(lambda ctx: actions.registered(ctx, ext, contact, expires))
+        elif kind == "pong":
+            self.last_pong = time.monotonic()
+            await self._in_uow(lambda ctx: actions.edge_seen(ctx, "up"))
+            return
+        else:
+            log.warning("unknown event from the edge: %s", kind)
+            return
+        await self.plan()
+
+    def _hold(self, cid: str, ev: dict[str, Any]) -> None:
+        try:
+            self.held[cid] = Held(int(ev["ti"]), int(ev["tl"]))
+        except (KeyError, TypeError, ValueError):
+            log.error("event for %s without a transaction id", cid)
+
+    async def _on_invite(self, ev: dict[str, Any], cid: str, at: datetime) -> None:
+        self._hold(cid, ev)
+        try:
+            caller = number_from_uri(b64(ev.get("pai")).decode("utf-8", "replace")) or \
+                number_from_uri(b64(ev.get("from")).decode("utf-8", "replace"))
+            called = number_from_uri(str(ev.get("ruri") or "")) or "112"
+            content_type = b64(ev.get("ct")).decode("latin-1")
+            geolocation = b64(ev.get("geo")).decode("latin-1")
+            try:
+                locations = locations_for(content_type, b64(ev.get("body")), geolocation)
+            except Exception as exc:  # the parser must not raise; if it does, the call goes on all the same
+                log.exception("location parsing failed for %s", cid)
+                locations = [LocationIn(source="pidf_lo", valid=False, invalid_reason=f"parser error: {exc}"[:300])]
+            _call, refuse = await self._in_uow(
+                lambda ctx: actions.offered(ctx, cid, at, caller, called, locations))
+        except Exception:
+            log.exception("could not record call %s: ringing every operator phone", cid)
+            await self._command_held(cid, {"cmd": "degraded"})
+            return
+        if refuse is not None:
+            if refuse.uri:
+                await self._command_held(cid, {"cmd": "forward", "uri": refuse.uri})
+            else:
+                await self._command_held(cid, {"cmd": "reject", "code": str(refuse.code), "reason": refuse.reason})
+
+    async def _command_held(self, cid: str, command: dict[str, Any]) -> bool:
+        held = self.held.pop(cid, None)
+        if held is None:
+            return False
+        await self.send({**command, "cid": cid, "ti": str(held.ti), "tl": str(held.tl)})
+        return True
+
+    async def plan(self) -> None:
+        async with self._lock:
+            if not self.held or self.writer is None:
+                return
+            refs = set(self.held)
+            rings = await self._in_uow(lambda ctx: actions.plan_rings(ctx, refs))
+            timeout_ms = self.settings.telephony_ring_timeout_s * 1000
+            for ring in rings:
+                await self._command_held(ring.call_ref, {"cmd": "ring", "ext": ring.extension,
+                                                         "timeout_ms": str(timeout_ms),
+                                                         "auto": "1" if ring.auto else "0"})

@@ -1,0 +1,162 @@
+"""The SIP edge: Kamailio's configuration rendered from the settings, and the process started, stopped and
+checked by `siaga telephony`. Kamailio keeps no policy: it asks the service (see bridge.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from siaga.settings import VAR_DIR, Settings
+
+TEMPLATE = "kamailio.cfg.j2"
+GROUP_AOR = "operators"  # every operator phone also registers here: the degraded mode rings them all
+MODULE_DIRS = ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/aarch64-linux-gnu/kamailio/modules",
+               "/usr/lib/kamailio/modules", "/usr/local/lib64/kamailio/modules")
+INSTALL_HINT = ("Kamailio is not installed: as root, `apt-get install kamailio kamailio-extra-modules "
+                "kamailio-json-modules` (Debian 12), or run `make test`, which installs it")
+
+
+class EdgeError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class EdgePaths:
+    directory: Path
+
+    @property
+    def config(self) -> Path:
+        return self.directory / "kamailio.cfg"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.directory / "kamailio.pid"
+
+    @property
+    def runtime(self) -> Path:
+        return self.directory / "run"
+
+    @property
+    def log(self) -> Path:
+        return self.directory / "kamailio.log"
+
+
+def default_paths() -> EdgePaths:
+    return EdgePaths(VAR_DIR.resolve() / "telephony")
+
+
+def kamailio_binary() -> str:
+    found = shutil.which("kamailio") or ("/usr/sbin/kamailio" if Path("/usr/sbin/kamailio").exists() else None)
+    if not found:
+        raise EdgeError(INSTALL_HINT)
+    return found
+
+
+def module_path() -> str:
+    for d in MODULE_DIRS:
+        if (Path(d) / "evapi.so").exists():
+            return d
+    for d in MODULE_DIRS:
+        if Path(d).exists():
+            raise EdgeError(f"Kamailio's evapi module is missing from {d}: apt-get install kamailio-extra-modules "
+                            "kamailio-json-modules")
+    raise EdgeError(INSTALL_HINT)
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def emergency_condition(numbers: str) -> str:
+    """The request-URI test for an emergency call: one of the configured numbers, or urn:service:sos…"""
+    tests = [f'$rU == "{n}"' for n in _csv(numbers)]
+    tests += ['$ru =~ "^urn:service:sos"', '$rU == "sos"']
+    return " || ".join(tests)
+
+
+def render_config(settings: Settings, paths: EdgePaths, *, log_stderr: bool = False, children: int = 4,
+                  mpath: str | None = None) -> str:
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent), undefined=StrictUndefined,
+                      keep_trailing_newline=True, autoescape=False)
+    return env.get_template(TEMPLATE).render(
+        rendered_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        domain=settings.telephony_domain, listen=_csv(settings.telephony_listen),
+        trunk_networks=",".join(_csv(settings.telephony_trunks)),
+        phone_networks=",".join(_csv(settings.telephony_phone_networks)),
+        emergency_condition=emergency_condition(settings.telephony_numbers),
+        evapi_addr=settings.telephony_evapi, ring_timeout_ms=settings.telephony_ring_timeout_s * 1000,
+        max_queue_ms=settings.telephony_max_queue_s * 1000, max_queue_s=settings.telephony_max_queue_s,
+        group_aor=GROUP_AOR, runtime_dir=paths.runtime, module_path=mpath or module_path(),
+        debug_level=1, log_stderr=log_stderr, children=children)
+
+
+def write_config(settings: Settings, paths: EdgePaths, **kw: object) -> Path:
+    paths.directory.mkdir(parents=True, exist_ok=True)
+    paths.runtime.mkdir(parents=True, exist_ok=True)
+    text = render_config(settings, paths, **kw)  # type: ignore[arg-type]
+    tmp = paths.config.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    check = subprocess.run([kamailio_binary(), "-c", "-f", str(tmp)], capture_output=True, text=True, timeout=30)
+    if check.returncode != 0:
+        raise EdgeError("Kamailio refused the rendered configuration:\n" + (check.stderr or check.stdout)[-3000:])
+    tmp.replace(paths.config)
+    return paths.config
+
+
+def running_pid(paths: EdgePaths) -> int | None:
+    try:
+        pid = int(paths.pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def start(settings: Settings, paths: EdgePaths, *, shm_mb: int = 64, pkg_mb: int = 8) -> int:
+    """Render, check and start Kamailio as a daemon; returns its pid. Already running: its pid."""
+    pid = running_pid(paths)
+    if pid:
+        return pid
+    write_config(settings, paths)
+    paths.pidfile.unlink(missing_ok=True)
+    with paths.log.open("ab") as log:
+        proc = subprocess.run([kamailio_binary(), "-f", str(paths.config), "-P", str(paths.pidfile),
+                               "-Y", str(paths.runtime), "-m", str(shm_mb), "-M", str(pkg_mb)],
+                              stdout=log, stderr=log, timeout=30)
+    if proc.returncode != 0:
+        raise EdgeError(f"Kamailio did not start (exit {proc.returncode}); see {paths.log}")
+    for _ in range(50):
+        pid = running_pid(paths)
+        if pid:
+            return pid
+        time.sleep(0.1)
+    raise EdgeError(f"Kamailio started but wrote no pid file; see {paths.log}")
+
+
+def stop(paths: EdgePaths, timeout_s: float = 10.0) -> bool:
+    pid = running_pid(paths)
+    if not pid:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if running_pid(paths) is None:
+            paths.pidfile.unlink(missing_ok=True)
+            return True
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    paths.pidfile.unlink(missing_ok=True)
+    return True

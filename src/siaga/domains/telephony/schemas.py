@@ -1,0 +1,64 @@
+"""API shapes for operator lines, presence, the queue and the edge's health."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PresenceState = Literal["available", "break", "offline"]
+
+
+class LineOut(BaseModel):
+    user_id: int
+    username: str
+    full_name: str
+    extension: str
+    presence: str
+    presence_since: datetime
+    busy: bool = Field(description="a call is ringing or connected at this phone")
+    current_call_id: int | None
+    registered: bool
+    registered_until: datetime | None
+    idle_since: datetime | None
+    version: int
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    extension: str = Field(pattern=r"^[0-9]{2,8}$", description="the number the phone registers as, e.g. 1001")
+    password: str = Field(min_length=8, max_length=128, description="the phone's SIP password; only its digest "
+                          "(HA1) is stored")
+
+
+class PresenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: PresenceState
+    user_id: int | None = Field(default=None, ge=1, le=2**53, description="someone else's (supervisors only); "
+                                "default: mine")
+
+
+class WaitingCallOut(BaseModel):
+    call_id: int
+    caller_number: str
+    offered_at: datetime
+    wait_s: float
+    ringing_user_id: int | None
+    queue_penalty_s: int
+
+
+class EdgeOut(BaseModel):
+    state: str = Field(description="up: the bridge is connected to the SIP edge; down; unknown: never seen")
+    since: datetime | None
+    last_seen_at: datetime | None
+    detail: dict[str, object] = {}
+
+
+class TelephonyStatus(BaseModel):
+    edge: EdgeOut
+    lines: list[LineOut]
+    queue: list[WaitingCallOut]
+    on_duty: int = Field(description="lines whose operator is available or on a call")

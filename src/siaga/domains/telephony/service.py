@@ -1,0 +1,77 @@
+"""Reads: lines with their presence, the waiting queue in the order calls will be answered, the edge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siaga.domains.callers.queue import Waiting, rank_key
+from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call
+from siaga.domains.calls.service import calls_out
+from siaga.domains.telephony import schemas
+from siaga.domains.telephony.models import OperatorLine, RingAttempt, TelephonyEdge
+from siaga.domains.users.models import User
+
+EDGE_NAME = "kamailio"
+
+
+def is_registered(line: OperatorLine, now: datetime) -> bool:
+    return line.registered_until is not None and line.registered_until > now
+
+
+def line_out(line: OperatorLine, user: User, now: datetime) -> schemas.LineOut:
+    return schemas.LineOut(
+        user_id=line.user_id, username=user.username, full_name=user.full_name, extension=line.extension,
+        presence=line.presence, presence_since=line.presence_since, busy=line.current_call_id is not None,
+        current_call_id=line.current_call_id, registered=is_registered(line, now),
+        registered_until=line.registered_until, idle_since=line.idle_since, version=line.version)
+
+
+def lines(db: Session, now: datetime) -> list[schemas.LineOut]:
+    rows = db.execute(select(OperatorLine, User).join(User, User.id == OperatorLine.user_id)
+                      .order_by(OperatorLine.extension)).all()
+    return [line_out(line, user, now) for line, user in rows]
+
+
+def waiting_calls(db: Session, now: datetime, refs: set[str] | None = None) -> list[tuple[Call, int]]:
+    """Live, unanswered calls in the order they will be answered (domains/callers/queue.rank_key), with
+    each one's queue penalty. `refs`: only these telephony call ids (those the edge holds)."""
+    q = select(Call).where(Call.status.in_(("offered", "ringing")), Call.answered_at.is_(None))
+    if refs is not None:
+        if not refs:
+            return []
+        q = q.where(Call.external_ref.in_(refs))
+    calls = list(db.scalars(q))
+    outs = {o.id: o for o in calls_out(db, calls)}
+    keyed = [(rank_key(Waiting(c.id, c.offered_at, outs[c.id].queue_penalty_s > 0), now,
+                       outs[c.id].queue_penalty_s or 1), c) for c in calls]
+    keyed.sort(key=lambda kc: kc[0])
+    return [(c, outs[c.id].queue_penalty_s) for _, c in keyed]
+
+
+def queue(db: Session, now: datetime) -> list[schemas.WaitingCallOut]:
+    ringing = dict(db.execute(select(RingAttempt.call_id, RingAttempt.user_id)
+                              .where(RingAttempt.ended_at.is_(None))).all())
+    return [schemas.WaitingCallOut(call_id=c.id, caller_number=c.caller_number, offered_at=c.offered_at,
+                                   wait_s=max(0.0, (now - c.offered_at).total_seconds()),
+                                   ringing_user_id=ringing.get(c.id), queue_penalty_s=penalty)
+            for c, penalty in waiting_calls(db, now)]
+
+
+def edge(db: Session) -> schemas.EdgeOut:
+    row = db.get(TelephonyEdge, EDGE_NAME)
+    if row is None:
+        return schemas.EdgeOut(state="unknown", since=None, last_seen_at=None)
+    return schemas.EdgeOut(state=row.state, since=row.since, last_seen_at=row.last_seen_at, detail=row.detail)
+
+
+def status(db: Session, now: datetime) -> schemas.TelephonyStatus:
+    ls = lines(db, now)
+    return schemas.TelephonyStatus(edge=edge(db), lines=ls, queue=queue(db, now),
+                                   on_duty=sum(1 for line in ls if line.presence == "available" or line.busy))
+
+
+def live_call_ids(db: Session) -> set[int]:
+    return set(db.scalars(select(Call.id).where(Call.status.in_(CALL_LIVE_STATUSES))))
