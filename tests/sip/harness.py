@@ -1,0 +1,159 @@
+"""Real SIP peers for the tests: a Kamailio edge rendered from the project's own template, sipp as the
+telco trunk and as operator phones. Nothing is faked: the service under test is the real app with its
+bridge, talking to the real Kamailio over evapi."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from siaga.domains.telephony.edge import EdgePaths, kamailio_binary, render_config
+from siaga.settings import Settings
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+CONFORMANCE = Path(os.environ.get("SIAGA_CONFORMANCE_DIR", Path(__file__).parents[3] / "shared" / "conformance"))
+T = TypeVar("T")
+
+
+def require_peers() -> None:
+    missing = [name for name in ("sipp",) if shutil.which(name) is None]
+    try:
+        kamailio_binary()
+    except Exception as exc:  # noqa: BLE001 - the message says what to install
+        missing.append(str(exc))
+    if missing:
+        raise RuntimeError("SIP tests need Kamailio and sipp: as root, `apt-get install kamailio "
+                           "kamailio-extra-modules kamailio-json-modules sip-tester` (make test does it). "
+                           f"Missing: {missing}")
+
+
+def free_udp_port() -> int:
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            try:
+                t.bind(("127.0.0.1", port))  # free for both, so a TCP listener could follow
+            except OSError:
+                continue
+            return port
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(fn: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def sip_request(port: int, raw: bytes, timeout: float = 2.0) -> bytes | None:
+    """Send one datagram to the edge and return the first response (None when nothing comes back)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(timeout)
+        s.sendto(raw, ("127.0.0.1", port))
+        try:
+            return s.recv(65535)
+        except TimeoutError:
+            return None
+
+
+def options(port: int) -> bytes:
+    local = uuid.uuid4().hex[:10]
+    return (f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK{local}\r\n"
+            f"From: <sip:probe@127.0.0.1>;tag={local}\r\nTo: <sip:127.0.0.1:{port}>\r\nCall-ID: {local}@probe\r\n"
+            "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode()
+
+
+@dataclass
+class Edge:
+    """Kamailio in the foreground, its log in `directory`."""
+
+    settings: Settings
+    directory: Path
+    sip_port: int
+    proc: subprocess.Popen[bytes] | None = None
+    children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start(self) -> None:
+        paths = EdgePaths(self.directory)
+        paths.runtime.mkdir(parents=True, exist_ok=True)
+        paths.config.write_text(render_config(self.settings, paths, log_stderr=True, children=4))
+        self.log = (self.directory / "kamailio.log").open("wb")
+        self.proc = subprocess.Popen([kamailio_binary(), "-f", str(paths.config), "-DD", "-E", "-Y",
+                                      str(paths.runtime), "-m", "64", "-M", "8"], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        wait_for(lambda: self.proc.poll() is not None or sip_request(self.sip_port, options(self.sip_port), 0.2),
+                 10, "Kamailio to answer OPTIONS")
+        assert self.proc.poll() is None, (self.directory / "kamailio.log").read_text()[-3000:]
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None and \
+            bool(sip_request(self.sip_port, options(self.sip_port), 1.0))
+
+    def stop(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.kill()
+            child.wait(5)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+    def log_text(self) -> str:
+        return (self.directory / "kamailio.log").read_text(errors="replace")
+
+    # --- sipp ---
+    def _csv(self, name: str, rows: list[str]) -> Path:
+        path = self.directory / f"{name}-{uuid.uuid4().hex[:6]}.csv"
+        path.write_text("SEQUENTIAL\n" + "\n".join(rows) + "\n")
+        return path
+
+    def sipp(self, scenario: str | Path, *args: str, rows: list[str] | None = None, calls: int = 1,
+             timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+        """Run sipp as a UAC against the edge; returns the finished process (returncode 0: every call
+        went as its scenario says)."""
+        cmd = ["sipp", "-sf", str(scenario if isinstance(scenario, Path) else SCENARIOS / scenario),
+               "-i", "127.0.0.1", "-p", str(free_udp_port()), "-m", str(calls), "-nostdin",
+               "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_err",
+               "-error_file", str(self.directory / f"sipp-err-{uuid.uuid4().hex[:6]}.log")]
+        if rows:
+            cmd += ["-inf", str(self._csv("rows", rows))]
+        cmd += [*args, f"127.0.0.1:{self.sip_port}"]
+        return subprocess.run(cmd, capture_output=True, timeout=timeout + 15, cwd=self.directory)
+
+    def phone(self, extension: str, password: str, scenario: str = "phone_answer.xml", calls: int = 1,
+              expires: int = 300) -> int:
+        """An operator phone: a sipp UAS on its own port (answering per `scenario`), registered as
+        `extension` through the edge. Returns the UAS port."""
+        port = free_udp_port()
+        uas = subprocess.Popen(["sipp", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port),
+                                "-m", str(calls), "-nostdin", "-timeout", "120s"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.directory)
+        self.children.append(uas)
+        row = f"{extension};127.0.0.1:{port};{self.settings.telephony_domain};{expires}"
+        done = self.sipp("register.xml", "-au", extension, "-ap", password, rows=[row], timeout=15)
+        assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:] + self.log_text()[-2000:]
+        return port
