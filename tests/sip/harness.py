@@ -8,14 +8,24 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy import Engine, select
+
+from siaga.core.clock import Clock
+from siaga.db.engine import unit_of_work
+from siaga.domains.calls.models import Call, CallLocation
+from siaga.domains.telephony import actions, schemas
 from siaga.domains.telephony.edge import EdgePaths, kamailio_binary, render_config
+from siaga.domains.telephony.models import OperatorLine, RingAttempt
+from siaga.domains.users.models import User
 from siaga.settings import Settings
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -157,3 +167,107 @@ class Edge:
         done = self.sipp("register.xml", "-au", extension, "-ap", password, rows=[row], timeout=15)
         assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:] + self.log_text()[-2000:]
         return port
+
+
+PASSWORDS = {"ct": "ct-secret-1001", "sup": "sup-secret-1002"}
+EXTENSIONS = {"ct": "1001", "sup": "1002"}
+
+
+class Centre:
+    def __init__(self, engine: Engine, settings: Settings, edge: Edge) -> None:
+        self.engine, self.settings, self.edge = engine, settings, edge
+
+    def ctx(self, username: str = "sup"):  # type: ignore[no-untyped-def]
+        from siaga.core.context import Ctx
+        from siaga.domains.users.actions import principal_of
+
+        @contextmanager
+        def make():  # type: ignore[no-untyped-def]
+            with unit_of_work(self.engine) as db:
+                user = db.scalar(select(User).where(User.username == username))
+                yield Ctx(db=db, actor=principal_of(user), clock=Clock(), settings=self.settings)
+        return make()
+
+    def user_id(self, username: str) -> int:
+        with unit_of_work(self.engine, write=False) as db:
+            return db.scalar(select(User.id).where(User.username == username))  # type: ignore[return-value]
+
+    def line(self, username: str, presence: str = "available") -> None:
+        with self.ctx(username) as ctx:
+            actions.set_line(ctx, self.user_id(username), schemas.LineIn(extension=EXTENSIONS[username],
+                                                                          password=PASSWORDS[username]))
+            actions.set_presence(ctx, schemas.PresenceIn(state=presence))  # type: ignore[arg-type]
+
+    def phone(self, username: str, scenario: str = "phone_answer.xml", calls: int = 1) -> None:
+        # The bridge pushes the line's credentials to the edge within half a second.
+        wait_for(lambda: self._pushed(username), 10, "the line's credentials at the edge")
+        self.edge.phone(EXTENSIONS[username], PASSWORDS[username], scenario, calls)
+        wait_for(lambda: self.registered(username), 10, "the phone's registration to reach the service")
+
+    def _pushed(self, username: str) -> bool:
+        bridge = self.bridge
+        return bridge is not None and bool(bridge.lines_pushed) and EXTENSIONS[username] in bridge.lines_pushed
+
+    bridge = None
+    url = ""
+
+    def registered(self, username: str) -> bool:
+        with unit_of_work(self.engine, write=False) as db:
+            line = db.get(OperatorLine, self.user_id(username))
+            return bool(line and line.registered_until)
+
+    def calls(self) -> list[Call]:
+        with unit_of_work(self.engine, write=False) as db:
+            rows = list(db.scalars(select(Call).order_by(Call.id)))
+            db.expunge_all()
+            return rows
+
+    def call_where(self, what: str, pred) -> Call:  # type: ignore[no-untyped-def]
+        return wait_for(lambda: next((c for c in self.calls() if pred(c)), None), 15, what)
+
+    def attempts(self, call_id: int) -> list[tuple[str, str | None]]:
+        with unit_of_work(self.engine, write=False) as db:
+            rows = db.execute(select(User.username, RingAttempt.result).join(User, User.id == RingAttempt.user_id)
+                              .where(RingAttempt.call_id == call_id).order_by(RingAttempt.id)).all()
+            return [(u, r) for u, r in rows]
+
+    def locations(self, call_id: int) -> list[CallLocation]:
+        with unit_of_work(self.engine, write=False) as db:
+            rows = list(db.scalars(select(CallLocation).where(CallLocation.call_id == call_id)))
+            db.expunge_all()
+            return rows
+
+
+@contextmanager
+def running_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centre]:
+    """Kamailio + the app (uvicorn, real clock, bridge on) on fresh ports; `centre.url` is the console."""
+    require_peers()
+    import uvicorn
+
+    from siaga.app import create_app
+
+    sip_port = free_udp_port()
+    settings = Settings(database_url=db_url, secret_key="test", event_poll_seconds=0.2, deadline_tick_seconds=0,
+                        telephony_bridge=True, telephony_evapi=f"127.0.0.1:{free_tcp_port()}",
+                        telephony_listen=f"udp:127.0.0.1:{sip_port}", telephony_ring_timeout_s=5)
+    edge = Edge(settings, tmp_path / "edge", sip_port)
+    edge.directory.mkdir()
+    edge.start()
+    app = create_app(settings, clock=Clock(), engine=engine)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_tcp_port(), log_level="warning",
+                                           timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 20, "the app")
+    c = Centre(engine, settings, edge)
+    c.bridge = app.state.bridge
+    c.url = f"http://127.0.0.1:{server.config.port}"
+    wait_for(lambda: app.state.bridge.connected.is_set(), 10, "the bridge to connect to the edge")
+    try:
+        yield c
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        edge.stop()
+
+

@@ -450,6 +450,24 @@ WORDS: dict[str, tuple[str, str]] = {
     "st_col_out_of_hours": ("Luar jam", "Out of hours"),
     "st_col_processed": ("Diproses ≤ 60 s", "Processed ≤ 60 s"),
     "st_col_avg_processing": ("Rata-rata proses", "Average processing"),
+    # the nuisance-risk hint (a hint for the call-taker, never an action)
+    "risk_hint": ("Petunjuk risiko iseng", "Prank-risk hint"),
+    "risk_note": ("petunjuk, bukan keputusan", "a hint, not a decision"),
+    "risk_high": ("tinggi", "high"),
+    "risk_low": ("rendah", "low"),
+    "risk_quality": ("Diuji pada periode kemudian: presisi {precision}, recall {recall}; darurat asli yang ikut "
+                     "ditandai {genuine}", "Tested on a later period: precision {precision}, recall {recall}; "
+                     "genuine emergencies flagged {genuine}"),
+    # full numbers outside the call-taker's screen: masked, revealed one at a time, audited
+    "reveal_number": ("Tampilkan nomor", "Reveal number"),
+    "reveal_reason": ("Alasan (dicatat di log audit)", "Reason (recorded in the audit log)"),
+    "reveal_confirm": ("Tampilkan", "Reveal"),
+    "reveal_cancel": ("Batal", "Cancel"),
+    "number_masked_hint": ("Nomor disamarkan; membuka nomor lengkap dicatat di log audit",
+                           "Numbers are masked; revealing a full number is recorded in the audit log"),
+    "anonymised": ("dianonimkan", "anonymised"),
+    "linked_calls": ("Panggilan terkait", "Linked calls"),
+    "no_linked_calls": ("Tidak ada panggilan terkait.", "No linked calls."),
 }
 
 STATUS_WORDS: dict[str, dict[str, tuple[str, str]]] = {
@@ -486,6 +504,22 @@ STATUS_WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "rescue_boat": ("Perahu SAR", "Rescue boat"), "patrol_car": ("Mobil patroli", "Patrol car"),
     },
 }
+# The telephony bar in every staff screen's header: the SIP edge's health and one's own phone line.
+WORDS.update({
+    "tel_label": ("Telepon", "Phones"),
+    "tel_up": ("Telepon tersambung", "Phones connected"),
+    "tel_down": ("Telepon TERPUTUS — panggilan tidak masuk ke konsol", "Phones DOWN — calls do not reach the console"),
+    "tel_unknown": ("Telepon SIP belum dipasang", "SIP phones not set up"),
+    "tel_my_line": ("Saluran saya", "My line"),
+    "tel_registered": ("pesawat terdaftar", "phone registered"),
+    "tel_not_registered": ("pesawat belum terdaftar", "phone not registered"),
+    "tel_busy": ("sedang menerima panggilan", "on a call"),
+    "presence_available": ("Siap", "Available"),
+    "presence_break": ("Istirahat", "Break"),
+    "presence_offline": ("Tidak bertugas", "Off duty"),
+    "tel_on_duty": ("operator bertugas", "operators on duty"),
+    "tel_waiting": ("menunggu", "waiting"),
+})
 # Outcomes an operator chooses; "abandoned" and "missed" are set by the telephony side.
 OPERATOR_OUTCOMES = ("emergency", "information", "prank", "ghost", "wrong_number", "test")
 
