@@ -22,7 +22,8 @@ def test_call_taker_goes_on_duty_and_a_sip_call_lands_on_their_screen(browser, e
     with running_centre(engine, db_url, tmp_path) as centre:
         centre.line("ct", presence="offline")
         centre.phone("ct")
-        context = browser.new_context(locale="id-ID", timezone_id="Asia/Jakarta", viewport={"width": 1440, "height": 900})
+        context = browser.new_context(locale="id-ID", timezone_id="Asia/Jakarta",
+                                      viewport={"width": 1440, "height": 900})
         try:
             page = context.new_page()
             page.set_default_timeout(15_000)

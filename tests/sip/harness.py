@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine, select
 
+import siaga.domains.telephony
 from siaga.core.clock import Clock
 from siaga.db.engine import unit_of_work
 from siaga.domains.calls.models import Call, CallLocation
@@ -28,7 +29,7 @@ from siaga.domains.telephony.models import OperatorLine, RingAttempt
 from siaga.domains.users.models import User
 from siaga.settings import Settings
 
-SCENARIOS = Path(__file__).parent / "scenarios"
+SCENARIOS = Path(siaga.domains.telephony.__file__).parent / "sipp"
 CONFORMANCE = Path(os.environ.get("SIAGA_CONFORMANCE_DIR", Path(__file__).parents[3] / "shared" / "conformance"))
 T = TypeVar("T")
 
