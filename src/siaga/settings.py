@@ -11,6 +11,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
+# What goes into Kamailio's configuration is checked here, so a setting can never inject config text.
+_NETWORKS = r"^[0-9A-Fa-f.:]+(/[0-9]{1,3})?(,[0-9A-Fa-f.:]+(/[0-9]{1,3})?)*$"
+_LISTEN = r"^(udp|tcp|tls|ws|wss):[0-9A-Za-z.\-\[\]:]+(,(udp|tcp|tls|ws|wss):[0-9A-Za-z.\-\[\]:]+)*$"
 
 
 class Settings(BaseSettings):
@@ -45,14 +48,18 @@ class Settings(BaseSettings):
                               "a post must carry a valid HMAC; when empty, posts are accepted unsigned")
     telephony_bridge: bool = Field(default=False, description="this `siaga serve` process runs the bridge to the "
                                    "SIP edge (exactly one process per edge should)")
-    telephony_evapi: str = Field(default="127.0.0.1:8448", description="host:port of the edge's evapi socket")
+    telephony_evapi: str = Field(default="127.0.0.1:8448", pattern=r"^[0-9A-Za-z.-]{1,100}:[0-9]{1,5}$",
+                                 description="host:port of the edge's evapi socket")
     telephony_domain: str = Field(default="siaga112.local", pattern=r"^[A-Za-z0-9.-]{1,100}$",
                                   description="SIP domain (and digest realm) the operators' phones register to")
-    telephony_listen: str = Field(default="udp:127.0.0.1:5060", description="comma-separated Kamailio listen "
-                                  "sockets, e.g. udp:10.1.2.3:5060,tcp:10.1.2.3:5060")
-    telephony_trunks: str = Field(default="127.0.0.1/32", description="comma-separated addresses/networks the "
-                                  "telco trunk sends from; INVITEs from elsewhere get 403")
+    telephony_listen: str = Field(default="udp:127.0.0.1:5060", pattern=_LISTEN,
+                                  description="comma-separated Kamailio listen sockets, e.g. "
+                                  "udp:10.1.2.3:5060,tcp:10.1.2.3:5060")
+    telephony_trunks: str = Field(default="127.0.0.1/32", pattern=_NETWORKS,
+                                  description="comma-separated addresses/networks the telco trunk sends from; "
+                                  "INVITEs from elsewhere get 403")
     telephony_phone_networks: str = Field(default="127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
+                                          pattern=_NETWORKS,
                                           description="networks operators' phones may register from")
     telephony_numbers: str = Field(default="112", pattern=r"^[0-9]{2,6}(,[0-9]{2,6})*$",
                                    description="dialled numbers accepted as emergency calls (urn:service:sos "
@@ -61,8 +68,9 @@ class Settings(BaseSettings):
                                           "rings before the call goes to the next operator")
     telephony_max_queue_s: int = Field(default=900, ge=60, le=3600, description="how long the edge keeps a "
                                        "waiting call before giving up on it")
-    telephony_fallback_uri: str = Field(default="", max_length=200, description="where a call goes when no "
-                                        "operator is on duty (e.g. sip:110@polres.example); empty: the caller "
+    telephony_fallback_uri: str = Field(default="", max_length=200, pattern=r"^(sips?:[^\s\"'\\]+)?$",
+                                        description="where a call goes when no operator is on duty (e.g. "
+                                        "sip:110@polres.example); empty: the caller "
                                         "hears 480 and the number goes on the callback list")
     nuisance_retention_days: int = Field(default=365, ge=30, description="How long the numbers and notes of prank and "
                                          "ghost calls with no incident are kept before they are anonymised")

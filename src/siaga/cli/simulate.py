@@ -22,6 +22,13 @@ OUTCOME_LABELS = {
 
 @app.command("simulate")
 def simulate(
+    what: str = typer.Argument("history", help="history: simulate the centre (default) | calls: ring demo calls "
+                               "into the running centre — real SIP calls through the edge when it runs, otherwise "
+                               "call events"),
+    count: int = typer.Option(5, "--count", "-n", min=1, max=10000, help="calls: how many"),
+    rate: float = typer.Option(0.5, help="calls: new calls per second"),
+    via: str = typer.Option("auto", help="calls: sip | events | auto (SIP when the edge and its bridge are up)"),
+    talk_ms: int = typer.Option(20000, help="calls via SIP: how long each call talks once answered (ms)"),
     scenario_name: str = typer.Option("bengkalis-24x7", "--scenario", "-s",
                                       help="scenario name (trial-2025, bengkalis-24x7) or a .json file"),
     period_from: str = typer.Option(None, "--from", help="first day YYYY-MM-DD (WIB); default: the scenario's"),
@@ -44,6 +51,11 @@ def simulate(
 ) -> None:
     """Simulate the centre: calls by hour and weekday, pranks, ghosts, hang-ups, handle times, patience, the
     Bengkalis desa, a roster. Prints where the calls went (answered, hung up in the queue, missed out of hours)."""
+    if what == "calls":
+        _demo_calls(count, rate, via, talk_ms, seed)
+        return
+    if what != "history":
+        fail(f"unknown simulation {what!r}: history or calls")
     from siaga.domains.simulate import actions, engine, reference, story
     from siaga.domains.simulate.scenario import ScenarioError, load
 
@@ -216,3 +228,41 @@ def _live(scenario, roster, seed, start, end, url, token, speed, answer, operato
         for line in result.errors[:10]:
             err.print(f"[red]✗[/] {line}")
         fail(f"{len(result.errors)} events were refused")
+
+
+def _demo_calls(count: int, rate: float, via: str, talk_ms: int, seed: int | None) -> None:
+    from siaga.domains.telephony import demo, edge, service
+    from siaga.settings import get_settings
+
+    settings = get_settings()
+    if via not in ("auto", "sip", "events"):
+        fail(f"--via must be sip, events or auto, got {via!r}")
+    if via in ("auto", "sip"):
+        with action_ctx() as ctx:
+            st = service.edge(ctx.db)
+            up = edge.running_pid(edge.default_paths()) is not None and st.state == "up" and \
+                st.last_seen_at is not None and (ctx.now() - st.last_seen_at).total_seconds() < 30
+        if via == "sip" and not up:
+            fail("the SIP edge is not up: `siaga telephony start`, and serve with SIAGA_TELEPHONY_BRIDGE=true "
+                 "(or run `siaga telephony bridge`)")
+        via = "sip" if up else "events"
+    calls = demo.demo_calls(count, seed)
+    if via == "sip":
+        out.print(f"Placing {count} SIP calls through the edge ({rate}/s); each talks {talk_ms / 1000:.0f} s once "
+                  "answered — answer them on an operator phone.")
+        try:
+            done = demo.place_sip_calls(settings, calls, rate, talk_ms)
+        except demo.DemoError as exc:
+            fail(str(exc))
+        tail = done.stdout.decode(errors="replace").strip().splitlines()[-12:]
+        out.print("\n".join(tail), markup=False, highlight=False)
+        if done.returncode != 0:
+            fail(f"sipp reported failed calls (exit {done.returncode}): unanswered within its timeout?")
+        return
+    out.print(f"The SIP edge is not running: ringing {count} calls into the queue as call events ({rate}/s).")
+    for i, call in enumerate(calls):
+        with action_ctx() as ctx:
+            demo.ring_call_events(ctx, call)
+        out.print(f"  {call.number} ringing ({call.lat}, {call.lon} ± {call.accuracy_m} m)")
+        if i < len(calls) - 1:
+            demo.pause(rate)

@@ -1,0 +1,49 @@
+"""`siaga telephony` and `siaga simulate calls` as an admin uses them, with a real Kamailio where it counts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select
+
+from siaga.domains.calls.models import Call, CallLocation
+
+
+def siaga(url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "SIAGA_DATABASE_URL": url, "COLUMNS": "200", **env}
+    return subprocess.run([sys.executable, "-m", "siaga", *args], env=full, capture_output=True, text=True,
+                          timeout=180)
+
+
+def test_demo_calls_ring_into_the_queue_as_call_events_when_no_edge_runs(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert siaga(url, "db", "upgrade").returncode == 0
+    assert siaga(url, "demo", "load", "--no-incidents").returncode == 0
+    r = siaga(url, "simulate", "calls", "-n", "3", "--rate", "50", "--seed", "7")
+    assert r.returncode == 0, r.stderr
+    assert "not running" in r.stdout
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Call.status, Call.caller_number)).all()
+        assert len(rows) == 3 and {s for s, _ in rows} == {"ringing"}
+        assert all(n.startswith("08") for _, n in rows)
+        assert conn.scalar(select(func.count()).select_from(CallLocation)) == 3
+    engine.dispose()
+    forced = siaga(url, "simulate", "calls", "--via", "sip")
+    assert forced.returncode == 1 and "siaga telephony start" in forced.stderr
+
+
+def test_config_is_rendered_checked_by_kamailio_and_bad_settings_are_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cfg.db'}"
+    ok = siaga(url, "telephony", "config", "--dir", str(tmp_path / "edge"),
+               SIAGA_TELEPHONY_TRUNKS="10.20.30.0/24,127.0.0.1/32", SIAGA_TELEPHONY_NUMBERS="112,110")
+    assert ok.returncode == 0, ok.stderr
+    text = (tmp_path / "edge" / "kamailio.cfg").read_text()
+    assert '"10.20.30.0/24,127.0.0.1/32"' in text and '$rU == "110"' in text
+    bad = siaga(url, "telephony", "config", "--dir", str(tmp_path / "edge2"), SIAGA_TELEPHONY_NUMBERS="112;drop")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    status = siaga(url, "telephony", "status", "--dir", str(tmp_path / "edge"))
+    assert status.returncode == 1  # nothing running: the exit code says so for monitoring
