@@ -167,3 +167,33 @@ def test_every_offered_call_has_exactly_one_record(centre: Centre) -> None:
     with unit_of_work(centre.engine, write=False) as db:
         assert db.scalar(select(func.count()).select_from(Call)) == 10
         assert db.scalar(select(func.count(func.distinct(Call.external_ref)))) == 10
+
+
+def test_claim_on_the_console_rings_that_operators_phone_and_is_recorded_once(centre: Centre) -> None:
+    import threading
+
+    from siaga.core.audit import AuditEntry
+    from siaga.domains.calls import actions as call_actions
+    from siaga.domains.calls.schemas import CallClaim
+
+    centre.line("ct", presence="break")  # on duty, not rung: the call waits for someone to take it
+    centre.phone("ct")
+    result: dict[str, object] = {}
+    trunk = threading.Thread(target=lambda: result.setdefault("done", centre.edge.sipp(
+        "trunk_call.xml", "-d", "500", rows=[f"{CALLER};1.4667 102.1;35"], timeout=30)))
+    trunk.start()
+    waiting = centre.call_where("the call in the queue", lambda c: c.status in ("offered", "ringing"))
+    assert centre.attempts(waiting.id) == []
+    with centre.ctx("ct") as ctx:
+        call_actions.claim_call(ctx, waiting.id, CallClaim(version=waiting.version))
+    trunk.join(45)
+    done = result["done"]
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
+    call = centre.call_where("the call to end", lambda c: c.status == "ended")
+    assert call.operator_id == centre.user_id("ct")
+    assert centre.attempts(call.id) == [("ct", "answered")]
+    with unit_of_work(centre.engine, write=False) as db:
+        claims = db.scalars(select(AuditEntry).where(AuditEntry.entity == "call",
+                                                     AuditEntry.entity_id == str(call.id),
+                                                     AuditEntry.action == "call.claim")).all()
+        assert len(claims) == 1
