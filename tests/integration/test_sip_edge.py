@@ -197,3 +197,15 @@ def test_claim_on_the_console_rings_that_operators_phone_and_is_recorded_once(ce
                                                      AuditEntry.entity_id == str(call.id),
                                                      AuditEntry.action == "call.claim")).all()
         assert len(claims) == 1
+
+
+def test_with_the_service_down_every_registered_phone_rings(centre: Centre) -> None:
+    """Degraded mode: the bridge is gone (service crashed or restarting); the edge still gets the call to a
+    human — every phone that registered rings at once — instead of refusing it."""
+    centre.line("ct")
+    centre.phone("ct")
+    centre.stop_app()
+    wait_for(lambda: "service disconnected" in centre.edge.log_text(), 10, "the edge to notice")
+    done = centre.edge.sipp("trunk_call.xml", "-d", "300", rows=[f"{CALLER};1.4667 102.1;35"], timeout=20)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:] + centre.edge.log_text()[-2000:]
+    assert "rings every operator phone" in centre.edge.log_text()

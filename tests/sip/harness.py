@@ -212,6 +212,9 @@ class Centre:
     bridge = None
     url = ""
 
+    def stop_app(self) -> None:
+        raise NotImplementedError
+
     def registered(self, username: str) -> bool:
         with unit_of_work(self.engine, write=False) as db:
             line = db.get(OperatorLine, self.user_id(username))
@@ -263,6 +266,11 @@ def running_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Cent
     c = Centre(engine, settings, edge)
     c.bridge = app.state.bridge
     c.url = f"http://127.0.0.1:{server.config.port}"
+
+    def stop_app() -> None:
+        server.should_exit = True
+        thread.join(10)
+    c.stop_app = stop_app  # type: ignore[method-assign]
     wait_for(lambda: app.state.bridge.connected.is_set(), 10, "the bridge to connect to the edge")
     try:
         yield c
