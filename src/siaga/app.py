@@ -19,6 +19,7 @@ from siaga.domains.agencies import api as agencies_api
 from siaga.domains.callers import api as callers_api
 from siaga.domains.calls import api as calls_api
 from siaga.domains.incidents import api as incidents_api
+from siaga.domains.location import api as location_api
 from siaga.domains.regions import api as regions_api
 from siaga.domains.reports import api as reports_api
 from siaga.domains.response import api as response_api
@@ -41,6 +42,7 @@ API_ROUTERS = (users_api.router, regions_api.router, agencies_api.router, units_
 API_ROUTERS += (staffing_api.router,)
 API_ROUTERS += (reports_api.router,)
 API_ROUTERS += (telephony_api.router,)
+API_ROUTERS += (location_api.router,)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None,

@@ -91,6 +91,11 @@ def test_event_stream_requires_a_human_role(api):
     ("damkar", "POST", "/api/v1/assignments/1/state", True),
     ("phone", "POST", "/api/v1/call-events", True),   # the telephony bridge only feeds calls
     ("phone", "GET", "/api/v1/incidents", False),
+    ("phone", "POST", "/api/v1/aml", True),           # AML fixes come from the network side...
+    ("phone", "POST", "/api/v1/aml/sms", True),
+    ("sup", "POST", "/api/v1/aml", True),             # ...or a supervisor relaying one by hand
+    ("ct", "POST", "/api/v1/aml", False),             # a call-taker reads fixes, never posts them
+    ("disp", "POST", "/api/v1/aml/sms", False),
     ("admin", "POST", "/api/v1/users", True),
     ("admin", "POST", "/api/v1/incidents", False),    # administrators don't dispatch
     ("sup", "GET", "/api/v1/audit/verify", True),

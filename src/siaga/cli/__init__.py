@@ -323,13 +323,23 @@ def roads_recommend(lat: float = typer.Argument(..., help="incident latitude, e.
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except ValidationError as exc:  # a SIAGA_* setting with a bad value: say which, never a traceback
+        if exc.title != "Settings":
+            raise
+        for e in exc.errors():
+            name = "SIAGA_" + "_".join(str(x) for x in e["loc"]).upper()
+            err.print(f"[bold red]Error:[/] configuration {name}={e.get('input')!r}: {e['msg']}")
+        sys.exit(2)
 
 
 from siaga.cli import callers as _callers  # noqa: E402,F401  registers `siaga callers`
+from siaga.cli import location as _location  # noqa: E402,F401  registers `siaga location`
 from siaga.cli import report as _report  # noqa: E402,F401  registers `siaga report`
 from siaga.cli import simulate as _simulate  # noqa: E402,F401  registers `siaga simulate`
 from siaga.cli import staffing as _staffing  # noqa: E402,F401  registers `siaga staffing`

@@ -27,5 +27,5 @@ __all__ = ["Base", "AuditEntry", "IdempotencyRecord", "Agency", "Station", "Call
            "CallLocation", "Assignment", "Category", "Incident", "IncidentCounter", "TimelineEntry",
            "UnitAssignment", "Landmark", "Region", "Unit", "ApiToken", "LoginAttempt", "User", "UserSession",
            "Event", "LedgerHead", "Deadline", "DeadlinePolicy", "ResponseRule", "RoadEdge", "RoadNetwork", "RoadNode",
-           "CallbackAttempt", "CallerMeasure", "NuisanceRule", "RiskModel", "OperatorLine", "RingAttempt", "TelephonyEdge",
-           "SearchSector"]
+           "CallbackAttempt", "CallerMeasure", "NuisanceRule", "RiskModel", "OperatorLine", "RingAttempt",
+           "TelephonyEdge", "SearchSector"]

@@ -164,6 +164,12 @@ def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventRes
                 call.status = "ended"
     for loc in ([ev.location] if ev.location is not None else []) + ev.locations:
         _add_location(ctx, call, loc)
+    if created and call.caller_number:
+        # An AML fix may arrive (by SMS) before the call is recorded: it was kept, and joins the call now.
+        from siaga.domains.location.actions import attach_waiting_fixes
+
+        ctx.db.flush()
+        attach_waiting_fixes(ctx, call)
     ctx.audit("call.event", "call", call.id, {"event_id": ev.event_id, "type": ev.type, "at": ev.at.isoformat()})
     out = announce_call(ctx, call, "call.created" if created else "call.updated")
     return schemas.CallEventResult(duplicate=False, call=out)

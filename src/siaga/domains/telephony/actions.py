@@ -287,6 +287,8 @@ def plan_rings(ctx: Ctx, held: set[str]) -> list[Ring]:
             free.remove(line)
             rings.append(_ring(ctx, call, line, auto=True))
     free = [x for x in free if x.presence == "available"]
+    if not free:
+        return rings  # nobody to ring: the queue is not even read (a flood must not cost O(n) per event)
     free.sort(key=lambda x: (x.idle_since or datetime.min.replace(tzinfo=now.tzinfo), x.user_id))
     ringing = set(ctx.db.scalars(select(RingAttempt.call_id).where(RingAttempt.ended_at.is_(None))))
     for call, _penalty in service.waiting_calls(ctx.db, now, held):

@@ -123,6 +123,11 @@ class EdgeBridge:
         self.last_pong = 0.0
         self.handled = 0
         self._lock = asyncio.Lock()
+        # Events of different calls are handled in parallel (each in its own unit of work, up to
+        # `parallel` at once); events of one call strictly in the order the edge sent them.
+        self.parallel = asyncio.Semaphore(8)
+        self._last_of_call: dict[str, asyncio.Task[None]] = {}
+        self._kick = asyncio.Event()
 
     # --- lifecycle ---
     async def start(self) -> None:
@@ -156,12 +161,13 @@ class EdgeBridge:
             self.connected.set()
             log.info("connected to the SIP edge at %s", self.settings.telephony_evapi)
             ticker = asyncio.create_task(self._tick_loop())
+            planner = asyncio.create_task(self._plan_loop())
             try:
                 await self._in_uow(lambda ctx: actions.edge_seen(ctx, "up"))
                 await self._push_lines()
                 while True:
                     frame = await read_netstring(reader)
-                    await self._handle_frame(frame)
+                    self._spawn(frame)
             except (asyncio.IncompleteReadError, ConnectionError, FrameError, asyncio.LimitOverrunError) as exc:
                 log.warning("SIP edge connection lost: %s", exc)
             except asyncio.CancelledError:
@@ -170,6 +176,7 @@ class EdgeBridge:
                 log.exception("SIP edge bridge failed; reconnecting")
             finally:
                 ticker.cancel()
+                planner.cancel()
                 self.connected.clear()
                 self.writer = None
                 writer.close()
@@ -178,13 +185,52 @@ class EdgeBridge:
                     await self._in_uow(lambda ctx: actions.edge_seen(ctx, "down"))
             await asyncio.sleep(0.2)
 
+    def _spawn(self, frame: bytes) -> None:
+        try:
+            ev = json.loads(frame)
+            if not isinstance(ev, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            log.error("unreadable event from the edge: %r", frame[:200])
+            return
+        cid = str(ev.get("cid") or "")[:200]
+        before = self._last_of_call.get(cid) if cid else None
+        task = asyncio.create_task(self._ordered(ev, before))
+        if cid:
+            self._last_of_call[cid] = task
+            task.add_done_callback(lambda t, c=cid: self._last_of_call.pop(c, None)
+                                   if self._last_of_call.get(c) is t else None)
+
+    async def _ordered(self, ev: dict[str, Any], before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await before
+        async with self.parallel:
+            try:
+                await self._handle(ev)
+            except Exception:
+                log.exception("handling %s from the edge failed", ev.get("ev"))
+        self._kick.set()
+
+    async def _plan_loop(self) -> None:
+        """Plans the queue when something happened (coalesced), and at least twice a second."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), 0.5)
+            self._kick.clear()
+            try:
+                await self.plan()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("planning the queue failed")
+
     async def _tick_loop(self) -> None:
         n = 0
         while True:
             await asyncio.sleep(0.5)
             n += 1
             try:
-                await self.plan()
                 if n % 10 == 0:
                     await self.send({"cmd": "ping", "id": str(n)})
                     await self._push_lines()
@@ -221,14 +267,7 @@ class EdgeBridge:
                 await self._in_uow(lambda ctx, r=ref: actions.give_up(ctx, r))
 
     # --- events from the edge ---
-    async def _handle_frame(self, frame: bytes) -> None:
-        try:
-            ev = json.loads(frame)
-            if not isinstance(ev, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            log.error("unreadable event from the edge: %r", frame[:200])
-            return
+    async def _handle(self, ev: dict[str, Any]) -> None:
         self.handled += 1
         kind = ev.get("ev")
         cid = str(ev.get("cid") or "")[:200]
@@ -255,8 +294,6 @@ class EdgeBridge:
             return
         else:
             log.warning("unknown event from the edge: %s", kind)
-            return
-        await self.plan()
 
     def _hold(self, cid: str, ev: dict[str, Any]) -> None:
         try:
