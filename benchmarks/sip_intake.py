@@ -10,7 +10,7 @@ Reported:
 - lost call records (target 0);
 - p99 from the INVITE reaching Kamailio ($TV(Sn), stored as the call's offered_at) to the call's
   `call.created` event reaching a call-taker console's event stream;
-- Kamailio's and the service's resident memory before and after.
+- Kamailio's and the service's memory (PSS) before and after.
 
 Usage: python benchmarks/sip_intake.py [--rate 100] [--calls 3000]"""
 
@@ -62,11 +62,13 @@ request_route {{
 
 
 def rss_kb(pids: list[int]) -> int:
+    """Proportional set size summed over the processes: Kamailio's children share its memory, and summing
+    their RSS would count the shared pages once per process."""
     total = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
                     total += int(line.split()[1])
         except OSError:
             pass
@@ -151,10 +153,32 @@ async def watch_events(base: str, arrived: dict[str, float], stop: threading.Eve
     writer.close()
 
 
+def settle(engine, run: dict[str, float], arrived: dict[str, float],  # type: ignore[no-untyped-def]
+           seen: set[str]) -> tuple[int, int, list[float]]:
+    """Wait (at most 120 s) until every call of this phase is recorded and announced; return the
+    records, the distinct call ids and the INVITE → event latencies (ms) of this phase."""
+    from sqlalchemy import select
+
+    from siaga.domains.calls.models import Call
+
+    deadline = time.monotonic() + 120
+    while True:
+        with unit_of_work(engine, write=False) as db:
+            rows = dict(db.execute(select(Call.external_ref, Call.offered_at)).all())
+        new = {ref: at for ref, at in rows.items() if ref not in seen}
+        if (len(new) >= run["created"] and all(ref in arrived for ref in new)) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    latencies = [(arrived[ref] - at.timestamp()) * 1000 for ref, at in new.items()
+                 if ref in arrived and isinstance(at, datetime)]
+    return len(new), len(new), latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=int, default=100)
-    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--steady-rate", type=int, default=10, help="a second phase at a steady rate, 20 s")
     args = parser.parse_args()
     if shutil.which("sipp") is None:
         raise SystemExit("sipp missing: apt-get install sip-tester (make bench installs it)")
@@ -201,41 +225,35 @@ def main() -> None:
                                                daemon=True)
                     watcher.start()
                     time.sleep(1)
-                    run = run_sipp(sip_port, args.rate, args.calls, workdir)
-                    deadline = time.monotonic() + 60
-                    from sqlalchemy import func, select
-
-                    from siaga.domains.calls.models import Call
-                    while time.monotonic() < deadline:
+                    phases = []
+                    for rate, calls in ((args.rate, args.calls), (args.steady_rate, args.steady_rate * 20)):
                         with unit_of_work(engine, write=False) as db:
-                            records = db.scalar(select(func.count()).select_from(Call))
-                            ended = db.scalar(select(func.count()).select_from(Call).where(Call.status == "abandoned"))
-                        if records >= run["created"] and ended >= records and len(arrived) >= records:
-                            break
-                        time.sleep(0.5)
+                            from sqlalchemy import select
+
+                            from siaga.domains.calls.models import Call
+                            seen = set(db.scalars(select(Call.external_ref)))
+                        run = run_sipp(sip_port, rate, calls, workdir)
+                        phases.append((rate, calls, run, settle(engine, run, arrived, seen)))
                     stop.set()
                     kam_after, svc_after = rss_kb(tree(kam.pid)), rss_kb(serve_pids)
-                    with unit_of_work(engine, write=False) as db:
-                        offered = dict(db.execute(select(Call.external_ref, Call.offered_at)).all())
-                        distinct = db.scalar(select(func.count(func.distinct(Call.external_ref))))
             finally:
                 kam.terminate()
                 kam.wait(10)
                 engine.dispose()
-        latencies = [(arrived[ref] - at.timestamp()) * 1000 for ref, at in offered.items()
-                     if ref in arrived and isinstance(at, datetime)]
-        got_180 = run["created"]  # every call created by sipp waited for its 180 (failures are reported)
-        lost = max(0, got_180 - distinct)
-        chain_ok = run["failed"] == 0 and lost == 0 and records == distinct
-        emit("sip_intake", "calls_per_s_zero_loss", run["rate"] if chain_ok else 0.0, "calls/s", base_run["rate"],
-             target=100, offered_rate=args.rate, calls=args.calls, failed=run["failed"],
-             baseline_failed=base_run["failed"])
-        emit("sip_intake", "lost_call_records", float(lost), "calls", None, target=0, higher_is_better=False,
-             records=records, invites=got_180)
-        emit("sip_intake", "invite_to_queue_event_p99_ms", percentile(latencies, 99), "ms", None,
-             p50_ms=round(percentile(latencies, 50), 1), samples=len(latencies))
-        emit("sip_intake", "kamailio_rss_kb_after", float(kam_after), "kB", float(kam_before), higher_is_better=False)
-        emit("sip_intake", "service_rss_kb_after", float(svc_after), "kB", float(svc_before), higher_is_better=False)
+        for rate, calls, run, (records, distinct, latencies) in phases:
+            lost = max(0, int(run["created"]) - distinct)  # every call sipp created waited for its 180
+            chain_ok = run["failed"] == 0 and lost == 0 and records == distinct
+            tag = f"_{rate}cps"
+            emit("sip_intake", "calls_per_s_zero_loss" + tag, run["rate"] if chain_ok else 0.0, "calls/s",
+                 base_run["rate"] if rate == args.rate else None, target=0.98 * rate, offered_rate=rate,
+                 calls=calls, failed=run["failed"], baseline_failed=base_run["failed"] if rate == args.rate else None)
+            emit("sip_intake", "lost_call_records" + tag, float(lost), "calls", None, target=0,
+                 higher_is_better=False, records=records, invites=run["created"])
+            emit("sip_intake", "invite_to_queue_event_p99_ms" + tag, percentile(latencies, 99), "ms", None,
+                 target=1000 if rate == args.steady_rate else None, higher_is_better=False,
+                 p50_ms=round(percentile(latencies, 50), 1), samples=len(latencies))
+        emit("sip_intake", "kamailio_pss_kb_after", float(kam_after), "kB", float(kam_before), higher_is_better=False)
+        emit("sip_intake", "service_pss_kb_after", float(svc_after), "kB", float(svc_before), higher_is_better=False)
 
 
 if __name__ == "__main__":

@@ -217,9 +217,10 @@ def ended(ctx: Ctx, call_ref: str, at: datetime, *, cancelled: bool) -> call_sch
     call = _call(ctx, call_ref)
     if call is None:
         return None
-    _close_attempts(ctx, call.id, "cancelled")
-    for line in ctx.db.scalars(select(OperatorLine).where(OperatorLine.current_call_id == call.id)):
-        _free_line(ctx, line.user_id, call.id)
+    rung = bool(_close_attempts(ctx, call.id, "cancelled"))
+    if rung or call.answered_at is not None:  # a call that never rang anywhere holds no phone
+        for line in ctx.db.scalars(select(OperatorLine).where(OperatorLine.current_call_id == call.id)):
+            _free_line(ctx, line.user_id, call.id)
     return _event(ctx, call_ref, "cancel" if cancelled else "ended", "abandoned" if cancelled else "ended", at)
 
 

@@ -39,6 +39,7 @@ log = logging.getLogger("siaga.telephony")
 EDGE_ACTOR = Principal(user_id=0, username="sip-edge", full_name="SIP edge", role="telephony", agency_id=None,
                        via="system")
 MAX_FRAME = 4 * 1024 * 1024
+BATCH = 200  # edge events written in one unit of work at most
 T = TypeVar("T")
 
 
@@ -123,10 +124,7 @@ class EdgeBridge:
         self.last_pong = 0.0
         self.handled = 0
         self._lock = asyncio.Lock()
-        # Events of different calls are handled in parallel (each in its own unit of work, up to
-        # `parallel` at once); events of one call strictly in the order the edge sent them.
-        self.parallel = asyncio.Semaphore(8)
-        self._last_of_call: dict[str, asyncio.Task[None]] = {}
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._kick = asyncio.Event()
 
     # --- lifecycle ---
@@ -162,6 +160,7 @@ class EdgeBridge:
             log.info("connected to the SIP edge at %s", self.settings.telephony_evapi)
             ticker = asyncio.create_task(self._tick_loop())
             planner = asyncio.create_task(self._plan_loop())
+            consumer = asyncio.create_task(self._consume())
             try:
                 await self._in_uow(lambda ctx: actions.edge_seen(ctx, "up"))
                 await self._push_lines()
@@ -177,6 +176,7 @@ class EdgeBridge:
             finally:
                 ticker.cancel()
                 planner.cancel()
+                consumer.cancel()
                 self.connected.clear()
                 self.writer = None
                 writer.close()
@@ -193,24 +193,23 @@ class EdgeBridge:
         except ValueError:
             log.error("unreadable event from the edge: %r", frame[:200])
             return
-        cid = str(ev.get("cid") or "")[:200]
-        before = self._last_of_call.get(cid) if cid else None
-        task = asyncio.create_task(self._ordered(ev, before))
-        if cid:
-            self._last_of_call[cid] = task
-            task.add_done_callback(lambda t, c=cid: self._last_of_call.pop(c, None)
-                                   if self._last_of_call.get(c) is t else None)
+        self.inbox.put_nowait(ev)
 
-    async def _ordered(self, ev: dict[str, Any], before: asyncio.Task[None] | None) -> None:
-        if before is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await before
-        async with self.parallel:
+    async def _consume(self) -> None:
+        """Events in the order the edge sent them, in batches: whatever has arrived while the previous
+        batch was written goes into one unit of work (one commit), so a flood of calls costs one
+        transaction per batch, not per call. If a batch fails, its events are retried one by one."""
+        while True:
+            batch = [await self.inbox.get()]
+            while len(batch) < BATCH and not self.inbox.empty():
+                batch.append(self.inbox.get_nowait())
             try:
-                await self._handle(ev)
+                await self._handle_batch(batch)
+            except asyncio.CancelledError:
+                raise
             except Exception:
-                log.exception("handling %s from the edge failed", ev.get("ev"))
-        self._kick.set()
+                log.exception("handling events from the edge failed")
+            self._kick.set()
 
     async def _plan_loop(self) -> None:
         """Plans the queue when something happened (coalesced), and at least twice a second."""
@@ -267,64 +266,90 @@ class EdgeBridge:
                 await self._in_uow(lambda ctx, r=ref: actions.give_up(ctx, r))
 
     # --- events from the edge ---
-    async def _handle(self, ev: dict[str, Any]) -> None:
+    def _work(self, ev: dict[str, Any]) -> Callable[[Ctx], Any] | None:
+        """What one event does in the database (run in a worker thread), after the bookkeeping of the
+        calls the edge holds, done here in the event loop."""
         self.handled += 1
         kind = ev.get("ev")
         cid = str(ev.get("cid") or "")[:200]
         at = edge_time(ev.get("at"))
         if kind == "invite" and cid:
-            await self._on_invite(ev, cid, at)
-        elif kind == "ring_failed" and cid:
+            self._hold(cid, ev)
+            return lambda ctx: self._offered(ctx, ev, cid, at)
+        if kind == "ring_failed" and cid:
             self._hold(cid, ev)
             ext, reason = str(ev.get("ext") or ""), str(ev.get("reason") or "")
-            await self._in_uow(lambda ctx: actions.ring_failed(ctx, cid, ext, reason))
-        elif kind == "answered" and cid:
+            return lambda ctx: actions.ring_failed(ctx, cid, ext, reason)
+        if kind == "answered" and cid:
             self.held.pop(cid, None)
             ext = str(ev.get("ext") or "")
-            await self._in_uow(lambda ctx: actions.answered(ctx, cid, ext, at))
-        elif kind in ("cancel", "bye") and cid:
+            return lambda ctx: actions.answered(ctx, cid, ext, at)
+        if kind in ("cancel", "bye") and cid:
             self.held.pop(cid, None)
-            await self._in_uow(lambda ctx: actions.ended(ctx, cid, at, cancelled=kind == "cancel"))
-        elif kind == "registered":
+            return lambda ctx: actions.ended(ctx, cid, at, cancelled=kind == "cancel")
+        if kind == "registered":
             ext, contact, expires = (str(ev.get(k) or "") for k in ("ext", "contact", "expires"))
-            await self._in_uow(lambda ctx: actions.registered(ctx, ext, contact, expires))
-        elif kind == "pong":
+            return lambda ctx: actions.registered(ctx, ext, contact, expires)
+        if kind == "pong":
             self.last_pong = time.monotonic()
-            await self._in_uow(lambda ctx: actions.edge_seen(ctx, "up"))
+            return lambda ctx: actions.edge_seen(ctx, "up")
+        log.warning("unknown event from the edge: %s", kind)
+        return None
+
+    @staticmethod
+    def _offered(ctx: Ctx, ev: dict[str, Any], cid: str, at: datetime) -> actions.Refuse | None:
+        caller = number_from_uri(b64(ev.get("pai")).decode("utf-8", "replace")) or \
+            number_from_uri(b64(ev.get("from")).decode("utf-8", "replace"))
+        called = number_from_uri(str(ev.get("ruri") or "")) or "112"
+        content_type = b64(ev.get("ct")).decode("latin-1")
+        geolocation = b64(ev.get("geo")).decode("latin-1")
+        try:
+            locations = locations_for(content_type, b64(ev.get("body")), geolocation)
+        except Exception as exc:  # the parser must not raise; if it does, the call goes on all the same
+            log.exception("location parsing failed for %s", cid)
+            locations = [LocationIn(source="pidf_lo", valid=False, invalid_reason=f"parser error: {exc}"[:300])]
+        _call, refuse = actions.offered(ctx, cid, at, caller, called, locations)
+        return refuse
+
+    async def _handle_batch(self, batch: list[dict[str, Any]]) -> None:
+        work = [(ev, fn) for ev in batch if (fn := self._work(ev)) is not None]
+        if not work:
             return
-        else:
-            log.warning("unknown event from the edge: %s", kind)
+
+        def all_in_one(ctx: Ctx) -> list[Any]:
+            return [fn(ctx) for _ev, fn in work]
+
+        results: list[tuple[dict[str, Any], Any, BaseException | None]] = []
+        try:
+            outcomes = await self._in_uow(all_in_one)
+            results = [(ev, out, None) for (ev, _fn), out in zip(work, outcomes, strict=True)]
+        except Exception:
+            if len(work) > 1:
+                log.warning("a batch of %d edge events failed; retrying them one by one", len(work))
+            for ev, fn in work:
+                try:
+                    results.append((ev, await self._in_uow(fn), None))
+                except Exception as exc:
+                    log.exception("edge event %s for %s failed", ev.get("ev"), ev.get("cid"))
+                    results.append((ev, None, exc))
+        for ev, out, exc in results:
+            if ev.get("ev") != "invite":
+                continue
+            cid = str(ev.get("cid"))[:200]
+            if exc is not None:
+                log.error("could not record call %s: ringing every operator phone", cid)
+                await self._command_held(cid, {"cmd": "degraded"})
+            elif isinstance(out, actions.Refuse):
+                if out.uri:
+                    await self._command_held(cid, {"cmd": "forward", "uri": out.uri})
+                else:
+                    await self._command_held(cid, {"cmd": "reject", "code": str(out.code), "reason": out.reason})
 
     def _hold(self, cid: str, ev: dict[str, Any]) -> None:
         try:
             self.held[cid] = Held(int(ev["ti"]), int(ev["tl"]))
         except (KeyError, TypeError, ValueError):
             log.error("event for %s without a transaction id", cid)
-
-    async def _on_invite(self, ev: dict[str, Any], cid: str, at: datetime) -> None:
-        self._hold(cid, ev)
-        try:
-            caller = number_from_uri(b64(ev.get("pai")).decode("utf-8", "replace")) or \
-                number_from_uri(b64(ev.get("from")).decode("utf-8", "replace"))
-            called = number_from_uri(str(ev.get("ruri") or "")) or "112"
-            content_type = b64(ev.get("ct")).decode("latin-1")
-            geolocation = b64(ev.get("geo")).decode("latin-1")
-            try:
-                locations = locations_for(content_type, b64(ev.get("body")), geolocation)
-            except Exception as exc:  # the parser must not raise; if it does, the call goes on all the same
-                log.exception("location parsing failed for %s", cid)
-                locations = [LocationIn(source="pidf_lo", valid=False, invalid_reason=f"parser error: {exc}"[:300])]
-            _call, refuse = await self._in_uow(
-                lambda ctx: actions.offered(ctx, cid, at, caller, called, locations))
-        except Exception:
-            log.exception("could not record call %s: ringing every operator phone", cid)
-            await self._command_held(cid, {"cmd": "degraded"})
-            return
-        if refuse is not None:
-            if refuse.uri:
-                await self._command_held(cid, {"cmd": "forward", "uri": refuse.uri})
-            else:
-                await self._command_held(cid, {"cmd": "reject", "code": str(refuse.code), "reason": refuse.reason})
 
     async def _command_held(self, cid: str, command: dict[str, Any]) -> bool:
         held = self.held.pop(cid, None)
