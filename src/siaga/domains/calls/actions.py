@@ -97,6 +97,14 @@ def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallO
         holder = ctx.db.get(User, call.operator_id)
         raise Problem(409, "call_taken", username=holder.username if holder else "?",
                       operator_id=call.operator_id)
+    from siaga.domains.telephony.models import RingAttempt
+
+    ringing_at = ctx.db.scalar(select(RingAttempt.user_id).where(
+        RingAttempt.call_id == call.id, RingAttempt.ended_at.is_(None), RingAttempt.user_id != me))
+    if ringing_at is not None:
+        # Already ringing at another operator's phone: whoever picks it up there has it.
+        holder = ctx.db.get(User, ringing_at)
+        raise Problem(409, "call_taken", username=holder.username if holder else "?", operator_id=ringing_at)
     check_version(call.version, data.version)
     before = call.status
     call.status = "answered"
