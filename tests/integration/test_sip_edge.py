@@ -209,3 +209,66 @@ def test_with_the_service_down_every_registered_phone_rings(centre: Centre) -> N
     done = centre.edge.sipp("trunk_call.xml", "-d", "300", rows=[f"{CALLER};1.4667 102.1;35"], timeout=20)
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:] + centre.edge.log_text()[-2000:]
     assert "rings every operator phone" in centre.edge.log_text()
+
+
+TAMU = CONFORMANCE / "sip" / "tamu-ng911-dev" / "SIP_INVITE"
+
+
+@pytest.mark.parametrize(("scenario", "answer", "expect"), [
+    ("SIP_INVITE_location_PIDF-LO.xml", True, {"shape": "civic", "valid": True}),
+    ("SIP_INVITE_location_reference.xml", True, {"shape": "reference", "valid": True}),
+    ("SIP_INVITE_geolocation_HELD.xml", True, {"valid": False}),
+    ("SIP_INVITE_from_OSP_incorrect_1.xml", False, {"no_record": True}),
+])
+def test_tamu_ng911_scenarios_leave_exactly_the_right_record(centre: Centre, scenario: str, answer: bool,
+                                                            expect: dict[str, object]) -> None:
+    """The Texas A&M NG9-1-1 lab's SIPp scenarios, unchanged, as the trunk. (They acknowledge towards the
+    proxy address rather than along the Record-Route, so sipp's own verdict is not what we check: the
+    records are.)"""
+    path = TAMU / scenario
+    assert path.exists(), f"conformance corpus missing: {path}"
+    centre.line("ct", presence="available" if answer else "break")
+    centre.phone("ct")
+    centre.edge.sipp(path, timeout=6)
+    if expect.get("no_record"):
+        time.sleep(1)
+        assert centre.calls() == [] and centre.edge.alive()
+        return
+    if expect.get("status") == "abandoned":
+        call = centre.call_where("the abandoned call", lambda c: c.status == "abandoned")
+        assert call.outcome == "abandoned"
+        return
+    call = centre.call_where("the answered call", lambda c: c.answered_at is not None)
+    assert len(centre.calls()) == 1 and call.operator_id == centre.user_id("ct")
+    locs = [loc for loc in centre.locations(call.id) if loc.source == "pidf_lo"]
+    assert locs, "the network location is recorded"
+    assert any(loc.valid == expect["valid"] and (loc.shape == expect.get("shape", loc.shape)) for loc in locs), \
+        [(loc.shape, loc.valid, loc.invalid_reason, loc.reference_uri) for loc in locs]
+
+
+def test_a_cancel_that_matches_no_transaction_still_ends_the_waiting_call(centre: Centre) -> None:
+    """Some trunks send CANCEL with a Via branch of its own: the caller has hung up all the same."""
+    import socket
+
+    centre.line("ct", presence="break")
+    centre.phone("ct")
+    head = ("{m} sip:112@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{p};branch=z9hG4bK{b};rport\r\n"
+            "From: <sip:081299990000@127.0.0.1>;tag=tc\r\nTo: <sip:112@127.0.0.1>\r\nCall-ID: odd-cancel@trunk\r\n"
+            "CSeq: 1 {m}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(5)
+        port = s.getsockname()[1]
+        s.sendto(head.format(m="INVITE", p=port, b="inv1").encode(), ("127.0.0.1", centre.edge.sip_port))
+        centre.call_where("the waiting call", lambda c: c.status in ("offered", "ringing"))
+        s.sendto(head.format(m="CANCEL", p=port, b="other2").encode(), ("127.0.0.1", centre.edge.sip_port))
+        replies = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(r.startswith(b"SIP/2.0 487") for r in replies):
+            try:
+                replies.append(s.recv(65535))
+            except TimeoutError:
+                break
+    assert any(r.startswith(b"SIP/2.0 487") for r in replies), replies
+    call = centre.call_where("the abandoned call", lambda c: c.status == "abandoned")
+    assert call.outcome == "abandoned"

@@ -125,6 +125,7 @@ class EdgeBridge:
         self.handled = 0
         self._lock = asyncio.Lock()
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._later: list[dict[str, Any]] = []  # commands decided while reading a batch
         self._kick = asyncio.Event()
 
     # --- lifecycle ---
@@ -285,7 +286,11 @@ class EdgeBridge:
             ext = str(ev.get("ext") or "")
             return lambda ctx: actions.answered(ctx, cid, ext, at)
         if kind in ("cancel", "bye") and cid:
-            self.held.pop(cid, None)
+            held = self.held.pop(cid, None)
+            if kind == "cancel" and ev.get("matched") == "0" and held is not None:
+                # The edge could not match the CANCEL to the held INVITE: answer the INVITE here.
+                self._later.append({"cmd": "reject", "code": "487", "reason": "Request Terminated", "cid": cid,
+                                    "ti": str(held.ti), "tl": str(held.tl)})
             return lambda ctx: actions.ended(ctx, cid, at, cancelled=kind == "cancel")
         if kind == "registered":
             ext, contact, expires = (str(ev.get(k) or "") for k in ("ext", "contact", "expires"))
@@ -313,6 +318,9 @@ class EdgeBridge:
 
     async def _handle_batch(self, batch: list[dict[str, Any]]) -> None:
         work = [(ev, fn) for ev in batch if (fn := self._work(ev)) is not None]
+        later, self._later = self._later, []
+        for command in later:
+            await self.send(command)
         if not work:
             return
 
