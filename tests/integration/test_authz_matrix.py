@@ -100,6 +100,17 @@ def test_event_stream_requires_a_human_role(api):
     ("admin", "POST", "/api/v1/incidents", False),    # administrators don't dispatch
     ("sup", "GET", "/api/v1/audit/verify", True),
     ("disp", "GET", "/api/v1/audit/verify", False),
+    # full numbers: revealed one at a time by call-takers and supervisors only (audited)
+    ("sup", "POST", "/api/v1/calls/1/reveal-number", True),
+    ("ct", "POST", "/api/v1/measures/1/reveal-number", True),
+    ("disp", "POST", "/api/v1/calls/1/reveal-number", False),
+    ("admin", "POST", "/api/v1/calls/1/reveal-number", False),
+    ("phone", "POST", "/api/v1/calls/1/reveal-number", False),
+    # the risk hint is for the centre's staff, never for agencies or the telephony bridge
+    ("ct", "GET", "/api/v1/calls/1/risk", True),
+    ("damkar", "GET", "/api/v1/calls/1/risk", False),
+    ("phone", "GET", "/api/v1/calls/1/risk", False),
+    ("damkar", "GET", "/api/v1/calls/1/caller-summary", False),
 ])
 def test_key_cells_of_the_matrix(api, who, method, path, allowed):
     r = api(who).request(method, path, json={})

@@ -1,5 +1,6 @@
 """Consoles never drift: for any sequence of changes, the snapshot a console loaded plus the events it
-was sent (filtered as the stream filters them) equals a fresh snapshot — for staff and agency consoles."""
+was sent (filtered and, for callers' numbers, masked as the stream sends them) equals a fresh snapshot —
+for staff and agency consoles."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from siaga.core.errors import Problem
 from siaga.db.engine import open_session
 from siaga.domains.agencies.models import Agency
+from siaga.domains.callers.privacy import event_for
 from siaga.domains.calls import actions as calls
 from siaga.domains.calls import schemas as call_schemas
 from siaga.domains.incidents import actions as incidents
@@ -124,7 +126,7 @@ def test_snapshot_plus_events_equals_fresh_snapshot(engine, clock, settings, ste
         state = before[name]
         for event in events:
             if event["id"] > state["last_event_id"] and visible(p, event):
-                apply_event(state, event, p)
+                apply_event(state, event_for(p, event), p)
         fresh = snapshot_as(engine, p)
         for table in ("incidents", "units", "calls"):
             assert state[table] == fresh[table], (name, table)

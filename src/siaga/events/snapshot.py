@@ -1,5 +1,6 @@
 """A console's starting state and how events change it. The consoles (and the test that proves
-snapshot + events == fresh snapshot) apply events with exactly these rules."""
+snapshot + events == fresh snapshot) apply events with exactly these rules. Callers' numbers are in the
+snapshot as the reader may see them (domains/callers/privacy.py), as they are in the stream."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siaga.core.authz import Principal
+from siaga.domains.callers.privacy import calls_for
 from siaga.domains.calls import service as calls_service
 from siaga.domains.calls.models import CALL_LIVE_STATUSES
 from siaga.domains.incidents import service as incidents_service
@@ -33,7 +35,8 @@ def take_snapshot(db: Session, who: Principal) -> dict[str, Any]:
     }
     if who.can("calls.read"):
         live = calls_service.list_calls(db, live_only=True, caller_number=None, limit=100_000, offset=0)
-        snapshot["calls"] = {str(c.id): c.model_dump(mode="json") for c in calls_service.calls_out(db, live)}
+        snapshot["calls"] = {str(c.id): c.model_dump(mode="json")
+                             for c in calls_for(who, calls_service.calls_out(db, live))}
     return snapshot
 
 

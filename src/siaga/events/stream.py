@@ -1,5 +1,7 @@
 """Server-Sent Events for one console: the backlog after Last-Event-ID from the database, then live
-batches from the hub, filtered to what the user may see. A client too far behind gets `reset`."""
+batches from the hub, filtered to what the user may see. A client too far behind gets `reset`.
+Callers' numbers reach a reader masked or in full by the one rule of domains/callers/privacy.py
+(`event_for`; the masked text of an event is made once per process and shared)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from starlette.requests import Request
 
 from siaga.core.authz import Principal
 from siaga.core.clock import Clock
+from siaga.domains.callers.privacy import event_for
 from siaga.events.hub import RESET, EventHub, last_event_id, read_events
 
 log = logging.getLogger("siaga.events")
@@ -82,7 +85,7 @@ async def event_stream(request: Request, hub: EventHub, principal: Principal, af
         for event in backlog:
             last = event["id"]
             if visible(principal, event):
-                yield event["sse"]
+                yield event_for(principal, event)["sse"]
         while True:
             try:
                 item = await asyncio.wait_for(sub.queue.get(), timeout=keepalive)
@@ -104,6 +107,6 @@ async def event_stream(request: Request, hub: EventHub, principal: Principal, af
                     continue
                 last = event["id"]
                 if visible(principal, event):
-                    yield event["sse"]
+                    yield event_for(principal, event)["sse"]
     finally:
         hub.unsubscribe(sub)

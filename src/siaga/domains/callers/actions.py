@@ -1,16 +1,19 @@
-"""Writers: nuisance rules (admin), measures (supervisors decide), callback attempts (operators)."""
+"""Writers: nuisance rules (admin), measures (supervisors decide), callback attempts (operators), the
+audited reveal of a full number, the risk model (trained by a command) and the retention purge."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, delete, select, update
 
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
-from siaga.domains.callers import schemas
+from siaga.core.idempotency import IdempotencyRecord
+from siaga.domains.callers import retention, schemas
 from siaga.domains.callers.models import CallbackAttempt, CallerMeasure, NuisanceRule
 from siaga.domains.callers.policy import announce_number
+from siaga.domains.callers.privacy import ANONYMISED
 from siaga.domains.calls.models import Call
 from siaga.domains.calls.numbers import normalise_msisdn
 from siaga.domains.incidents.actions import check_version
@@ -130,3 +133,146 @@ def load_policy(ctx: Ctx, folder) -> int:  # type: ignore[no-untyped-def]
     for rule in rules:
         create_rule(ctx, schemas.RuleCreate(**rule))
     return len(rules)
+
+
+# --- full numbers: revealed one at a time, audited --------------------------------------------------------
+
+def reveal_number(ctx: Ctx, entity: str, entity_id: int, data: schemas.RevealIn) -> schemas.RevealOut:
+    """A holder of `numbers.reveal` sees one full number (of a call, or of a measure) on a screen that shows
+    them masked. The audit entry says who, why and which record — never the number itself."""
+    from siaga.domains.callers.privacy import masked
+
+    if entity == "call":
+        call = ctx.db.get(Call, entity_id)
+        row_id, number = (call.id, call.caller_number) if call is not None else (None, "")
+    else:
+        measure = ctx.db.get(CallerMeasure, entity_id)
+        row_id, number = (measure.id, measure.number) if measure is not None else (None, "")
+    if row_id is None:
+        raise Problem(404, "not_found")
+    ctx.audit("caller.number.reveal", entity, row_id, {"reason": data.reason.strip()})
+    return schemas.RevealOut(entity="call" if entity == "call" else "caller_measure", id=row_id, number=number,
+                             masked=masked(number))
+
+
+# --- the risk hint: trained by a command, stored as JSON parameters ----------------------------------------
+
+def train_risk_model(ctx: Ctx, train_from: date, train_to: date, test_from: date, test_to: date,
+                     max_genuine_flagged: float = 0.05, save: bool = True) -> schemas.RiskModelOut:
+    """Learn the nuisance-risk hint from the labelled calls of [train_from, train_to) and evaluate it on the
+    LATER period [test_from, test_to) (WIB days). Saved, it becomes the active model (the previous ones are
+    deactivated); the audit entry carries the periods and the evaluation, never a number."""
+    from siaga.core.clock import WIB
+    from siaga.domains.callers import risk
+    from siaga.domains.callers.models import RiskModel
+
+    if not train_from < train_to:
+        raise invalid("train_to", f"train_to ({train_to}) must be after train_from ({train_from}); periods are "
+                                  "[from, to)", "period_order")
+    if not test_from < test_to:
+        raise invalid("test_to", f"test_to ({test_to}) must be after test_from ({test_from})", "period_order")
+    if test_from < train_to:
+        raise invalid("test_from", f"the evaluation must be on a LATER period: test_from ({test_from}) is before "
+                                   f"train_to ({train_to})", "period_order")
+    if (test_to - train_from).days > 2 * 366:
+        raise invalid("train_from", "train and test together cover at most two years", "period_too_long")
+    today = ctx.now().astimezone(WIB).date()
+    if test_to > today + timedelta(days=1):
+        raise invalid("test_to", f"the evaluation period must be over (today is {today})", "period_in_future")
+    kept_since = (ctx.now() - timedelta(days=ctx.settings.nuisance_retention_days)).astimezone(WIB).date()
+    if train_from - timedelta(days=risk.LOOKBACK.days) < kept_since:
+        raise invalid("train_from", f"calls before {kept_since} are past the retention period "
+                                    f"({ctx.settings.nuisance_retention_days} days): their prank calls are "
+                                    f"anonymised and would bias the model; train from "
+                                    f"{kept_since + timedelta(days=risk.LOOKBACK.days)} or later", "before_retention")
+    if not 0 <= max_genuine_flagged <= 0.5:
+        raise invalid("max_genuine_flagged", "a share between 0 and 0.5", "out_of_range")
+    train = (risk.wib_start(train_from), risk.wib_start(train_to))
+    test = (risk.wib_start(test_from), risk.wib_start(test_to))
+    rows = risk.load_rows(ctx.db, train[0], test[1])
+    try:
+        trained = risk.train_and_evaluate(rows, train, test, max_genuine_flagged)
+    except risk.InsufficientData as exc:
+        raise invalid("train_from", str(exc), "insufficient_data") from None
+    if trained.metrics["test"]["calls"] == 0:
+        raise invalid("test_from", "no labelled calls in the evaluation period: nothing to evaluate on",
+                      "insufficient_data")
+    model = RiskModel(trained_at=ctx.now(), trained_by=ctx.actor.user_id or None, train_from=train[0],
+                      train_to=train[1], test_from=test[0], test_to=test[1],
+                      algorithm=f"{risk.ALGORITHM} (scikit-learn {trained.params['sklearn']})",
+                      params=trained.params, metrics=trained.metrics, active=save)
+    if not save:
+        return schemas.RiskModelOut(id=None, **{k: getattr(model, k) for k in (
+            "trained_at", "train_from", "train_to", "test_from", "test_to", "algorithm", "params", "metrics")},
+            active=False)
+    ctx.db.execute(update(RiskModel).where(RiskModel.active.is_(True)).values(active=False)
+                   .execution_options(synchronize_session=False))
+    ctx.db.add(model)
+    ctx.db.flush()
+    test_m = trained.metrics["test"]
+    ctx.audit("risk_model.train", "risk_model", model.id, {
+        "train": [train_from.isoformat(), train_to.isoformat()], "test": [test_from.isoformat(), test_to.isoformat()],
+        "threshold": trained.params["threshold"], "max_genuine_flagged": max_genuine_flagged,
+        "test_calls": test_m["calls"], "precision": test_m["precision"], "recall": test_m["recall"],
+        "genuine_flagged_share": test_m["genuine_flagged_share"]})
+    return schemas.RiskModelOut.model_validate(model)
+
+
+# --- retention: nuisance records anonymised after SIAGA_NUISANCE_RETENTION_DAYS ----------------------------
+
+def purge_batch(ctx: Ctx, limit: int = 500) -> retention.PurgeResult:
+    """One short transaction of the retention purge (domains/callers/retention.py says what and why): at most
+    `limit` rows of each kind anonymised — the rows stay, so statistics still count them — and one audit
+    entry with the counts, the cutoff and how far the event log has been cleaned; never a number."""
+    from siaga.domains.calls.models import CallLocation
+    from siaga.events.models import Event
+
+    days = ctx.settings.nuisance_retention_days
+    cutoff = ctx.now() - timedelta(days=days)
+    result = retention.PurgeResult(cutoff=cutoff, events_from_id=retention.events_watermark(ctx.db))
+    db = ctx.db
+    calls = db.scalars(select(Call.id).where(*retention.calls_due(cutoff)).order_by(Call.id).limit(limit)).all()
+    if calls:
+        result.counts["calls"] = db.execute(
+            update(Call).where(Call.id.in_(calls), *retention.calls_due(cutoff))
+            .values(caller_number=ANONYMISED, notes="", version=Call.version + 1)
+            .execution_options(synchronize_session=False)).rowcount
+        result.counts["locations"] = db.execute(
+            update(CallLocation).where(CallLocation.call_id.in_(calls))
+            .values(lat=None, lon=None, accuracy_m=None, address_text="", detail={}, reference_uri="")
+            .execution_options(synchronize_session=False)).rowcount
+    measures = db.scalars(select(CallerMeasure.id).where(*retention.measures_due(cutoff))
+                          .order_by(CallerMeasure.id).limit(limit)).all()
+    if measures:
+        result.counts["measures"] = db.execute(
+            update(CallerMeasure).where(CallerMeasure.id.in_(measures), *retention.measures_due(cutoff))
+            .values(number=ANONYMISED, note="", version=CallerMeasure.version + 1,
+                    # a supervisor's own words may name the caller; a rule's reason is generated text
+                    reason=case((CallerMeasure.rule_id.is_(None), ""), else_=CallerMeasure.reason))
+            .execution_options(synchronize_session=False)).rowcount
+    attempts = db.scalars(select(CallbackAttempt.id).where(*retention.callbacks_due(cutoff))
+                          .order_by(CallbackAttempt.id).limit(limit)).all()
+    if attempts:
+        result.counts["callbacks"] = db.execute(
+            update(CallbackAttempt).where(CallbackAttempt.id.in_(attempts), *retention.callbacks_due(cutoff))
+            .values(number=ANONYMISED, note="").execution_options(synchronize_session=False)).rowcount
+    # The event log in id order from where the last purge stopped (ids follow commit order, and so, but for
+    # a clock's seconds of skew between processes, do their times).
+    events = db.scalars(select(Event).where(Event.id > result.events_from_id, Event.at < cutoff)
+                        .order_by(Event.id).limit(limit * 4)).all()
+    result.events_upto_id = events[-1].id if events else result.events_from_id
+    for event in events:
+        payload = event.payload or {}
+        if event.entity == "call" and (payload.get("caller_number") not in ("", ANONYMISED) or payload.get("notes")):
+            event.payload = {**payload, "caller_number": ANONYMISED, "notes": ""}
+            result.counts["events"] += 1
+    result.counts["idempotency_records"] = db.execute(
+        delete(IdempotencyRecord).where(*retention.idempotency_due(cutoff))
+        .execution_options(synchronize_session=False)).rowcount
+    result.more = any(len(rows) == limit for rows in (calls, measures, attempts)) or len(events) == limit * 4
+    db.flush()
+    if result.changed or result.events_upto_id != result.events_from_id:
+        ctx.audit("retention.purge", "retention", cutoff.astimezone(UTC).date().isoformat(), {
+            "cutoff": cutoff.isoformat(), "retention_days": days, **result.counts,
+            "events_upto_id": result.events_upto_id})
+    return result

@@ -1,5 +1,6 @@
 """Defending the line: a caller's summary and measures, the supervisors' decisions, the callback list,
-the nuisance policy. No route here (or anywhere) drops or refuses a call."""
+the nuisance policy, the risk hint, and the audited reveal of a full number. No route here (or anywhere)
+drops or refuses a call. Numbers in responses follow domains/callers/privacy.py."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from siaga.core.context import Ctx
 from siaga.core.errors import request_language
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
-from siaga.domains.callers import actions, evidence, schemas, service
+from siaga.domains.callers import actions, evidence, privacy, risk, schemas, service
 from siaga.domains.callers.models import CallerMeasure, NuisanceRule
+from siaga.domains.calls import service as calls_service
 
 router = APIRouter(tags=["callers"])
 Number = Path(min_length=1, max_length=40)
@@ -26,12 +28,56 @@ def caller_summary(request: Request, number: str = Number,
     measures = [m for m in service.measures_of(ctx.db, number) if m.state == "active"
                 and (m.expires_at is None or m.expires_at > ctx.now())]
     return {"summary": service.summary(ctx.db, number, ctx.now(), request_language(request)),
-            "measures": [m.model_dump(mode="json") for m in measures]}
+            "measures": [privacy.numbered_for(ctx.actor, m).model_dump(mode="json") for m in measures]}
+
+
+@router.get("/calls/{call_id}/caller-summary", response_model=schemas.CallerSummaryOut)
+def call_caller_summary(call_id: PathId, request: Request,
+                        ctx: Ctx = Depends(ctx_for("calls.read"))) -> schemas.CallerSummaryOut:
+    """What the call-taker sees as this call rings: the number's plain-language summary, the measures in
+    force and the nuisance-risk hint (absent when no model is trained, or for a reader without
+    `risk.read`). Keyed by the call, so a reader who sees the number masked gets it too."""
+    call = calls_service.get_call(ctx.db, call_id)
+    lang = request_language(request)
+    now = ctx.now()
+    measures = [privacy.numbered_for(ctx.actor, m) for m in service.measures_of(ctx.db, call.caller_number)
+                if m.state == "active" and (m.expires_at is None or m.expires_at > now)]
+    hint = risk.hint(ctx.db, call, lang) if ctx.actor.can("risk.read") else None
+    return schemas.CallerSummaryOut(call_id=call.id, summary=service.summary(ctx.db, call.caller_number, now, lang),
+                                    measures=measures, risk=hint if hint is not None and hint.available else None)
+
+
+@router.get("/calls/{call_id}/risk", response_model=schemas.RiskOut)
+def call_risk(call_id: PathId, request: Request, ctx: Ctx = Depends(ctx_for("risk.read"))) -> schemas.RiskOut:
+    """The nuisance-risk hint for one call, from its metadata (the number's recent calls and their outcomes
+    and durations, the hour in WIB, a withheld number), with its strongest reasons in plain words. A hint,
+    never a decision: nothing acts on it. `available: false` when no model has been trained
+    (`siaga callers risk-train`)."""
+    return risk.hint(ctx.db, calls_service.get_call(ctx.db, call_id), request_language(request))
+
+
+@router.post("/calls/{call_id}/reveal-number", response_model=schemas.RevealOut,
+             responses={200: {"description": "the full number; the reveal is in the audit log"}})
+def reveal_call_number(call_id: PathId, data: schemas.RevealIn, response: Response,
+                       ctx: Ctx = Depends(ctx_for("numbers.reveal"))) -> schemas.RevealOut:
+    """Reveal one call's full number on a screen that shows it masked. Audited as `caller.number.reveal`
+    (who, why, which call)."""
+    response.headers["Cache-Control"] = "no-store"
+    return actions.reveal_number(ctx, "call", call_id, data)
+
+
+@router.post("/measures/{measure_id}/reveal-number", response_model=schemas.RevealOut,
+             responses={200: {"description": "the full number; the reveal is in the audit log"}})
+def reveal_measure_number(measure_id: PathId, data: schemas.RevealIn, response: Response,
+                          ctx: Ctx = Depends(ctx_for("numbers.reveal"))) -> schemas.RevealOut:
+    """Reveal the full number a measure is about. Audited as `caller.number.reveal` (who, why, which measure)."""
+    response.headers["Cache-Control"] = "no-store"
+    return actions.reveal_number(ctx, "caller_measure", measure_id, data)
 
 
 @router.get("/callers/{number}/measures", response_model=list[schemas.MeasureOut])
 def caller_measures(number: str = Number, ctx: Ctx = Depends(ctx_for("calls.read"))) -> list[schemas.MeasureOut]:
-    return service.measures_of(ctx.db, number)
+    return [privacy.numbered_for(ctx.actor, m) for m in service.measures_of(ctx.db, number)]
 
 
 @router.get("/callers/{number}/evidence", response_class=Response,
@@ -47,7 +93,8 @@ def caller_evidence(request: Request, number: str = Number,
     full = evidence.check_number(number)
     evidence.check_period(date_from, date_to)
     pdf = evidence.evidence_pdf(ctx.db, full, date_from, date_to, ctx.now(), request_language(request),
-                                generated_by=f"{ctx.actor.full_name} ({ctx.actor.username})")
+                                generated_by=f"{ctx.actor.full_name} ({ctx.actor.username})",
+                                retention_days=ctx.settings.nuisance_retention_days)
     ctx.audit("evidence.export", "caller", full, {"number": full, "from": date_from.isoformat(),
                                                   "to": date_to.isoformat(), "by": ctx.actor.username})
     name = f"bukti-112-{full.lstrip('+')}-{date_from.isoformat()}-{date_to.isoformat()}.pdf"
@@ -69,7 +116,7 @@ def list_measures(state: str | None = Query(default=None, pattern="^(proposed|ac
     if state:
         stmt = stmt.where(CallerMeasure.state == state)
     rows = ctx.db.scalars(stmt.order_by(CallerMeasure.created_at.desc(), CallerMeasure.id.desc()).limit(limit))
-    return [schemas.MeasureOut.model_validate(m) for m in rows]
+    return [privacy.numbered_for(ctx.actor, schemas.MeasureOut.model_validate(m)) for m in rows]
 
 
 @router.post("/measures/{measure_id}/decision", response_model=schemas.MeasureOut,
@@ -82,7 +129,7 @@ def decide(measure_id: PathId, data: schemas.MeasureDecision,
 @router.get("/callbacks", response_model=list[schemas.CallbackItem])
 def callbacks(include_done: bool = False, ctx: Ctx = Depends(ctx_for("calls.read"))) -> list[schemas.CallbackItem]:
     """Numbers to call back (abandoned, silent, out-of-hours calls of the last 72 h), priority first."""
-    return service.callbacks(ctx.db, ctx.now(), include_done)
+    return [privacy.numbered_for(ctx.actor, item) for item in service.callbacks(ctx.db, ctx.now(), include_done)]
 
 
 @router.post("/calls/{call_id}/callbacks", status_code=201, response_model=schemas.CallbackAttemptOut)

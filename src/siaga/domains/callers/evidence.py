@@ -1,6 +1,7 @@
 """The evidence pack for the police: every call of one number in a period (times in WIB, durations,
 outcomes, operators and their notes), the measures taken on the number, the callback attempts, and the
-audit-chain hashes that prove the records were not altered — as HTML and as a PDF (WeasyPrint).
+audit-chain hashes that prove the records were not altered — as HTML and as a PDF (WeasyPrint). It says
+when nuisance records were last anonymised by the retention purge (retention.py).
 
 The number is shown in FULL: the pack is for the police. Producing one is role-limited (`measures.manage`)
 and audited (`evidence.export`) by the callers of this module."""
@@ -95,10 +96,29 @@ class Evidence:
     chain_problems: list[str]
     last_hash: str
     last_seq: int
+    retention: str = ""  # what was anonymised and when (retention.py), in the pack's language
+
+
+def retention_note(db: Session, date_from: date, lang: str, retention_days: int | None) -> str:
+    """The pack says when nuisance records were anonymised, so a missing prank call is not mistaken for an
+    altered record: the newest `retention.purge` audit entry (its time and cutoff)."""
+    from siaga.domains.callers.retention import last_purge
+
+    i = 0 if lang == "id" else 1
+    purge = last_purge(db)
+    days = (purge or {}).get("retention_days") or retention_days
+    rule = TEXT["retention_rule"][i].format(days=days if days else "?")
+    if purge is None:
+        return rule + " " + TEXT["retention_never"][i]
+    text = rule + " " + TEXT["retention_last"][i].format(at=format_local(purge["at"]),
+                                                          cutoff=format_local(purge["cutoff"]))
+    if _utc(date_from) < purge["cutoff"]:
+        text += " " + TEXT["retention_overlap"][i]
+    return text
 
 
 def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
-           generated_by: str = "system") -> Evidence:
+           generated_by: str = "system", retention_days: int | None = None) -> Evidence:
     number = check_number(raw_number)
     check_period(date_from, date_to)
     lang = "en" if lang == "en" else "id"
@@ -156,7 +176,8 @@ def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: da
     return Evidence(number=number, period_from=date_from, period_to=date_to, generated_at=format_local(now),
                     generated_by=generated_by, lang=lang, calls=rows, measures=measures, callbacks=callbacks,
                     chain_ok=chain.ok, chain_entries=chain.entries, chain_problems=chain.problems,
-                    last_hash=last_hash, last_seq=last.seq if last is not None else 0)
+                    last_hash=last_hash, last_seq=last.seq if last is not None else 0,
+                    retention=retention_note(db, date_from, lang, retention_days))
 
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
@@ -185,6 +206,7 @@ th { background: #eee; } .hash { font-family: "DejaVu Sans Mono", monospace; fon
 <dt>{{ T.calls_n }}</dt><dd>{{ e.calls|length }}</dd>
 </dl>
 <p>{{ T.times_wib }}</p>
+<p id="retention"><strong>{{ T.retention_title }}:</strong> {{ e.retention }}</p>
 
 <h2>1. {{ T.calls }}</h2>
 {% if e.calls %}<table><thead><tr><th>ID</th><th>{{ T.received_as }}</th><th>{{ T.offered }}</th>
@@ -259,6 +281,21 @@ TEXT = {
     "entries_checked": ("entri diperiksa", "entries checked"), "problems": ("masalah", "problems"),
     "last_hash": ("Hash rantai terakhir log", "The log's last chain hash"),
     "seq": ("No. entri", "Entry"), "action": ("Aksi", "Action"), "chain_hash": ("Hash rantai", "Chain hash"),
+    "retention_title": ("Retensi data", "Data retention"),
+    "retention_rule": ("Panggilan iseng, kosong dan salah sambung yang tidak terkait kejadian, tindakan yang sudah "
+                       "berakhir dan telepon balik yang lebih tua dari {days} hari dianonimkan: nomor dan catatannya "
+                       "dihapus, sehingga tidak dapat muncul di paket ini.",
+                       "Prank, silent and wrong-number calls with no incident, ended measures and callback attempts "
+                       "older than {days} days are anonymised: their numbers and notes are removed, so they cannot "
+                       "appear in this pack."),
+    "retention_never": ("Sampai saat paket ini dibuat, belum ada catatan yang dianonimkan.",
+                        "No record had been anonymised when this pack was made."),
+    "retention_last": ("Anonimisasi terakhir: {at}, untuk catatan sebelum {cutoff}.",
+                       "Last anonymisation: {at}, for records before {cutoff}."),
+    "retention_overlap": ("Periode paket ini dimulai sebelum batas itu: catatan gangguan dari masa itu mungkin telah "
+                          "dianonimkan dan tidak tercantum.",
+                          "This pack's period starts before that cutoff: nuisance records from then may have been "
+                          "anonymised and are not listed."),
     "how_title": ("Cara memverifikasi", "How to verify"),
     "how_1": ("Setiap perubahan pada panggilan dicatat di log audit yang hanya dapat ditambah. Setiap entri "
               "memiliki hash isi (SHA-256 atas waktu, pelaku, aksi, entitas dan data) dan hash rantai = "
@@ -278,17 +315,17 @@ TEXT = {
 
 
 def evidence_html(db: Session, number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
-                  generated_by: str = "system") -> str:
-    e = gather(db, number, date_from, date_to, now, lang, generated_by)
+                  generated_by: str = "system", retention_days: int | None = None) -> str:
+    e = gather(db, number, date_from, date_to, now, lang, generated_by, retention_days)
     i = 0 if e.lang == "id" else 1
     return TEMPLATE.render(e=e, T={k: v[i] for k, v in TEXT.items()})
 
 
 def evidence_pdf(db: Session, number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
-                 generated_by: str = "system") -> bytes:
+                 generated_by: str = "system", retention_days: int | None = None) -> bytes:
     from siaga.domains.reports.render import TEMPLATES, PdfUnavailable
 
-    page = evidence_html(db, number, date_from, date_to, now, lang, generated_by)
+    page = evidence_html(db, number, date_from, date_to, now, lang, generated_by, retention_days)
     try:
         from weasyprint import HTML
     except OSError as exc:  # cffi could not load Pango / HarfBuzz / fontconfig

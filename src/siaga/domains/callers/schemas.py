@@ -122,3 +122,70 @@ class CallbackItem(BaseModel):
     last_lon: float | None
     open_incidents_nearby: list[str] = Field(description="numbers of open incidents within 2 km")
     attempts: list[CallbackAttemptOut]
+
+
+class RiskReason(BaseModel):
+    feature: str
+    text: str = Field(description="in plain words, e.g. '4 panggilan iseng dalam 7 hari'")
+    direction: Literal["up", "down"] = Field(description="up: makes a prank more likely; down: less likely")
+    contribution: float = Field(description="this feature's term in the model's log-odds, against the "
+                                            "training average")
+
+
+class RiskOut(BaseModel):
+    """The nuisance-risk hint for one call, from its metadata only (how often the number called, what its
+    calls turned out to be, their durations, the hour in WIB, a withheld number). A hint for the call-taker,
+    never a decision: nothing in Siaga acts on it."""
+
+    available: bool = Field(description="false when no model has been trained (then show nothing)")
+    call_id: int
+    model_id: int | None = None
+    score: float | None = Field(default=None, ge=0, le=1, description="the model's probability of a prank")
+    flagged: bool = Field(default=False, description="score at or above the model's threshold")
+    threshold: float | None = None
+    reasons: list[RiskReason] = Field(default=[], description="the strongest reasons, strongest first")
+    note: str = Field(default="", description="'petunjuk, bukan keputusan' — a hint, not a decision")
+    trained_at: datetime | None = None
+    test_precision: float | None = None
+    test_recall: float | None = None
+    test_genuine_flagged_share: float | None = Field(
+        default=None, description="in the evaluation period, the share of genuine emergencies the model flagged")
+
+
+class CallerSummaryOut(BaseModel):
+    """What the call-taker sees as a call rings: the plain-language summary, the measures in force and the
+    risk hint (when a model exists and the reader may see it). Keyed by the call, so it works for a reader
+    who sees the number masked."""
+
+    call_id: int
+    summary: str
+    measures: list[MeasureOut]
+    risk: RiskOut | None = None
+
+
+class RevealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=500, description="why you need the full number (audited)")
+
+
+class RevealOut(BaseModel):
+    entity: Literal["call", "caller_measure"]
+    id: int
+    number: str = Field(description="the full number, as received ('' when withheld)")
+    masked: str
+
+
+class RiskModelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int | None
+    trained_at: datetime
+    train_from: datetime
+    train_to: datetime
+    test_from: datetime | None
+    test_to: datetime | None
+    algorithm: str
+    params: dict
+    metrics: dict
+    active: bool

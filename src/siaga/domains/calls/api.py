@@ -1,5 +1,6 @@
 """Calls: the live queue, one call, hand-recorded calls, outcomes; and the generic call-event intake
-for telephony systems (idempotent by event_id)."""
+for telephony systems (idempotent by event_id). Callers' numbers in responses follow the one rule of
+domains/callers/privacy.py (masked for readers without `numbers.reveal`, unless it is their own call)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId, QueryId
+from siaga.domains.callers import privacy
 from siaga.domains.calls import actions, schemas, service
 
 router = APIRouter(tags=["calls"])
@@ -20,27 +22,27 @@ def list_calls(live: bool = False, caller_number: str | None = Query(default=Non
                ctx: Ctx = Depends(ctx_for("calls.read"))) -> list[schemas.CallOut]:
     calls = service.list_calls(ctx.db, live_only=live, caller_number=caller_number, limit=limit, offset=offset,
                                unfinished_by=ctx.actor.user_id if mine_unfinished else None)
-    return service.calls_out(ctx.db, calls)
+    return privacy.calls_for(ctx.actor, service.calls_out(ctx.db, calls))
 
 
 @router.get("/calls/{call_id}", response_model=schemas.CallOut)
 def get_call(call_id: PathId, response: Response, ctx: Ctx = Depends(ctx_for("calls.read"))) -> schemas.CallOut:
     call = service.get_call(ctx.db, call_id)
     response.headers["ETag"] = f'"{call.version}"'
-    return service.call_out(ctx.db, call)
+    return privacy.call_for(ctx.actor, service.call_out(ctx.db, call))
 
 
 @router.post("/calls", status_code=201, response_model=schemas.CallOut)
 def create_call(data: schemas.CallCreate, request: Request,
                 ctx: Ctx = Depends(ctx_for("calls.write"))) -> Response:
-    return idempotent(request, ctx, data, lambda: actions.create_call(ctx, data))
+    return idempotent(request, ctx, data, lambda: privacy.call_for(ctx.actor, actions.create_call(ctx, data)))
 
 
 @router.patch("/calls/{call_id}", response_model=schemas.CallOut,
               responses={409: {"description": "someone changed the call since you loaded it"}})
 def update_call(call_id: PathId, data: schemas.CallUpdate,
                 ctx: Ctx = Depends(ctx_for("calls.write"))) -> schemas.CallOut:
-    return actions.update_call(ctx, call_id, data)
+    return privacy.call_for(ctx.actor, actions.update_call(ctx, call_id, data))
 
 
 @router.post("/calls/{call_id}/claim", response_model=schemas.CallOut,
@@ -50,7 +52,7 @@ def claim_call(call_id: PathId, data: schemas.CallClaim,
                ctx: Ctx = Depends(ctx_for("calls.write"))) -> schemas.CallOut:
     """Take a waiting (offered / ringing, or answered without an operator) call: it becomes answered
     by you. Taking a call you already have changes nothing."""
-    return actions.claim_call(ctx, call_id, data)
+    return privacy.call_for(ctx.actor, actions.claim_call(ctx, call_id, data))
 
 
 @router.get("/callers/{number}/history", response_model=schemas.CallerHistoryOut)
@@ -60,7 +62,7 @@ def caller_history(number: str = Path(max_length=60, description="Any form: +628
     """The number's earlier calls (newest first, at most 20), outcome counts (all time and the last 30
     days) and the open incidents its calls are linked to. A withheld number ('anonymous', 'unknown')
     has an empty history. `exclude_call_id`: leave out the call being handled now."""
-    return service.caller_history(ctx.db, number, ctx.now(), exclude_call_id)
+    return privacy.history_for(ctx.actor, service.caller_history(ctx.db, number, ctx.now(), exclude_call_id))
 
 
 @router.post("/call-events", response_model=schemas.CallEventResult,

@@ -1,6 +1,7 @@
 """The ticker: a background task in every app process. Each tick fires the deadlines that are
 due (exactly once across processes, see escalation.py); the first tick runs at start, so deadlines
-that fell due while the service was down fire then. It also expires callers' measures whose time is up."""
+that fell due while the service was down fire then. It also expires callers' measures whose time is up,
+and every few hours anonymises nuisance records past their retention period (one short batch per tick)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from siaga.core.clock import Clock
 from siaga.domains.callers.policy import expire_measures
+from siaga.domains.callers.retention import purge_step
 from siaga.domains.response.escalation import fire_due
 from siaga.settings import Settings
 
@@ -41,6 +43,7 @@ class DeadlineTicker:
         n = await anyio.to_thread.run_sync(fire_due, self.engine, self.clock, self.settings)
         self.fired += n
         await anyio.to_thread.run_sync(expire_measures, self.engine, self.clock, self.settings)
+        await anyio.to_thread.run_sync(purge_step, self.engine, self.clock, self.settings)  # a batch, when due
         return n
 
     async def _run(self) -> None:

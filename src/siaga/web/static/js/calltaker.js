@@ -53,17 +53,28 @@ function callTaker() {
       return this.live().callList().filter(c => c.status === "offered" || c.status === "ringing" ||
         (c.status === "answered" && c.operator_id == null)).sort((a, b) => (key(a) - key(b)) || (a.id - b.id));
     },
-    /* "5 panggilan iseng dalam 7 hari; …" for each ringing number, fetched once per number */
-    summaryOf(c) {
-      const n = c.caller_number || "";
-      if (!n) return W.withheld;
-      if (!(n in this.summaries)) {
-        this.summaries[n] = "…";
-        Siaga.api("GET", "/api/v1/callers/" + encodeURIComponent(n) + "/summary").then(r => {
-          this.summaries[n] = r.ok ? r.data.summary : "";
+    /* "5 panggilan iseng dalam 7 hari; …" and the prank-risk hint for each ringing call, fetched once per
+       call (keyed by the call, so it works for a reader who sees the number masked). The hint is a hint:
+       nothing on this screen orders, hides or delays a call by it. */
+    callerInfo(c) {
+      if (!c) return null;
+      const k = String(c.id);
+      if (!(k in this.summaries)) {
+        this.summaries[k] = {summary: "…", risk: null};
+        Siaga.api("GET", `/api/v1/calls/${c.id}/caller-summary`).then(r => {
+          this.summaries[k] = r.ok ? {summary: r.data.summary, risk: r.data.risk} : {summary: "", risk: null};
         });
       }
-      return this.summaries[n];
+      return this.summaries[k];
+    },
+    summaryOf(c) { const i = this.callerInfo(c); return i ? i.summary : ""; },
+    riskOf(c) { const i = this.callerInfo(c); return i && i.risk && i.risk.available ? i.risk : null; },
+    riskText(r) { return r ? Math.round(r.score * 100) + "% (" + (r.flagged ? W.risk_high : W.risk_low) + ")" : ""; },
+    riskQuality(r) {
+      if (!r || r.test_precision == null) return "";
+      const pct = v => v == null ? "—" : Math.round(v * 100) + "%";
+      return W.risk_quality.replace("{precision}", pct(r.test_precision)).replace("{recall}", pct(r.test_recall))
+        .replace("{genuine}", pct(r.test_genuine_flagged_share));
     },
     measureWords(c) { return (c.measures || []).map(m => W["measure_" + m] || m).join(" · "); },
     async loadCallbacks() {

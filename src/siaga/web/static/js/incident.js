@@ -1,12 +1,14 @@
 /* The incident page: facts, each agency's assignment, notes, status, search sectors, the timeline (an
    htmx fragment that reloads when the incident changes) and the map. Works for closed incidents too.
    Search sectors are drawn on the map with a mouse or a finger (each click a corner, "Selesai" closes
-   the outline); the sector list and its buttons work from the keyboard. */
+   the outline); the sector list and its buttons work from the keyboard. The incident's calls are listed
+   with their numbers masked; a holder of numbers.reveal reveals one (audited, static/js/numbers.js). */
 "use strict";
 
-function incidentPage(id) {
-  return Object.assign(incidentActions(), {
+function incidentPage(id, mayReveal, readsCalls) {
+  return Object.assign(incidentActions(), SiagaNumbers.mixin(mayReveal), {
     id, inc: null, loadError: "", agencyPick: "", statusNote: "", map: null, plan: null, planPick: [],
+    readsCalls, linkedCalls: [], linkedIds: "",  // the calls of this incident; numbers masked (numbers.js)
     focusedAt: null,  // the incident location the map was last centred on: events don't move the map
     drawing: false, drawPoints: [], drawClosed: false, sectorName: "", sectorTeam: "", sectorKey: "",
     sectorTeamPick: {}, sectorSeen: {},
@@ -47,6 +49,14 @@ function incidentPage(id) {
         }
       }
       this.drawUnits();
+      this.loadCalls(inc);
+    },
+    async loadCalls(inc) {
+      const ids = (inc.call_ids || []).join(",");
+      if (!this.readsCalls || ids === this.linkedIds) return;
+      this.linkedIds = ids;
+      const got = await Promise.all((inc.call_ids || []).map(c => Siaga.api("GET", `/api/v1/calls/${c}`)));
+      if (ids === this.linkedIds) this.linkedCalls = got.filter(r => r.ok).map(r => r.data);
     },
     /* centre the map on the incident (and its sectors) when the page opens or the incident moves, never
        on other changes: someone drawing a sector keeps their view */

@@ -1,0 +1,123 @@
+"""Who receives a caller's full phone number. One rule for the REST API, the snapshot and the event stream:
+
+- call-takers and supervisors (the holders of `numbers.reveal`) and the telephony bridge (which sent the
+  number) get full numbers;
+- anyone else (dispatcher, admin, agency operator) gets them masked to the last three digits
+  (`reports.monitoring.mask_number`: '081234567890' → '****890') — except on a call they are handling
+  themselves (they are its operator, e.g. a dispatcher taking an overflow call on the call-taker screen);
+- so, but for their own calls, such a reader never receives a full number they did not send themselves
+  (the caller history echoes the number it was asked about).
+
+The screens go one step further: outside the call-taker's own screen every number is *shown* masked, and a
+holder of `numbers.reveal` reveals one with a click that is audited (`caller.number.reveal`, who, why,
+which call or measure; see actions.reveal_number). The evidence pack for the police (supervisors only,
+audited as `evidence.export`) keeps full numbers. Pure functions: no database."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from siaga.core.authz import TELEPHONY, Principal
+from siaga.domains.reports.monitoring import mask_number
+
+# What the retention purge writes instead of a number (normalise_msisdn reads it as withheld, so an
+# anonymised call never joins anyone's history, measures or risk hint).
+ANONYMISED = "anonymised"
+_MASKED_KEY = "_masked"  # the masked copy of an event, made once per process and shared by every stream
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def sees_full_numbers(who: Principal, operator_id: int | None = None) -> bool:
+    if who.can("numbers.reveal") or who.role == TELEPHONY:
+        return True
+    return operator_id is not None and who.user_id != 0 and operator_id == who.user_id
+
+
+def masked(number: str | None) -> str:
+    if number == ANONYMISED:
+        return ANONYMISED
+    return mask_number(number)
+
+
+def call_for(who: Principal, call: M) -> M:
+    """A CallOut (or any model with caller_number and operator_id) as this reader may see it."""
+    if sees_full_numbers(who, getattr(call, "operator_id", None)):
+        return call
+    return call.model_copy(update={"caller_number": masked(getattr(call, "caller_number", ""))})
+
+
+def calls_for(who: Principal, calls: list[M]) -> list[M]:
+    return [call_for(who, c) for c in calls]
+
+
+def numbered_for(who: Principal, item: M) -> M:
+    """MeasureOut and CallbackItem carry the caller's number as `number`."""
+    if sees_full_numbers(who):
+        return item
+    return item.model_copy(update={"number": masked(getattr(item, "number", ""))})
+
+
+def history_for(who: Principal, history: M) -> M:
+    """A CallerHistoryOut: `number` is what the reader asked with; the stored forms are masked."""
+    if sees_full_numbers(who):
+        return history
+    calls = [c.model_copy(update={"caller_number": masked(c.caller_number)})
+             for c in getattr(history, "calls", [])]
+    return history.model_copy(update={"normalised": masked(getattr(history, "normalised", "")), "calls": calls})
+
+
+def call_payload_for(who: Principal, payload: dict[str, Any]) -> dict[str, Any]:
+    if sees_full_numbers(who, payload.get("operator_id")):
+        return payload
+    return {**payload, "caller_number": masked(payload.get("caller_number", ""))}
+
+
+def timeline_for(who: Principal, entry: dict[str, Any]) -> dict[str, Any]:
+    """A timeline entry `call_linked` carries the caller's number as its text."""
+    if entry.get("kind") != "call_linked" or sees_full_numbers(who):
+        return entry
+    return {**entry, "text": masked(entry.get("text", ""))}
+
+
+def timeline_entries_for(who: Principal, entries: list[M]) -> list[M]:
+    if sees_full_numbers(who):
+        return entries
+    return [e.model_copy(update={"text": masked(getattr(e, "text", ""))}) if getattr(e, "kind", "") == "call_linked"
+            else e for e in entries]
+
+
+def _carries_number(event: dict[str, Any]) -> bool:
+    return event["entity"] == "call" or (event["entity"] == "timeline"
+                                         and (event.get("payload") or {}).get("kind") == "call_linked")
+
+
+def _masked_copy(event: dict[str, Any]) -> dict[str, Any]:
+    payload = dict(event["payload"])
+    if event["entity"] == "call":
+        payload["caller_number"] = masked(payload.get("caller_number", ""))
+    else:
+        payload["text"] = masked(payload.get("text", ""))
+    body = {k: event[k] for k in ("id", "at", "kind", "entity", "entity_id")}
+    body["payload"] = payload
+    data = json.dumps(body, separators=(",", ":"))
+    copy = {**body, "audience": event.get("audience")}
+    copy["sse"] = f"id: {event['id']}\nevent: {event['kind']}\ndata: {data}\n\n"
+    return copy
+
+
+def event_for(who: Principal, event: dict[str, Any]) -> dict[str, Any]:
+    """The event as this reader receives it on the stream (events/stream.py) — the same rule as the REST
+    API and the snapshot, so snapshot + events still equals a fresh snapshot for every console."""
+    if not _carries_number(event):
+        return event
+    operator = event["payload"].get("operator_id") if event["entity"] == "call" else None
+    if sees_full_numbers(who, operator):
+        return event
+    copy = event.get(_MASKED_KEY)
+    if copy is None:
+        copy = event[_MASKED_KEY] = _masked_copy(event)
+    return copy
