@@ -167,3 +167,16 @@ def test_reports_carry_no_full_number_and_the_evidence_pack_keeps_it(api, octobe
     assert pack.status_code == 200 and pack.content.startswith(b"%PDF")
     assert api("disp").get(f"/api/v1/callers/{NUMBER}/evidence",
                            params={"from": "2026-11-01", "to": "2026-12-01"}).status_code == 403
+
+
+def test_the_audit_log_shows_an_admin_no_callers_numbers_but_a_supervisor_all(api) -> None:
+    r = api("phone").post("/api/v1/call-events", json={
+        "event_id": "audit-mask-1", "call_ref": "audit-mask", "type": "offered", "at": "2026-11-27T01:00:00Z",
+        "caller_number": "081234567890"})
+    assert r.status_code == 201, r.text
+    r = api("sup").post("/api/v1/calls", json={"caller_number": "081298765432", "answered": True})
+    assert r.status_code == 201, r.text
+    admin = api("admin").get("/api/v1/audit?limit=50").text
+    sup = api("sup").get("/api/v1/audit?limit=50").text
+    assert "081298765432" in sup and "081298765432" not in admin and "****432" in admin
+    assert api("admin").get("/api/v1/audit/verify").json()["ok"] is True

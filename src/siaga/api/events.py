@@ -19,6 +19,8 @@ from siaga.core.errors import Problem, invalid
 from siaga.core.http import SESSION_COOKIE, authenticate, ctx_for
 from siaga.core.security import session_digest
 from siaga.db.engine import open_session
+from siaga.domains.callers.privacy import sees_full_numbers
+from siaga.domains.reports.monitoring import mask_number
 from siaga.domains.users.models import UserSession
 from siaga.events.hub import last_event_id as current_last_event_id
 from siaga.events.snapshot import take_snapshot
@@ -124,8 +126,30 @@ def list_audit(entity: str | None = Query(default=None, max_length=40),
         stmt = stmt.where(AuditEntry.entity == entity)
     if entity_id:
         stmt = stmt.where(AuditEntry.entity_id == entity_id)
+    full = sees_full_numbers(ctx.actor)
     return [AuditEntryOut(seq=e.seq, at=e.at.isoformat(), actor=e.actor, action=e.action, entity=e.entity,
-                          entity_id=e.entity_id, data=e.data_dict, hash=e.hash) for e in ctx.db.scalars(stmt)]
+                          entity_id=e.entity_id if full else _mask_if_number(e.entity_id),
+                          data=e.data_dict if full else _mask_numbers(e.data_dict), hash=e.hash)
+            for e in ctx.db.scalars(stmt)]
+
+
+NUMBER_KEYS = frozenset({"caller_number", "number", "msisdn", "sender", "phone", "caller"})
+
+
+def _mask_if_number(value: str | None) -> str | None:
+    digits = (value or "").lstrip("+")
+    return mask_number(value) if value and digits.isdigit() and len(digits) >= 7 else value
+
+
+def _mask_numbers(data: Any) -> Any:
+    """An admin reads the audit log without callers' numbers (the chain is verified on the server, over
+    the entries as stored); call-takers and supervisors read them whole."""
+    if isinstance(data, dict):
+        return {k: (mask_number(v) if k in NUMBER_KEYS and isinstance(v, str) and v else _mask_numbers(v))
+                for k, v in data.items()}
+    if isinstance(data, list):
+        return [_mask_numbers(v) for v in data]
+    return data
 
 
 @router.get("/audit/verify", response_model=VerifyOut)
