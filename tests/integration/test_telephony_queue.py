@@ -164,3 +164,46 @@ def test_netstring_frames_carry_any_json(obj: dict[str, str]) -> None:
     frame = encode_netstring(obj)
     size, _, rest = frame.partition(b":")
     assert int(size) == len(rest) - 1 and rest.endswith(b",") and json.loads(rest[:-1]) == obj
+
+
+def test_tidy_frees_a_phone_whose_ring_outcome_was_never_reported(ctx_factory, clock) -> None:
+    give_line(ctx_factory, "ct", "1001")
+    offer(ctx_factory, "lost-event")
+    with ctx_factory("phone") as ctx:
+        [ring] = actions.plan_rings(ctx, {"lost-event"})
+        assert actions.tidy(ctx) == 0  # nothing stale yet
+    clock.advance(seconds=60)
+    with ctx_factory("phone") as ctx:
+        assert actions.tidy(ctx) == 1
+        line = ctx.db.get(OperatorLine, uid(ctx, "ct"))
+        assert line.current_call_id is None
+        assert ctx.db.get(RingAttempt, ring.attempt_id).result == "failed"
+    with ctx_factory("phone") as ctx:  # the call, still held, rings again
+        [again] = actions.plan_rings(ctx, {"lost-event"})
+        assert again.extension == "1001" and again.attempt_id != ring.attempt_id
+
+
+def test_a_cancel_that_crosses_the_answer_ends_the_call_not_abandons_it(ctx_factory) -> None:
+    give_line(ctx_factory, "ct", "1001")
+    offer(ctx_factory, "crossed")
+    with ctx_factory("phone") as ctx:
+        actions.plan_rings(ctx, {"crossed"})
+    with ctx_factory("phone") as ctx:
+        actions.answered(ctx, "crossed", "1001", ctx.now())
+    with ctx_factory("phone") as ctx:
+        out = actions.ended(ctx, "crossed", ctx.now(), cancelled=True)
+        assert out is not None and out.status == "ended" and out.outcome is None
+
+
+def test_the_last_operator_going_off_duty_refuses_the_waiting_calls(ctx_factory) -> None:
+    give_line(ctx_factory, "ct", "1001", presence="break")
+    offer(ctx_factory, "waiting")
+    with ctx_factory("phone") as ctx:
+        assert actions.refuse_if_nobody(ctx, {"waiting"}) == []
+    with ctx_factory("ct") as ctx:
+        actions.set_presence(ctx, schemas.PresenceIn(state="offline"))
+    with ctx_factory("phone") as ctx:
+        [refused] = actions.refuse_if_nobody(ctx, {"waiting"})
+        assert refused.call_ref == "waiting"
+        call = ctx.db.scalar(select(Call).where(Call.external_ref == "waiting"))
+        assert call.outcome == "missed_out_of_hours"

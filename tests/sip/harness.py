@@ -218,7 +218,7 @@ class Centre:
     def registered(self, username: str) -> bool:
         with unit_of_work(self.engine, write=False) as db:
             line = db.get(OperatorLine, self.user_id(username))
-            return bool(line and line.registered_until)
+            return bool(line and line.registered_until and line.registered_until > Clock().now())
 
     def calls(self) -> list[Call]:
         with unit_of_work(self.engine, write=False) as db:
@@ -243,7 +243,7 @@ class Centre:
 
 
 @contextmanager
-def running_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centre]:
+def running_centre(engine: Engine, db_url: str, tmp_path: Path, **overrides: object) -> Iterator[Centre]:
     """Kamailio + the app (uvicorn, real clock, bridge on) on fresh ports; `centre.url` is the console."""
     require_peers()
     import uvicorn
@@ -253,7 +253,8 @@ def running_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Cent
     sip_port = free_udp_port()
     settings = Settings(database_url=db_url, secret_key="test", event_poll_seconds=0.2, deadline_tick_seconds=0,
                         telephony_bridge=True, telephony_evapi=f"127.0.0.1:{free_tcp_port()}",
-                        telephony_listen=f"udp:127.0.0.1:{sip_port}", telephony_ring_timeout_s=5)
+                        telephony_listen=f"udp:127.0.0.1:{sip_port}", telephony_ring_timeout_s=5,
+                        **overrides)
     edge = Edge(settings, tmp_path / "edge", sip_port)
     edge.directory.mkdir()
     edge.start()

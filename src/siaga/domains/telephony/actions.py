@@ -185,7 +185,8 @@ def ring_failed(ctx: Ctx, call_ref: str, extension: str, reason: str) -> None:
         locked = _line_for_update(ctx, line.user_id)
         if locked is not None:
             locked.registered_until = None
-    _free_line(ctx, line.user_id, call.id, missed=result == "timeout")
+    # Rang out or refused (Do Not Disturb, busy): either way nobody is at that phone for now.
+    _free_line(ctx, line.user_id, call.id, missed=result in ("timeout", "rejected"))
     if call.operator_id == line.user_id and call.status == "answered" and call.external_ref:
         # Taken on the console, but the phone did not pick up: nothing else changes — the call stays this
         # operator's, and the next plan rings their phone again once it is registered.
@@ -214,9 +215,11 @@ def answered(ctx: Ctx, call_ref: str, extension: str, at: datetime) -> call_sche
 def ended(ctx: Ctx, call_ref: str, at: datetime, *, cancelled: bool) -> call_schemas.CallOut | None:
     """The caller hung up (CANCEL before an answer: abandoned, with their wait) or either side ended the
     call (BYE). Every phone the call was ringing or connected to is free again."""
-    call = _call(ctx, call_ref)
+    call = ctx.db.scalar(select(Call).where(Call.external_ref == call_ref).with_for_update())
     if call is None:
         return None
+    if cancelled and call.answered_at is not None:
+        cancelled = False  # the caller's CANCEL crossed the operator's 200 OK: the call was connected
     rung = bool(_close_attempts(ctx, call.id, "cancelled"))
     if rung or call.answered_at is not None:  # a call that never rang anywhere holds no phone
         for line in ctx.db.scalars(select(OperatorLine).where(OperatorLine.current_call_id == call.id)):
@@ -297,8 +300,54 @@ def plan_rings(ctx: Ctx, held: set[str]) -> list[Ring]:
             break
         if call.id in ringing:
             continue
-        rings.append(_ring(ctx, call, free.pop(0)))
+        # Lock the call and look again: a console claim or the caller's hang-up in another process
+        # wins or waits, never crosses a ring (claim_call and ended lock the same row).
+        locked = ctx.db.scalar(select(Call).where(Call.id == call.id).with_for_update()
+                               .execution_options(populate_existing=True))
+        if locked is None or locked.status not in ("offered", "ringing") or locked.operator_id is not None:
+            continue
+        if ctx.db.scalar(select(RingAttempt.id).where(RingAttempt.call_id == call.id,
+                                                      RingAttempt.ended_at.is_(None))) is not None:
+            continue
+        rings.append(_ring(ctx, locked, free.pop(0)))
     return rings
+
+
+def refuse_if_nobody(ctx: Ctx, held: set[str]) -> list[Refuse]:
+    """Calls that wait while the last operator went off duty (or their phones stopped registering) are not
+    left ringing: they go where an out-of-hours call goes, recorded as missed."""
+    if not held or on_duty(ctx):
+        return []
+    refused = []
+    for call, _penalty in service.waiting_calls(ctx.db, ctx.now(), held):
+        if call.operator_id is None and call.external_ref:
+            _event(ctx, call.external_ref, "missed", "missed", ctx.now())
+            refused.append(Refuse(call.external_ref, uri=ctx.settings.telephony_fallback_uri))
+    return refused
+
+
+def tidy(ctx: Ctx) -> int:
+    """The safety net for what a lost edge event would leave behind: a ring attempt still open well after
+    the ring timeout is closed as failed and its phone freed; a line held by a call that is over is freed.
+    Returns how many things it put right (each audited)."""
+    fixed = 0
+    stale = ctx.now() - timedelta(seconds=ctx.settings.telephony_ring_timeout_s + 20)
+    for attempt in ctx.db.scalars(select(RingAttempt).where(RingAttempt.ended_at.is_(None),
+                                                            RingAttempt.started_at < stale).with_for_update()):
+        attempt.ended_at, attempt.result = ctx.now(), "failed"
+        call = ctx.db.get(Call, attempt.call_id)
+        if call is None or call.operator_id != attempt.user_id or call.status not in CALL_LIVE_STATUSES:
+            _free_line(ctx, attempt.user_id, attempt.call_id)
+        ctx.audit("telephony.tidy", "call", attempt.call_id, {"ring_attempt": attempt.id, "user_id": attempt.user_id})
+        fixed += 1
+    busy = ctx.db.execute(select(OperatorLine.user_id, OperatorLine.current_call_id, Call.status)
+                          .join(Call, Call.id == OperatorLine.current_call_id)).all()
+    for user_id, call_id, status in busy:
+        if status not in CALL_LIVE_STATUSES:
+            _free_line(ctx, user_id, call_id)
+            ctx.audit("telephony.tidy", "call", call_id, {"freed_line_of": user_id})
+            fixed += 1
+    return fixed
 
 
 def _ring(ctx: Ctx, call: Call, line: OperatorLine, *, auto: bool = False) -> Ring:

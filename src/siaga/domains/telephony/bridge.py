@@ -15,6 +15,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import hashlib
 import json
 import logging
 import time
@@ -93,6 +94,15 @@ def number_from_uri(header: str) -> str:
         return ""
 
 
+def call_ref_of(value: Any) -> str:
+    """The SIP Call-ID as our call reference; a very long one is replaced by its hash, so that every event
+    id built on it (reference + step) stays distinct within the 200 characters stored."""
+    cid = str(value or "")
+    if len(cid) <= 150:
+        return cid
+    return "sha256:" + hashlib.sha256(cid.encode("utf-8", "replace")).hexdigest()
+
+
 def edge_time(value: Any) -> datetime:
     try:
         return datetime.fromtimestamp(float(value), UTC)
@@ -110,6 +120,7 @@ def locations_for(content_type: str, body: bytes, geolocation: str) -> list[Loca
 class Held:
     ti: int
     tl: int
+    sip_call_id: str = ""  # as the edge knows it (our reference may be its hash)
     since: float = field(default_factory=time.monotonic)
 
 
@@ -122,6 +133,7 @@ class EdgeBridge:
         self.connected = asyncio.Event()
         self.lines_pushed: dict[str, str] | None = None
         self.last_pong = 0.0
+        self.boot = ""
         self.handled = 0
         self._lock = asyncio.Lock()
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -232,6 +244,7 @@ class EdgeBridge:
             n += 1
             try:
                 if n % 10 == 0:
+                    await self._in_uow(actions.tidy)
                     await self.send({"cmd": "ping", "id": str(n)})
                     await self._push_lines()
                     await self._expire_held()
@@ -272,7 +285,7 @@ class EdgeBridge:
         calls the edge holds, done here in the event loop."""
         self.handled += 1
         kind = ev.get("ev")
-        cid = str(ev.get("cid") or "")[:200]
+        cid = call_ref_of(ev.get("cid"))
         at = edge_time(ev.get("at"))
         if kind == "invite" and cid:
             self._hold(cid, ev)
@@ -289,14 +302,26 @@ class EdgeBridge:
             held = self.held.pop(cid, None)
             if kind == "cancel" and ev.get("matched") == "0" and held is not None:
                 # The edge could not match the CANCEL to the held INVITE: answer the INVITE here.
-                self._later.append({"cmd": "reject", "code": "487", "reason": "Request Terminated", "cid": cid,
-                                    "ti": str(held.ti), "tl": str(held.tl)})
+                self._later.append({"cmd": "reject", "code": "487", "reason": "Request Terminated",
+                                    "cid": held.sip_call_id or cid, "ti": str(held.ti), "tl": str(held.tl)})
             return lambda ctx: actions.ended(ctx, cid, at, cancelled=kind == "cancel")
         if kind == "registered":
             ext, contact, expires = (str(ev.get(k) or "") for k in ("ext", "contact", "expires"))
             return lambda ctx: actions.registered(ctx, ext, contact, expires)
+        if kind == "queue_timeout" and cid:
+            # The edge kept the call as long as it may and now rings every phone: no longer ours to plan.
+            self.held.pop(cid, None)
+            return lambda ctx: ctx.audit("telephony.queue_timeout", "call_ref", cid, {})
         if kind == "pong":
             self.last_pong = time.monotonic()
+            boot = str(ev.get("boot") or "")
+            if self.boot and boot and boot != self.boot and self.held:
+                # Kamailio restarted: the calls we held there are gone with it.
+                gone, self.held = list(self.held), {}
+                log.error("the SIP edge restarted: %d waiting calls were lost with it", len(gone))
+                self.boot = boot
+                return lambda ctx: [actions.give_up(ctx, ref) for ref in gone] and actions.edge_seen(ctx, "up")
+            self.boot = boot or self.boot
             return lambda ctx: actions.edge_seen(ctx, "up")
         log.warning("unknown event from the edge: %s", kind)
         return None
@@ -343,7 +368,7 @@ class EdgeBridge:
         for ev, out, exc in results:
             if ev.get("ev") != "invite":
                 continue
-            cid = str(ev.get("cid"))[:200]
+            cid = call_ref_of(ev.get("cid"))
             if exc is not None:
                 log.error("could not record call %s: ringing every operator phone", cid)
                 await self._command_held(cid, {"cmd": "degraded"})
@@ -355,7 +380,7 @@ class EdgeBridge:
 
     def _hold(self, cid: str, ev: dict[str, Any]) -> None:
         try:
-            self.held[cid] = Held(int(ev["ti"]), int(ev["tl"]))
+            self.held[cid] = Held(int(ev["ti"]), int(ev["tl"]), str(ev.get("cid") or ""))
         except (KeyError, TypeError, ValueError):
             log.error("event for %s without a transaction id", cid)
 
@@ -363,13 +388,26 @@ class EdgeBridge:
         held = self.held.pop(cid, None)
         if held is None:
             return False
-        await self.send({**command, "cid": cid, "ti": str(held.ti), "tl": str(held.tl)})
+        try:
+            await self.send({**command, "cid": held.sip_call_id or cid, "ti": str(held.ti), "tl": str(held.tl)})
+        except (ConnectionError, OSError):
+            # Not sent: the edge still holds the call; keep it, and the tidy-up frees the ring attempt.
+            self.held.setdefault(cid, held)
+            raise
         return True
 
     async def plan(self) -> None:
         async with self._lock:
             if not self.held or self.writer is None:
                 return
+            refs = set(self.held)
+            refused = await self._in_uow(lambda ctx: actions.refuse_if_nobody(ctx, refs))
+            for out in refused:
+                if out.uri:
+                    await self._command_held(out.call_ref, {"cmd": "forward", "uri": out.uri})
+                else:
+                    await self._command_held(out.call_ref, {"cmd": "reject", "code": str(out.code),
+                                                            "reason": out.reason})
             refs = set(self.held)
             rings = await self._in_uow(lambda ctx: actions.plan_rings(ctx, refs))
             timeout_ms = self.settings.telephony_ring_timeout_s * 1000
