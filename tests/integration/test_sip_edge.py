@@ -209,6 +209,13 @@ def test_with_the_service_down_every_registered_phone_rings(centre: Centre) -> N
     done = centre.edge.sipp("trunk_call.xml", "-d", "300", rows=[f"{CALLER};1.4667 102.1;35"], timeout=20)
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:] + centre.edge.log_text()[-2000:]
     assert "rings every operator phone" in centre.edge.log_text()
+    assert centre.calls() == []  # nobody could write it down...
+    centre.start_app()
+    # ...until the service is back: the edge hands it the call, who answered it, and that it ended.
+    call = centre.call_where("the call handled in degraded mode", lambda c: c.status == "ended")
+    assert call.caller_number == CALLER and call.operator_id == centre.user_id("ct")
+    assert "tidak tersambung" in call.notes
+    assert len(centre.calls()) == 1
 
 
 TAMU = CONFORMANCE / "sip" / "tamu-ng911-dev" / "SIP_INVITE"

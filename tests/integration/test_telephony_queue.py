@@ -207,3 +207,18 @@ def test_the_last_operator_going_off_duty_refuses_the_waiting_calls(ctx_factory)
         assert refused.call_ref == "waiting"
         call = ctx.db.scalar(select(Call).where(Call.external_ref == "waiting"))
         assert call.outcome == "missed_out_of_hours"
+
+
+def test_the_answering_phone_is_found_by_its_address_when_its_contact_has_no_extension(ctx_factory) -> None:
+    give_line(ctx_factory, "ct", "1001")
+    offer(ctx_factory, "no-ext")
+    with ctx_factory("phone") as ctx:
+        out = actions.answered(ctx, "no-ext", "", ctx.now(), contact="sip:10.0.0.5:5060;transport=udp")
+        assert out is not None and out.operator_id == uid(ctx, "ct")
+    assert actions.contact_address("<sip:1001@10.0.0.5>") == "10.0.0.5:5060"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_contact_address_never_raises(contact: str) -> None:
+    assert isinstance(actions.contact_address(contact), str)

@@ -215,6 +215,9 @@ class Centre:
     def stop_app(self) -> None:
         raise NotImplementedError
 
+    def start_app(self) -> None:
+        raise NotImplementedError
+
     def registered(self, username: str) -> bool:
         with unit_of_work(self.engine, write=False) as db:
             line = db.get(OperatorLine, self.user_id(username))
@@ -258,26 +261,34 @@ def running_centre(engine: Engine, db_url: str, tmp_path: Path, **overrides: obj
     edge = Edge(settings, tmp_path / "edge", sip_port)
     edge.directory.mkdir()
     edge.start()
-    app = create_app(settings, clock=Clock(), engine=engine)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_tcp_port(), log_level="warning",
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, 20, "the app")
     c = Centre(engine, settings, edge)
-    c.bridge = app.state.bridge
-    c.url = f"http://127.0.0.1:{server.config.port}"
+    servers: list[tuple[object, threading.Thread]] = []
+
+    def start_app() -> None:
+        app = create_app(settings, clock=Clock(), engine=engine)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_tcp_port(), log_level="warning",
+                                               timeout_graceful_shutdown=1))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        wait_for(lambda: server.started, 20, "the app")
+        c.bridge = app.state.bridge
+        c.url = f"http://127.0.0.1:{server.config.port}"
+        wait_for(lambda: app.state.bridge.connected.is_set(), 10, "the bridge to connect to the edge")
 
     def stop_app() -> None:
-        server.should_exit = True
-        thread.join(10)
+        for server, thread in servers:
+            server.should_exit = True  # type: ignore[attr-defined]
+            thread.join(10)
+        servers.clear()
+
+    c.start_app = start_app  # type: ignore[method-assign]
     c.stop_app = stop_app  # type: ignore[method-assign]
-    wait_for(lambda: app.state.bridge.connected.is_set(), 10, "the bridge to connect to the edge")
+    start_app()
     try:
         yield c
     finally:
-        server.should_exit = True
-        thread.join(10)
+        stop_app()
         edge.stop()
 
 

@@ -193,12 +193,32 @@ def ring_failed(ctx: Ctx, call_ref: str, extension: str, reason: str) -> None:
         pass
 
 
-def answered(ctx: Ctx, call_ref: str, extension: str, at: datetime) -> call_schemas.CallOut | None:
+def contact_address(uri: str) -> str:
+    """'<sip:1001@10.0.0.5:5060;transport=udp>' → '10.0.0.5:5060' (the phone's address, lower case)."""
+    value = uri.strip().strip("<>").split(";", 1)[0]
+    value = value.split(":", 1)[1] if ":" in value else value
+    host = value.rsplit("@", 1)[-1].split(">", 1)[0].lower()
+    return host if ":" in host else host + ":5060"
+
+
+def answering_line(ctx: Ctx, extension: str, contact: str = "") -> OperatorLine | None:
+    """The line whose phone answered: by extension, else by the phone's address (a phone's Contact does
+    not always carry its extension)."""
+    line = ctx.db.scalar(select(OperatorLine).where(OperatorLine.extension == extension)) if extension else None
+    if line is None and contact:
+        address = contact_address(contact)
+        line = next((x for x in ctx.db.scalars(select(OperatorLine).where(OperatorLine.contact != ""))
+                     if contact_address(x.contact) == address), None)
+    return line
+
+
+def answered(ctx: Ctx, call_ref: str, extension: str, at: datetime,
+             contact: str = "") -> call_schemas.CallOut | None:
     """The operator's phone picked up: the same act as claiming the call on the console, recorded once."""
     call = _call(ctx, call_ref)
     if call is None:
         return None
-    line = ctx.db.scalar(select(OperatorLine).where(OperatorLine.extension == extension))
+    line = answering_line(ctx, extension, contact)
     username = None
     if line is not None:
         _close_attempts(ctx, call.id, "answered", user_id=line.user_id)
@@ -225,6 +245,34 @@ def ended(ctx: Ctx, call_ref: str, at: datetime, *, cancelled: bool) -> call_sch
         for line in ctx.db.scalars(select(OperatorLine).where(OperatorLine.current_call_id == call.id)):
             _free_line(ctx, line.user_id, call.id)
     return _event(ctx, call_ref, "cancel" if cancelled else "ended", "abandoned" if cancelled else "ended", at)
+
+
+DEGRADED_NOTE = ("Ditangani tepi SIP saat layanan Siaga tidak tersambung (semua telepon berdering). / "
+                 "Handled by the SIP edge while the Siaga service was away (every phone rang).")
+
+
+def degraded_call(ctx: Ctx, call_ref: str, at: datetime, caller_number: str, called_number: str, *,
+                  answered_ext: str = "", answered_contact: str = "", answered_at: datetime | None = None,
+                  ended_at: datetime | None = None, cancelled_at: datetime | None = None) -> call_schemas.CallOut:
+    """A call the edge handled on its own while the service was away (degraded mode), reported when the
+    service is back: recorded like any other (idempotently), with who answered and how it ended as far as
+    the edge saw, and a note saying so."""
+    call = _event(ctx, call_ref, "offered", "offered", at, caller_number=caller_number[:40],
+                  called_number=called_number[:40] or "112")
+    row = ctx.db.get(Call, call.id)
+    if row is not None and not row.notes:
+        row.notes = DEGRADED_NOTE
+    ctx.audit("telephony.degraded_call", "call", call.id, {"answered_ext": answered_ext,
+                                                          "ended": bool(ended_at or cancelled_at)})
+    out: call_schemas.CallOut | None = call
+    if answered_at is not None:
+        out = answered(ctx, call_ref, answered_ext, answered_at, answered_contact) or out
+    if ended_at is not None:
+        out = ended(ctx, call_ref, ended_at, cancelled=False) or out
+    elif cancelled_at is not None:
+        out = ended(ctx, call_ref, cancelled_at, cancelled=True) or out
+    assert out is not None
+    return out
 
 
 def registered(ctx: Ctx, extension: str, contact: str, expires: str) -> None:

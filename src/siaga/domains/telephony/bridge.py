@@ -296,8 +296,8 @@ class EdgeBridge:
             return lambda ctx: actions.ring_failed(ctx, cid, ext, reason)
         if kind == "answered" and cid:
             self.held.pop(cid, None)
-            ext = str(ev.get("ext") or "")
-            return lambda ctx: actions.answered(ctx, cid, ext, at)
+            ext, contact = str(ev.get("ext") or ""), str(ev.get("contact") or "")
+            return lambda ctx: actions.answered(ctx, cid, ext, at, contact)
         if kind in ("cancel", "bye") and cid:
             held = self.held.pop(cid, None)
             if kind == "cancel" and ev.get("matched") == "0" and held is not None:
@@ -308,6 +308,17 @@ class EdgeBridge:
         if kind == "registered":
             ext, contact, expires = (str(ev.get(k) or "") for k in ("ext", "contact", "expires"))
             return lambda ctx: actions.registered(ctx, ext, contact, expires)
+        if kind == "degraded_call" and cid:
+            caller = number_from_uri(b64(ev.get("pai")).decode("utf-8", "replace")) or \
+                number_from_uri(b64(ev.get("from")).decode("utf-8", "replace"))
+            called = number_from_uri(str(ev.get("ruri") or "")) or "112"
+
+            def when(key: str) -> datetime | None:
+                return edge_time(ev[key]) if ev.get(key) else None
+            return lambda ctx: actions.degraded_call(
+                ctx, cid, at, caller, called, answered_ext=str(ev.get("answered_ext") or ""),
+                answered_contact=str(ev.get("answered_contact") or ""),
+                answered_at=when("answered_at"), ended_at=when("ended_at"), cancelled_at=when("cancelled_at"))
         if kind == "queue_timeout" and cid:
             # The edge kept the call as long as it may and now rings every phone: no longer ours to plan.
             self.held.pop(cid, None)
