@@ -186,11 +186,9 @@ def ring_failed(ctx: Ctx, call_ref: str, extension: str, reason: str) -> None:
         if locked is not None:
             locked.registered_until = None
     # Rang out or refused (Do Not Disturb, busy): either way nobody is at that phone for now.
+    # A call taken on the console whose phone did not pick up stays that operator's: the next plan rings
+    # their phone again once it is registered.
     _free_line(ctx, line.user_id, call.id, missed=result in ("timeout", "rejected"))
-    if call.operator_id == line.user_id and call.status == "answered" and call.external_ref:
-        # Taken on the console, but the phone did not pick up: nothing else changes — the call stays this
-        # operator's, and the next plan rings their phone again once it is registered.
-        pass
 
 
 def contact_address(uri: str) -> str:

@@ -33,6 +33,7 @@ from siaga.core.context import Ctx
 from siaga.db.engine import unit_of_work
 from siaga.domains.calls.numbers import tidy_typed_number
 from siaga.domains.calls.schemas import LocationIn
+from siaga.domains.location.sip import locations_from_parts, number_of, parse_name_addr
 from siaga.domains.telephony import actions
 from siaga.settings import Settings
 
@@ -77,19 +78,11 @@ def b64(value: Any) -> bytes:
 
 
 def number_from_uri(header: str) -> str:
-    """The caller's number from a P-Asserted-Identity or From value: tel:+62…, sip:0812…@host, or a
-    display name with <uri>. Withheld or odd values give ''; the call is recorded all the same."""
-    value = header.strip()
-    if "<" in value and ">" in value:
-        value = value[value.index("<") + 1:value.index(">")]
-    value = value.split(";", 1)[0]
-    for scheme in ("sips:", "sip:", "tel:"):
-        if value.lower().startswith(scheme):
-            value = value[len(scheme):]
-            break
-    user = value.split("@", 1)[0]
+    """The caller's number from a P-Asserted-Identity or From value (location.sip reads the address):
+    tel:+62…, sip:0812…@host, or a display name with <uri>. Withheld or odd values give ''; the call is
+    recorded all the same."""
     try:
-        return tidy_typed_number(user)[:40]
+        return tidy_typed_number(number_of(parse_name_addr(header)[1]))[:40]
     except ValueError:
         return ""
 
@@ -111,8 +104,6 @@ def edge_time(value: Any) -> datetime:
 
 
 def locations_for(content_type: str, body: bytes, geolocation: str) -> list[LocationIn]:
-    from siaga.domains.location.sip import locations_from_parts
-
     return locations_from_parts(content_type, body, geolocation)
 
 
@@ -132,9 +123,7 @@ class EdgeBridge:
         self.task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self.lines_pushed: dict[str, str] | None = None
-        self.last_pong = 0.0
         self.boot = ""
-        self.handled = 0
         self._lock = asyncio.Lock()
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._later: list[dict[str, Any]] = []  # commands decided while reading a batch
@@ -283,7 +272,6 @@ class EdgeBridge:
     def _work(self, ev: dict[str, Any]) -> Callable[[Ctx], Any] | None:
         """What one event does in the database (run in a worker thread), after the bookkeeping of the
         calls the edge holds, done here in the event loop."""
-        self.handled += 1
         kind = ev.get("ev")
         cid = call_ref_of(ev.get("cid"))
         at = edge_time(ev.get("at"))
@@ -324,14 +312,18 @@ class EdgeBridge:
             self.held.pop(cid, None)
             return lambda ctx: ctx.audit("telephony.queue_timeout", "call_ref", cid, {})
         if kind == "pong":
-            self.last_pong = time.monotonic()
             boot = str(ev.get("boot") or "")
             if self.boot and boot and boot != self.boot and self.held:
                 # Kamailio restarted: the calls we held there are gone with it.
                 gone, self.held = list(self.held), {}
                 log.error("the SIP edge restarted: %d waiting calls were lost with it", len(gone))
                 self.boot = boot
-                return lambda ctx: [actions.give_up(ctx, ref) for ref in gone] and actions.edge_seen(ctx, "up")
+
+                def restarted(ctx: Ctx) -> None:
+                    for ref in gone:
+                        actions.give_up(ctx, ref)
+                    actions.edge_seen(ctx, "up")
+                return restarted
             self.boot = boot or self.boot
             return lambda ctx: actions.edge_seen(ctx, "up")
         log.warning("unknown event from the edge: %s", kind)

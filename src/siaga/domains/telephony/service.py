@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siaga.domains.callers.queue import Waiting, rank_key
-from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call
+from siaga.domains.calls.models import Call
 from siaga.domains.calls.service import calls_out
 from siaga.domains.telephony import schemas
 from siaga.domains.telephony.models import OperatorLine, RingAttempt, TelephonyEdge
@@ -72,6 +72,3 @@ def status(db: Session, now: datetime) -> schemas.TelephonyStatus:
     return schemas.TelephonyStatus(edge=edge(db), lines=ls, queue=queue(db, now),
                                    on_duty=sum(1 for line in ls if line.presence == "available" or line.busy))
 
-
-def live_call_ids(db: Session) -> set[int]:
-    return set(db.scalars(select(Call.id).where(Call.status.in_(CALL_LIVE_STATUSES))))
