@@ -4,8 +4,9 @@ measured in the same run. Target: the API reaches at least 25% of the raw rate. 
 
 The load comes from wrk when it is installed (`make bench` installs it as root), so that the load
 generator takes little of the machine's CPU; otherwise from a Python client. Two more baselines give
-the figure its context: the bare SQL of the rows a call event must write, and the framework's ceiling
-(GET /openapi.json: cached, no database) on the same server.
+the figure its context: the bare SQL of the rows a call event must write, the framework's ceiling (GET /openapi.json:
+cached, no database) on the same server, and the stack's ceiling for a durable write (the same
+request to an app of this stack that does nothing but the raw single-row INSERT: _one_insert_app.py).
 
 Usage: python benchmarks/ingest_throughput.py [--seconds 8] [--clients 16] [--workers 4]"""
 
@@ -16,14 +17,18 @@ import asyncio
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import psycopg
-from _common import TOKENS, bench_database, emit, percentile, server
+from _common import TOKENS, bench_database, emit, free_port, percentile, server
 
 RAW_SQL = "INSERT INTO bench_raw (at, payload) VALUES (now(), %s)"
 # The rows one call event must write by the issue's own rules (the call, the event record, an audit
@@ -146,6 +151,36 @@ def wrk_rate(base: str, clients: int, seconds: float, kind: str | None) -> tuple
     return rate, p50, p99, int(bad.group(1)) if bad else 0
 
 
+@contextmanager
+def one_insert_app(url: str, workers: int) -> Iterator[str]:
+    """uvicorn serving benchmarks/_one_insert_app.py on the benchmark database."""
+    port = free_port()
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = {**os.environ, "BENCH_DATABASE_URL": url,
+           "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "_one_insert_app:app", "--port", str(port),
+                             "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/openapi.json", timeout=2)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the one-insert app did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8)
@@ -156,6 +191,13 @@ def main() -> None:
     with bench_database("siaga_bench_ingest") as url:
         raw, raw_lat = raw_insert_rate(url, args.clients, args.seconds)
         same_rows, _ = raw_insert_rate(url, args.clients, args.seconds, SAME_ROWS_SQL)
+        one_insert = None
+        if use_wrk:
+            with one_insert_app(url, args.workers) as base:
+                wrk_rate(base, args.clients, 1, "call_event")  # warm-up
+                one_insert = wrk_rate(base, args.clients, args.seconds, "call_event")[0]
+            emit("ingest_stack_one_insert", "rate_vs_raw_insert", one_insert, "ratio", raw,
+                 clients=args.clients, workers=args.workers, load_generator="wrk", database="postgresql")
         with server(url, workers=args.workers) as base:
             framework = wrk_rate(base, args.clients, args.seconds, None)[0] if use_wrk else None
             for kind in ("incident", "call_event"):
@@ -173,6 +215,8 @@ def main() -> None:
                 emit(name, "rate_vs_raw_same_rows", rate, "ratio", same_rows, **common)
                 if framework:
                     emit(name, "rate_vs_framework_ceiling", rate, "ratio", framework, **common)
+                if one_insert:
+                    emit(name, "rate_vs_stack_one_insert", rate, "ratio", one_insert, **common)
                 emit(name, "latency_p50", p50, "ms", percentile(raw_lat, 50) * 1000, **common)
                 emit(name, "latency_p99", p99, "ms", percentile(raw_lat, 99) * 1000, **common)
 
