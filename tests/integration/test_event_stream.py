@@ -117,3 +117,43 @@ def test_many_open_consoles_do_not_hold_database_connections(db_url):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_consoles_coming_and_going_during_a_burst_miss_no_event(live_server):
+    """While nobody is connected the process reads no events, only keeps count of them; a console that
+    connects (again) with its Last-Event-ID must still get every event after it, in order, whatever the
+    moment it connects — here over and over, while calls keep coming in."""
+    import threading
+
+    total = 60
+    done = threading.Event()
+
+    def telephony() -> None:
+        try:
+            for i in range(total):
+                r = post(live_server, "phone", "/api/v1/call-events", {
+                    "event_id": f"burst-{i}", "call_ref": f"burst-{i}", "type": "offered",
+                    "at": "2026-11-27T01:00:00Z", "caller_number": f"08123{i:05d}"})
+                assert r.status_code == 201, r.text
+        finally:
+            done.set()
+
+    start = httpx.get(live_server + "/api/v1/health", timeout=10).json()["last_event_id"]
+    writer = threading.Thread(target=telephony, daemon=True)
+    writer.start()
+    last, refs, reconnects = start, [], 0
+    while len(refs) < total:
+        with SSEClient(live_server, token_for("ct"), last_event_id=last) as console:
+            reconnects += 1
+            for _ in range(3):  # a few events, then the console goes away again
+                try:
+                    ev = console.next(timeout=3 if done.is_set() else 15)
+                except TimeoutError:
+                    break
+                assert ev.id == last + 1, f"after event {last} came {ev.id}: events were skipped"
+                last = ev.id
+                refs.append(ev.data["payload"]["external_ref"])
+        assert reconnects < total * 3, "the burst's events never all arrived"
+    writer.join(30)
+    assert refs == [f"burst-{i}" for i in range(total)]
+    assert reconnects > 10

@@ -1,6 +1,12 @@
 """This process's fan-out of committed events to its connected consoles. It wakes on a local commit,
 on a PostgreSQL NOTIFY from another process, or on a slow poll (the safety net), reads the new events
-once from the database, and hands each subscriber the batch."""
+once from the database, and hands each subscriber the batch.
+
+A process with no console connected (an API-only worker, a telephony bridge) reads no events: it only
+keeps `last_id` current, from the id a commit or a NOTIFY names (ids are committed in order: the
+ledger hands them out under a lock held until COMMIT, so the id named means every id before it is
+committed too), or on a poll from the ledger head. A console that connects then reads its own backlog
+(events/stream.py) up to at least that id, and the hub's next batches carry everything after it."""
 
 from __future__ import annotations
 
@@ -54,6 +60,7 @@ class EventHub:
         self.batch = batch
         self.queue_size = queue_size
         self.last_id = 0
+        self.known_id = 0  # the highest event id a commit or a NOTIFY told us is committed
         self.subscribers: set[Subscription] = set()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -77,10 +84,14 @@ class EventHub:
                 await task
         self._tasks.clear()
 
-    def _on_local_commit(self, _event_id: int) -> None:
+    def _on_local_commit(self, event_id: int) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._wake.set)
+            loop.call_soon_threadsafe(self._committed, event_id)
+
+    def _committed(self, event_id: int) -> None:
+        self.known_id = max(self.known_id, event_id)
+        self._wake.set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -105,6 +116,17 @@ class EventHub:
                 await asyncio.sleep(min(self.poll_seconds, 1.0))
 
     async def _fetch_and_fan_out(self) -> None:
+        if not self.subscribers:
+            # Nobody to hand events to: only keep last_id current (see the module's docstring).
+            if self.known_id > self.last_id:
+                self.last_id = self.known_id
+            else:
+                head = await anyio.to_thread.run_sync(last_event_id, self.engine)
+                if self.subscribers:  # one connected while we read: it may not have read up to head
+                    self._wake.set()
+                else:
+                    self.last_id = max(self.last_id, head)
+            return
         while True:
             events = await anyio.to_thread.run_sync(read_events, self.engine, self.last_id, self.batch)
             if not events:
@@ -136,7 +158,9 @@ class EventHub:
                     self.listening = True
                     delay = 0.5
                     self._wake.set()  # catch up on anything committed while we were not listening
-                    async for _notify in conn.notifies():
+                    async for notify in conn.notifies():
+                        if notify.payload.isdigit():
+                            self.known_id = max(self.known_id, int(notify.payload))
                         self._wake.set()
             except asyncio.CancelledError:
                 raise
