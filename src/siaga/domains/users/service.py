@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from siaga.core.authz import Principal
@@ -12,35 +13,31 @@ from siaga.core.security import digest, session_digest
 from siaga.domains.users.models import ApiToken, User, UserSession
 
 
-def _principal(user: User, via: str, csrf: str = "") -> Principal:
-    return Principal(user_id=user.id, username=user.username, full_name=user.full_name, role=user.role,
-                     agency_id=user.agency_id, language=user.language, via=via, csrf_token=csrf)
+# Every request authenticates: one pre-built statement each (built and cache-keyed once), plain columns
+# (no ORM objects to load), the validity checks in the WHERE clause.
+_PRINCIPAL_COLUMNS = (User.id, User.username, User.full_name, User.role, User.agency_id, User.language)
+_BY_SESSION = (select(*_PRINCIPAL_COLUMNS, UserSession.csrf_token).join(User, User.id == UserSession.user_id)
+               .where(UserSession.id == bindparam("key"), UserSession.expires_at > bindparam("now"),
+                      User.active.is_(True)))
+_BY_TOKEN = (select(*_PRINCIPAL_COLUMNS).join(ApiToken, ApiToken.user_id == User.id)
+             .where(ApiToken.token_hash == bindparam("key"), ApiToken.revoked_at.is_(None), User.active.is_(True)))
+
+
+def _principal(row: Any, via: str, csrf: str = "") -> Principal:
+    return Principal(user_id=row.id, username=row.username, full_name=row.full_name, role=row.role,
+                     agency_id=row.agency_id, language=row.language, via=via, csrf_token=csrf)
 
 
 def principal_for_session(db: Session, secret: str, cookie: str, now: datetime) -> Principal | None:
-    row = db.execute(
-        select(UserSession, User).join(User, User.id == UserSession.user_id)
-        .where(UserSession.id == session_digest(secret, cookie))
-    ).first()
-    if row is None:
-        return None
-    sess, user = row
-    if sess.expires_at <= now or not user.active:
-        return None
-    return _principal(user, "session", sess.csrf_token)
+    """The user behind a browser session cookie, if the session is current and the user active."""
+    row = db.execute(_BY_SESSION, {"key": session_digest(secret, cookie), "now": now}).first()
+    return None if row is None else _principal(row, "session", row.csrf_token)
 
 
 def principal_for_token(db: Session, token: str) -> Principal | None:
-    row = db.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == digest(token))
-    ).first()
-    if row is None:
-        return None
-    tok, user = row
-    if tok.revoked_at is not None or not user.active:
-        return None
-    return _principal(user, "token")
+    """The user behind an API token, if the token is not revoked and the user active."""
+    row = db.execute(_BY_TOKEN, {"key": digest(token)}).first()
+    return None if row is None else _principal(row, "token")
 
 
 def get_by_username(db: Session, username: str) -> User | None:
