@@ -198,3 +198,34 @@ def test_plain_language_summary(api, clock, lang):
     else:
         assert text == "5 prank calls in 7 days; last genuine emergency 3 months ago"
     assert api("ct").get("/api/v1/callers/anonymous/summary").json()["summary"].startswith("Nomor disembunyikan")
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_ringing_call_is_not_one_of_its_own_earlier_calls(api, clock, lang):
+    """What the call-taker reads as a call rings agrees with the history panel beside it (fetched with
+    exclude_call_id): a first-time caller has no earlier calls; on the second call, one."""
+    headers = {"Accept-Language": lang}
+
+    def summary(c: dict) -> str:
+        r = api("ct").get(f"/api/v1/calls/{c['id']}/caller-summary", headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()["summary"]
+
+    def earlier(c: dict) -> int:
+        r = api("ct").get(f"/api/v1/callers/{NUMBER}/history", params={"exclude_call_id": c["id"]})
+        return r.json()["total_calls"]
+
+    first = call(api, clock, outcome=None, ref="first")
+    assert earlier(first) == 0
+    text = summary(first)
+    assert text == ("Penelepon baru" if lang == "id" else "First-time caller")
+    assert "sebelumnya" not in text and "earlier" not in text
+    c = api("ct").post(f"/api/v1/calls/{first['id']}/claim", json={"version": first["version"]}).json()
+    r = api("ct").patch(f"/api/v1/calls/{c['id']}", json={"version": c["version"], "outcome": "information",
+                                                          "end": True})
+    assert r.status_code == 200, r.text
+    assert summary(first) == text  # still not its own earlier call once it is over
+    clock.advance(hours=1)
+    second = call(api, clock, outcome=None, ref="second")
+    assert earlier(second) == 1
+    assert summary(second) == ("1 panggilan sebelumnya" if lang == "id" else "1 earlier call")

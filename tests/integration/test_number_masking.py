@@ -15,6 +15,8 @@ from sqlalchemy import select
 
 from siaga.core.audit import AuditEntry
 from siaga.db.engine import unit_of_work
+from siaga.domains.incidents.models import TimelineEntry
+from siaga.events.models import Event
 from tests.conftest import token_for
 from tests.sse import SSEClient
 
@@ -85,12 +87,65 @@ def test_measures_callbacks_and_the_timeline_are_masked_the_same_way(api, clock)
         entries = api(who).get(f"/api/v1/incidents/{inc['id']}/timeline").json()
         return next(e["text"] for e in entries if e["kind"] == "call_linked")
 
-    assert linked("sup") == NUMBER and linked("ct") == NUMBER
-    assert linked("disp") == MASKED and linked("admin") == MASKED and linked("damkar") == MASKED
+    # The entry names the call and its number masked, for everyone: the full number is never stored in it.
+    for who in ("sup", "ct", "disp", "admin", "damkar"):
+        assert linked(who) == f"panggilan #{c['id']} · {MASKED}", who
     # The incident page shows it masked to everyone, supervisors included (reveal is a separate, audited act).
     for who in ("sup", "disp"):
         page = api(who).get(f"/incident/{inc['id']}/timeline")
         assert page.status_code == 200 and MASKED in page.text and NUMBER not in page.text
+
+
+def test_the_stored_call_linked_entry_holds_no_full_number(api, engine, clock):
+    """The timeline is append-only and goes into exports and evidence: a linked call is written by its id
+    and its number masked — linked as the incident is created or afterwards — and so is its event. A
+    withheld number is written without digits (the incident page would show the id's as a number)."""
+    first = offer(api, clock, ref="t1")
+    c1 = api("ct").post(f"/api/v1/calls/{first['id']}/claim", json={"version": first["version"]}).json()
+    inc = api("ct").post("/api/v1/incidents", json={"category_code": "kebakaran", "call_id": c1["id"]}).json()
+    second = offer(api, clock, number="+62 812-7777-1234", ref="t2")
+    hidden = api("phone").post("/api/v1/call-events", json={"event_id": "t3", "call_ref": "t3", "type": "offered",
+                                                              "at": clock.now().isoformat(),
+                                                              "caller_number": "anonymous"}).json()["call"]
+    for c in (second, hidden):
+        r = api("ct").post(f"/api/v1/incidents/{inc['id']}/calls", json={"call_id": c["id"]})
+        assert r.status_code == 200, r.text
+    with unit_of_work(engine) as db:
+        rows = db.scalars(select(TimelineEntry).where(TimelineEntry.incident_id == inc["id"],
+                                                      TimelineEntry.kind == "call_linked")
+                          .order_by(TimelineEntry.id)).all()
+        stored = [(e.text, e.data) for e in rows]
+        events = [json.dumps(e.payload) for e in db.scalars(select(Event).where(Event.kind == "timeline.added"))
+                  if e.payload["kind"] == "call_linked"]
+    assert stored == [(f"panggilan #{c1['id']} · {MASKED}", {"call_id": c1["id"]}),
+                      (f"panggilan #{second['id']} · {MASKED}", {"call_id": second["id"]}),
+                      ("panggilan · nomor disembunyikan", {"call_id": hidden["id"]})]
+    assert len(events) == 3 and not [e for e in events if "77771234" in e or "7777-1234" in e]
+    # Every reader gets the stored text as it is; the incident page still shows the masked number.
+    for who in ("sup", "disp"):
+        texts = [e["text"] for e in api(who).get(f"/api/v1/incidents/{inc['id']}/timeline").json()
+                 if e["kind"] == "call_linked"]
+        assert texts == [text for text, _ in stored], who
+        page = api(who).get(f"/incident/{inc['id']}/timeline").text
+        assert page.count(MASKED) == 2 and "77771234" not in page
+
+
+def test_an_older_call_linked_entry_holding_the_number_is_still_masked_on_read(api, engine, clock):
+    """Entries written before the number was kept out of the text stay as they are (append-only): they
+    are masked on read, as before, for a reader without numbers.reveal."""
+    call = offer(api, clock)
+    inc = api("ct").post("/api/v1/incidents", json={"category_code": "kebakaran"}).json()
+    with unit_of_work(engine) as db:
+        db.add(TimelineEntry(incident_id=inc["id"], at=clock.now(), actor="Operator", kind="call_linked",
+                             text=NUMBER, data={"call_id": call["id"]}))
+
+    def linked(who: str) -> str:
+        entries = api(who).get(f"/api/v1/incidents/{inc['id']}/timeline").json()
+        return next(e["text"] for e in entries if e["kind"] == "call_linked")
+
+    assert linked("sup") == NUMBER and linked("disp") == MASKED and linked("admin") == MASKED
+    page = api("sup").get(f"/incident/{inc['id']}/timeline").text
+    assert MASKED in page and NUMBER not in page
 
 
 def test_the_event_stream_masks_as_the_rest_api_does(live_server, api):
@@ -114,9 +169,10 @@ def test_the_event_stream_masks_as_the_rest_api_does(live_server, api):
         assert admin.until(lambda e: e.event == "call.updated").data["payload"]["caller_number"] == MASKED
         inc = post("disp", "/api/v1/incidents", {"category_code": "kebakaran", "call_id": c["id"]}).json()
         tl = admin.until(lambda e: e.event == "timeline.added" and e.data["payload"]["kind"] == "call_linked")
-        assert tl.data["payload"]["text"] == MASKED and tl.data["payload"]["incident_id"] == inc["id"]
+        assert tl.data["payload"]["text"] == f"panggilan #{c['id']} · {MASKED}"
+        assert tl.data["payload"]["incident_id"] == inc["id"]
         tl = ct.until(lambda e: e.event == "timeline.added" and e.data["payload"]["kind"] == "call_linked")
-        assert tl.data["payload"]["text"] == NUMBER
+        assert tl.data["payload"]["text"] == f"panggilan #{c['id']} · {MASKED}"  # no full number stored to send
 
 
 def test_revealing_one_number_is_role_limited_and_audited(api, engine, clock):

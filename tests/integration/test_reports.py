@@ -213,7 +213,7 @@ def test_cli_writes_pdf_xlsx_csv_and_json(db_url, october, tmp_path):
     assert "Dari 13 panggilan masuk" in pdf_text(pdf.read_bytes())
     assert b"Period 2026-10-01 .. 2026-10-31" in r.stderr
     out = tmp_path / "oct.xlsx"
-    r = siaga(db_url, tmp_path, "report", "--from", "2026-10-01", "--to", "2026-11-01", "--format", "xlsx",
+    r = siaga(db_url, tmp_path, "report", "--from", "2026-10-01", "--to", "2026-10-31", "--format", "xlsx",
               "--lang", "en", "--out", str(out))
     assert r.returncode == 0, r.stderr.decode()
     assert load_workbook(out)["Summary"]["B8"].value == 13
@@ -229,8 +229,9 @@ def test_cli_writes_pdf_xlsx_csv_and_json(db_url, october, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--from", "2026-11-01", "--to", "2026-10-01"), "must be after from"),
+    (("--from", "2026-11-01", "--to", "2026-10-01"), "--to 2026-10-01 is before --from 2026-11-01"),
     (("--from", "2024-01-01", "--to", "2026-06-01"), "at most 2 years"),
+    (("--from", "2024-01-01", "--to", "2026-01-01"), "--to at most 2025-12-31"),
     (("--from", "01/10/2026", "--to", "2026-11-01"), "--from must be a date YYYY-MM-DD"),
     (("--month", "2026-13"), "--month must be YYYY-MM"),
     (("--month", "2026-10", "--format", "docx"), "--format must be one of"),
@@ -242,6 +243,33 @@ def test_cli_bad_input_is_a_readable_error(db_url, tmp_path, args, message):
     stderr = r.stderr.decode()
     assert r.returncode == 1 and message in " ".join(stderr.split()), stderr
     assert "Traceback" not in stderr
+
+
+def test_cli_report_and_staffing_both_count_the_to_day(db_url, october, tmp_path):
+    """--to is the last day, included, in both commands: c12 (Sat 31 Oct 23:59 WIB) is counted, c14 (1 Nov
+    00:00 WIB) is not."""
+    for first, last, offered in (("2026-10-31", "2026-10-31", 1), ("2026-10-01", "2026-10-31", 13)):
+        r = siaga(db_url, tmp_path, "report", "--from", first, "--to", last, "--format", "json", "--out", "-")
+        assert r.returncode == 0, r.stderr.decode()
+        body = json.loads(r.stdout)
+        assert body["calls"]["total"]["offered"] == offered
+        assert (body["from"], body["last_day"]) == (first, last)
+        assert f"Period {first} .. {last}".encode() in r.stderr
+        r = siaga(db_url, tmp_path, "staffing", "--from", first, "--to", last, "--json")
+        assert r.returncode == 0, r.stderr.decode()
+        body = json.loads(r.stdout)
+        assert body["calls_offered"] == offered and (body["period_from"], body["period_to"]) == (first, last)
+    # The heading of the report shows the last day itself.
+    r = siaga(db_url, tmp_path, "report", "--from", "2026-10-01", "--to", "2026-10-31", "--format", "html",
+              "--lang", "en", "--out", "-")
+    assert "1 October 2026 – 31 October 2026" in r.stdout.decode()
+    # Yesterday's habit (--to the first of the next month) now includes that day, and the command says so.
+    r = siaga(db_url, tmp_path, "report", "--from", "2026-10-01", "--to", "2026-11-01", "--format", "json",
+              "--out", "-")
+    assert json.loads(r.stdout)["calls"]["total"]["offered"] == 14
+    assert "2026-11-01 is in the period" in " ".join(r.stderr.decode().split())
+    help_text = " ".join(siaga(db_url, tmp_path, "report", "--help").stdout.decode().split())
+    assert "included" in help_text and "--to 2026-10-31 is October" in help_text
 
 
 def test_cli_before_migration_says_what_to_do(tmp_path):

@@ -90,8 +90,11 @@ def test_the_same_run_is_not_written_twice(engine, clock, settings):
 def test_staffing_reads_the_written_history(engine, clock, settings):
     write(engine, clock, settings)
     with unit_of_work(engine, write=False) as db:
-        plan = staffing.staffing(db, clock.now(), TRIAL.start, TRIAL.end, 0.9, 15)
-    assert plan.method == "erlang_a" and plan.calls_offered == 6870
+        real = staffing.staffing(db, clock.now(), TRIAL.start, TRIAL.end, 0.9, 15)
+        plan = staffing.staffing(db, clock.now(), TRIAL.start, TRIAL.end, 0.9, 15, include_simulated=True)
+    # by default a centre is staffed from its real calls: the simulated ones are counted, not measured
+    assert real.method == "no_data" and real.calls_offered == 0 and real.simulated_calls == 6870
+    assert plan.method == "erlang_a" and plan.calls_offered == 6870 and plan.simulated_included
     assert 30 < plan.handle_s < 80  # the answered calls' mix: mostly short pranks and silent calls
     assert plan.patience_s is not None and 10 < plan.patience_s < 60
     assert plan.peak_operators >= 1 and min(h.operators for h in plan.hours) >= 1
@@ -166,17 +169,29 @@ def test_cli_simulate_tells_the_trial_story(tmp_path):
     r = siaga(url, "simulate", "--scenario", "trial-2025", "--write", "--compare", "recommended")
     assert r.returncode == 0, r.stderr
     assert "Written: 6,870 calls" in r.stdout and "Where the calls went" in r.stdout
+    assert "marked as simulated" in r.stdout
     assert "Published: 6,870 offered, 1,026 answered" in r.stdout and "Same calls, two rosters" in r.stdout
     again = siaga(url, "simulate", "--scenario", "trial-2025", "--write")
     assert again.returncode == 1 and "already exists" in again.stderr and "Traceback" not in again.stderr
     r = siaga(url, "staffing", "--from", "2025-07-01", "--to", "2025-10-19", "--json")
     assert r.returncode == 0, r.stderr
     body = json.loads(r.stdout)
+    assert body["calls_offered"] == 0 and body["simulated_calls"] == 6870  # not the centre's real work
+    r = siaga(url, "staffing", "--from", "2025-07-01", "--to", "2025-10-19", "--json", "--include-simulated")
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
     assert body["calls_offered"] == 6870 and body["method"] == "erlang_a"
+    r = siaga(url, "report", "--from", "2025-07-01", "--to", "2025-10-19", "--format", "json", "--out", "-")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["calls"]["total"]["offered"] == 0
+    assert json.loads(r.stdout)["simulated"]["calls"] == 6870 and "Left out: 6,870 simulated calls" in r.stderr
     r = siaga(url, "simulate", "--scenario", "trial-2025", "--json")  # in memory: nothing written
     assert json.loads(r.stdout)["story"]["offered"] == 6870
     # the roster `siaga staffing` suggests from the written history, met by the same calls
-    r = siaga(url, "simulate", "--scenario", "trial-2025", "--roster", "staffing:2025-07-01:2025-10-19", "--json")
+    r = siaga(url, "simulate", "--scenario", "trial-2025", "--roster", "staffing:2025-07-01:2025-10-19")
+    assert r.returncode == 1 and "only 6,870 simulated ones" in r.stderr and "--include-simulated" in r.stderr
+    r = siaga(url, "simulate", "--scenario", "trial-2025", "--roster", "staffing:2025-07-01:2025-10-19", "--json",
+              "--include-simulated")
     assert r.returncode == 0, r.stderr
     staffed = json.loads(r.stdout)["story"]
     assert staffed["roster"] == "staffing 2025-07-01..2025-10-19" and staffed["missed_out_of_hours"] == 0

@@ -1,12 +1,14 @@
 """`siaga report`: the period report (PDF, XLSX, HTML, JSON) or the monitoring export (CSV, JSON) to a file,
-with a progress bar on long runs. The period is [--from, --to) in WIB days, as in the API; --month and
---quarter are shortcuts."""
+with a progress bar on long runs. The period is --from .. --to in WIB days, BOTH included (as `siaga
+staffing` and `siaga simulate`): `--from 2026-10-01 --to 2026-10-31` is October. The API's `to` is the day
+after the last one, so the command adds a day; --month and --quarter are shortcuts. Calls and incidents
+made by `siaga simulate` are left out unless --include-simulated."""
 
 from __future__ import annotations
 
 import re
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import typer
@@ -30,6 +32,32 @@ def _day(value: str | None, option: str) -> date | None:
     return None
 
 
+def _inclusive(start: date | None, last: date | None) -> tuple[date, date]:
+    """--from and --to (the last day, included) as the API's [from, to): the day after --to."""
+    from siaga.domains.kpi.service import EARLIEST, LATEST, MAX_YEARS
+
+    if start is None:
+        fail("--from is required (YYYY-MM-DD, the first day), or give --month or --quarter")
+    if last is None:
+        fail("--to is required (YYYY-MM-DD, the last day, included), or give --month or --quarter")
+    assert start is not None and last is not None
+    for option, day in (("--from", start), ("--to", last)):
+        if not EARLIEST <= day < LATEST:
+            fail(f"{option} must lie between {EARLIEST} and {LATEST - timedelta(days=1)}")
+    if last < start:
+        fail(f"--to {last} is before --from {start}: --to is the last day of the period, included")
+    try:
+        limit = start.replace(year=start.year + MAX_YEARS)
+    except ValueError:  # 29 February
+        limit = start.replace(year=start.year + MAX_YEARS, month=3, day=1)
+    if last >= limit:
+        fail(f"a period covers at most {MAX_YEARS} years: from {start}, --to at most {limit - timedelta(days=1)}")
+    if start.day == 1 and last.day == 1 and last > start:
+        err.print(f"[yellow]Note:[/] --to is the last day and is included, so {last} is in the period. For whole "
+                  f"months end it the day before (--to {last - timedelta(days=1)}) or use --month / --quarter.")
+    return start, last + timedelta(days=1)
+
+
 def _shortcut(month: str | None, quarter: str | None) -> tuple[date, date] | None:
     if month:
         m = re.fullmatch(r"(\d{4})-(\d{2})", month)
@@ -50,8 +78,9 @@ def _shortcut(month: str | None, quarter: str | None) -> tuple[date, date] | Non
 
 @app.command("report")
 def report(period_from: str = typer.Option(None, "--from", help="first day YYYY-MM-DD (WIB)"),
-           period_to: str = typer.Option(None, "--to", help="the day AFTER the last one, YYYY-MM-DD: [from, to); "
-                                                            "e.g. --from 2026-10-01 --to 2026-11-01 is October"),
+           period_to: str = typer.Option(None, "--to", help="last day YYYY-MM-DD (WIB), included: the whole day up "
+                                                            "to 24:00 WIB; e.g. --from 2026-10-01 --to 2026-10-31 is "
+                                                            "October"),
            month: str = typer.Option(None, help="instead of --from/--to: a month, YYYY-MM"),
            quarter: str = typer.Option(None, help="instead of --from/--to: a quarter, YYYY-Qn"),
            fmt: str = typer.Option("pdf", "--format", help=" | ".join(FORMATS)),
@@ -60,9 +89,14 @@ def report(period_from: str = typer.Option(None, "--from", help="first day YYYY-
                                                "report otherwise"),
            lang: str = typer.Option("id", "--lang", help="id or en (the period report)"),
            out_file: Path = typer.Option(None, "--out", help="file to write; default: a name from the period in "
-                                                             "the current folder; - for standard output")) -> None:
+                                                             "the current folder; - for standard output"),
+           include_simulated: bool = typer.Option(False, "--include-simulated",
+                                                  help="count the calls and incidents made by `siaga simulate` too "
+                                                       "(default: left out; the report says how many)")) -> None:
     """Write the period report (headline KPIs, calls by outcome, service levels, incidents, agency stage
-    times) or the monitoring export of calls and incidents for a period of at most two years."""
+    times) or the monitoring export of calls and incidents for a period of at most two years. The period
+    is --from .. --to, both days included (WIB), or --month / --quarter. Calls and incidents made by
+    `siaga simulate` are left out unless --include-simulated."""
     from siaga.db.engine import engine_for
     from siaga.domains.kpi.service import PeriodError, make_period
     from siaga.settings import get_settings
@@ -80,23 +114,24 @@ def report(period_from: str = typer.Option(None, "--from", help="first day YYYY-
         fail("the monitoring export is csv or json")
     if (month or quarter) and (period_from or period_to):
         fail("give either --from/--to or --month/--quarter, not both")
-    days = _shortcut(month, quarter) or (_day(period_from, "--from"), _day(period_to, "--to"))
+    days = _shortcut(month, quarter) or _inclusive(_day(period_from, "--from"), _day(period_to, "--to"))
     try:
         period = make_period(*days)
-    except PeriodError as exc:
+    except PeriodError as exc:  # not expected: _inclusive and _shortcut check first
         fail(f"--{exc.field}: {exc.message}")
     settings = get_settings()
     engine = engine_for(settings.database_url)
     stem = "monitoring" if kind == "monitoring" else ("laporan" if lang == "id" else "report")
     target = out_file or Path(f"siaga112-{stem}-{period.start_date}_{period.last_day}.{fmt}")
-    err.print(f"Period {period.start_date} .. {period.last_day} (WIB, {period.days} days; --to is exclusive)")
+    days_text = "1 day" if period.days == 1 else f"{period.days} days"
+    err.print(f"Period {period.start_date} .. {period.last_day} (WIB, {days_text}, both included)")
     from siaga.domains.reports.render import PdfUnavailable
 
     try:
         if kind == "monitoring":
-            data = _monitoring(engine, period, fmt)
+            data, simulated = _monitoring(engine, period, fmt, include_simulated)
         else:
-            data = _period_report(engine, period, fmt, lang)
+            data, simulated = _period_report(engine, period, fmt, lang, include_simulated)
     except PdfUnavailable as exc:
         fail(str(exc))
     except (OperationalError, ProgrammingError) as exc:
@@ -105,6 +140,12 @@ def report(period_from: str = typer.Option(None, "--from", help="first day YYYY-
         fail(f"database error: {exc.orig}")
     finally:
         engine.dispose()
+    if simulated.included:
+        err.print(f"[yellow]Simulated rows counted[/] (--include-simulated): {simulated.calls:,} calls, "
+                  f"{simulated.incidents:,} incidents made by `siaga simulate`.")
+    elif simulated.calls or simulated.incidents:
+        err.print(f"Left out: {simulated.calls:,} simulated calls and {simulated.incidents:,} simulated incidents "
+                  "(made by `siaga simulate`; --include-simulated counts them).")
     if str(target) == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
@@ -121,7 +162,7 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=err, transient=False)
 
 
-def _period_report(engine, period, fmt: str, lang: str) -> bytes:  # type: ignore[no-untyped-def]
+def _period_report(engine, period, fmt: str, lang: str, include_simulated: bool):  # type: ignore[no-untyped-def]
     from siaga.db.engine import open_session
     from siaga.domains.reports import period as report_period
     from siaga.domains.reports import render
@@ -135,25 +176,28 @@ def _period_report(engine, period, fmt: str, lang: str) -> bytes:  # type: ignor
         session = open_session(engine, write=False, snapshot=True)
         try:
             with session.begin():
-                built = report_period.build(session, period, lang, progress=step)
+                built = report_period.build(session, period, lang, progress=step,
+                                            include_simulated=include_simulated)
         finally:
             session.close()
         bar.update(task, description=f"Writing {fmt.upper()}")
         data = {"pdf": render.pdf, "xlsx": render.xlsx, "html": lambda r: render.html(r).encode(),
                 "json": render.as_json}[fmt](built)
         bar.update(task, completed=len(report_period.STEPS) + 1, description=f"{fmt.upper()} written")
-    return data
+    return data, built.simulated
 
 
-def _monitoring(engine, period, fmt: str) -> bytes:  # type: ignore[no-untyped-def]
+def _monitoring(engine, period, fmt: str, include_simulated: bool):  # type: ignore[no-untyped-def]
     from siaga.core.clock import Clock
     from siaga.db.engine import open_session
+    from siaga.domains.kpi.service import simulated_counts
     from siaga.domains.reports import monitoring
 
     session = open_session(engine, write=False, snapshot=True)
     try:
         with session.begin():
-            total = monitoring.count_records(session, period)
+            total = monitoring.count_records(session, period, include_simulated)
+            simulated = simulated_counts(session, period, included=include_simulated)
     finally:
         session.close()
     with _progress() as bar:
@@ -162,6 +206,6 @@ def _monitoring(engine, period, fmt: str) -> bytes:  # type: ignore[no-untyped-d
         def moved(done: int) -> None:
             bar.update(task, completed=done)
 
-        chunks = (monitoring.csv_chunks(engine, period, moved) if fmt == "csv"
-                  else monitoring.json_chunks(engine, period, Clock().now(), moved))
-        return b"".join(chunks)
+        chunks = (monitoring.csv_chunks(engine, period, moved, include_simulated) if fmt == "csv"
+                  else monitoring.json_chunks(engine, period, Clock().now(), moved, include_simulated))
+        return b"".join(chunks), simulated

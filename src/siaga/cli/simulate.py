@@ -48,6 +48,9 @@ def simulate(
     limit: int = typer.Option(None, help="--live: stop after this many calls"),
     run_id: str = typer.Option(None, help="--live: reuse a run id to resume a replay (its events are idempotent)"),
     as_json: bool = typer.Option(False, "--json", help="print the story as JSON"),
+    include_simulated: bool = typer.Option(False, "--include-simulated",
+                                           help="--roster staffing: measure simulated calls too (by default only "
+                                                "the centre's real calls count, as in `siaga staffing`)"),
 ) -> None:
     """Simulate the centre: calls by hour and weekday, pranks, ghosts, hang-ups, handle times, patience, the
     Bengkalis desa, a roster. Prints where the calls went (answered, hung up in the queue, missed out of hours)."""
@@ -63,8 +66,8 @@ def simulate(
         fail("choose --write (history into the database) or --live (replay through the API), not both")
     try:
         scenario = load(scenario_name)
-        roster = _roster(roster_spec, scenario)
-        other = _roster(compare, scenario) if compare else None
+        roster = _roster(roster_spec, scenario, include_simulated)
+        other = _roster(compare, scenario, include_simulated) if compare else None
     except ScenarioError as exc:
         fail(str(exc))
     start = parse_day(period_from, "--from") or scenario.start
@@ -99,6 +102,8 @@ def simulate(
         out.print(f"[green]Written[/]: {result.calls:,} calls, {result.incidents:,} incidents, "
                   f"{result.assignments:,} agency assignments (run {result.tag}; calls' external_ref "
                   f"sim-{result.tag}-…). The story below is read back from the database.")
+        out.print("These rows are marked as simulated: reports, KPIs, the monitoring export, the wallboard and "
+                  "staffing leave them out unless asked (--include-simulated).")
     else:
         told = in_memory(roster)
     compared = in_memory(other) if other is not None else None
@@ -112,8 +117,9 @@ def simulate(
         print_comparison(told, roster, compared, other)
 
 
-def _roster(spec, scenario):  # type: ignore[no-untyped-def]
-    """resolve_roster, plus 'staffing[:FROM:TO]': the roster `siaga staffing` suggests from this database."""
+def _roster(spec, scenario, include_simulated=False):  # type: ignore[no-untyped-def]
+    """resolve_roster, plus 'staffing[:FROM:TO]': the roster `siaga staffing` suggests from this database
+    (its real calls; simulated ones too with include_simulated)."""
     from siaga.domains.simulate.scenario import resolve_roster, roster_of, staffing_period
     from siaga.domains.staffing import service
 
@@ -121,8 +127,12 @@ def _roster(spec, scenario):  # type: ignore[no-untyped-def]
         return resolve_roster(spec, scenario)
     first, last = staffing_period(spec)
     with action_ctx() as ctx:
-        plan = service.staffing(ctx.db, ctx.now(), first, last, 0.9, 15.0)
+        plan = service.staffing(ctx.db, ctx.now(), first, last, 0.9, 15.0, include_simulated=include_simulated)
     if plan.method == "no_data":
+        if plan.simulated_calls and not plan.simulated_included:
+            fail(f"no real answered calls between {plan.period_from} and {plan.period_to} to staff from, only "
+                 f"{plan.simulated_calls:,} simulated ones: add --include-simulated to staff from those, or use "
+                 "--roster recommended")
         fail(f"no answered calls between {plan.period_from} and {plan.period_to} to staff from: write some history "
              "first, name its period (--roster staffing:FROM:TO), or use --roster recommended")
     return roster_of(f"staffing {plan.period_from}..{plan.period_to}", plan.roster.on_duty)
@@ -222,6 +232,8 @@ def _live(scenario, roster, seed, start, end, url, token, speed, answer, operato
     err.print("")
     sent = ", ".join(f"{v:,} {k}" for k, v in sorted(result.sent.items()))
     out.print(f"{result.calls:,} calls replayed: {sent or 'nothing sent'}; {result.duplicates:,} already there.")
+    out.print(f"Their call_ref is sim-{run}-…: reports, KPIs, the monitoring export, today's wallboard figures and "
+              "staffing leave them (and incidents made only from them) out unless asked (--include-simulated).")
     if result.late_s > 1:
         out.print(f"[yellow]The sender fell up to {result.late_s:.1f} s behind schedule[/] (lower --speed).")
     if result.errors:

@@ -1,4 +1,6 @@
-"""`siaga staffing`: how many operators each hour of the week, from the centre's own calls."""
+"""`siaga staffing`: how many operators each hour of the week, from the centre's own calls. The period is
+--from .. --to in WIB days, both included (as `siaga report`); calls made by `siaga simulate` are left out
+unless --include-simulated."""
 
 from __future__ import annotations
 
@@ -30,13 +32,19 @@ def parse_day(value: str | None, option: str) -> date | None:
 @app.command("staffing")
 def staffing(period_from: str = typer.Option(None, "--from", help="first day YYYY-MM-DD (WIB); default: 8 weeks "
                                                                   "before --to"),
-             period_to: str = typer.Option(None, "--to", help="last day, inclusive; default: yesterday"),
+             period_to: str = typer.Option(None, "--to", help="last day YYYY-MM-DD (WIB), included: the whole day up "
+                                                              "to 24:00 WIB; default: yesterday"),
              target: float = typer.Option(0.9, help="share of offered calls answered in time, between 0 and 1"),
              within: float = typer.Option(15.0, help="seconds"),
              min_operators: int = typer.Option(1, help="operators on duty at least, every hour (1 = 24/7)"),
-             as_json: bool = typer.Option(False, "--json", help="print the API's JSON instead of tables")) -> None:
+             as_json: bool = typer.Option(False, "--json", help="print the API's JSON instead of tables"),
+             include_simulated: bool = typer.Option(False, "--include-simulated",
+                                                    help="measure the calls made by `siaga simulate` too (default: "
+                                                         "left out)")) -> None:
     """Operators needed each hour of the week for TARGET of calls answered within WITHIN seconds (Erlang A
-    from the period's arrivals, handle times and caller patience), and a roster of 8-hour shifts."""
+    from the period's arrivals, handle times and caller patience), and a roster of 8-hour shifts. The
+    period is --from .. --to, both days included (WIB). Calls made by `siaga simulate` are left out
+    unless --include-simulated."""
     from siaga.domains.staffing import service
 
     start, end = parse_day(period_from, "--from"), parse_day(period_to, "--to")
@@ -51,15 +59,20 @@ def staffing(period_from: str = typer.Option(None, "--from", help="first day YYY
     if start and end and (end - start).days + 1 > service.MAX_PERIOD_DAYS:
         fail(f"the period is longer than {service.MAX_PERIOD_DAYS} days")
     with action_ctx() as ctx:
-        result = service.staffing(ctx.db, ctx.now(), start, end, target, within, min_operators)
+        result = service.staffing(ctx.db, ctx.now(), start, end, target, within, min_operators, include_simulated)
     if as_json:
         out.print_json(json.dumps(result.model_dump(mode="json")))
         return
     method = {"erlang_a": "Erlang A (callers give up)", "erlang_c": "Erlang C (no hang-ups seen)",
               "no_data": "no answered call in the period: minimum cover only"}[result.method]
-    out.print(f"[bold]Staffing[/] {result.period_from} .. {result.period_to} ({result.days} days, WIB): "
-              f"{result.calls_offered:,} calls offered, {result.calls_answered:,} answered, "
+    out.print(f"[bold]Staffing[/] {result.period_from} .. {result.period_to} ({result.days} days, WIB, both "
+              f"included): {result.calls_offered:,} calls offered, {result.calls_answered:,} answered, "
               f"{result.calls_abandoned:,} hung up before an answer.")
+    if result.simulated_included and result.simulated_calls:
+        out.print(f"[yellow]Including {result.simulated_calls:,} simulated calls[/] (made by `siaga simulate`).")
+    elif result.simulated_calls:
+        out.print(f"Left out: {result.simulated_calls:,} simulated calls (made by `siaga simulate`; "
+                  "--include-simulated measures them too).")
     handle = f"{result.handle_s:.0f} s" if result.handle_s is not None else "-"
     patience = f"{result.patience_s:.0f} s" if result.patience_s is not None else "-"
     out.print(f"Average handle time {handle}, average patience {patience}; model: {method}. "

@@ -43,8 +43,9 @@ def call_caller_summary(call_id: PathId, request: Request,
     measures = [privacy.numbered_for(ctx.actor, m) for m in service.measures_of(ctx.db, call.caller_number)
                 if m.state == "active" and (m.expires_at is None or m.expires_at > now)]
     hint = risk.hint(ctx.db, call, lang) if ctx.actor.can("risk.read") else None
-    return schemas.CallerSummaryOut(call_id=call.id, summary=service.summary(ctx.db, call.caller_number, now, lang),
-                                    measures=measures, risk=hint if hint is not None and hint.available else None)
+    text = service.summary(ctx.db, call.caller_number, now, lang, exclude_call_id=call.id)  # not its own earlier call
+    return schemas.CallerSummaryOut(call_id=call.id, summary=text, measures=measures,
+                                    risk=hint if hint is not None and hint.available else None)
 
 
 @router.get("/calls/{call_id}/risk", response_model=schemas.RiskOut)

@@ -11,7 +11,11 @@
 The screens go one step further: outside the call-taker's own screen every number is *shown* masked, and a
 holder of `numbers.reveal` reveals one with a click that is audited (`caller.number.reveal`, who, why,
 which call or measure; see actions.reveal_number). The evidence pack for the police (supervisors only,
-audited as `evidence.export`) keeps full numbers. Pure functions: no database."""
+audited as `evidence.export`) keeps full numbers. Pure functions: no database.
+
+A timeline entry `call_linked` is written without the full number (`linked_call_text`): the timeline is
+append-only and goes into exports. Entries written before that hold the number itself as their text, and
+are masked on read like any other number."""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from siaga.domains.reports.monitoring import mask_number
 # anonymised call never joins anyone's history, measures or risk hint).
 ANONYMISED = "anonymised"
 _MASKED_KEY = "_masked"  # the masked copy of an event, made once per process and shared by every stream
+LINKED_CALL = "panggilan"  # how the text of a `call_linked` entry written by linked_call_text begins
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -76,18 +81,35 @@ def call_payload_for(who: Principal, payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "caller_number": masked(payload.get("caller_number", ""))}
 
 
+def linked_call_text(call_id: int, number: str | None) -> str:
+    """The stored text of a `call_linked` timeline entry: the call by its id and the number masked
+    ('panggilan #12 · ****890'), never the full number (the entry's data holds the call id). The incident
+    page shows the last three digits of this text, so a number with no digits to show (withheld, too
+    short) is written without the id: 'panggilan · nomor disembunyikan'."""
+    shown = masked(number)
+    if any(ch.isdigit() for ch in shown):
+        return f"{LINKED_CALL} #{call_id} · {shown}"
+    return f"{LINKED_CALL} · {shown or 'nomor disembunyikan'}"
+
+
+def _linked_text(text: str) -> str:
+    """A `call_linked` text for a reader without numbers.reveal: one written by linked_call_text is already
+    masked; an older one is the caller's number itself."""
+    return text if text.startswith(LINKED_CALL) else masked(text)
+
+
 def timeline_for(who: Principal, entry: dict[str, Any]) -> dict[str, Any]:
-    """A timeline entry `call_linked` carries the caller's number as its text."""
+    """A timeline entry `call_linked` written before linked_call_text carries the caller's number as its text."""
     if entry.get("kind") != "call_linked" or sees_full_numbers(who):
         return entry
-    return {**entry, "text": masked(entry.get("text", ""))}
+    return {**entry, "text": _linked_text(entry.get("text", ""))}
 
 
 def timeline_entries_for(who: Principal, entries: list[M]) -> list[M]:
     if sees_full_numbers(who):
         return entries
-    return [e.model_copy(update={"text": masked(getattr(e, "text", ""))}) if getattr(e, "kind", "") == "call_linked"
-            else e for e in entries]
+    return [e.model_copy(update={"text": _linked_text(getattr(e, "text", ""))})
+            if getattr(e, "kind", "") == "call_linked" else e for e in entries]
 
 
 def _carries_number(event: dict[str, Any]) -> bool:
@@ -100,7 +122,7 @@ def _masked_copy(event: dict[str, Any]) -> dict[str, Any]:
     if event["entity"] == "call":
         payload["caller_number"] = masked(payload.get("caller_number", ""))
     else:
-        payload["text"] = masked(payload.get("text", ""))
+        payload["text"] = _linked_text(payload.get("text", ""))
     body = {k: event[k] for k in ("id", "at", "kind", "entity", "entity_id")}
     body["payload"] = payload
     data = json.dumps(body, separators=(",", ":"))

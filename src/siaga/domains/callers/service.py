@@ -31,13 +31,18 @@ def _ago(delta: timedelta, lang: str) -> str:
     return f"{n} {unit[0]} lalu" if lang == "id" else f"{n} {unit[1]} ago"
 
 
-def summary(db: Session, raw_number: str, now: datetime, lang: str = "id") -> str:
-    """"5 panggilan iseng dalam 7 hari; darurat terakhir 3 bulan lalu" — what a call-taker reads as it rings."""
+def summary(db: Session, raw_number: str, now: datetime, lang: str = "id",
+            exclude_call_id: int | None = None) -> str:
+    """"5 panggilan iseng dalam 7 hari; darurat terakhir 3 bulan lalu" — what a call-taker reads as it rings.
+    `exclude_call_id`: the call being handled now, which is not one of its own earlier calls (so a first-time
+    caller reads "Penelepon baru", as the history panel beside it, fetched the same way, says)."""
     number = normalise_msisdn(raw_number)
     if not number:
         return "Nomor disembunyikan: tidak ada riwayat" if lang == "id" else "Number withheld: no history"
-    calls = db.execute(select(Call.outcome, Call.offered_at).where(Call.caller_number.in_(msisdn_variants(number)),
-                                                                   Call.offered_at <= now)).all()
+    mine = Call.caller_number.in_(msisdn_variants(number))
+    if exclude_call_id is not None:
+        mine = mine & (Call.id != exclude_call_id)
+    calls = db.execute(select(Call.outcome, Call.offered_at).where(mine, Call.offered_at <= now)).all()
     if not calls:
         return "Penelepon baru" if lang == "id" else "First-time caller"
     week = [o for o, at in calls if at >= now - timedelta(days=7)]
@@ -52,7 +57,8 @@ def summary(db: Session, raw_number: str, now: datetime, lang: str = "id") -> st
         when = _ago(now - max(emergencies), lang)
         parts.append(f"darurat terakhir {when}" if lang == "id" else f"last genuine emergency {when}")
     elif not parts:
-        parts.append(f"{len(calls)} panggilan sebelumnya" if lang == "id" else f"{len(calls)} earlier calls")
+        n = len(calls)
+        parts.append(f"{n} panggilan sebelumnya" if lang == "id" else f"{n} earlier call{'' if n == 1 else 's'}")
     else:
         parts.append("belum pernah darurat" if lang == "id" else "never a genuine emergency")
     return "; ".join(parts)

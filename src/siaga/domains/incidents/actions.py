@@ -12,6 +12,7 @@ from siaga.core.clock import WIB
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
 from siaga.db.engine import dialect_insert
+from siaga.domains.callers.privacy import linked_call_text
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents import schemas, service
 from siaga.domains.incidents.models import (
@@ -234,7 +235,9 @@ def _attach_call(ctx: Ctx, incident: Incident, call: Call) -> None:
     call.incident_id = incident.id
     if call.outcome is None:
         call.outcome = "emergency"
-    add_timeline(ctx, incident.id, "call_linked", call.caller_number, {"call_id": call.id})
+    # The text names the call and its number masked, never the full number: the timeline is append-only and
+    # goes into exports (a reader with numbers.reveal reveals the number from the call, audited).
+    add_timeline(ctx, incident.id, "call_linked", linked_call_text(call.id, call.caller_number), {"call_id": call.id})
     ctx.audit("call.link", "call", call.id, {"incident_id": incident.id})
     announce_call(ctx, call, "call.updated")
 

@@ -3,7 +3,10 @@ dimension; the KPIs themselves are computed from those counts by `kpi/definition
 
 Calls belong to the period in which they were offered; incidents (and their assignments, units and stage
 times) to the period in which the incident was created. Grouping a call by category or kecamatan uses its
-incident's (calls without an incident — pranks, ghosts, information — fall in the "none" group)."""
+incident's (calls without an incident — pranks, ghosts, information — fall in the "none" group).
+
+Rows made by `siaga simulate` (see `simulate/marks.py`) are left out unless `include_simulated=True`;
+`simulated_counts` says how many were left out."""
 
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from siaga.domains.kpi.definitions import (
 )
 from siaga.domains.kpi.sql import kecamatan_of, seconds_between, utc_hour
 from siaga.domains.regions.models import Region
+from siaga.domains.simulate.marks import real_call, real_incident, simulated_call, simulated_incident
 from siaga.domains.users.models import User
 
 TIME_DIMENSIONS = ("day", "week", "month", "hour", "dow")
@@ -137,19 +141,23 @@ def _call_raw_keys(dims: Iterable[str]) -> dict[str, ColumnElement[Any]]:
     return raw
 
 
-def _call_query(raw: dict[str, ColumnElement[Any]], period: Period, *columns: Any) -> Any:
+def _call_query(raw: dict[str, ColumnElement[Any]], period: Period, *columns: Any,
+                include_simulated: bool = False) -> Any:
     query = select(*raw.values(), *columns).select_from(Call)
     if "category" in raw or "kecamatan" in raw:
         query = query.outerjoin(Incident, Incident.id == Call.incident_id)
-    return query.where(_in(Call.offered_at, period))
+    query = query.where(_in(Call.offered_at, period))
+    return query if include_simulated else query.where(real_call())
 
 
-def call_counts(db: Session, period: Period, by: str = "total") -> dict[Key, CallCounts]:
+def call_counts(db: Session, period: Period, by: str = "total", *,
+                include_simulated: bool = False) -> dict[Key, CallCounts]:
     """The calls of the period grouped by one dimension (see `call_counts_by`)."""
-    return call_counts_by(db, period, [by])[by]
+    return call_counts_by(db, period, [by], include_simulated=include_simulated)[by]
 
 
-def call_counts_by(db: Session, period: Period, dims: Iterable[str]) -> dict[str, dict[Key, CallCounts]]:
+def call_counts_by(db: Session, period: Period, dims: Iterable[str], *,
+                   include_simulated: bool = False) -> dict[str, dict[Key, CallCounts]]:
     """Offered, answered, answered within 10/15/20 s, answer-time sum, abandoned and every outcome, and the
     average of the slowest 10%, per group of each requested grouping — in two scans of the period's calls
     whatever the number of groupings:
@@ -172,7 +180,7 @@ def call_counts_by(db: Session, period: Period, dims: Iterable[str]) -> dict[str
         count_if(and_(Call.answered_at.is_(None), Call.outcome == "abandoned")),
         *(count_if(Call.outcome == o) for o in CALL_OUTCOMES),
     ]
-    query = _call_query(raw, period, *aggregates)
+    query = _call_query(raw, period, *aggregates, include_simulated=include_simulated)
     if raw:
         query = query.group_by(*raw.values())
     rows = db.connection().execute(query).cursor.fetchall()
@@ -188,7 +196,8 @@ def call_counts_by(db: Session, period: Period, dims: Iterable[str]) -> dict[str
 
     # Pass 2: the answered calls' answer times, straight off the cursor (no row objects: 10^6 rows).
     cursor = db.connection().execute(
-        _call_query(raw, period, wait).where(Call.answered_at.is_not(None))).cursor
+        _call_query(raw, period, wait, include_simulated=include_simulated)
+        .where(Call.answered_at.is_not(None))).cursor
     answered_rows = cursor.fetchall()
     waits = np.fromiter(map(itemgetter(n_raw), answered_rows), dtype=np.float64, count=len(answered_rows))
     answered_keys = _RawKeys(answered_rows, list(raw))
@@ -302,11 +311,13 @@ def _incident_raw_keys(dims: Iterable[str]) -> dict[str, ColumnElement[Any]]:
     return raw
 
 
-def processing_counts(db: Session, period: Period, by: str = "total") -> dict[Key, ProcessingCounts]:
-    return processing_counts_by(db, period, [by])[by]
+def processing_counts(db: Session, period: Period, by: str = "total", *,
+                      include_simulated: bool = False) -> dict[Key, ProcessingCounts]:
+    return processing_counts_by(db, period, [by], include_simulated=include_simulated)[by]
 
 
-def processing_counts_by(db: Session, period: Period, dims: Iterable[str]) -> dict[str, dict[Key, ProcessingCounts]]:
+def processing_counts_by(db: Session, period: Period, dims: Iterable[str], *,
+                         include_simulated: bool = False) -> dict[str, dict[Key, ProcessingCounts]]:
     """Incidents created in the period and the NFPA 1225 processing time of each: first answered call of
     the incident → first unit dispatched to it, one aggregate query for every grouping but agency (rolled
     up like the calls). By agency: each agency's assignments, from the incident's first answer to that
@@ -314,9 +325,12 @@ def processing_counts_by(db: Session, period: Period, dims: Iterable[str]) -> di
     dims = list(dict.fromkeys(dims))
     result: dict[str, dict[Key, ProcessingCounts]] = {}
     in_period = _in(Incident.created_at, period)
+    counted_incidents = in_period if include_simulated else and_(in_period, real_incident(Incident.id))
+    answered = Call.answered_at.is_not(None) if include_simulated else and_(Call.answered_at.is_not(None),
+                                                                              real_call())
     first_answer = (select(Call.incident_id.label("iid"), func.min(Call.answered_at).label("t0"))
                     .join(Incident, Incident.id == Call.incident_id)
-                    .where(in_period, Call.answered_at.is_not(None))
+                    .where(in_period, answered)
                     .group_by(Call.incident_id).subquery("first_answer"))
     for group_dims in ([d for d in dims if d != "agency"], [d for d in dims if d == "agency"]):
         if not group_dims:
@@ -339,7 +353,7 @@ def processing_counts_by(db: Session, period: Period, dims: Iterable[str]) -> di
                  .add_columns(*raw.values(), func.count(counted), func.count(processing),
                               func.coalesce(func.sum(case((processing <= PROCESSING_TARGET_S, 1), else_=0)), 0),
                               func.coalesce(func.sum(processing), 0.0))
-                 .where(in_period))
+                 .where(counted_incidents))
         if raw:
             query = query.group_by(*raw.values())
         rows = db.connection().execute(query).cursor.fetchall()
@@ -358,11 +372,13 @@ def processing_counts_by(db: Session, period: Period, dims: Iterable[str]) -> di
 
 # --- agencies: stage times ---------------------------------------------------------------------------------
 
-def stage_times(db: Session, period: Period, by: str = "agency") -> dict[Key, StageTimes]:
-    return stage_times_by(db, period, [by])[by]
+def stage_times(db: Session, period: Period, by: str = "agency", *,
+                include_simulated: bool = False) -> dict[Key, StageTimes]:
+    return stage_times_by(db, period, [by], include_simulated=include_simulated)[by]
 
 
-def stage_times_by(db: Session, period: Period, dims: Iterable[str]) -> dict[str, dict[Key, StageTimes]]:
+def stage_times_by(db: Session, period: Period, dims: Iterable[str], *,
+                   include_simulated: bool = False) -> dict[str, dict[Key, StageTimes]]:
     """Each assignment's stage times (definitions.StageTimes), grouped, from one query; medians and 90th
     percentiles are taken from the values in Python (`definitions.percentile`: SQLite has no percentile
     aggregate). Assignments are far fewer than calls: a year of a busy centre is some 10^5 rows."""
@@ -372,6 +388,8 @@ def stage_times_by(db: Session, period: Period, dims: Iterable[str]) -> dict[str
                      for _name, start, end in STAGES]
     query = (select(*raw.values(), *stage_columns).select_from(Assignment)
              .join(Incident, Incident.id == Assignment.incident_id).where(_in(Incident.created_at, period)))
+    if not include_simulated:
+        query = query.where(real_incident(Incident.id))
     rows = db.connection().execute(query).cursor.fetchall()
     matrix = np.array([row[len(raw):] for row in rows], dtype=np.float64).reshape(len(rows), len(STAGES))
     raw_keys = _RawKeys(rows, list(raw))
@@ -390,6 +408,29 @@ def stage_times_by(db: Session, period: Period, dims: Iterable[str]) -> dict[str
                 found[key].values[name] = value[bounds[i]:bounds[i + 1]].tolist()
         result[dim] = _filled(period, dim, found, StageTimes)
     return result
+
+
+# --- simulated rows -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SimulatedCounts:
+    """Rows of the period made by `siaga simulate`; `included` says whether the figures count them."""
+
+    calls: int
+    incidents: int
+    included: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"included": self.included, "calls": self.calls, "incidents": self.incidents}
+
+
+def simulated_counts(db: Session, period: Period, *, included: bool = False) -> SimulatedCounts:
+    """How many of the period's calls and incidents the simulator made (see `simulate/marks.py`)."""
+    calls = db.scalar(select(func.count()).select_from(Call)
+                      .where(_in(Call.offered_at, period), simulated_call())) or 0
+    incidents = db.scalar(select(func.count()).select_from(Incident)
+                          .where(_in(Incident.created_at, period), simulated_incident(Incident.id))) or 0
+    return SimulatedCounts(calls=int(calls), incidents=int(incidents), included=included)
 
 
 # --- keys and labels ---------------------------------------------------------------------------------------

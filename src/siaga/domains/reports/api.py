@@ -1,6 +1,8 @@
 """Reports and KPIs over HTTP (permission `reports.read`): the KPIs grouped for the statistics page, the
 period report (JSON, HTML, PDF, XLSX) and the monitoring export (CSV, JSON). Periods are [from, to) in
-WIB calendar days, at most two years; a bad period is a 422 naming the field."""
+WIB calendar days, at most two years; a bad period is a 422 naming the field. (The command line takes the
+last day itself: `siaga report --to 2026-10-31` asks for `to=2026-11-01`.) Calls and incidents made by
+`siaga simulate` are left out unless `include_simulated=true`; the KPIs and the report say how many."""
 
 from __future__ import annotations
 
@@ -32,8 +34,11 @@ MEDIA = {
     "csv": "text/csv; charset=utf-8",
 }
 FROM = Query(..., alias="from", description="First day (WIB), YYYY-MM-DD")
-TO = Query(..., alias="to", description="The day after the last one (WIB), YYYY-MM-DD: [from, to); at most two years")
+TO = Query(..., alias="to", description="The day AFTER the last one (WIB), YYYY-MM-DD: [from, to), e.g. "
+                                        "from=2026-10-01&to=2026-11-01 is October; at most two years")
 LANG = Query(None, description="id (default: Accept-Language, else your setting) or en")
+SIMULATED = Query(False, description="Count the calls and incidents made by `siaga simulate` too (default: left "
+                                     "out; they are not the service's real work)")
 
 
 def _content(*formats: str) -> dict[int | str, dict[str, Any]]:
@@ -78,11 +83,18 @@ class KpiGroupOut(BaseModel):
     stages: list[dict[str, Any]] = Field(description="Per group: assignments and each stage's n, median_s, p90_s")
 
 
+class SimulatedOut(BaseModel):
+    included: bool = Field(description="Whether the figures count the simulated rows (include_simulated)")
+    calls: int = Field(description="Calls of the period made by `siaga simulate`")
+    incidents: int = Field(description="Incidents of the period made by `siaga simulate` (every call simulated)")
+
+
 class KpisOut(BaseModel):
     from_: date = Field(alias="from")
     to: date
     timezone: str
     groups: dict[str, KpiGroupOut]
+    simulated: SimulatedOut
 
     model_config = {"populate_by_name": True}
 
@@ -90,17 +102,19 @@ class KpisOut(BaseModel):
 @router.get("/reports/kpis", response_model=KpisOut, response_model_by_alias=True)
 def kpis(request: Request, start: date = FROM, end: date = TO,
          by: list[kpi.Dimension] = Query(["total"], description="Groupings, repeatable: " + ", ".join(kpi.DIMENSIONS)),
-         lang: Literal["id", "en"] | None = LANG,
+         lang: Literal["id", "en"] | None = LANG, include_simulated: bool = SIMULATED,
          ctx: Ctx = Depends(ctx_for("reports.read"))) -> KpisOut:
     """The KPIs of a period grouped by each `by` (what the statistics page draws), with labels in the
     reader's language. One definition per KPI: `siaga.domains.kpi.definitions`."""
     period = _period(start, end)
     language = _lang(request, lang)
     dims = list(dict.fromkeys(by))[:len(kpi.DIMENSIONS)]
+    sim = include_simulated
     with _snapshot(request) as db:
-        calls = kpi.call_counts_by(db, period, [d for d in dims if d in kpi.CALL_DIMENSIONS])
-        processing_by = kpi.processing_counts_by(db, period, dims)
-        stages_by = kpi.stage_times_by(db, period, dims)
+        calls = kpi.call_counts_by(db, period, [d for d in dims if d in kpi.CALL_DIMENSIONS], include_simulated=sim)
+        processing_by = kpi.processing_counts_by(db, period, dims, include_simulated=sim)
+        stages_by = kpi.stage_times_by(db, period, dims, include_simulated=sim)
+        simulated = kpi.simulated_counts(db, period, included=sim)
         groups: dict[str, KpiGroupOut] = {}
         for dim in dims:
             processing, stages = processing_by[dim], stages_by[dim]
@@ -113,13 +127,14 @@ def kpis(request: Request, start: date = FROM, end: date = TO,
                 calls=[row(k, c.as_dict()) for k, c in calls[dim].items()] if dim in calls else None,
                 incidents=[row(k, p.as_dict()) for k, p in processing.items()],
                 stages=[row(k, {"assignments": t.assignments, "stages": t.summary()}) for k, t in stages.items()])
-    return KpisOut(from_=period.start_date, to=period.end_date, timezone="Asia/Jakarta (WIB, UTC+7)", groups=groups)
+    return KpisOut(from_=period.start_date, to=period.end_date, timezone="Asia/Jakarta (WIB, UTC+7)", groups=groups,
+                   simulated=SimulatedOut(**simulated.as_dict()))
 
 
 @router.get("/reports/period", response_class=Response, responses=_content("json", "html", "pdf", "xlsx"))
 def period_report(request: Request, start: date = FROM, end: date = TO,
                   format: Literal["json", "html", "pdf", "xlsx"] = Query("json"),  # noqa: A002 - the API's word
-                  lang: Literal["id", "en"] | None = LANG,
+                  lang: Literal["id", "en"] | None = LANG, include_simulated: bool = SIMULATED,
                   ctx: Ctx = Depends(ctx_for("reports.read"))) -> Response:
     """The period report for a month, a quarter or any range up to two years: headline numbers against
     their targets, calls by outcome (where the unanswered calls went), answer-time service levels by hour,
@@ -129,7 +144,7 @@ def period_report(request: Request, start: date = FROM, end: date = TO,
     period = _period(start, end)
     language = _lang(request, lang)
     with _snapshot(request) as db:
-        report = report_period.build(db, period, language, now=ctx.now())
+        report = report_period.build(db, period, language, now=ctx.now(), include_simulated=include_simulated)
     stem = "laporan" if language == "id" else "report"
     if format == "json":
         return Response(render.as_json(report), media_type=MEDIA["json"])
@@ -145,6 +160,7 @@ def period_report(request: Request, start: date = FROM, end: date = TO,
 @router.get("/reports/monitoring", response_class=StreamingResponse, responses=_content("csv", "json"))
 def monitoring_export(request: Request, start: date = FROM, end: date = TO,
                       format: Literal["csv", "json"] = Query("csv"),  # noqa: A002
+                      include_simulated: bool = SIMULATED,
                       ctx: Ctx = Depends(ctx_for("reports.read"))) -> StreamingResponse:
     """Every call and incident of the period for the national monitoring centre, in the standard
     taxonomy (docs/monitoring-export.md): CSV (one row per record, `record_type` call or incident) or
@@ -152,7 +168,8 @@ def monitoring_export(request: Request, start: date = FROM, end: date = TO,
     period = _period(start, end)
     engine = request.app.state.engine
     if format == "csv":
-        return StreamingResponse(monitoring.csv_chunks(engine, period), media_type=MEDIA["csv"],
-                                 headers=_filename("monitoring", period, "csv"))
-    return StreamingResponse(monitoring.json_chunks(engine, period, ctx.now()), media_type=MEDIA["json"],
+        return StreamingResponse(monitoring.csv_chunks(engine, period, include_simulated=include_simulated),
+                                 media_type=MEDIA["csv"], headers=_filename("monitoring", period, "csv"))
+    return StreamingResponse(monitoring.json_chunks(engine, period, ctx.now(), include_simulated=include_simulated),
+                             media_type=MEDIA["json"],
                              headers=_filename("monitoring", period, "json"))

@@ -2,7 +2,8 @@
 in the project's published taxonomy (call outcomes of PRODUCT.md, the category codes, Kemendagri kode
 wilayah, agency codes), times in ISO 8601 with the WIB offset, phone numbers masked to their last three
 digits. CSV (one row per record, `record_type` call or incident) or JSON; streamed, so a year of a busy
-centre never sits in memory. The format is documented in docs/monitoring-export.md."""
+centre never sits in memory. Calls and incidents made by `siaga simulate` are left out unless
+`include_simulated`. The format is documented in docs/monitoring-export.md."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.orm import Session
 
 from siaga.core.clock import WIB
@@ -23,9 +24,10 @@ from siaga.domains.agencies.models import Agency
 from siaga.domains.calls.models import CALL_OUTCOMES, Call
 from siaga.domains.incidents.models import Assignment, Category, Incident, UnitAssignment
 from siaga.domains.kpi.definitions import FALSE_CALL_OUTCOMES
-from siaga.domains.kpi.service import Period, _in
+from siaga.domains.kpi.service import Period, _in, simulated_counts
 from siaga.domains.kpi.sql import kecamatan_of, seconds_between
 from siaga.domains.regions.models import Region
+from siaga.domains.simulate.marks import real_call, real_incident
 from siaga.web.words import STATUS_WORDS
 
 FORMAT_NAME = "siaga112-monitoring"
@@ -71,17 +73,28 @@ def taxonomy(db: Session) -> dict[str, Any]:
     }
 
 
-def count_records(db: Session, period: Period) -> int:
-    calls = db.scalar(select(func.count()).select_from(Call).where(_in(Call.offered_at, period))) or 0
-    incidents = db.scalar(select(func.count()).select_from(Incident).where(_in(Incident.created_at, period))) or 0
+def _calls_of(period: Period, include_simulated: bool) -> Any:
+    in_period = _in(Call.offered_at, period)
+    return in_period if include_simulated else and_(in_period, real_call())
+
+
+def _incidents_of(period: Period, include_simulated: bool) -> Any:
+    in_period = _in(Incident.created_at, period)
+    return in_period if include_simulated else and_(in_period, real_incident(Incident.id))
+
+
+def count_records(db: Session, period: Period, include_simulated: bool = False) -> int:
+    calls = db.scalar(select(func.count()).select_from(Call).where(_calls_of(period, include_simulated))) or 0
+    incidents = db.scalar(select(func.count()).select_from(Incident)
+                          .where(_incidents_of(period, include_simulated))) or 0
     return calls + incidents
 
 
-def call_records(db: Session, period: Period) -> Iterator[dict[str, Any]]:
+def call_records(db: Session, period: Period, include_simulated: bool = False) -> Iterator[dict[str, Any]]:
     query = (select(Call.id, Incident.number, Call.offered_at, Call.answered_at, Call.ended_at,
                     seconds_between(Call.answered_at, Call.offered_at), Call.caller_number, Call.outcome, Call.status)
              .select_from(Call).outerjoin(Incident, Incident.id == Call.incident_id)
-             .where(_in(Call.offered_at, period)).order_by(Call.offered_at, Call.id))
+             .where(_calls_of(period, include_simulated)).order_by(Call.offered_at, Call.id))
     result = db.connection().execution_options(stream_results=True, yield_per=5000).execute(query)
     for cid, number, offered, answered, ended, answer_s, caller, outcome, status in result:
         yield {"record_type": "call", "id": cid, "incident_number": number, "occurred_at": _iso(offered),
@@ -90,10 +103,11 @@ def call_records(db: Session, period: Period) -> Iterator[dict[str, Any]]:
                "false_call": outcome in FALSE_CALL_OUTCOMES if outcome else None, "status": status}
 
 
-def incident_records(db: Session, period: Period) -> Iterator[dict[str, Any]]:
+def incident_records(db: Session, period: Period, include_simulated: bool = False) -> Iterator[dict[str, Any]]:
     in_period = _in(Incident.created_at, period)
+    linked = in_period if include_simulated else and_(in_period, real_call())
     calls = (select(Call.incident_id.label("iid"), func.count().label("n"), func.min(Call.answered_at).label("t0"))
-             .join(Incident, Incident.id == Call.incident_id).where(in_period)
+             .join(Incident, Incident.id == Call.incident_id).where(linked)
              .group_by(Call.incident_id).subquery("calls"))
     units = (select(UnitAssignment.incident_id.label("iid"), func.min(UnitAssignment.dispatched_at).label("t1"),
                     func.min(UnitAssignment.on_scene_at).label("t2"))
@@ -111,7 +125,8 @@ def incident_records(db: Session, period: Period) -> Iterator[dict[str, Any]]:
                     func.coalesce(calls.c.n, 0), calls.c.t0, units.c.t1, seconds_between(units.c.t1, calls.c.t0),
                     units.c.t2, Incident.closed_at)
              .select_from(Incident).outerjoin(calls, calls.c.iid == Incident.id)
-             .outerjoin(units, units.c.iid == Incident.id).where(in_period).order_by(Incident.created_at, Incident.id))
+             .outerjoin(units, units.c.iid == Incident.id).where(_incidents_of(period, include_simulated))
+             .order_by(Incident.created_at, Incident.id))
     for (iid, number, created, category, sub, priority, status, kode, kecamatan, n_calls, t0, t1, processing, t2,
          closed) in db.execute(query):
         yield {"record_type": "incident", "id": iid, "incident_number": number, "occurred_at": _iso(created),
@@ -129,14 +144,15 @@ def _csv_value(value: Any) -> Any:
     return "" if value is None else value
 
 
-def csv_chunks(engine: Engine, period: Period, progress: Progress | None = None) -> Iterator[bytes]:
+def csv_chunks(engine: Engine, period: Period, progress: Progress | None = None,
+               include_simulated: bool = False) -> Iterator[bytes]:
     """The CSV, a few thousand rows per chunk, UTF-8 with a header row; read in one snapshot."""
     with _snapshot(engine) as db:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
         writer.writeheader()
         done = 0
-        for record in _records(db, period):
+        for record in _records(db, period, include_simulated):
             writer.writerow({k: _csv_value(v) for k, v in record.items()})
             done += 1
             if done % CHUNK_ROWS == 0:
@@ -150,16 +166,21 @@ def csv_chunks(engine: Engine, period: Period, progress: Progress | None = None)
             progress(done)
 
 
-def json_chunks(engine: Engine, period: Period, now: datetime, progress: Progress | None = None) -> Iterator[bytes]:
+def json_chunks(engine: Engine, period: Period, now: datetime, progress: Progress | None = None,
+                include_simulated: bool = False) -> Iterator[bytes]:
     """The JSON document, streamed: a header object, then the calls and incidents arrays."""
     with _snapshot(engine) as db:
         head = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "centre": centre(db),
                 "from": period.start_date.isoformat(), "to": period.end_date.isoformat(),
-                "timezone": "Asia/Jakarta (WIB, UTC+7)", "generated_at": _iso(now), "taxonomy": taxonomy(db)}
+                "last_day": period.last_day.isoformat(),
+                "timezone": "Asia/Jakarta (WIB, UTC+7)", "generated_at": _iso(now),
+                "simulated": simulated_counts(db, period, included=include_simulated).as_dict(),
+                "taxonomy": taxonomy(db)}
         text = json.dumps(head, ensure_ascii=False)
         yield (text[:-1] + ', "calls": [').encode()
         done = 0
-        for section, records in (("calls", call_records(db, period)), ("incidents", incident_records(db, period))):
+        for section, records in (("calls", call_records(db, period, include_simulated)),
+                                 ("incidents", incident_records(db, period, include_simulated))):
             if section == "incidents":
                 yield b'], "incidents": ['
             parts: list[str] = []
@@ -180,9 +201,9 @@ def json_chunks(engine: Engine, period: Period, now: datetime, progress: Progres
             progress(done)
 
 
-def _records(db: Session, period: Period) -> Iterator[dict[str, Any]]:
-    yield from call_records(db, period)
-    yield from incident_records(db, period)
+def _records(db: Session, period: Period, include_simulated: bool = False) -> Iterator[dict[str, Any]]:
+    yield from call_records(db, period, include_simulated)
+    yield from incident_records(db, period, include_simulated)
 
 
 class _snapshot:  # noqa: N801 - used as `with _snapshot(engine) as db`

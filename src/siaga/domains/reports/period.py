@@ -1,7 +1,8 @@
 """The period report's content, built once from the KPIs and then written as JSON, HTML, PDF or XLSX
 (`render.py`): headline numbers against their targets, calls by outcome (where the unanswered calls
 went), answer-time service levels by hour, day of week, calendar and operator, incidents by category,
-kecamatan and agency with NFPA processing, and each agency's stage times."""
+kecamatan and agency with NFPA processing, and each agency's stage times. Rows made by `siaga simulate` are
+left out unless asked for, and the report says how many there were."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ Progress = Callable[[str, int, int], None]
 
 # The report's build steps, for a progress bar on long runs.
 STEPS = ("calls", "incidents", "agencies", "labels")
+
+SIMULATED_TEXT = {
+    ("id", False): "Tidak termasuk {calls} panggilan dan {incidents} kejadian simulasi (siaga simulate).",
+    ("en", False): "Excludes {calls} simulated calls and {incidents} simulated incidents (siaga simulate).",
+    ("id", True): "Termasuk {calls} panggilan dan {incidents} kejadian simulasi (siaga simulate): angka ini bukan "
+                  "kinerja layanan yang sebenarnya.",
+    ("en", True): "Includes {calls} simulated calls and {incidents} simulated incidents (siaga simulate): these "
+                  "figures are not the service's real performance.",
+}
 
 
 @dataclass
@@ -67,6 +77,7 @@ class PeriodReport:
     processing: dict[str, dict[kpi.Key, ProcessingCounts]]
     stages: dict[kpi.Key, StageTimes]
     labels: dict[str, dict[kpi.Key, str]]
+    simulated: kpi.SimulatedCounts = field(default_factory=lambda: kpi.SimulatedCounts(0, 0))
     w: dict[str, str] = field(repr=False, default_factory=dict)
 
     @property
@@ -80,6 +91,15 @@ class PeriodReport:
     @property
     def period_text(self) -> str:
         return fmt.period_text(self.period, self.lang)
+
+    @property
+    def simulated_text(self) -> str:
+        """What the figures do with simulated rows; empty when the period has none and they are left out."""
+        s = self.simulated
+        if not s.included and not s.calls and not s.incidents:
+            return ""
+        return SIMULATED_TEXT[(self.lang, s.included)].format(calls=fmt.integer(s.calls, self.lang),
+                                                              incidents=fmt.integer(s.incidents, self.lang))
 
     # --- headline ------------------------------------------------------------------------------------
 
@@ -205,7 +225,9 @@ class PeriodReport:
 
         return {
             "from": self.period.start_date.isoformat(), "to": self.period.end_date.isoformat(),
+            "last_day": self.period.last_day.isoformat(),
             "timezone": "Asia/Jakarta (WIB, UTC+7)", "language": self.lang,
+            "simulated": self.simulated.as_dict(),
             "generated_at": self.generated_at.isoformat(),
             "calls": {"total": self.total.as_dict(), "trend_by": self.trend_by,
                       **{by: rows(by, self.calls[by]) for by in ("hour", "dow", self.trend_by, "operator")}},
@@ -219,23 +241,28 @@ class PeriodReport:
 
 
 def build(db: Session, period: kpi.Period, lang: str, now: datetime | None = None,
-          progress: Progress | None = None) -> PeriodReport:
+          progress: Progress | None = None, include_simulated: bool = False) -> PeriodReport:
     """Every figure of the report for the period: two scans of the calls, a few small queries on the
-    incidents and assignments. Run it in one read transaction (a consistent snapshot on PostgreSQL)."""
+    incidents and assignments. Run it in one read transaction (a consistent snapshot on PostgreSQL).
+    Simulated calls and incidents are left out unless `include_simulated`; either way they are counted."""
     from siaga.core.clock import Clock
 
     step = progress or (lambda _name, _done, _total: None)
     trend_by = period.natural_grouping()
     step("calls", 0, len(STEPS))
-    calls = kpi.call_counts_by(db, period, ["total", "hour", "dow", trend_by, "operator"])
+    sim = include_simulated
+    calls = kpi.call_counts_by(db, period, ["total", "hour", "dow", trend_by, "operator"], include_simulated=sim)
     step("incidents", 1, len(STEPS))
-    processing = kpi.processing_counts_by(db, period, ["total", "category", "kecamatan", "agency"])
+    processing = kpi.processing_counts_by(db, period, ["total", "category", "kecamatan", "agency"],
+                                          include_simulated=sim)
     step("agencies", 2, len(STEPS))
-    stages = kpi.stage_times(db, period, "agency")
+    stages = kpi.stage_times(db, period, "agency", include_simulated=sim)
+    simulated = kpi.simulated_counts(db, period, included=sim)
     step("labels", 3, len(STEPS))
     labels = {by: kpi.labels(db, by, table, lang) for by, table in {**calls, **processing}.items()}
     labels["agency"] = kpi.labels(db, "agency", [*processing["agency"], *stages], lang)
     stages = dict(sorted(stages.items(), key=lambda kv: labels["agency"].get(kv[0], "")))
     step("done", len(STEPS), len(STEPS))
     return PeriodReport(period=period, lang=lang, generated_at=now or Clock().now(), trend_by=trend_by,
-                        calls=calls, processing=processing, stages=stages, labels=labels, w=words(lang))
+                        calls=calls, processing=processing, stages=stages, labels=labels, simulated=simulated,
+                        w=words(lang))

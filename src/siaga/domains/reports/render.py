@@ -134,6 +134,9 @@ def xlsx(report: PeriodReport) -> bytes:
     ws.cell(ws.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
     ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=5)
     ws.row_dimensions[ws.max_row].height = 75
+    if report.simulated_text:
+        ws.append([report.simulated_text])
+        ws.cell(ws.max_row, 1).font = bold
     for col, width in zip("ABCDE", (48, 14, 12, 22, 16), strict=True):
         ws.column_dimensions[col].width = width
 

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from siaga.domains.simulate.engine import SimCall
+from siaga.domains.simulate.marks import SIM_PREFIX
 
 EVENTS_PATH = "/api/v1/call-events"
 
@@ -101,7 +102,7 @@ def replay(client: httpx.Client, calls: Iterable[SimCall], *, speed: float = 60.
         else:
             result.late_s = max(result.late_s, -wait)
         at = utc0 + timedelta(seconds=at_s)
-        ref = f"sim-{run}-{call.seq:07d}"
+        ref = f"{SIM_PREFIX}{run}-{call.seq:07d}"
         if kind == "hangup?":
             probe = _post(client, _event(ref, "ringing", at, call, {"event_id": f"{ref}-probe"}), result)
             state = (probe or {}).get("call", {})

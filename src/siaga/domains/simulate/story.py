@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siaga.domains.calls.models import Call
+from siaga.domains.simulate.marks import SIM_PREFIX
 from siaga.domains.simulate.scenario import INTENTS, Roster
 
 ANSWERED = INTENTS
@@ -92,7 +93,7 @@ def from_calls(calls: Iterable, roster: Roster) -> Story:  # type: ignore[type-a
 
 
 def run_prefix(tag: str) -> str:
-    return f"sim-{tag}-"
+    return f"{SIM_PREFIX}{tag}-"
 
 
 def from_database(db: Session, tag: str, roster: Roster) -> Story:

@@ -18,16 +18,22 @@ router = APIRouter(tags=["staffing"])
 def staffing(period_from: date | None = Query(default=None, alias="from",
                                                description="First day (WIB); default: 8 weeks before `to`"),
              period_to: date | None = Query(default=None, alias="to",
-                                             description="Last day, inclusive (WIB); default: yesterday"),
+                                             description="Last day, inclusive: the whole day up to 24:00 WIB; "
+                                                         "default: yesterday"),
              target: float = Query(default=0.9, gt=0, lt=1, description="Share of offered calls to answer in time"),
              within: float = Query(default=15, gt=0, le=600, description="Seconds"),
              min_operators: int = Query(default=1, ge=0, le=50,
                                         description="Operators on duty at least, every hour (1: a 24/7 service)"),
+             include_simulated: bool = Query(default=False, description="Measure the calls made by `siaga simulate` "
+                                                                        "too (default: left out)"),
              ctx: Ctx = Depends(ctx_for("staffing.read"))) -> schemas.StaffingOut:
     """Arrivals by hour of the week, handle time and caller patience measured in the period's calls; the
-    operators needed each hour (Erlang A; Erlang C when no caller hung up) and 8-hour shifts covering them."""
+    operators needed each hour (Erlang A; Erlang C when no caller hung up) and 8-hour shifts covering them.
+    The period is whole WIB days, `to` included. Calls made by `siaga simulate` are left out unless
+    `include_simulated` (`simulated_calls` says how many the period holds)."""
     check_period(period_from, period_to)
-    return service.staffing(ctx.db, ctx.now(), period_from, period_to, target, within, min_operators)
+    return service.staffing(ctx.db, ctx.now(), period_from, period_to, target, within, min_operators,
+                            include_simulated)
 
 
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)

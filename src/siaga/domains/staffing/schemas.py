@@ -53,6 +53,9 @@ class StaffingOut(BaseModel):
     calls_offered: int
     calls_answered: int
     calls_abandoned: int = Field(description="Hung up before an answer (abandoned or missed out of hours)")
+    simulated_included: bool = Field(False, description="Whether calls made by `siaga simulate` were measured too")
+    simulated_calls: int = Field(0, description="Calls of the period made by `siaga simulate`: left out of every "
+                                                "figure unless simulated_included")
     handle_s: float | None = Field(description="Average handle time, answered → ended")
     patience_s: float | None = Field(description="Average patience (censored maximum-likelihood estimate)")
     peak_operators: int

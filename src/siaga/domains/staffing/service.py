@@ -9,7 +9,9 @@ needed each hour (plan.py) and a roster.
 - Patience: the maximum-likelihood estimate for exponential patience with censoring — the time every
   caller was seen waiting (offered → answered, or offered → hang-up) divided by the number of hang-ups
   before an answer (abandoned and missed-out-of-hours calls). Without hang-ups there is no estimate and
-  the model is Erlang C."""
+  the model is Erlang C.
+- Calls made by `siaga simulate` (simulate/marks.py) are left out unless `include_simulated`: the
+  history is the centre's real work; `History.simulated` counts what was left out."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from siaga.core.clock import WIB
 from siaga.domains.calls.models import Call
+from siaga.domains.simulate.marks import real_call, simulated_call
 from siaga.domains.staffing import plan, schemas
 
 MAX_HANDLE_S = 4 * 3600
@@ -40,6 +43,8 @@ class History:
     handle_sum_s: float
     handle_n: int
     exposure_s: float  # waiting time seen, answered and abandoned callers alike
+    simulated: int = 0  # calls of the period made by `siaga simulate`
+    simulated_included: bool = False
 
     @property
     def handle_s(self) -> float | None:
@@ -85,11 +90,14 @@ def _seconds(dialect: str, end, start):  # type: ignore[no-untyped-def]
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
-def history(db: Session, period_from: date, period_to: date) -> History:
+def history(db: Session, period_from: date, period_to: date, include_simulated: bool = False) -> History:
+    """The calls offered from 00:00 WIB on `period_from` to 24:00 WIB on `period_to` (both days whole)."""
     dialect = db.get_bind().dialect.name
     start, end = local_day_start(period_from), local_day_start(period_to + timedelta(days=1))
     how = _hour_of_week(dialect, Call.offered_at).label("how")
-    in_period = and_(Call.offered_at >= start, Call.offered_at < end)
+    offered_in_period = and_(Call.offered_at >= start, Call.offered_at < end)
+    simulated = db.scalar(select(func.count()).select_from(Call).where(offered_in_period, simulated_call())) or 0
+    in_period = offered_in_period if include_simulated else and_(offered_in_period, real_call())
     offered = [0] * plan.HOURS_PER_WEEK
     for h, n in db.execute(select(how, func.count()).where(in_period).group_by(how)).all():
         if h is not None and 0 <= int(h) < plan.HOURS_PER_WEEK:
@@ -110,7 +118,8 @@ def history(db: Session, period_from: date, period_to: date) -> History:
     return History(period_from=period_from, period_to=period_to,
                    occurrences=hour_occurrences(period_from, period_to), offered=offered,
                    answered=int(row[0]), abandoned=int(row[1]), handle_sum_s=float(row[2]),
-                   handle_n=int(row[3]), exposure_s=float(row[4]))
+                   handle_n=int(row[3]), exposure_s=float(row[4]), simulated=int(simulated),
+                   simulated_included=include_simulated)
 
 
 def default_period(now: datetime) -> tuple[date, date]:
@@ -119,7 +128,7 @@ def default_period(now: datetime) -> tuple[date, date]:
 
 
 def staffing(db: Session, now: datetime, period_from: date | None, period_to: date | None, target: float,
-             within_s: float, min_operators: int = 1) -> schemas.StaffingOut:
+             within_s: float, min_operators: int = 1, include_simulated: bool = False) -> schemas.StaffingOut:
     default_from, default_to = default_period(now)
     if period_from is None and period_to is not None:
         period_from = period_to - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
@@ -127,7 +136,7 @@ def staffing(db: Session, now: datetime, period_from: date | None, period_to: da
         period_to = min(default_to, period_from + timedelta(days=DEFAULT_PERIOD_DAYS - 1))
         period_to = max(period_to, period_from)
     period_from, period_to = period_from or default_from, period_to or default_to
-    hist = history(db, period_from, period_to)
+    hist = history(db, period_from, period_to, include_simulated)
     return build(hist, target, within_s, min_operators)
 
 
@@ -155,6 +164,7 @@ def build(hist: History, target: float, within_s: float, min_operators: int = 1)
         days=(hist.period_to - hist.period_from).days + 1,
         target=target, within_s=within_s, min_operators=min_operators, method=method,
         calls_offered=sum(hist.offered), calls_answered=hist.answered, calls_abandoned=hist.abandoned,
+        simulated_included=hist.simulated_included, simulated_calls=hist.simulated,
         handle_s=round(handle_s, 1) if handle_s is not None else None,
         patience_s=round(patience_s, 1) if patience_s is not None else None,
         peak_operators=max(required) if required else 0,

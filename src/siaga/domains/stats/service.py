@@ -1,4 +1,6 @@
-"""The wallboard's figures, each one query over the live tables (no counters to drift)."""
+"""The wallboard's figures, each one query over the live tables (no counters to drift). Today's answer
+times leave out calls made by `siaga simulate` (simulate/marks.py), as the reports do; the live queue
+(calls waiting, open incidents) shows whatever is really ringing or open, simulated or not."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from siaga.core.authz import CALL_TAKER, DISPATCHER, SUPERVISOR
 from siaga.core.clock import WIB
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents.models import ASSIGNMENT_FINISHED, INCIDENT_OPEN_STATUSES, Assignment, Incident
+from siaga.domains.simulate.marks import real_call
 from siaga.domains.stats import schemas
 from siaga.domains.users.models import User, UserSession
 
@@ -37,7 +40,7 @@ def wallboard(db: Session, now: datetime) -> schemas.WallboardOut:
     waiting = db.scalar(select(func.count()).select_from(Call).where(Call.status.in_(WAITING_STATUSES))) or 0
     day_start = start_of_local_day(now)
     today = db.execute(select(Call.offered_at, Call.answered_at).where(
-        Call.offered_at >= day_start, Call.offered_at < day_start + timedelta(days=1))).all()
+        Call.offered_at >= day_start, Call.offered_at < day_start + timedelta(days=1), real_call())).all()
     answered = [a - o for o, a in today if a is not None]
     within = sum(1 for wait in answered if wait <= ANSWER_TARGET)
     by_category = dict(db.execute(

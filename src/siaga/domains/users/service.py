@@ -12,7 +12,6 @@ from siaga.core.authz import Principal
 from siaga.core.security import digest, session_digest
 from siaga.domains.users.models import ApiToken, User, UserSession
 
-
 # Every request authenticates: one pre-built statement each (built and cache-keyed once), plain columns
 # (no ORM objects to load), the validity checks in the WHERE clause.
 _PRINCIPAL_COLUMNS = (User.id, User.username, User.full_name, User.role, User.agency_id, User.language)
