@@ -106,21 +106,24 @@ class EventHub:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
+            polled = False
+            try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except TimeoutError:
+                polled = True
             self._wake.clear()
             try:
-                await self._fetch_and_fan_out()
+                await self._fetch_and_fan_out(polled)
             except Exception:  # the hub must outlive a database hiccup; the poll retries
                 log.exception("event hub could not read events")
                 await asyncio.sleep(min(self.poll_seconds, 1.0))
 
-    async def _fetch_and_fan_out(self) -> None:
+    async def _fetch_and_fan_out(self, polled: bool = True) -> None:
         if not self.subscribers:
             # Nobody to hand events to: only keep last_id current (see the module's docstring).
             if self.known_id > self.last_id:
                 self.last_id = self.known_id
-            else:
+            elif polled:
                 head = await anyio.to_thread.run_sync(last_event_id, self.engine)
                 if self.subscribers:  # one connected while we read: it may not have read up to head
                     self._wake.set()

@@ -116,19 +116,24 @@ def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallO
 
 def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[Call, bool]:
     """The call this event belongs to, locked; created on its first event, whichever type that is.
-    Two processes racing on a call's first events both end up with the one row (ON CONFLICT)."""
-    call = ctx.db.scalar(select(Call).where(Call.external_ref == ev.call_ref).with_for_update())
-    if call is not None:
-        return call, False
-    new_id = ctx.db.execute(
+    Two processes racing on a call's first events both end up with the one row (ON CONFLICT). An
+    `offered` event is nearly always a call's first: it tries the INSERT first (the new row comes back
+    whole, already locked as ours); any other event looks for the call first."""
+    if ev.type != "offered":
+        call = ctx.db.scalar(select(Call).where(Call.external_ref == ev.call_ref).with_for_update())
+        if call is not None:
+            return call, False
+    created = ctx.db.scalars(
         dialect_insert(ctx.db, Call).values(
             external_ref=ev.call_ref, caller_number=ev.caller_number, called_number=ev.called_number,
             status="offered", offered_at=ev.at, notes="", version=1)
-        .on_conflict_do_nothing(index_elements=["external_ref"]).returning(Call.id)
-    ).scalar()
+        .on_conflict_do_nothing(index_elements=["external_ref"]).returning(Call)
+    ).first()
+    if created is not None:
+        return created, True
     call = ctx.db.scalar(select(Call).where(Call.external_ref == ev.call_ref).with_for_update())
     assert call is not None
-    return call, new_id is not None
+    return call, False
 
 
 def _claim_event_id(ctx: Ctx, ev: schemas.CallEventIn, call_id: int) -> bool:
