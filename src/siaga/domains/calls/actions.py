@@ -15,9 +15,9 @@ from siaga.domains.regions.models import Region
 from siaga.domains.users.models import User
 
 
-def announce_call(ctx: Ctx, call: Call, kind: str) -> schemas.CallOut:
+def announce_call(ctx: Ctx, call: Call, kind: str, *, without_locations: bool = False) -> schemas.CallOut:
     ctx.db.flush()
-    out = service.call_out(ctx.db, call)
+    out = service.call_out(ctx.db, call, without_locations=without_locations)
     ctx.emit(kind, "call", call.id, out.model_dump(mode="json"))
     return out
 
@@ -175,14 +175,17 @@ def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventRes
                 call.outcome = call.outcome or "abandoned"
             else:
                 call.status = "ended"
-    for loc in ([ev.location] if ev.location is not None else []) + ev.locations:
+    given = ([ev.location] if ev.location is not None else []) + ev.locations
+    for loc in given:
         _add_location(ctx, call, loc)
+    attached = 0
     if created and call.caller_number:
         # An AML fix may arrive (by SMS) before the call is recorded: it was kept, and joins the call now.
         from siaga.domains.location.actions import attach_waiting_fixes
 
         ctx.db.flush()
-        attach_waiting_fixes(ctx, call)
+        attached = attach_waiting_fixes(ctx, call)
     ctx.audit("call.event", "call", call.id, {"event_id": ev.event_id, "type": ev.type, "at": ev.at.isoformat()})
-    out = announce_call(ctx, call, "call.created" if created else "call.updated")
+    out = announce_call(ctx, call, "call.created" if created else "call.updated",
+                        without_locations=created and not given and not attached)
     return schemas.CallEventResult(duplicate=False, call=out)

@@ -21,13 +21,16 @@ HISTORY_RECENT = timedelta(days=30)
 UNCLASSIFIED = "unclassified"
 
 
-def calls_out(db: Session, calls: Sequence[Call]) -> list[schemas.CallOut]:
+def calls_out(db: Session, calls: Sequence[Call], *, without_locations: bool = False) -> list[schemas.CallOut]:
+    """`without_locations`: the caller knows these calls have none (a call created in this transaction
+    with no location given): the query for them is skipped."""
     ids = [c.id for c in calls]
     if not ids:
         return []
     by_call: dict[int, list[schemas.CallLocationOut]] = defaultdict(list)
-    for loc in db.scalars(select(CallLocation).where(CallLocation.call_id.in_(ids)).order_by(CallLocation.id)):
-        by_call[loc.call_id].append(schemas.CallLocationOut.model_validate(loc))
+    if not without_locations:
+        for loc in db.scalars(select(CallLocation).where(CallLocation.call_id.in_(ids)).order_by(CallLocation.id)):
+            by_call[loc.call_id].append(schemas.CallLocationOut.model_validate(loc))
     from siaga.domains.callers.policy import in_force
     from siaga.domains.callers.queue import DEFAULT_CAP_S
 
@@ -44,8 +47,8 @@ def calls_out(db: Session, calls: Sequence[Call]) -> list[schemas.CallOut]:
     return result
 
 
-def call_out(db: Session, call: Call) -> schemas.CallOut:
-    return calls_out(db, [call])[0]
+def call_out(db: Session, call: Call, *, without_locations: bool = False) -> schemas.CallOut:
+    return calls_out(db, [call], without_locations=without_locations)[0]
 
 
 def list_calls(db: Session, *, live_only: bool, caller_number: str | None, limit: int, offset: int,
