@@ -34,10 +34,17 @@ def check_version(current: int, seen: int) -> None:
         raise Problem(409, "stale_version", current=current)
 
 
-def announce_incident(ctx: Ctx, incident: Incident, kind: str) -> schemas.IncidentOut:
-    """Emit the incident as it now stands to staff and every agency assigned to it."""
+def announce_incident(ctx: Ctx, incident: Incident, kind: str, *,
+                      created_with_calls: list[int] | None = None) -> schemas.IncidentOut:
+    """Emit the incident as it now stands to staff and every agency assigned to it. `created_with_calls`:
+    the incident was created in this transaction, with these calls and nothing else linked to it yet (no
+    assignment, unit or search sector), so there is nothing to read back."""
     ctx.db.flush()
-    out = service.incident_out(ctx.db, incident)
+    if created_with_calls is not None:
+        out = schemas.IncidentOut.model_validate(incident)
+        out.call_ids = created_with_calls
+    else:
+        out = service.incident_out(ctx.db, incident)
     agencies = tuple(a.agency_id for a in out.assignments)
     ctx.emit(kind, "incident", incident.id, out.model_dump(mode="json"), Audience(agencies=agencies))
     return out
@@ -162,7 +169,7 @@ def create_incident(ctx: Ctx, data: schemas.IncidentCreate) -> schemas.IncidentO
               {"number": incident.number, **fields, **({"answers": answers} if answers else {})})
     if call is not None:
         _attach_call(ctx, incident, call)
-    return announce_incident(ctx, incident, "incident.created")
+    return announce_incident(ctx, incident, "incident.created", created_with_calls=[call.id] if call else [])
 
 
 def update_incident(ctx: Ctx, incident_id: int, data: schemas.IncidentUpdate) -> schemas.IncidentOut:
