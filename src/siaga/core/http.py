@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -19,7 +19,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
 from siaga.core.idempotency import IdempotencyRecord, request_fingerprint
 from siaga.core.security import constant_time_equals
-from siaga.db.engine import open_session
+from siaga.db.engine import dialect_insert, open_session
 
 SESSION_COOKIE = "siaga_session"
 CSRF_HEADER = "x-csrf-token"
@@ -118,26 +118,21 @@ def idempotent(request: Request, ctx: Ctx, body: BaseModel | None,
         return db.scalar(select(IdempotencyRecord).where(
             IdempotencyRecord.user_id == ctx.actor.user_id, IdempotencyRecord.key == key))
 
-    existing = lookup()
-    if existing is not None:
-        return replay(existing)
-    # Claim the key first: a concurrent twin blocks on the unique index until we commit, then fails
-    # and replays our response instead of creating a second record.
-    record = IdempotencyRecord(user_id=ctx.actor.user_id, key=key, method=request.method,
-                               path=request.url.path, request_hash=fingerprint, status_code=0,
-                               response=None, created_at=ctx.now())
-    try:
-        with db.begin_nested():
-            db.add(record)
-            db.flush()
-    except IntegrityError:
-        db.rollback()
-        db.info["clock"] = ctx.clock
+    # Claim the key first, in one statement: a concurrent twin's INSERT waits on the unique index until
+    # our transaction ends, then (we committed) finds the key taken and replays our response instead of
+    # creating a second record; if we rolled back, the twin's claim succeeds and it creates.
+    claimed = db.execute(
+        dialect_insert(db, IdempotencyRecord).values(
+            user_id=ctx.actor.user_id, key=key, method=request.method, path=request.url.path,
+            request_hash=fingerprint, status_code=0, response=None, created_at=ctx.now())
+        .on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(IdempotencyRecord.id)
+    ).scalar()
+    if claimed is None:
         existing = lookup()
         if existing is None or existing.status_code == 0:
-            raise Problem(409, "conflict") from None
+            raise Problem(409, "conflict")
         return replay(existing)
     result: Any = create().model_dump(mode="json")
-    record.status_code = status_code
-    record.response = result
+    db.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == claimed)
+               .values(status_code=status_code, response=result))
     return JSONResponse(result, status_code=status_code)
