@@ -338,3 +338,42 @@ def test_the_last_operator_going_off_duty_sends_waiting_calls_to_the_out_of_hour
     assert r.returncode == 0, r.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
     call = centre.call_where("the missed call", lambda c: c.status == "abandoned")
     assert call.outcome == "missed_out_of_hours"
+
+
+def test_a_second_bridge_for_the_edge_stands_by_and_takes_over_when_the_first_goes(centre: Centre) -> None:
+    """`siaga serve --workers 4` with the bridge on starts one bridge per worker, and the edge sends every
+    event to every connected client: only one may serve it. The spare does not connect; when the serving
+    bridge goes, the spare takes the edge over and the next call is answered and recorded once."""
+    import asyncio
+    import threading
+
+    from siaga.core.clock import Clock
+    from siaga.domains.telephony.bridge import EdgeBridge
+
+    spare = EdgeBridge(centre.engine, Clock(), centre.settings)
+    stop = threading.Event()
+
+    async def run_spare() -> None:
+        await spare.start()
+        while not stop.is_set():
+            await asyncio.sleep(0.1)
+        await spare.stop()
+
+    thread = threading.Thread(target=asyncio.run, args=(run_spare(),), daemon=True)
+    thread.start()
+    try:
+        centre.line("ct")
+        centre.phone("ct")
+        time.sleep(3)  # longer than a spare's retry
+        assert not spare.connected.is_set() and not spare.lock.held
+        centre.stop_app()  # the serving bridge goes
+        wait_for(spare.connected.is_set, 20, "the spare bridge to take the edge over")
+        centre.bridge = spare
+        done = centre.edge.sipp("trunk_call.xml", "-d", "300", rows=[f"{CALLER};1.4667 102.1;35"], timeout=20)
+        assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:] + centre.edge.log_text()[-2000:]
+        call = centre.call_where("the call through the spare bridge", lambda c: c.status == "ended")
+        assert call.operator_id == centre.user_id("ct") and len(centre.calls()) == 1
+        assert centre.attempts(call.id) == [("ct", "answered")]
+    finally:
+        stop.set()
+        thread.join(15)

@@ -1,12 +1,13 @@
 """The bridge between the SIP edge (Kamailio's evapi socket: JSON in netstrings) and the service.
 
 Runs as a task in one `siaga serve` process (SIAGA_TELEPHONY_BRIDGE=true) or alone (`siaga telephony
-bridge`). Each event from the edge becomes an action in its own unit of work (in a worker thread, so the
-event loop never waits on the database); the action's answer becomes a command back to the edge. Calls
-the edge holds (suspended transactions) are remembered here; twice a second, and after every event, the
-queue is planned again, so a presence change or a console claim made in another process is seen within
-half a second. If handling a new call fails for any reason, the edge is told to ring every registered
-operator phone at once (degraded mode): a failure of ours never loses a call.
+bridge`); however many are started, one bridges the edge at a time and the others stand by (lead.py).
+Each event from the edge becomes an action in its own unit of work (in a worker thread, so the event loop
+never waits on the database); the action's answer becomes a command back to the edge. Calls the edge
+holds (suspended transactions) are remembered here; twice a second, and after every event, the queue is
+planned again, so a presence change or a console claim made in another process is seen within half a
+second. If handling a new call fails for any reason, the edge is told to ring every registered operator
+phone at once (degraded mode): a failure of ours never loses a call.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from siaga.domains.calls.numbers import tidy_typed_number
 from siaga.domains.calls.schemas import LocationIn
 from siaga.domains.location.sip import locations_from_parts, number_of, parse_name_addr
 from siaga.domains.telephony import actions
+from siaga.domains.telephony.lead import CHECK_S, BridgeLock
 from siaga.settings import Settings
 
 log = logging.getLogger("siaga.telephony")
@@ -128,6 +130,7 @@ class EdgeBridge:
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._later: list[dict[str, Any]] = []  # commands decided while reading a batch
         self._kick = asyncio.Event()
+        self.lock = BridgeLock(engine, settings.telephony_evapi)
 
     # --- lifecycle ---
     async def start(self) -> None:
@@ -139,6 +142,7 @@ class EdgeBridge:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
             self.task = None
+        await self.lock.release()
 
     async def _in_uow(self, fn: Callable[[Ctx], T]) -> T:
         def work() -> T:
@@ -150,6 +154,8 @@ class EdgeBridge:
         host, _, port = self.settings.telephony_evapi.rpartition(":")
         backoff = 0.2
         while True:
+            if not self.lock.held:
+                await self.lock.acquire()  # another bridge serves this edge: stand by until it goes
             try:
                 reader, writer = await asyncio.open_connection(host or "127.0.0.1", int(port))
             except OSError:
@@ -163,6 +169,7 @@ class EdgeBridge:
             ticker = asyncio.create_task(self._tick_loop())
             planner = asyncio.create_task(self._plan_loop())
             consumer = asyncio.create_task(self._consume())
+            watch = asyncio.create_task(self._watch_lead(writer))
             try:
                 await self._in_uow(lambda ctx: actions.edge_seen(ctx, "up"))
                 await self._push_lines()
@@ -179,6 +186,7 @@ class EdgeBridge:
                 ticker.cancel()
                 planner.cancel()
                 consumer.cancel()
+                watch.cancel()
                 self.connected.clear()
                 self.writer = None
                 writer.close()
@@ -186,6 +194,15 @@ class EdgeBridge:
                 with contextlib.suppress(Exception):
                     await self._in_uow(lambda ctx: actions.edge_seen(ctx, "down"))
             await asyncio.sleep(0.2)
+
+    async def _watch_lead(self, writer: asyncio.StreamWriter) -> None:
+        """Leave the edge the moment this process no longer holds its lock (a spare may have it now)."""
+        while True:
+            await asyncio.sleep(CHECK_S)
+            if not await self.lock.still_held():
+                log.error("lost the bridge lock for the SIP edge; disconnecting and standing by")
+                writer.close()  # the read loop ends, and the bridge tries for the lock again
+                return
 
     def _spawn(self, frame: bytes) -> None:
         try:
