@@ -74,3 +74,27 @@ def test_0003_adds_last_seen_and_can_be_undone(empty_db):
     assert "last_seen_at" not in session_columns(empty_db)
     command.upgrade(cfg, "head")
     assert "last_seen_at" in session_columns(empty_db)
+
+
+def test_0009_marks_the_calls_the_simulator_wrote_before_the_column_existed(empty_db):
+    """Before 0009 a simulated call was known only by its reference (`sim-…`); the upgrade marks those,
+    exactly those (case and position count), and leaves every other call real."""
+    from sqlalchemy import text
+
+    cfg = alembic(empty_db)
+    command.upgrade(cfg, "0008")
+    engine = make_engine(empty_db)
+    refs = ["sim-0a1b2c3d4e-0000001", "sim-live-t9-0000001", "SIM-upper", "x-sim-1", "real-call-1", None]
+    try:
+        with engine.begin() as conn:
+            for i, ref in enumerate(refs):
+                conn.execute(text("INSERT INTO call (external_ref, caller_number, called_number, status, offered_at, "
+                                  "notes, checklist, version) VALUES (:ref, '', '112', 'ended', :at, '', '{}', 1)"),
+                             {"ref": ref, "at": f"2026-10-0{i + 1} 01:00:00+00:00"})
+        command.upgrade(cfg, "0009")
+        with engine.connect() as conn:
+            marked = dict(conn.execute(text("SELECT coalesce(external_ref, '-'), simulated FROM call")).all())
+    finally:
+        engine.dispose()
+    assert {ref for ref, sim in marked.items() if sim} == {"sim-0a1b2c3d4e-0000001", "sim-live-t9-0000001"}
+    assert len(marked) == len(refs)

@@ -1,6 +1,6 @@
-"""Rows made by `siaga simulate` (calls whose external_ref starts with `sim-`, incidents whose every call is
-simulated) stay out of the KPIs, the period report, the monitoring export, the wallboard's "today" and the
-staffing history unless asked for (`include_simulated` / `--include-simulated`), and the reports say how
+"""Rows made by `siaga simulate` (calls marked `simulated`, incidents whose every call is simulated) stay
+out of the KPIs, the period report, the monitoring export, the wallboard's "today" and the staffing history
+unless asked for (`include_simulated` / `--include-simulated`), and the reports say how
 many were left out. Both databases.
 
 On top of the hand-computed October of kpi_fixture.py (13 calls offered, 4 incidents, NFPA (4, 2, 1)):
@@ -26,7 +26,6 @@ from siaga.domains.agencies.models import Agency
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents.models import Assignment, Incident, UnitAssignment
 from siaga.domains.kpi import service as kpi
-from siaga.domains.simulate.marks import is_simulated_ref
 from siaga.domains.units.models import Unit
 from siaga.domains.users.models import User
 from tests.integration.kpi_fixture import load_october, wib
@@ -60,7 +59,8 @@ def add_simulated(db, ids: dict[str, int]) -> None:  # type: ignore[no-untyped-d
         answered = offered + timedelta(seconds=answer_s) if answer_s is not None else None
         db.add(Call(external_ref=ref, caller_number="081299990000", status="ended" if answered else "abandoned",
                     offered_at=offered, answered_at=answered, ended_at=(answered or offered) + timedelta(seconds=40),
-                    operator_id=ct if answered else None, outcome=outcome, incident_id=incident, notes="simulasi"))
+                    operator_id=ct if answered else None, outcome=outcome, incident_id=incident, notes="simulasi",
+                    simulated=True))
     db.flush()
     ids["S1"] = s1_incident.id
 
@@ -150,23 +150,34 @@ def test_the_wallboard_counts_todays_real_calls(api, engine, clock):
             offered = now - timedelta(seconds=ago)
             db.add(Call(external_ref=ref, caller_number="081200001111", status="ended", offered_at=offered,
                         answered_at=offered + timedelta(seconds=5), ended_at=offered + timedelta(seconds=50),
-                        outcome="information", notes=""))
+                        outcome="information", notes="", simulated=ref.startswith("sim-")))
     board = api("sup").get("/api/v1/stats/wallboard").json()
     assert (board["calls_offered_today"], board["calls_answered_today"], board["answered_within_15s_today"]) == (
         1, 1, 1)
 
 
-def test_only_the_exact_prefix_marks_a_call(engine):
-    assert is_simulated_ref("sim-abc-0000001") and not is_simulated_ref(None)
-    assert not is_simulated_ref("SIM-abc") and not is_simulated_ref("simulasi-1")
+def test_the_mark_is_the_column_not_the_reference(engine, api):
+    """A phone system whose call ids happen to begin with `sim-` is counted like any other; a drill sent
+    through the call-events API with `simulated: true` (as `siaga simulate --live` does) is left out."""
     december = kpi.make_period(date(2026, 12, 1), date(2027, 1, 1))
     with unit_of_work(engine) as db:
-        for n, ref in enumerate(("sim-x-0000001", "SIM-PBX-1", "simulasi-pbx-2", "pbx-sim-3", None)):
+        for n, ref in enumerate(("sim-from-a-real-pbx-1", "SIM-PBX-1", "pbx-sim-3", None)):
             db.add(Call(external_ref=ref, caller_number="", status="abandoned", offered_at=wib(12, 2, 10, n),
                         outcome="abandoned", notes=""))
-    with unit_of_work(engine, write=False) as db:  # LIKE would ignore case on SQLite: the prefix is exact
+    for ref, simulated in (("drill-1", True), ("sim-real-2", False)):
+        r = api("phone").post("/api/v1/call-events", json={
+            "event_id": f"{ref}-offered", "call_ref": ref, "type": "offered",
+            "at": wib(12, 3, 10, 0).isoformat(), "caller_number": "081277770000", "simulated": simulated})
+        assert r.status_code == 201, r.text
+        assert r.json()["call"]["simulated"] is simulated
+    # A later event of the drill does not change what the call is.
+    r = api("phone").post("/api/v1/call-events", json={
+        "event_id": "drill-1-ended", "call_ref": "drill-1", "type": "ended", "at": wib(12, 3, 10, 1).isoformat()})
+    assert r.json()["call"]["simulated"] is True
+    with unit_of_work(engine, write=False) as db:
         assert kpi.simulated_counts(db, december).calls == 1
-        assert kpi.call_counts(db, december)["all"].offered == 4
+        assert kpi.call_counts(db, december)["all"].offered == 5
+        assert kpi.call_counts(db, december, include_simulated=True)["all"].offered == 6
 
 
 def test_the_command_line_leaves_them_out_and_says_so(db_url, october, tmp_path):

@@ -126,7 +126,7 @@ def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[Call, bool]
     created = ctx.db.scalars(
         dialect_insert(ctx.db, Call).values(
             external_ref=ev.call_ref, caller_number=ev.caller_number, called_number=ev.called_number,
-            status="offered", offered_at=ev.at, notes="", version=1)
+            status="offered", offered_at=ev.at, notes="", simulated=ev.simulated, version=1)
         .on_conflict_do_nothing(index_elements=["external_ref"]).returning(Call)
     ).first()
     if created is not None:
@@ -185,7 +185,8 @@ def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventRes
 
         ctx.db.flush()
         attached = attach_waiting_fixes(ctx, call)
-    ctx.audit("call.event", "call", call.id, {"event_id": ev.event_id, "type": ev.type, "at": ev.at.isoformat()})
+    ctx.audit("call.event", "call", call.id, {"event_id": ev.event_id, "type": ev.type, "at": ev.at.isoformat(),
+                                              **({"simulated": True} if created and call.simulated else {})})
     out = announce_call(ctx, call, "call.created" if created else "call.updated",
                         without_locations=created and not given and not attached)
     return schemas.CallEventResult(duplicate=False, call=out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siaga.db.base import Base, BigId, Json, UTCDateTime
@@ -35,6 +35,9 @@ class Call(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     # The silent-caller protocol, ticked by the call-taker before a call may be recorded as ghost.
     checklist: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # Made by `siaga simulate` (written, or replayed live through the call-events API): left out of every
+    # figure unless asked for (simulate/marks.py). Set when the call is recorded, never changed.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -58,6 +58,7 @@ class CallOut(BaseModel):
     incident_id: int | None
     notes: str
     checklist: dict[str, bool] = {}
+    simulated: bool = Field(default=False, description="made by `siaga simulate` (a drill); not in the figures")
     version: Version
     locations: list[CallLocationOut] = []
     measures: list[str] = Field(default=[], description="kinds of measures in force on this number "
@@ -136,6 +137,8 @@ class CallEventIn(BaseModel):
     location: LocationIn | None = None
     locations: list[LocationIn] = Field(default=[], max_length=20, description="several fixes at once (e.g. every "
                                         "shape of a PIDF-LO); invalid ones are kept, flagged")
+    simulated: bool = Field(default=False, description="a call made by `siaga simulate --live` (a drill): handled "
+                            "like any other, left out of reports and KPIs; read on the call's first event only")
 
 
 class CallEventResult(BaseModel):

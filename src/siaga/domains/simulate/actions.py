@@ -106,7 +106,8 @@ def write_history(ctx: Ctx, scenario: Scenario, roster: Roster, seed: int, start
             "status": "ended" if c.answered else "abandoned", "offered_at": c.offered_at,
             "answered_at": c.answered_at, "ended_at": c.ended_at,
             "operator_id": operators[c.server % len(operators)] if operators and c.server is not None else None,
-            "outcome": c.outcome, "incident_id": incident_ids.get(c.seq), "notes": note, "version": 1,
+            "outcome": c.outcome, "incident_id": incident_ids.get(c.seq), "notes": note, "simulated": True,
+            "version": 1,
         } for c in chunk]
         ids = db.execute(insert(Call).returning(Call.id, sort_by_parameter_order=True), call_rows).scalars().all()
         db.execute(insert(CallLocation), [{

@@ -42,7 +42,7 @@ class ReplayResult:
 
 def _event(ref: str, kind: str, at: datetime, call: SimCall, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"event_id": f"{ref}-{kind}", "call_ref": ref, "type": kind,
-                            "at": at.isoformat(), "caller_number": call.caller_number}
+                            "at": at.isoformat(), "caller_number": call.caller_number, "simulated": True}
     if kind == "offered":
         body["location"] = {"source": "network", "lat": call.lat, "lon": call.lon, "accuracy_m": call.accuracy_m}
     body.update(extra or {})
