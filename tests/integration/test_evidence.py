@@ -111,13 +111,21 @@ def siaga(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_the_cli_writes_the_pdf_and_says_what_is_wrong(api, clock, db_url, engine, tmp_path):
     calls = make_calls(api, clock)
     out = tmp_path / "bukti.pdf"
-    done = siaga(db_url, "callers", "evidence", NUMBER, "--from", "2026-11-01", "--to", "2026-12-01",
+    done = siaga(db_url, "callers", "evidence", NUMBER, "--from", "2026-11-01", "--to", "2026-11-30",
                  "--out", str(out), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     text = flat(pdf_text(out.read_bytes()))
     assert FULL in text and format_local(datetime.fromisoformat(calls[0]["offered_at"])) in text
     with unit_of_work(engine, write=False) as db:
         assert db.scalar(select(AuditEntry).where(AuditEntry.action == "evidence.export")) is not None
+    # --to is the last day, included (as in `siaga report`): the calls of 27 November are in a pack that
+    # ends on 27 November.
+    one_day = siaga(db_url, "callers", "evidence", NUMBER, "--from", "2026-11-27", "--to", "2026-11-27",
+                    "--out", str(tmp_path / "day.pdf"), cwd=tmp_path)
+    assert one_day.returncode == 0, one_day.stderr
+    assert "both included" in one_day.stdout
+    assert format_local(datetime.fromisoformat(calls[0]["offered_at"])) in flat(pdf_text(
+        (tmp_path / "day.pdf").read_bytes()))
     bad = siaga(db_url, "callers", "evidence", NUMBER, "--from", "2026-11-10", "--to", "2026-11-01", cwd=tmp_path)
     assert bad.returncode == 1 and "--to" in bad.stderr and "Traceback" not in bad.stderr
     bad = siaga(db_url, "callers", "evidence", NUMBER, "--from", "yesterday", "--to", "2026-11-01", cwd=tmp_path)

@@ -216,8 +216,9 @@ def test_the_command_trains_and_prints_the_evaluation(engine, clock, settings, d
     from tests.integration.test_cli import siaga
 
     write_history(engine, clock, settings)
-    args = ["callers", "risk-train", "--train-from", TRAIN[0].isoformat(), "--train-to", TRAIN[1].isoformat(),
-            "--test-from", TEST[0].isoformat(), "--test-to", TEST[1].isoformat()]
+    last = timedelta(days=1)  # the command takes each period's last day, included
+    args = ["callers", "risk-train", "--train-from", TRAIN[0].isoformat(), "--train-to", (TRAIN[1] - last).isoformat(),
+            "--test-from", TEST[0].isoformat(), "--test-to", (TEST[1] - last).isoformat()]
     monkeypatch.setenv("SIAGA_NUISANCE_RETENTION_DAYS", "3650")  # the history's dates are fixed; today moves on
     done = siaga(db_url, *args, "--no-save", "--json")
     assert done.returncode == 0, done.stderr
@@ -227,8 +228,8 @@ def test_the_command_trains_and_prints_the_evaluation(engine, clock, settings, d
     assert done.returncode == 0, done.stderr
     assert "precision" in done.stdout and "genuine emergencies wrongly flagged" in done.stdout
     assert "Saved" in done.stdout
-    bad = siaga(db_url, "callers", "risk-train", "--train-from", "2026-09-01", "--train-to", "2026-10-01",
-                "--test-from", "2026-08-01", "--test-to", "2026-09-01")
+    bad = siaga(db_url, "callers", "risk-train", "--train-from", "2026-09-01", "--train-to", "2026-09-30",
+                "--test-from", "2026-09-30", "--test-to", "2026-10-31")
     assert bad.returncode == 1 and "LATER" in bad.stderr and "Traceback" not in bad.stderr
     with unit_of_work(engine, write=False) as db:
         assert db.scalar(select(func.count()).select_from(RiskModel)) == 1

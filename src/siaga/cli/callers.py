@@ -4,7 +4,7 @@ audited as `evidence.export`, as from the web), the nuisance-risk hint's trainin
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import typer
@@ -27,28 +27,29 @@ def _day(value: str, option: str) -> date:
 @callers_app.command("evidence")
 def evidence(number: str = typer.Argument(..., help="the caller's number, any form (0812…, +62812…)"),
              period_from: str = typer.Option(..., "--from", help="first day YYYY-MM-DD (WIB)"),
-             period_to: str = typer.Option(..., "--to", help="the day AFTER the last one, YYYY-MM-DD: [from, to), "
-                                                             "at most 366 days"),
+             period_to: str = typer.Option(..., "--to", help="last day YYYY-MM-DD, included (as in `siaga "
+                                                             "report`); at most 366 days"),
              out_file: Path = typer.Option(None, "--out", help="PDF file (default bukti-112-NUMBER-FROM-TO.pdf)"),
              lang: str = typer.Option("id", help="id or en")) -> None:
-    """Write the evidence pack (PDF): every call of NUMBER in [from, to), its measures, callbacks and the
-    audit-chain hashes proving the records were not altered."""
+    """Write the evidence pack (PDF): every call of NUMBER from the first day to the last (both included,
+    WIB), its measures, callbacks and the audit-chain hashes proving the records were not altered."""
     from siaga.domains.callers import evidence as ev
     from siaga.domains.calls.numbers import normalise_msisdn
     from siaga.domains.reports.render import PdfUnavailable
 
-    start, end = _day(period_from, "--from"), _day(period_to, "--to")
+    start, last = _day(period_from, "--from"), _day(period_to, "--to")
+    end = last + timedelta(days=1)  # the pack's period is [start, end)
     if lang not in ("id", "en"):
         fail(f"--lang must be id or en, got {lang!r}")
     full = normalise_msisdn(number)
     if not full:
         fail(f"{number!r} is a withheld or unreadable number: there is no evidence pack for it")
-    if end <= start:
-        fail(f"--to ({end}) must be after --from ({start}); the period is [from, to)")
+    if last < start:
+        fail(f"--to ({last}) is the last day: it must be on or after --from ({start})")
     if (end - start).days > ev.MAX_DAYS:
-        fail(f"an evidence pack covers at most {ev.MAX_DAYS} days (from {start}, to at most "
-             f"{date.fromordinal(start.toordinal() + ev.MAX_DAYS)})")
-    target = out_file or Path(f"bukti-112-{full.lstrip('+')}-{start.isoformat()}-{end.isoformat()}.pdf")
+        fail(f"an evidence pack covers at most {ev.MAX_DAYS} days (from {start}, --to at most "
+             f"{date.fromordinal(start.toordinal() + ev.MAX_DAYS - 1)})")
+    target = out_file or Path(f"bukti-112-{full.lstrip('+')}-{start.isoformat()}-{last.isoformat()}.pdf")
     with action_ctx() as ctx:
         try:
             pdf = ev.evidence_pdf(ctx.db, full, start, end, ctx.now(), lang, generated_by="sistem (siaga CLI)",
@@ -61,7 +62,7 @@ def evidence(number: str = typer.Argument(..., help="the caller's number, any fo
         target.write_bytes(pdf)
     except OSError as exc:
         fail(f"cannot write {target}: {exc.strerror}")
-    out.print(f"Evidence pack for [bold]{full}[/] ({start} – {end}, [from, to)) written to [bold]{target}[/] "
+    out.print(f"Evidence pack for [bold]{full}[/] ({start} – {last}, both included, WIB) written to [bold]{target}[/] "
               f"({len(pdf):,} bytes).")
 
 
@@ -71,10 +72,10 @@ def _share(value: float | None) -> str:
 
 @callers_app.command("risk-train")
 def risk_train(train_from: str = typer.Option(..., "--train-from", help="first day of the training period (WIB)"),
-               train_to: str = typer.Option(..., "--train-to", help="the day AFTER the training period: [from, to)"),
-               test_from: str = typer.Option(..., "--test-from", help="first day of the evaluation period; at or "
-                                                                      "after --train-to (a LATER period)"),
-               test_to: str = typer.Option(..., "--test-to", help="the day AFTER the evaluation period"),
+               train_to: str = typer.Option(..., "--train-to", help="last day of the training period, included"),
+               test_from: str = typer.Option(..., "--test-from", help="first day of the evaluation period; after "
+                                                                      "--train-to (a LATER period)"),
+               test_to: str = typer.Option(..., "--test-to", help="last day of the evaluation period, included"),
                max_genuine_flagged: float = typer.Option(
                    0.05, help="the threshold flags at most this share of the training period's genuine emergencies"),
                save: bool = typer.Option(True, "--save/--no-save", help="store it as the active model (default) or "
@@ -89,6 +90,14 @@ def risk_train(train_from: str = typer.Option(..., "--train-from", help="first d
 
     periods = [_day(v, o) for v, o in ((train_from, "--train-from"), (train_to, "--train-to"),
                                         (test_from, "--test-from"), (test_to, "--test-to"))]
+    if periods[1] < periods[0] or periods[3] < periods[2]:
+        fail("each --…-to is the period's last day (included): it must be on or after its --…-from")
+    if periods[2] <= periods[1]:
+        fail(f"the evaluation must be on a LATER period: --test-from ({periods[2]}) must be after --train-to "
+             f"({periods[1]})")
+    shown = [f"{periods[0]} – {periods[1]}", f"{periods[2]} – {periods[3]}"]
+    day = timedelta(days=1)
+    periods = [periods[0], periods[1] + day, periods[2], periods[3] + day]  # [from, to) from here on
     with action_ctx() as ctx:
         model = actions.train_risk_model(ctx, *periods, max_genuine_flagged=max_genuine_flagged, save=save)
     if as_json:
@@ -102,9 +111,8 @@ def risk_train(train_from: str = typer.Option(..., "--train-from", help="first d
     for name in ("train", "test (later)"):
         table.add_column(name, justify="right")
     tr, te = model.metrics["train"], model.metrics["test"]
-    p = [f"{periods[0]} – {periods[1]}", f"{periods[2]} – {periods[3]}"]
     rows = [
-        ("period [from, to) WIB", *p),
+        ("period (both days included, WIB)", *shown),
         ("calls offered", f"{tr['offered']:,}", f"{te['offered']:,}"),
         ("genuine emergencies / offered", _share(tr["emergency_share_of_offered"]),
          _share(te["emergency_share_of_offered"])),
