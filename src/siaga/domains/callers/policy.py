@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -20,13 +20,16 @@ from siaga.settings import Settings
 APPLIED_AT_ONCE = ("flag", "lower_priority")  # information and a bounded queue position only
 
 
+_IN_FORCE = select(CallerMeasure.number, CallerMeasure.kind).where(
+    CallerMeasure.number.in_(bindparam("numbers", expanding=True)), CallerMeasure.state == "active")
+
+
 def in_force(db: Session, numbers: list[str]) -> dict[str, set[str]]:
     """normalised number → kinds of its active measures (the ticker expires them on time, announcing the
     number's live calls, so a console's copy never disagrees with a fresh read)."""
     if not numbers:
         return {}
-    rows = db.execute(select(CallerMeasure.number, CallerMeasure.kind).where(
-        CallerMeasure.number.in_(numbers), CallerMeasure.state == "active")).all()
+    rows = db.execute(_IN_FORCE, {"numbers": numbers}).all()
     out: dict[str, set[str]] = {}
     for number, kind in rows:
         out.setdefault(number, set()).add(kind)

@@ -3,7 +3,7 @@ data: an odd order or a bad location is recorded, and the call stays in the queu
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
@@ -114,13 +114,16 @@ def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallO
     return announce_call(ctx, call, "call.updated")
 
 
+_CALL_BY_REF = select(Call).where(Call.external_ref == bindparam("ref")).with_for_update()
+
+
 def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[Call, bool]:
     """The call this event belongs to, locked; created on its first event, whichever type that is.
     Two processes racing on a call's first events both end up with the one row (ON CONFLICT). An
     `offered` event is nearly always a call's first: it tries the INSERT first (the new row comes back
     whole, already locked as ours); any other event looks for the call first."""
     if ev.type != "offered":
-        call = ctx.db.scalar(select(Call).where(Call.external_ref == ev.call_ref).with_for_update())
+        call = ctx.db.scalar(_CALL_BY_REF, {"ref": ev.call_ref})
         if call is not None:
             return call, False
     created = ctx.db.scalars(
@@ -131,7 +134,7 @@ def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[Call, bool]
     ).first()
     if created is not None:
         return created, True
-    call = ctx.db.scalar(select(Call).where(Call.external_ref == ev.call_ref).with_for_update())
+    call = ctx.db.scalar(_CALL_BY_REF, {"ref": ev.call_ref})
     assert call is not None
     return call, False
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from siaga.core.errors import Problem
@@ -21,6 +21,12 @@ HISTORY_RECENT = timedelta(days=30)
 UNCLASSIFIED = "unclassified"
 
 
+# Read for every call announced (each telephony event): built once, so neither the statement nor its cache
+# key is made again per call.
+_LOCATIONS_OF = (select(CallLocation).where(CallLocation.call_id.in_(bindparam("ids", expanding=True)))
+                 .order_by(CallLocation.id))
+
+
 def calls_out(db: Session, calls: Sequence[Call], *, without_locations: bool = False) -> list[schemas.CallOut]:
     """`without_locations`: the caller knows these calls have none (a call created in this transaction
     with no location given): the query for them is skipped."""
@@ -29,7 +35,7 @@ def calls_out(db: Session, calls: Sequence[Call], *, without_locations: bool = F
         return []
     by_call: dict[int, list[schemas.CallLocationOut]] = defaultdict(list)
     if not without_locations:
-        for loc in db.scalars(select(CallLocation).where(CallLocation.call_id.in_(ids)).order_by(CallLocation.id)):
+        for loc in db.scalars(_LOCATIONS_OF, {"ids": ids}):
             by_call[loc.call_id].append(schemas.CallLocationOut.model_validate(loc))
     from siaga.domains.callers.policy import in_force
     from siaga.domains.callers.queue import DEFAULT_CAP_S

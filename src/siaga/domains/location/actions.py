@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from siaga.core.audit import AuditEntry
 from siaga.core.context import Ctx
@@ -89,6 +89,12 @@ def ingest_aml(ctx: Ctx, fix: AmlFix, *, via: str, sender: str = "") -> schemas.
     return schemas.AmlIngestOut(attached=True, call_id=call.id, call=out, fix=fix_out(fix))
 
 
+_WAITING_FIXES = (select(AuditEntry)
+                  .where(AuditEntry.action == "aml.unmatched", AuditEntry.entity_id == bindparam("number"),
+                         AuditEntry.at >= bindparam("since"))
+                  .order_by(AuditEntry.seq).limit(20))
+
+
 def attach_waiting_fixes(ctx: Ctx, call: Call, within: timedelta = WAITING_WINDOW) -> int:
     """Adopt the AML fixes that arrived for this call's number before the call was recorded (kept as
     `aml.unmatched` audit entries, at most `within` before the call was offered). Returns how many were
@@ -96,9 +102,7 @@ def attach_waiting_fixes(ctx: Ctx, call: Call, within: timedelta = WAITING_WINDO
     normalised = normalise_msisdn(call.caller_number)
     if not normalised:
         return 0
-    entries = ctx.db.scalars(select(AuditEntry).where(
-        AuditEntry.action == "aml.unmatched", AuditEntry.entity_id == normalised,
-        AuditEntry.at >= call.offered_at - within).order_by(AuditEntry.seq).limit(20))
+    entries = ctx.db.scalars(_WAITING_FIXES, {"number": normalised, "since": call.offered_at - within})
     attached = 0
     for entry in entries:
         try:
