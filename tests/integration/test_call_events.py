@@ -56,6 +56,8 @@ def test_a_garbled_location_is_kept_flagged_and_the_call_still_queued(api):
     assert call["status"] == "offered"
     assert call["locations"][0]["valid"] is False
     assert "gml:pos" in call["locations"][0]["invalid_reason"]
+    # What the new call was announced with is what a fresh read gives (they are not read back on creation).
+    assert api("ct").get(f"/api/v1/calls/{call['id']}").json()["locations"] == call["locations"]
     call = send(api, event("e2", "location", "2026-11-27T01:00:01Z",
                            location={"source": "aml", "lat": 1.47, "lon": 102.1, "accuracy_m": 12,
                                      "kode_wilayah": "99.99.99"})).json()["call"]

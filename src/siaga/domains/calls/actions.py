@@ -15,14 +15,17 @@ from siaga.domains.regions.models import Region
 from siaga.domains.users.models import User
 
 
-def announce_call(ctx: Ctx, call: Call, kind: str, *, without_locations: bool = False) -> schemas.CallOut:
+def announce_call(ctx: Ctx, call: Call, kind: str, *,
+                  all_locations: list[CallLocation] | None = None) -> schemas.CallOut:
+    """`all_locations`: every location the call has, known to the caller (a call created in this
+    transaction with these and no other): they are not read back."""
     ctx.db.flush()
-    out = service.call_out(ctx.db, call, without_locations=without_locations)
+    out = service.call_out(ctx.db, call, known_locations=all_locations)
     ctx.emit(kind, "call", call.id, out.model_dump(mode="json"))
     return out
 
 
-def _add_location(ctx: Ctx, call: Call, loc: schemas.LocationIn) -> None:
+def _add_location(ctx: Ctx, call: Call, loc: schemas.LocationIn) -> CallLocation:
     valid, reason = loc.valid, loc.invalid_reason
     kode = loc.kode_wilayah
     if kode and ctx.db.get(Region, kode) is None:
@@ -30,10 +33,12 @@ def _add_location(ctx: Ctx, call: Call, loc: schemas.LocationIn) -> None:
         valid, reason, kode = False, f"unknown kode wilayah {kode}", None
     if (loc.lat is None) != (loc.lon is None):
         valid, reason = False, reason or "only one of lat/lon given"
-    ctx.db.add(CallLocation(call_id=call.id, source=loc.source, lat=loc.lat, lon=loc.lon,
-                            accuracy_m=loc.accuracy_m, kode_wilayah=kode, address_text=loc.address_text,
-                            received_at=ctx.now(), valid=valid, invalid_reason=reason, shape=loc.shape,
-                            detail=loc.detail, reference_uri=loc.reference_uri, located_at=loc.located_at))
+    row = CallLocation(call_id=call.id, source=loc.source, lat=loc.lat, lon=loc.lon,
+                       accuracy_m=loc.accuracy_m, kode_wilayah=kode, address_text=loc.address_text,
+                       received_at=ctx.now(), valid=valid, invalid_reason=reason, shape=loc.shape,
+                       detail=loc.detail, reference_uri=loc.reference_uri, located_at=loc.located_at)
+    ctx.db.add(row)
+    return row
 
 
 def create_call(ctx: Ctx, data: schemas.CallCreate) -> schemas.CallOut:
@@ -179,8 +184,7 @@ def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventRes
             else:
                 call.status = "ended"
     given = ([ev.location] if ev.location is not None else []) + ev.locations
-    for loc in given:
-        _add_location(ctx, call, loc)
+    added = [_add_location(ctx, call, loc) for loc in given]
     attached = 0
     if created and call.caller_number:
         # An AML fix may arrive (by SMS) before the call is recorded: it was kept, and joins the call now.
@@ -191,5 +195,5 @@ def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventRes
     ctx.audit("call.event", "call", call.id, {"event_id": ev.event_id, "type": ev.type, "at": ev.at.isoformat(),
                                               **({"simulated": True} if created and call.simulated else {})})
     out = announce_call(ctx, call, "call.created" if created else "call.updated",
-                        without_locations=created and not given and not attached)
+                        all_locations=added if created and not attached else None)
     return schemas.CallEventResult(duplicate=False, call=out)

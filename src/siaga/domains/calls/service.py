@@ -27,14 +27,18 @@ _LOCATIONS_OF = (select(CallLocation).where(CallLocation.call_id.in_(bindparam("
                  .order_by(CallLocation.id))
 
 
-def calls_out(db: Session, calls: Sequence[Call], *, without_locations: bool = False) -> list[schemas.CallOut]:
-    """`without_locations`: the caller knows these calls have none (a call created in this transaction
-    with no location given): the query for them is skipped."""
+def calls_out(db: Session, calls: Sequence[Call], *,
+              known_locations: list[CallLocation] | None = None) -> list[schemas.CallOut]:
+    """`known_locations`: the caller knows these are all the calls' locations (a call created in this
+    transaction, flushed, with these and no other): they are not read back."""
     ids = [c.id for c in calls]
     if not ids:
         return []
     by_call: dict[int, list[schemas.CallLocationOut]] = defaultdict(list)
-    if not without_locations:
+    if known_locations is not None:
+        for loc in sorted(known_locations, key=lambda row: row.id):
+            by_call[loc.call_id].append(schemas.CallLocationOut.model_validate(loc))
+    else:
         for loc in db.scalars(_LOCATIONS_OF, {"ids": ids}):
             by_call[loc.call_id].append(schemas.CallLocationOut.model_validate(loc))
     from siaga.domains.callers.policy import in_force
@@ -53,8 +57,8 @@ def calls_out(db: Session, calls: Sequence[Call], *, without_locations: bool = F
     return result
 
 
-def call_out(db: Session, call: Call, *, without_locations: bool = False) -> schemas.CallOut:
-    return calls_out(db, [call], without_locations=without_locations)[0]
+def call_out(db: Session, call: Call, *, known_locations: list[CallLocation] | None = None) -> schemas.CallOut:
+    return calls_out(db, [call], known_locations=known_locations)[0]
 
 
 def list_calls(db: Session, *, live_only: bool, caller_number: str | None, limit: int, offset: int,
