@@ -222,6 +222,23 @@ def test_link_a_second_call_to_the_same_incident(browse, live_server, api, clock
     assert len(calls) == 1
 
 
+def test_a_drill_call_says_so_in_the_queue_and_on_the_call(browse, live_server, api, clock):
+    """`siaga simulate --live` sends its calls marked simulated: the call-taker handles them like any other,
+    and sees that it is a drill; a real call next to it says nothing of the kind."""
+    for ref, number, simulated in (("e2e-drill", "085500001111", True), ("e2e-real", "085500002222", False)):
+        r = api("phone").post("/api/v1/call-events", json={
+            "event_id": f"{ref}-offered", "call_ref": ref, "type": "offered", "at": clock.now().isoformat(),
+            "caller_number": number, "simulated": simulated})
+        assert r.status_code == 201, r.text
+    ct = browse("ct", live_server, "/calltaker")
+    drill = ct.wait_for_selector("#call-queue li:has-text('085500001111')")
+    real = ct.wait_for_selector("#call-queue li:has-text('085500002222')")
+    assert "LATIHAN" in drill.inner_text() and "LATIHAN" not in real.inner_text()
+    drill.query_selector("button").click()
+    ct.wait_for_selector("#call-drill:visible")
+    assert "panggilan simulasi" in ct.inner_text("#call-drill")
+
+
 def test_garbled_location_still_answered_and_flagged(browse, live_server, api, clock):
     offer_call(api, "e2e-garbled", "083300001111", clock.now().isoformat(), valid=False)
     ct = browse("ct", live_server, "/calltaker")
