@@ -18,8 +18,10 @@ def _show_last_month(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_statistics_page_in_both_languages(browse, live_server, engine):  # noqa: F811
+    from tests.integration.test_simulated_rows import add_simulated
+
     with unit_of_work(engine) as db:
-        load_october(db)
+        add_simulated(db, load_october(db))  # three simulated calls and one incident: left out, and said so
     page = browse("sup", live_server, "/stats")
     assert not page.js_errors, page.js_errors
     assert page.locator("nav a[aria-current=page]").inner_text() == "Statistik"
@@ -34,6 +36,8 @@ def test_statistics_page_in_both_languages(browse, live_server, engine):  # noqa
     assert page.locator("#st-slowest .value").inner_text() == "25,0 s"
     assert page.locator("#st-ooh .value").inner_text() == "15,4%"
     assert page.locator("#st-nfpa .value").inner_text() == "50%"
+    assert page.locator("#st-simulated").inner_text() == (
+        "Tidak termasuk 3 panggilan dan 1 kejadian simulasi (siaga simulate).")
     # The charts hold the same numbers.
     hour = page.evaluate("Chart.getChart(document.getElementById('chart-hour')).data.datasets.map(d => d.data[8])")
     assert hour == [2, 2]  # 08:00 WIB: two calls offered, two answered

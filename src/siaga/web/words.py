@@ -115,6 +115,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "gp_listened_background": ("Mendengarkan suara latar", "Listened for background sounds"),
     "gp_callback_tried": ("Mencoba / menjadwalkan telepon balik", "Tried or queued a callback"),
     "gp_location_checked": ("Memeriksa lokasi penelepon", "Checked for a caller location"),
+    "st_simulated": ("Tidak termasuk {calls} panggilan dan {incidents} kejadian simulasi (siaga simulate).",
+                     "Excludes {calls} simulated calls and {incidents} simulated incidents (siaga simulate)."),
     "drill": ("LATIHAN — panggilan simulasi (siaga simulate)", "DRILL — simulated call (siaga simulate)"),
     "measure_flag": ("⚑ ditandai", "⚑ flagged"),
     "measure_lower_priority": ("↓ antrean diturunkan", "↓ lower priority"),

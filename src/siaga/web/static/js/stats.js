@@ -47,7 +47,7 @@ function statsPage() {
   return {
     preset: "this_month", month: today.slice(0, 7), quarter: String(Math.floor((Number(today.slice(5, 7)) - 1) / 3) + 1),
     year: today.slice(0, 4), customFrom: monthStart(today), customUntil: today,
-    from: "", to: "", trendBy: "day", groups: {}, loaded: false, loading: false, error: "", pending: null,
+    from: "", to: "", trendBy: "day", groups: {}, simulated: null, loaded: false, loading: false, error: "", pending: null,
 
     init() {
       this.load();
@@ -89,6 +89,7 @@ function statsPage() {
       }
       this.error = "";
       this.from = from; this.to = to; this.trendBy = trendBy; this.groups = r.data.groups;
+      this.simulated = r.data.simulated || null;
       this.draw();
       this.loaded = true;
     },
@@ -106,6 +107,11 @@ function statsPage() {
       const last = addDays(this.to, -1);
       const a = f.format(new Date(this.from + "T00:00:00Z")), b = f.format(new Date(last + "T00:00:00Z"));
       return a === b ? a : `${a} – ${b}`;
+    },
+    simulatedText() {
+      const s = this.simulated;  // rows made by `siaga simulate`, left out of every figure on this page
+      if (!s || s.included || !(s.calls || s.incidents)) return "";
+      return W.st_simulated.replace("{calls}", this.fmtInt(s.calls)).replace("{incidents}", this.fmtInt(s.incidents));
     },
     trendTitle() { return W[ST_TREND[this.trendBy]] || ""; },
     query(extra) { return `from=${this.from}&to=${this.to}&${extra}`; },
