@@ -1,5 +1,6 @@
-"""The staffing page in a browser: a supervisor reads the operators needed per hour from the trial's history,
-and a period that ends before it starts is refused next to the form."""
+"""The staffing page in a browser: a supervisor reads the operators needed per hour from the trial's history
+(simulated: counted only when asked for), and a period that ends before it starts is refused next to the
+form."""
 
 from __future__ import annotations
 
@@ -20,7 +21,14 @@ def test_supervisor_reads_staffing_from_the_trial_history(browse, live_server, e
     page.fill("#st-from", "2025-07-01")
     page.fill("#st-to", "2025-10-19")
     page.click("#staffing-form button[type=submit]")
-    page.wait_for_function("document.querySelector('#st-summary').textContent.includes('6.870')")
+    # The trial's history is simulated: left out of the figures unless asked for, and said so.
+    page.wait_for_selector("#st-simulated-note:visible")
+    assert page.inner_text("#st-simulated-note") == "6.870 panggilan simulasi tidak dihitung"
+    assert page.inner_text("#st-summary .tile .value >> nth=0") == "0"
+    page.check("#st-simulated")
+    page.click("#staffing-form button[type=submit]")
+    page.wait_for_function("document.querySelector('#st-summary .tile .value').textContent === '6.870'")
+    assert not page.locator("#st-simulated-note").is_visible()
     assert page.locator("#st-grid tbody tr").count() == 24
     assert page.locator("#st-roster tbody tr").count() == 3
     assert "Erlang A" in page.inner_text("#st-peak")

@@ -117,6 +117,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "gp_location_checked": ("Memeriksa lokasi penelepon", "Checked for a caller location"),
     "st_simulated": ("Tidak termasuk {calls} panggilan dan {incidents} kejadian simulasi (siaga simulate).",
                      "Excludes {calls} simulated calls and {incidents} simulated incidents (siaga simulate)."),
+    "include_simulated": ("Sertakan panggilan simulasi", "Include simulated calls"),
+    "simulated_left_out": ("{n} panggilan simulasi tidak dihitung", "{n} simulated calls left out"),
     "drill": ("LATIHAN — panggilan simulasi (siaga simulate)", "DRILL — simulated call (siaga simulate)"),
     "measure_flag": ("⚑ ditandai", "⚑ flagged"),
     "measure_lower_priority": ("↓ antrean diturunkan", "↓ lower priority"),

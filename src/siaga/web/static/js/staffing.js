@@ -4,7 +4,7 @@
 
 function staffing() {
   return {
-    form: {from: "", to: "", target: 90, within: 15, min: 1}, data: null, error: "", busy: false,
+    form: {from: "", to: "", target: 90, within: 15, min: 1, simulated: false}, data: null, error: "", busy: false,
     days: W.weekdays_short.split(","), hours: Array.from({length: 24}, (_, h) => h),
     init() { this.load(); },
     async load() {
@@ -13,6 +13,7 @@ function staffing() {
         min_operators: String(this.form.min)});
       if (this.form.from) q.set("from", this.form.from);
       if (this.form.to) q.set("to", this.form.to);
+      if (this.form.simulated) q.set("include_simulated", "true");  // left out unless asked (simulate/marks.py)
       this.busy = true;
       const r = await Siaga.api("GET", "/api/v1/staffing?" + q.toString());
       this.busy = false;
