@@ -103,22 +103,30 @@ def seed(url: str) -> None:
 
 @contextmanager
 def server(url: str, workers: int = 1) -> Iterator[str]:
-    port = free_port()
+    """`siaga serve` on the benchmark database."""
     env = {**os.environ, "SIAGA_DATABASE_URL": url, "SIAGA_SECRET_KEY": "bench"}
-    proc = subprocess.Popen([sys.executable, "-m", "siaga", "serve", "--port", str(port), "--workers",
-                             str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    with serving(["siaga", "serve", "--workers", str(workers)], env, "/api/v1/health") as base:
+        yield base
+
+
+@contextmanager
+def serving(module_args: list[str], env: dict[str, str], ready_path: str) -> Iterator[str]:
+    """`python -m <module_args> --port P` in a session of its own, until `ready_path` answers 200; killed
+    (the whole session: workers too) on exit."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", *module_args, "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(base + "/api/v1/health", timeout=2).status_code == 200:
+                if httpx.get(base + ready_path, timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("siaga serve did not start")
+                raise RuntimeError(f"{' '.join(module_args)} did not start")
             time.sleep(0.2)
         yield base
     finally:

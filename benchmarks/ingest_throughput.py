@@ -17,9 +17,7 @@ import asyncio
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -28,7 +26,7 @@ from contextlib import contextmanager
 
 import httpx
 import psycopg
-from _common import TOKENS, bench_database, emit, free_port, percentile, server
+from _common import TOKENS, bench_database, emit, percentile, server, serving
 
 RAW_SQL = "INSERT INTO bench_raw (at, payload) VALUES (now(), %s)"
 # The rows one call event must write by the issue's own rules (the call, the event record, an audit
@@ -154,31 +152,12 @@ def wrk_rate(base: str, clients: int, seconds: float, kind: str | None) -> tuple
 @contextmanager
 def one_insert_app(url: str, workers: int) -> Iterator[str]:
     """uvicorn serving benchmarks/_one_insert_app.py on the benchmark database."""
-    port = free_port()
     here = os.path.dirname(os.path.abspath(__file__))
     env = {**os.environ, "BENCH_DATABASE_URL": url,
            "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "_one_insert_app:app", "--port", str(port),
-                             "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/openapi.json", timeout=2)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the one-insert app did not start") from None
-                time.sleep(0.2)
+    with serving(["uvicorn", "_one_insert_app:app", "--workers", str(workers), "--log-level", "warning",
+                  "--no-access-log"], env, "/openapi.json") as base:
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def main() -> None:

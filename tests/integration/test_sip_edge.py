@@ -365,7 +365,7 @@ def test_a_second_bridge_for_the_edge_stands_by_and_takes_over_when_the_first_go
         centre.line("ct")
         centre.phone("ct")
         time.sleep(3)  # longer than a spare's retry
-        assert not spare.connected.is_set() and not spare.lock.held
+        assert not spare.connected.is_set() and not spare.lead.held
         centre.stop_app()  # the serving bridge goes
         wait_for(spare.connected.is_set, 20, "the spare bridge to take the edge over")
         centre.bridge = spare

@@ -162,9 +162,7 @@ class EventHub:
                     delay = 0.5
                     self._wake.set()  # catch up on anything committed while we were not listening
                     async for notify in conn.notifies():
-                        if notify.payload.isdigit():
-                            self.known_id = max(self.known_id, int(notify.payload))
-                        self._wake.set()
+                        self._committed(int(notify.payload) if notify.payload.isdigit() else 0)
             except asyncio.CancelledError:
                 raise
             except Exception:

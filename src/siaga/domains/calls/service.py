@@ -35,12 +35,10 @@ def calls_out(db: Session, calls: Sequence[Call], *,
     if not ids:
         return []
     by_call: dict[int, list[schemas.CallLocationOut]] = defaultdict(list)
-    if known_locations is not None:
-        for loc in sorted(known_locations, key=lambda row: row.id):
-            by_call[loc.call_id].append(schemas.CallLocationOut.model_validate(loc))
-    else:
-        for loc in db.scalars(_LOCATIONS_OF, {"ids": ids}):
-            by_call[loc.call_id].append(schemas.CallLocationOut.model_validate(loc))
+    rows = (sorted(known_locations, key=lambda row: row.id) if known_locations is not None
+            else db.scalars(_LOCATIONS_OF, {"ids": ids}))
+    for loc in rows:
+        by_call[loc.call_id].append(schemas.CallLocationOut.model_validate(loc))
     from siaga.domains.callers.policy import in_force
     from siaga.domains.callers.queue import DEFAULT_CAP_S
 

@@ -130,7 +130,7 @@ class EdgeBridge:
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._later: list[dict[str, Any]] = []  # commands decided while reading a batch
         self._kick = asyncio.Event()
-        self.lock = BridgeLock(engine, settings.telephony_evapi)
+        self.lead = BridgeLock(engine, settings.telephony_evapi)  # only its holder bridges (lead.py)
 
     # --- lifecycle ---
     async def start(self) -> None:
@@ -142,7 +142,7 @@ class EdgeBridge:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
             self.task = None
-        await self.lock.release()
+        await self.lead.release()
 
     async def _in_uow(self, fn: Callable[[Ctx], T]) -> T:
         def work() -> T:
@@ -154,8 +154,8 @@ class EdgeBridge:
         host, _, port = self.settings.telephony_evapi.rpartition(":")
         backoff = 0.2
         while True:
-            if not self.lock.held:
-                await self.lock.acquire()  # another bridge serves this edge: stand by until it goes
+            if not self.lead.held:
+                await self.lead.acquire()  # another bridge serves this edge: stand by until it goes
             try:
                 reader, writer = await asyncio.open_connection(host or "127.0.0.1", int(port))
             except OSError:
@@ -199,7 +199,7 @@ class EdgeBridge:
         """Leave the edge the moment this process no longer holds its lock (a spare may have it now)."""
         while True:
             await asyncio.sleep(CHECK_S)
-            if not await self.lock.still_held():
+            if not await self.lead.still_held():
                 log.error("lost the bridge lock for the SIP edge; disconnecting and standing by")
                 writer.close()  # the read loop ends, and the bridge tries for the lock again
                 return
