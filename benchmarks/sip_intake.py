@@ -216,8 +216,14 @@ def main() -> None:
                                     "-au", "1001", "-ap", "bench-secret", "-i", "127.0.0.1", "-p", str(free_udp()),
                                     "-m", "1", "-nostdin", "-timeout", "10s", f"127.0.0.1:{sip_port}"],
                                    capture_output=True, timeout=30, check=True)
-                    serve_pids = tree(int(subprocess.run(["pgrep", "-f", "siaga serve --port"], capture_output=True,
-                                                         text=True).stdout.split()[0]))
+                    # The service under test by its own command line (`-m siaga serve --workers N --port P`),
+                    # with its workers: measured for real, never a process that happens to match.
+                    port = base.rsplit(":", 1)[1]
+                    found = subprocess.run(["pgrep", "-f", f"-m siaga serve .*--port {port}$"], capture_output=True,
+                                           text=True).stdout.split()
+                    if not found:
+                        raise RuntimeError(f"the service on port {port} is not running")
+                    serve_pids = tree(int(found[0]))
                     kam_before, svc_before = rss_kb(tree(kam.pid)), rss_kb(serve_pids)
                     arrived: dict[str, float] = {}
                     stop = threading.Event()
@@ -236,6 +242,8 @@ def main() -> None:
                         phases.append((rate, calls, run, settle(engine, run, arrived, seen)))
                     stop.set()
                     kam_after, svc_after = rss_kb(tree(kam.pid)), rss_kb(serve_pids)
+                    if not (kam_before and svc_before and kam_after and svc_after):
+                        raise RuntimeError("could not read the memory of Kamailio or of the service (PSS 0 kB)")
             finally:
                 kam.terminate()
                 kam.wait(10)

@@ -1,22 +1,27 @@
-"""Test databases: every test runs against a freshly seeded database of the backend chosen by
+"""Test databases: every test runs against a database in the seeded state, of the backend chosen by
 SIAGA_TEST_BACKEND (sqlite or postgresql; `make test` runs the suite once for each).
 
-The seed — migrations, the Bengkalis reference data, one user and API token per role — is built once
-per session; each test gets a copy (SQLite: a file copy; PostgreSQL: truncate and re-insert)."""
+Expensive things are built once per session (per xdist worker): the seed — migrations, the Bengkalis
+reference data, one user and API token per role —, the engine, the settings and the app (Warehouse's
+pattern). What a test changed is undone underneath them before the next test: SQLite copies the seeded
+template back into the session's database through SQLite's backup API; PostgreSQL truncates and re-seeds
+only the tables a test wrote to (triggers note them in an unlogged table).
+
+Tests that touch no database (their fixtures never reach `seeded`, and they are not marked
+`both_backends`) run once, in the SQLite pass; the PostgreSQL pass deselects them."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
+import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from siaga.core.authz import SYSTEM
@@ -53,6 +58,20 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"siaga test backend: {BACKEND}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass runs only what touches a database: a test whose fixtures reach the seeded
+    database, or one marked both_backends (it makes databases of its own). The rest ran on SQLite."""
+    if BACKEND != "postgresql":
+        return
+    keep, drop = [], []
+    for item in items:
+        needs_db = "seeded" in getattr(item, "fixturenames", ()) or item.get_closest_marker("both_backends")
+        (keep if needs_db else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def _migrate(url: str) -> None:
     from alembic import command
     from alembic.config import Config
@@ -85,23 +104,40 @@ def _seed(engine: Engine) -> None:
 
 @dataclass
 class Seeded:
-    url: str
-    template: Path | None = None
-    rows: dict[str, list[dict[str, Any]]] | None = None
+    url: str  # the session's database; reset to the seed before every test
+    template: Path | None = None  # SQLite: the seeded database file
+    rows: dict[str, list[dict[str, Any]]] | None = None  # PostgreSQL: the seed, table by table
+    counts: dict[str, int] = field(default_factory=dict)
+    mark: int = 0  # PostgreSQL: rows whose xmin is above this were written after the last reset
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """Copy a database through SQLite's backup API: page by page under SQLite's own locks, so connections
+    still open on the target (a pool) see the new content; no file is swapped under them."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target, timeout=30)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
 
 
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     if BACKEND == "sqlite":
-        path = tmp_path_factory.mktemp("seed") / "template.db"
-        url = f"sqlite:///{path}"
+        folder = tmp_path_factory.mktemp("seed")
+        template = folder / "template.db"
+        url = f"sqlite:///{template}"
         _migrate(url)
         engine = make_engine(url)
         _seed(engine)
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         engine.dispose()
-        yield Seeded(url=url, template=path)
+        live = folder / "siaga.db"
+        _sqlite_copy(template, live)
+        yield Seeded(url=f"sqlite:///{live}", template=template)
         return
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"siaga_test_{worker}_{os.getpid()}"
@@ -117,70 +153,124 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     with engine.connect() as conn:
         for table in Base.metadata.sorted_tables:
             rows[table.name] = [dict(r._mapping) for r in conn.execute(table.select())]
+    seed = Seeded(url=url, rows=rows, counts={name: len(r) for name, r in rows.items()})
+    with engine.begin() as conn:
+        seed.mark = conn.execute(text("SELECT txid_current()")).scalar_one()
     engine.dispose()
     try:
-        yield Seeded(url=url, rows=rows)
+        yield seed
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
 
 
-def _reset_postgres(engine: Engine, rows: dict[str, list[dict[str, Any]]]) -> None:
-    tables = [t for t in Base.metadata.sorted_tables]
+def _written_tables(conn: Connection, seed: Seeded) -> list[Table]:
+    """The tables a test changed: a row count that differs from the seed's, or a row version (xmin) newer
+    than the last reset. Deleting and re-inserting the same number of rows shows as a newer xmin."""
+    tables = Base.metadata.sorted_tables
+    parts = [f"SELECT {i} AS i, count(*) AS n, count(*) FILTER (WHERE xmin::text::bigint > :mark) AS fresh "
+             f'FROM "{t.name}"' for i, t in enumerate(tables)]
+    result = conn.execute(text(" UNION ALL ".join(parts)), {"mark": seed.mark % 2**32})
+    return [tables[i] for i, n, fresh in result if fresh or n != seed.counts[tables[i].name]]
+
+
+def _reset_postgres(engine: Engine, seed: Seeded) -> None:
+    assert seed.rows is not None
     with engine.begin() as conn:
+        written = _written_tables(conn, seed)
         conn.execute(text("SET LOCAL session_replication_role = replica"))  # no triggers, no FK checks
-        conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        for table in tables:
-            if rows[table.name]:
-                conn.execute(insert(table), rows[table.name])
+        for table in reversed(written):
+            conn.execute(text(f'DELETE FROM "{table.name}"'))
+        for table in written:
+            if seed.rows[table.name]:
+                conn.execute(insert(table), seed.rows[table.name])
+        # Every sequence back to the seed's next value (a rolled-back insert moves one without a row).
+        conn.execute(text(_SETVAL_SQL))
+        seed.mark = conn.execute(text("SELECT txid_current()")).scalar_one()
+
+
+_SETVAL_SQL = ""
+
+
+@pytest.fixture(scope="session")
+def session_engine(seeded: Seeded) -> Iterator[Engine]:
+    global _SETVAL_SQL
+    eng = make_engine(seeded.url)
+    if eng.dialect.name == "postgresql":
+        _SETVAL_SQL = _setval_sql_for(eng)
+    yield eng
+    eng.dispose()
+
+
+def _setval_sql_for(engine: Engine) -> str:
+    """setval for every table whose primary key has a sequence (asked of the database once)."""
+    parts = []
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
             pk = list(table.primary_key.columns)
             if len(pk) != 1:
                 continue
             seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
                                {"t": table.name, "c": pk[0].name}).scalar()
             if seq:
-                conn.execute(text(f"SELECT setval('{seq}', COALESCE((SELECT MAX({pk[0].name}) FROM "
-                                  f'"{table.name}"), 0) + 1, false)'))
+                parts.append(f"setval('{seq}', COALESCE((SELECT MAX(\"{pk[0].name}\") FROM "
+                             f'"{table.name}"), 0) + 1, false)')
+    return "SELECT " + (", ".join(parts) or "1")
 
 
 @pytest.fixture
-def db_url(seeded: Seeded, tmp_path: Path) -> str:
+def db_url(seeded: Seeded, session_engine: Engine) -> str:
+    """The session's database, in the seeded state: whatever the previous test wrote is undone first."""
     if seeded.template is not None:
-        path = tmp_path / f"siaga-{uuid.uuid4().hex[:8]}.db"
-        shutil.copyfile(seeded.template, path)
-        return f"sqlite:///{path}"
-    engine = make_engine(seeded.url, pool_size=1)
-    assert seeded.rows is not None
-    _reset_postgres(engine, seeded.rows)
-    engine.dispose()
+        session_engine.dispose()  # pooled connections reopen on the restored file
+        _sqlite_copy(seeded.template, Path(make_url(seeded.url).database or ""))
+    else:
+        _reset_postgres(session_engine, seeded)
     return seeded.url
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    yield eng
-    eng.dispose()
+def engine(db_url: str, session_engine: Engine) -> Engine:
+    return session_engine
 
 
-@pytest.fixture
-def clock() -> FixedClock:
+@pytest.fixture(scope="session")
+def session_clock() -> FixedClock:
     return FixedClock(START)
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
+def clock(session_clock: FixedClock) -> FixedClock:
+    session_clock.set(START)
+    return session_clock
+
+
+@pytest.fixture(scope="session")
+def session_settings(seeded: Seeded) -> Settings:
     # The deadline ticker is off: tests that need it drive it (tick / fire_due) with the fixed clock.
-    return Settings(database_url=db_url, secret_key="test", event_poll_seconds=0.2,
+    return Settings(database_url=seeded.url, secret_key="test", event_poll_seconds=0.2,
                     sse_keepalive_seconds=0.5, deadline_tick_seconds=0)
 
 
 @pytest.fixture
-def app(settings: Settings, clock: FixedClock, engine: Engine):  # type: ignore[no-untyped-def]
+def settings(db_url: str, session_settings: Settings) -> Settings:
+    return session_settings
+
+
+@pytest.fixture(scope="session")
+def session_app(session_settings: Settings, session_clock: FixedClock, session_engine: Engine):  # type: ignore[no-untyped-def]
     from siaga.app import create_app
 
-    return create_app(settings, clock=clock, engine=engine)
+    return create_app(session_settings, clock=session_clock, engine=session_engine)
+
+
+@pytest.fixture
+def app(session_app, settings: Settings, clock: FixedClock, engine: Engine):  # type: ignore[no-untyped-def]
+    """The session's app (built once; its lifespan is never run here: live_server serves an app of its
+    own), with what a test may have changed on it put back."""
+    session_app.state.settings = settings
+    return session_app
 
 
 @pytest.fixture
@@ -233,12 +323,17 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def live_server(app):  # type: ignore[no-untyped-def]
-    """The test app served by a real uvicorn on a free port (in a thread): a real HTTP peer for SSE."""
+def live_server(settings: Settings, clock: FixedClock, engine: Engine):  # type: ignore[no-untyped-def]
+    """An app of its own served by a real uvicorn on a free port (in a thread): a real HTTP peer for SSE.
+    Its own, not the session's: the hub and the ticker it starts belong to this server's event loop."""
     import threading
     import time
 
     import uvicorn
+
+    from siaga.app import create_app
+
+    app = create_app(settings, clock=clock, engine=engine)
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
@@ -252,3 +347,4 @@ def live_server(app):  # type: ignore[no-untyped-def]
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+    assert not thread.is_alive(), "the app did not shut down within 10 s"

@@ -55,6 +55,19 @@ def start_throwaway_cluster() -> tuple[str, subprocess.Popen | None, str]:
     sys.exit("could not start a throwaway PostgreSQL cluster from " + str(bindir))
 
 
+def slowest(junit: Path, backend: str) -> list[tuple[float, str]]:
+    """(seconds, test) per test case: setup, call and teardown together."""
+    root = ET.parse(junit).getroot()
+    return [(float(case.get("time", 0)), f"{backend:10} {case.get('classname', '')}::{case.get('name', '')}")
+            for case in root.iter("testcase")]
+
+
+def workers() -> str:
+    """xdist workers per pass: the SIP, browser and server tests mostly wait, so more workers than
+    cores pay off; SIAGA_TEST_WORKERS overrides (0 runs in one process)."""
+    return os.environ.get("SIAGA_TEST_WORKERS", str(max(2, (os.cpu_count() or 1) + 1)))
+
+
 def counts(junit: Path) -> tuple[int, int, int]:
     root = ET.parse(junit).getroot()
     suites = [root] if root.tag == "testsuite" else list(root)
@@ -74,6 +87,10 @@ def main() -> int:
     backends = [args.only] if args.only else ["sqlite", "postgresql"]
     proc = None
     results = {}
+    timings: list[tuple[float, str]] = []
+    pass_seconds: dict[str, float] = {}
+    started = time.monotonic()
+    n = workers()
     try:
         for backend in backends:
             env["SIAGA_TEST_BACKEND"] = backend
@@ -87,17 +104,32 @@ def main() -> int:
                 env["SIAGA_TEST_DATABASE_URL"] = url
             junit = Path(tempfile.mkstemp(suffix=f"-{backend}.xml")[1])
             print(f"\n===== Siaga 112 test suite on {backend} =====", flush=True)
-            code = subprocess.call([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+            began = time.monotonic()
+            parallel = ["-n", n] if n != "0" else []
+            code = subprocess.call([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *parallel,
                                     f"--junitxml={junit}", *args.pytest_args], cwd=ROOT, env=env)
+            pass_seconds[backend] = time.monotonic() - began
+            if code == 5 and backend == "postgresql":  # every selected test was database-independent
+                results[backend] = (0, 0, 0)
+                continue
             if code not in (0, 1) or not junit.stat().st_size:
                 print(f"pytest on {backend} stopped with exit code {code}")
                 return code or 1
             results[backend] = counts(junit)
+            timings += slowest(junit, backend)
             if code == 1 and results[backend][1] == 0:
                 results[backend] = (results[backend][0], 1, results[backend][2])
     finally:
         if proc is not None:
             proc.terminate()
+    if timings:
+        print("\n20 slowest tests (setup + call + teardown):")
+        for seconds, name in sorted(timings, reverse=True)[:20]:
+            print(f"  {seconds:7.2f} s  {name}")
+    for backend, seconds in pass_seconds.items():
+        print(f"{backend} pass: {seconds:.0f} s")
+    total = time.monotonic() - started
+    print(f"total test time: {total:.0f} s ({total / 60:.1f} min) with {n} xdist workers per pass")
     passed = sum(r[0] for r in results.values())
     failed = sum(r[1] for r in results.values())
     skipped = sum(r[2] for r in results.values())

@@ -21,6 +21,7 @@ from siaga.db.models import Base
 from tests.conftest import BACKEND, PG_ADMIN_URL
 
 MIGRATIONS = Path(__file__).parents[2] / "src/siaga/db/migrations"
+pytestmark = pytest.mark.both_backends  # each test migrates an empty database of its own
 
 
 @pytest.fixture

@@ -280,6 +280,8 @@ def running_centre(engine: Engine, db_url: str, tmp_path: Path, **overrides: obj
         for server, thread in servers:
             server.should_exit = True  # type: ignore[attr-defined]
             thread.join(10)
+            # A server that does not stop is a defect (a shutdown hang), never a wait to sit out.
+            assert not thread.is_alive(), "the app did not shut down within 10 s"
         servers.clear()
 
     c.start_app = start_app  # type: ignore[method-assign]

@@ -32,6 +32,13 @@ class FixedClock(Clock):
             self._now += timedelta(**kwargs)
             return self._now
 
+    def set(self, when: datetime) -> None:
+        """Move to `when` (aware), forwards or back: a test starting again from its fixed start."""
+        if when.tzinfo is None:
+            raise ValueError("FixedClock needs an aware datetime")
+        with self._lock:
+            self._now = when.astimezone(UTC)
+
 
 def to_local(dt: datetime | None, tz: ZoneInfo = WIB) -> datetime | None:
     return dt.astimezone(tz) if dt is not None else None

@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 from sqlalchemy import Engine, select
 
+from siaga.core.aio import within
 from siaga.db.engine import open_session
 from siaga.events.models import Event, LedgerHead
 from siaga.events.outbox import NOTIFY_CHANNEL, add_after_commit_hook, remove_after_commit_hook
@@ -79,9 +80,9 @@ class EventHub:
         remove_after_commit_hook(self._on_local_commit)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # gather, not `await task` under suppress(CancelledError): a cancellation of the caller itself
+        # must not be swallowed with the tasks' own.
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
     def _on_local_commit(self, event_id: int) -> None:
@@ -108,7 +109,7 @@ class EventHub:
         while True:
             polled = False
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                await within(self._wake.wait(), self.poll_seconds)
             except TimeoutError:
                 polled = True
             self._wake.clear()

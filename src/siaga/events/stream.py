@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 from starlette.requests import Request
 
+from siaga.core.aio import within
 from siaga.core.authz import Principal
 from siaga.core.clock import Clock
 from siaga.domains.callers.privacy import event_for
@@ -88,7 +89,7 @@ async def event_stream(request: Request, hub: EventHub, principal: Principal, af
                 yield event_for(principal, event)["sse"]
         while True:
             try:
-                item = await asyncio.wait_for(sub.queue.get(), timeout=keepalive)
+                item = await within(sub.queue.get(), keepalive)
             except TimeoutError:
                 if await request.is_disconnected():
                     return

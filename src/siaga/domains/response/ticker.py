@@ -33,10 +33,7 @@ class DeadlineTicker:
     async def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
-            try:
-                await self.task
-            except asyncio.CancelledError:
-                pass
+            await asyncio.gather(self.task, return_exceptions=True)
             self.task = None
 
     async def tick(self) -> int:

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import anyio
 from sqlalchemy.engine import Engine
 
+from siaga.core.aio import within
 from siaga.core.authz import Principal
 from siaga.core.clock import Clock
 from siaga.core.context import Ctx
@@ -139,8 +140,7 @@ class EdgeBridge:
     async def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+            await asyncio.gather(self.task, return_exceptions=True)
             self.task = None
         await self.lead.release()
 
@@ -183,10 +183,11 @@ class EdgeBridge:
             except Exception:
                 log.exception("SIP edge bridge failed; reconnecting")
             finally:
-                ticker.cancel()
-                planner.cancel()
-                consumer.cancel()
-                watch.cancel()
+                helpers = (ticker, planner, consumer, watch)
+                for task in helpers:
+                    task.cancel()
+                # Wait for them to end: a helper left behind in a worker thread would outlive the loop.
+                await asyncio.gather(*helpers, return_exceptions=True)
                 self.connected.clear()
                 self.writer = None
                 writer.close()
@@ -234,7 +235,7 @@ class EdgeBridge:
         """Plans the queue when something happened (coalesced), and at least twice a second."""
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), 0.5)
+                await within(self._kick.wait(), 0.5)
             self._kick.clear()
             try:
                 await self.plan()

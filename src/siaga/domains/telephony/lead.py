@@ -25,6 +25,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from siaga.core.aio import within
+
 log = logging.getLogger("siaga.telephony")
 RETRY_S = 2.0
 CHECK_S = 2.0
@@ -68,7 +70,7 @@ class BridgeLock:
         if self._pg is None:
             return True
         try:
-            await asyncio.wait_for(self._pg.execute("SELECT 1"), CHECK_S * 2)
+            await within(self._pg.execute("SELECT 1"), CHECK_S * 2)
             return True
         except (Exception, TimeoutError):
             await self.release()

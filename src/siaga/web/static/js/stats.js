@@ -47,7 +47,7 @@ function statsPage() {
   return {
     preset: "this_month", month: today.slice(0, 7), quarter: String(Math.floor((Number(today.slice(5, 7)) - 1) / 3) + 1),
     year: today.slice(0, 4), customFrom: monthStart(today), customUntil: today,
-    from: "", to: "", trendBy: "day", groups: {}, simulated: null, loaded: false, loading: false, error: "", pending: null,
+    from: "", to: "", trendBy: "day", groups: {}, simulated: null, loaded: false, loading: false, error: "", pending: null, seq: 0,
 
     init() {
       this.load();
@@ -80,7 +80,11 @@ function statsPage() {
       const trendBy = days <= 62 ? "day" : days <= 190 ? "week" : "month";
       const by = ["total", "hour", trendBy, "category", "agency"].map(b => "by=" + b).join("&");
       if (!quiet) this.loading = true;
+      const seq = ++this.seq;
       const r = await Siaga.api("GET", `/api/v1/reports/kpis?from=${from}&to=${to}&${by}&lang=${REF.lang}`);
+      // A newer request went out meanwhile (the user chose another period, or a live refresh): only the
+      // newest answer is shown, so a slow earlier one never overwrites it or clears its error.
+      if (seq !== this.seq) return;
       this.loading = false;
       if (!r.ok) {
         const detail = (r.data && r.data.errors || []).map(e => e.message).join("; ");
