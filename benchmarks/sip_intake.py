@@ -130,7 +130,16 @@ def baseline(rate: int, calls: int, workdir: Path) -> dict[str, float]:
     try:
         return run_sipp(port, rate, calls, workdir)
     finally:
-        proc.terminate()
+        stop_kamailio(proc)
+
+
+def stop_kamailio(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """SIGTERM, and SIGKILL if thousands of suspended transactions keep it busy past 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
         proc.wait(10)
 
 
@@ -219,8 +228,8 @@ def main() -> None:
                     # The service under test by its own command line (`-m siaga serve --workers N --port P`),
                     # with its workers: measured for real, never a process that happens to match.
                     port = base.rsplit(":", 1)[1]
-                    found = subprocess.run(["pgrep", "-f", f"-m siaga serve .*--port {port}$"], capture_output=True,
-                                           text=True).stdout.split()
+                    found = subprocess.run(["pgrep", "-f", "--", f"-m siaga serve .*--port {port}$"],
+                                           capture_output=True, text=True).stdout.split()
                     if not found:
                         raise RuntimeError(f"the service on port {port} is not running")
                     serve_pids = tree(int(found[0]))
@@ -245,8 +254,7 @@ def main() -> None:
                     if not (kam_before and svc_before and kam_after and svc_after):
                         raise RuntimeError("could not read the memory of Kamailio or of the service (PSS 0 kB)")
             finally:
-                kam.terminate()
-                kam.wait(10)
+                stop_kamailio(kam)
                 engine.dispose()
         for rate, calls, run, (records, distinct, latencies) in phases:
             lost = max(0, int(run["created"]) - distinct)  # every call sipp created waited for its 180
