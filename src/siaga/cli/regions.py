@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy import select
 
 from siaga.cli import action_ctx, app, err, fail, out
@@ -75,13 +74,9 @@ def regions_check(region: str = typer.Option(None, help="kode of the regency (de
     out.print(("Gazetteer {code}: {d} desa/kelurahan ({p} with a polygon), {lm} patokan, {st} stations" if en else
                "Gazetir {code}: {d} desa/kelurahan ({p} berpoligon), {lm} patokan, {st} pos").format(
         code=code, d=report.desa, p=report.desa_with_polygon, lm=report.landmarks, st=report.stations))
-    if report.findings:
-        table = Table(show_lines=False)
-        for col in (("", "what", "subject", "detail") if en else ("", "jenis", "subjek", "keterangan")):
-            table.add_column(col)
-        for f in report.findings:
-            table.add_row("[red]✗[/]" if f.problem else "[yellow]·[/]", f.kind, f.subject, f.text(language))
-        out.print(table)
+    for f in report.findings:  # one line each, never wrapped: easy to read, grep and paste into a ticket
+        mark = "[red]✗[/]" if f.problem else "[yellow]·[/]"
+        out.print(f"{mark} [bold]{f.kind}[/] {f.text(language)}", soft_wrap=True, highlight=False)
     if report.ok:
         notes = len(report.findings)
         out.print("[green]OK[/]: " + ("nothing wrong" if en else "tidak ada masalah")

@@ -82,10 +82,9 @@ def normalise_kode(value: Any) -> str | None:
         value = int(value)
     text = str(value).strip()
     if not _KODE.fullmatch(text):
-        digits = text.replace(".", "")
-        if not digits.isdigit() or len(digits) not in (2, 4, 6, 10):
+        if not text.isdigit() or len(text) not in (2, 4, 6, 10):  # dotted but malformed: never re-cut
             return None
-        text = ".".join(digits[i:j] for i, j in ((0, 2), (2, 4), (4, 6), (6, 10)) if j <= len(digits))
+        text = ".".join(text[i:j] for i, j in ((0, 2), (2, 4), (4, 6), (6, 10)) if j <= len(text))
     parts = text.split(".")
     if parts[0] == "00" or any(p in ("00", "0000") for p in parts[1:]):
         return None
@@ -168,11 +167,11 @@ def _geometry(raw: Any, where: str, counter: list[int]) -> tuple[Polygon | Multi
                                 "or MultiPolygon")
     parts = [Polygon(p[0], p[1:]) for p in polys]
     for i, part in enumerate(parts):
-        if part.area <= 0:
-            raise BoundaryFileError(f"{where}: polygon {i} has no area")
         if not part.is_valid:
             raise BoundaryFileError(f"{where}: polygon {i} is invalid ({shapely.is_valid_reason(part)}); "
                                     "fix the outline in a GIS and export it again")
+        if part.area <= 0:
+            raise BoundaryFileError(f"{where}: polygon {i} has no area")
     geom: Polygon | MultiPolygon = parts[0] if len(parts) == 1 else MultiPolygon(parts)
     _check_extent(geom, where)
     if geom.is_valid:
