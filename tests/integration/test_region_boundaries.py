@@ -28,6 +28,13 @@ PEDEKIK = "14.03.01.2005"  # a desa of kecamatan Bengkalis, on Pulau Bengkalis
 SEA = (1.44, 102.10)  # Selat Bengkalis, between the island and the mainland (~3 km off the town)
 
 
+@pytest.fixture(autouse=True)
+def geocoder_asks_every_time(monkeypatch):
+    # In production a process re-checks its geocoder at most once a second; these tests change the
+    # boundaries and read them back at once (and PostgreSQL tests share one database URL).
+    monkeypatch.setattr(service, "KEY_TTL_S", 0.0)
+
+
 def siaga(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SIAGA_DATABASE_URL": url, "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "siaga", *args], env=env, capture_output=True, text=True,

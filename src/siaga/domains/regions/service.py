@@ -4,6 +4,7 @@ geocoding through the per-process Geocoder of geocode.py)."""
 from __future__ import annotations
 
 import threading
+import time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,7 +34,12 @@ def search_landmarks(db: Session, q: str | None, limit: int) -> list[Landmark]:
 
 
 _geocoders: dict[str, Geocoder] = {}  # per database URL; a process normally serves one database
+_checked: dict[str, float] = {}  # when each one's key was last compared with the database (monotonic)
 _lock = threading.Lock()
+# How long a geocoder is used without asking the database whether it is still current. The question is one
+# query (~0.1 ms on SQLite, a round trip on PostgreSQL); a boundary import or a new patokan shows in every
+# process's answers at most this much later.
+KEY_TTL_S = 1.0
 
 
 def geocoder_key(db: Session) -> tuple[str | None, int, int | None]:
@@ -59,11 +65,15 @@ def build_geocoder(db: Session, key: tuple[str | None, int, int | None] | None =
 
 def get_geocoder(db: Session) -> Geocoder:
     """This database's geocoder, rebuilt (a fraction of a second for a regency) when a boundary import or a
-    new patokan changed what it was built from — in this process or any other."""
-    key = geocoder_key(db)
+    new patokan changed what it was built from — in this process or any other (noticed within KEY_TTL_S)."""
     url = db.get_bind().url.render_as_string(hide_password=True)
     geocoder = _geocoders.get(url)
+    now = time.monotonic()
+    if geocoder is not None and now - _checked.get(url, -1e9) < KEY_TTL_S:
+        return geocoder
+    key = geocoder_key(db)
     if geocoder is not None and geocoder.key == key:
+        _checked[url] = now
         return geocoder
     with _lock:
         geocoder = _geocoders.get(url)
@@ -73,6 +83,7 @@ def get_geocoder(db: Session) -> Geocoder:
             while len(_geocoders) >= 4:
                 _geocoders.pop(next(iter(_geocoders)))
             _geocoders[url] = geocoder
+        _checked[url] = now
     return geocoder
 
 
