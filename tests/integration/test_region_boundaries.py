@@ -104,6 +104,18 @@ def test_check_names_a_desa_point_outside_its_desa_and_a_station_in_the_wrong_de
     assert "2 masalah" in r.stderr
 
 
+def test_check_names_a_desa_without_polygon_and_two_desa_claiming_the_same_ground(db_url, engine):
+    with unit_of_work(engine) as db:
+        kelapapati = db.get(Region, "14.03.01.2004")
+        db.get(Region, "14.03.01.2010").boundary = db.get(Region, PEDEKIK).boundary  # Senggoro := Pedekik
+        kelapapati.boundary = None
+    r = siaga(db_url, "regions", "check", "--language", "en")
+    assert r.returncode == 1
+    assert "no_polygon 14.03.01.2004 Kelapapati: has no boundary polygon" in r.stdout
+    assert "overlap Pedekik and Senggoro overlap by" in r.stdout
+    assert "155 desa/kelurahan (154 with a polygon)" in r.stdout
+
+
 def test_import_round_trip_of_an_official_export(db_url, engine, tmp_path):
     kodes = {PEDEKIK, "14.03.01.2004"}
     path = official_export(tmp_path, kodes)
