@@ -39,11 +39,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('region', schema=None) as batch_op:
-        batch_op.drop_column('boundary_source')
-        batch_op.drop_column('max_lon')
-        batch_op.drop_column('max_lat')
-        batch_op.drop_column('min_lon')
-        batch_op.drop_column('min_lat')
-        batch_op.drop_column('boundary')
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35, PostgreSQL): batch mode would copy `region` into a new
+    # table and drop the old one, which SQLite refuses while landmarks, stations and incidents refer to it.
+    for column in ('boundary_source', 'max_lon', 'max_lat', 'min_lon', 'min_lat', 'boundary'):
+        op.drop_column('region', column)
     op.drop_table('boundary_import')
