@@ -157,3 +157,36 @@ def test_kecamatan_points_are_not_in_the_sea_between_desa(kecamatan, desa):
     union = unary_union(list(desa.values()))
     for kode, outline in kecamatan.items():
         assert outline.difference(union).area > 0, kode
+
+
+def test_a_second_regency_is_onboarded_from_upstreams_files(ctx_factory, tmp_path, monkeypatch):
+    """Kepulauan Meranti (14.10): its kabupaten, kecamatan and desa outlines in one file (parents create
+    their children's rows), imported beside Bengkalis; then a point of each regency is placed right."""
+    from siaga.domains.regions import actions, service
+    from siaga.domains.regions.geometry import read_boundary_file as read
+
+    monkeypatch.setattr(service, "KEY_TTL_S", 0.0)  # read back at once what was just imported
+    riau = json.loads((REGIONS / "riau_kabupaten.geojson").read_text(encoding="utf-8"))["features"]
+    features = [f for f in riau if f["properties"]["kode"] == "14.10"]
+    for name in ("kepulauan_meranti_kecamatan.geojson", "kepulauan_meranti_desa.geojson"):
+        features += json.loads((REGIONS / name).read_text(encoding="utf-8"))["features"]
+    path = tmp_path / "meranti.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    with ctx_factory("admin") as ctx:
+        result = actions.import_boundaries(ctx, read(path))
+    assert (result.region_count, result.created_count) == (111, 111)
+    with ctx_factory("admin") as ctx:
+        meranti = service.locate(ctx.db, *_desa_point(ctx.db, "14.10."), "en")
+        bengkalis = service.locate(ctx.db, *_desa_point(ctx.db, "14.03."), "en")
+    assert meranti.desa.kode.startswith("14.10.") and meranti.kabupaten.kode == "14.10"
+    assert bengkalis.kabupaten.kode == "14.03"
+
+
+def _desa_point(db, prefix: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from siaga.domains.regions.models import Region
+
+    region = db.scalar(select(Region).where(Region.kode.startswith(prefix), Region.level.in_(("desa", "kelurahan")))
+                       .order_by(Region.kode).limit(1))
+    return region.lat, region.lon

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
@@ -119,14 +120,14 @@ def import_boundaries(ctx: Ctx, parsed: BoundaryFile, *, replace: bool = False,
     return out
 
 
-def _regions(db, kodes: Iterable[str]) -> list[Region]:  # type: ignore[no-untyped-def]
-    kodes, out = sorted(kodes), []
-    for start in range(0, len(kodes), 500):
-        out += list(db.scalars(select(Region).where(Region.kode.in_(kodes[start:start + 500]))))
+def _regions(db: Session, kodes: Iterable[str]) -> list[Region]:
+    ordered, out = sorted(kodes), []
+    for start in range(0, len(ordered), 500):
+        out += list(db.scalars(select(Region).where(Region.kode.in_(ordered[start:start + 500]))))
     return out
 
 
-def _derive_ancestor_points(db, imported: set[str]) -> list[str]:  # type: ignore[no-untyped-def]
+def _derive_ancestor_points(db: Session, imported: set[str]) -> list[str]:
     """Each kecamatan and kabupaten/kota above (or in) the import gets its point inside its own polygon AND
     inside one of its desa: the pole of inaccessibility of (own outline ∩ union of its desa), or of the
     desa union alone when it has no outline. Provinces keep theirs (their desa are not all here)."""
