@@ -48,3 +48,19 @@ def test_fix_places_finds_nothing_left_to_fix():
     changes = fix([station], desa, "test")
     assert len(changes) == 1 and "moved" in changes[0]
     assert desa["14.03.01.1001"].contains(shapely.Point(float(station["lon"]), float(station["lat"])))
+
+
+def test_every_region_point_is_on_land_by_an_independent_coastline():
+    """The label points are inside the desa outlines by construction; the basemap's GSHHG coast (another
+    source, another generalisation) agrees that none of them is in the sea."""
+    import json
+
+    from shapely.geometry import shape
+
+    basemap = Path(__file__).parents[2] / "src/siaga/web/static/basemap/bengkalis.geojson"
+    land = shapely.union_all([shape(f["geometry"]) for f in json.loads(basemap.read_text(encoding="utf-8"))["features"]
+                              if f["properties"]["kind"] == "land"])
+    points = [r for r in rows("regions.csv") if r["level"] != "provinsi"]
+    assert len(points) == 167
+    for r in points:
+        assert land.contains(shapely.Point(float(r["lon"]), float(r["lat"]))), (r["kode"], r["name"])
