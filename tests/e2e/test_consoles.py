@@ -90,6 +90,20 @@ def test_call_to_closure_across_every_console(browse, live_server, api, clock):
     ct.wait_for_selector("#call-queue li", state="detached")
     wall.wait_for_function("document.querySelector('#wb-waiting .value').innerText === '0'", timeout=LIVE_MS)
 
+    # The caller's fix (just off the harbour of Bengkalis town) is placed against the official boundaries:
+    # in no desa, so no desa is filled in, and the nearest one is named with its distance.
+    ct.wait_for_selector("#place-at:has-text('Tidak di desa mana pun')")
+    assert "m ke Kelurahan Bengkalis Kota" in ct.locator("#place-at").inner_text()
+    # A click on the map inside the town fills the desa and says where it is.
+    x, y = ct.evaluate("""() => {
+        const c = Alpine.$data(document.getElementById('map').closest('[x-data]'));
+        const p = c.map.map.latLngToContainerPoint([1.469087, 102.110580]);
+        return [p.x, p.y]; }""")
+    ct.locator("#map").click(position={"x": x, "y": y})
+    ct.wait_for_selector("#place-at:has-text('Kelurahan Bengkalis Kota, Kec. Bengkalis')")
+    assert "Bengkalis Kota" in ct.locator("#picked-place").inner_text()
+    ct.locator("#f-category").focus()
+
     # Creating without a category shows the error next to the field, in Indonesian.
     ct.keyboard.press("Control+Enter")
     assert ct.locator("#e-category").inner_text() == "Wajib diisi"

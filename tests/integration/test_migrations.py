@@ -99,3 +99,27 @@ def test_0009_marks_the_calls_the_simulator_wrote_before_the_column_existed(empt
         engine.dispose()
     assert {ref for ref, sim in marked.items() if sim} == {"sim-0a1b2c3d4e-0000001", "sim-live-t9-0000001"}
     assert len(marked) == len(refs)
+
+
+def test_0010_region_boundaries_go_down_and_up_with_rows_referring_to_regions(empty_db):
+    """0010's downgrade drops the boundary columns in place: copying `region` into a new table (batch mode)
+    is refused by SQLite while a landmark refers to a region."""
+    from sqlalchemy import inspect, text
+
+    cfg = alembic(empty_db)
+    command.upgrade(cfg, "head")
+    engine = make_engine(empty_db)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO region (kode, level, name, coord_approx, source, boundary, min_lat) "
+                              "VALUES ('14', 'provinsi', 'Riau', true, '', '{}', 0.5)"))
+            conn.execute(text("INSERT INTO landmark (name, kind, kode_wilayah, lat, lon, coord_approx, note) "
+                              "VALUES ('Tugu', 'other', '14', 0.5, 101.4, true, '')"))
+        command.downgrade(cfg, "0009")
+        assert "boundary" not in {c["name"] for c in inspect(engine).get_columns("region")}
+        command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT name, boundary FROM region")).all() == [("Riau", None)]
+            assert conn.execute(text("SELECT count(*) FROM landmark")).scalar() == 1
+    finally:
+        engine.dispose()

@@ -124,6 +124,10 @@ def load_reference(ctx: Ctx, folder: Path = BENGKALIS) -> LoadReport:
 
     if n_rules := load_policy(ctx, folder):
         report.added["nuisance_rules"] = n_rules
+    from siaga.domains.regions.actions import load_shipped_boundaries  # after the regions: points move inside
+
+    if load_shipped_boundaries(ctx, folder / "boundaries.geojson"):
+        report.count("boundaries")
     from siaga.domains.roads.actions import load_demo_network  # only into a database with no road network
 
     if (folder / "roads_demo.json").exists() and load_demo_network(ctx, folder / "roads_demo.json"):

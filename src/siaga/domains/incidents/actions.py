@@ -132,12 +132,17 @@ REGION_MARGIN_DEG = 0.3  # ~33 km: incidents just across the border (Dumai, Siak
 
 
 def region_bounds(db: Session, region_code: str) -> tuple[float, float, float, float] | None:
-    """(min lat, min lon, max lat, max lon) of the served regency's gazetteer points, widened by the
-    margin; None when the gazetteer has no points (then nothing is refused)."""
+    """(min lat, min lon, max lat, max lon) of the served regency's gazetteer points and boundaries, widened
+    by the margin; None when the gazetteer has no points (then nothing is refused)."""
+    inside = Region.kode.startswith(region_code + ".")
     row = db.execute(select(func.min(Region.lat), func.min(Region.lon), func.max(Region.lat), func.max(Region.lon))
-                     .where(Region.kode.startswith(region_code + "."), Region.lat.is_not(None))).one()
+                     .where(inside, Region.lat.is_not(None))).one()
     if row[0] is None:
         return None
+    box = db.execute(select(func.min(Region.min_lat), func.min(Region.min_lon), func.max(Region.max_lat),
+                            func.max(Region.max_lon)).where(inside, Region.min_lat.is_not(None))).one()
+    if box[0] is not None:  # an outline reaches farther than any label point inside it
+        row = (min(row[0], box[0]), min(row[1], box[1]), max(row[2], box[2]), max(row[3], box[3]))
     m = REGION_MARGIN_DEG
     return row[0] - m, row[1] - m, row[2] + m, row[3] + m
 

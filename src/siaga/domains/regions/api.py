@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem
+from siaga.core.errors import Problem, request_language
 from siaga.core.http import ctx_for, idempotent
 from siaga.domains.regions import actions, schemas, service
 from siaga.domains.regions.models import Region
@@ -23,6 +23,16 @@ def list_regions(q: str | None = Query(default=None, max_length=100), level: Lev
                  limit: int = Query(default=200, ge=1, le=1000),
                  ctx: Ctx = Depends(ctx_for("reference.read"))) -> list[schemas.RegionOut]:
     return [schemas.RegionOut.model_validate(r) for r in service.search_regions(ctx.db, q, level, parent, limit)]
+
+
+@router.get("/regions/at", response_model=schemas.PlaceOut)
+def region_at(request: Request, lat: float = Query(ge=-90, le=90, description="WGS 84 latitude, e.g. 1.4652"),
+              lon: float = Query(ge=-180, le=180, description="WGS 84 longitude, e.g. 102.1070"),
+              ctx: Ctx = Depends(ctx_for("reference.read"))) -> schemas.PlaceOut:
+    """Where a coordinate is: the desa whose official boundary holds it, its kecamatan and kabupaten, and the
+    nearest patokan with its distance. A point in no desa (the sea: a boat; or across the border) is still a
+    200: `desa` is null and `nearest_desa` says which desa is closest and how far (`status` near/outside)."""
+    return service.locate(ctx.db, lat, lon, request_language(request))
 
 
 @router.get("/regions/{kode}", response_model=schemas.RegionOut)

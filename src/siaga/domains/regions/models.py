@@ -1,11 +1,13 @@
-"""Regions by kode wilayah and landmarks (patokan) with coordinates."""
+"""Regions by kode wilayah (with their official boundary where one was imported) and landmarks (patokan)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, ForeignKey, String, Text
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from siaga.db.base import Base, BigId
+from siaga.db.base import Base, BigId, UTCDateTime
 
 REGION_LEVELS = ("provinsi", "kabupaten", "kota", "kecamatan", "desa", "kelurahan")
 
@@ -21,6 +23,30 @@ class Region(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     coord_approx: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(String(80), default="")
+    # The official outline as GeoJSON geometry text (Polygon or MultiPolygon, [lon, lat], valid), written
+    # only by actions.import_boundaries; lat/lon above is then the label point derived inside it. The bbox
+    # columns let a reader narrow by coordinates without parsing the text (no PostGIS: SQLite too).
+    boundary: Mapped[str | None] = mapped_column(Text)
+    min_lat: Mapped[float | None] = mapped_column(Float)
+    min_lon: Mapped[float | None] = mapped_column(Float)
+    max_lat: Mapped[float | None] = mapped_column(Float)
+    max_lon: Mapped[float | None] = mapped_column(Float)
+    boundary_source: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+class BoundaryImport(Base):
+    """One row per boundary import. Its token is new at every import: each process's reverse geocoder
+    (geocode.py) compares it with the one it was built from and rebuilds when they differ."""
+
+    __tablename__ = "boundary_import"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    source: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    region_count: Mapped[int] = mapped_column(Integer)
+    created_count: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class Landmark(Base):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -40,3 +43,50 @@ class LandmarkCreate(BaseModel):
     lon: float = Field(ge=-180, le=180)
     coord_approx: bool = False
     note: str = Field(default="", max_length=1000)
+
+
+class BoundaryImportOut(BaseModel):
+    """One boundary import: where from, how many regions got an outline (created: new region rows)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    source: str
+    imported_at: datetime
+    region_count: int
+    created_count: int
+    note: str
+
+
+class RegionRef(BaseModel):
+    kode: str
+    name: str
+    level: str
+
+
+class NearestDesa(RegionRef):
+    distance_m: float = Field(description="metres from the point to the desa's boundary")
+
+
+class NearestLandmark(BaseModel):
+    id: int
+    name: str
+    kind: str
+    kode_wilayah: str | None
+    distance_m: float
+
+
+class PlaceOut(BaseModel):
+    """Where a coordinate is. `status`: `desa` (inside a desa's polygon), `near` (in no desa, within 12
+    nautical miles of one: the sea — a boat — or a neighbouring regency's land), `outside` (farther),
+    `no_boundaries` (no boundaries loaded: only the nearest patokan)."""
+
+    lat: float
+    lon: float
+    status: Literal["desa", "near", "outside", "no_boundaries"]
+    desa: RegionRef | None
+    kecamatan: RegionRef | None
+    kabupaten: RegionRef | None
+    nearest_desa: NearestDesa | None = Field(description="when the point is in no desa: the closest one")
+    nearest_landmark: NearestLandmark | None
+    label: str = Field(description="one line for a person, in the caller's language")

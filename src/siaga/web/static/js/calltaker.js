@@ -13,6 +13,7 @@ function callTaker() {
   return {
     callId: null, history: null, form: emptyIncidentForm(), questions: [], suggested: null,
     priorityTouched: false, places: [], placeQuery: "", placeIndex: 0, nearby: [], errors: {}, formError: "",
+    placeAt: null, placeAtSeq: 0,
     busy: false, outcome: "", closeError: "", manualNumber: "", queueError: "", idemKey: null, notice: "",
     map: null, held: {}, drawnVersion: -1, summaries: {}, callbackList: [], callbackResult: {},
     checklist: {asked_key_press: false, listened_background: false, callback_tried: false, location_checked: false},
@@ -128,6 +129,8 @@ function callTaker() {
         const loc = (call.locations || []).find(l => l.valid && l.lat != null);
         if (loc) { this.form.lat = loc.lat; this.form.lon = loc.lon; }
       }
+      this.placeAt = null;
+      if (this.form.lat != null) this.locate(this.form.lat, this.form.lon, !this.form.kode_wilayah);
       this.map.setCaller(call ? call.locations : []);
       if (this.form.lat != null) { this.map.setPick(this.form.lat, this.form.lon); this.map.focus(this.form.lat, this.form.lon); }
       this.loadHistory();
@@ -229,6 +232,7 @@ function callTaker() {
       this.placeQuery = p.label;
       this.places = [];
       this.map.setPick(this.form.lat, this.form.lon, p.label);
+      if (p.lat != null) this.locate(p.lat, p.lon, false);
       this.map.focus(this.form.lat, this.form.lon, 13);
       this.fetchNearby();
       this.saveDraft();
@@ -237,8 +241,21 @@ function callTaker() {
       if (!this.call() || this.call().incident_id) return;
       this.form.lat = lat; this.form.lon = lon; this.form.approx = false;
       this.map.setPick(lat, lon);
+      this.locate(lat, lon, true);
       this.fetchNearby();
       this.saveDraft();
+    },
+    // Where the point is, from the official boundaries: the desa (filled in when `fill`: a map click or
+    // the caller's fix), kecamatan, nearest patokan; in the sea, the nearest desa and how far.
+    async locate(lat, lon, fill) {
+      const seq = ++this.placeAtSeq;
+      const r = await Siaga.api("GET", "/api/v1/regions/at?" + new URLSearchParams({lat, lon}));
+      if (seq !== this.placeAtSeq || !r.ok) return;  // a later click won, or no answer: keep what is shown
+      this.placeAt = r.data;
+      if (fill) {
+        this.form.kode_wilayah = r.data.desa ? r.data.desa.kode : null;
+        this.saveDraft();
+      }
     },
     async fetchNearby() {
       if (this.form.lat == null || !this.callId) { this.nearby = []; return; }

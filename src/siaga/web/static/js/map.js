@@ -66,11 +66,30 @@ class SiagaMap {
       const attribution = (data.attribution || (data.properties || {}).attribution || "");
       if (attribution) this.map.attributionControl.addAttribution(esc(attribution));
     }
+    this.loadDesa();
     for (const r of REF.regions) {
       if (r.level !== "kecamatan" || r.lat == null) continue;
       L.marker([r.lat, r.lon], {interactive: false, keyboard: false,
         icon: L.divIcon({className: "kec-label", html: esc(r.name), iconSize: null})}).addTo(this.map);
     }
+  }
+  /* The official desa outlines (bengkalis_desa.geojson, beside the basemap), drawn thin from zoom 11 where
+     they help and do not clutter; not interactive, so a click always reaches the map. */
+  async loadDesa() {
+    let data = null;
+    try {
+      const r = await fetch("/static/basemap/bengkalis_desa.geojson");
+      if (r.ok) data = await r.json();
+    } catch (err) { data = null; }
+    if (!data) return;
+    const layer = L.geoJSON(data, {interactive: false,
+      style: () => ({color: "#8d6e63", weight: 0.8, opacity: 0.8, dashArray: "1 3", fill: false})});
+    const show = () => {
+      if (this.map.getZoom() >= 11) { if (!this.map.hasLayer(layer)) layer.addTo(this.map); }
+      else if (this.map.hasLayer(layer)) layer.remove();
+    };
+    this.map.on("zoomend", show);
+    show();
   }
   /* Markers are kept per id and only rebuilt when what they show changed: a board with hundreds of
      incidents and units redraws in a few milliseconds per event instead of rebuilding every marker. */
