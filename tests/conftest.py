@@ -227,6 +227,9 @@ def db_url(seeded: Seeded, session_engine: Engine) -> str:
         _sqlite_copy(seeded.template, Path(make_url(seeded.url).database or ""))
     else:
         _reset_postgres(session_engine, seeded)
+    from siaga.domains.regions.service import forget_geocoders
+
+    forget_geocoders()  # it trusts its cache for a second: the database changed underneath it
     return seeded.url
 
 

@@ -42,6 +42,14 @@ _lock = threading.Lock()
 KEY_TTL_S = 1.0
 
 
+def forget_geocoders() -> None:
+    """Drop every cached geocoder: for a database restored underneath the process (the test suite's reset),
+    which no key comparison within KEY_TTL_S would notice."""
+    with _lock:
+        _geocoders.clear()
+        _checked.clear()
+
+
 def geocoder_key(db: Session) -> tuple[str | None, int, int | None]:
     """What a geocoder was built from: the last boundary import's token and the patokan (only ever added).
     One cheap query, made before every lookup."""
