@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
+SHIPPED_SITE = Path(__file__).parent / "data" / "bengkalis"  # the site `make run` serves by default
 # What goes into Kamailio's configuration is checked here, so a setting can never inject config text.
 _NETWORKS = r"^[0-9A-Fa-f.:]+(/[0-9]{1,3})?(,[0-9A-Fa-f.:]+(/[0-9]{1,3})?)*$"
 _LISTEN = r"^(udp|tcp|tls|ws|wss):[0-9A-Za-z.\-\[\]:]+(,(udp|tcp|tls|ws|wss):[0-9A-Za-z.\-\[\]:]+)*$"
@@ -25,6 +27,9 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(default="", description="Keys browser sessions; generated into var/secret_key when "
                             "empty. Set it (the same) on every host when several hosts share a database.")
+    site_dir: Path | None = Field(default=None, description="the site's data folder (made by `siaga site init`); "
+                                  "its site.json gives region_code, incident_prefix and timezone unless they "
+                                  "are set too. Empty: Kabupaten Bengkalis, as shipped")
     region_code: str = "14.03"
     incident_prefix: str = "BKS"
     timezone: str = "Asia/Jakarta"
@@ -74,6 +79,27 @@ class Settings(BaseSettings):
                                         "hears 480 and the number goes on the callback list")
     nuisance_retention_days: int = Field(default=365, ge=30, description="How long the numbers and notes of prank and "
                                          "ghost calls with no incident are kept before they are anonymised")
+
+    @model_validator(mode="after")
+    def _site_defaults(self) -> Settings:
+        """A site folder's site.json decides what was not set explicitly (environment or arguments)."""
+        if self.site_dir is None:
+            return self
+        path = self.site_dir / "site.json"
+        if not path.is_file():
+            raise ValueError(f"SIAGA_SITE_DIR={self.site_dir}: no site.json there (make one with `siaga site "
+                             "init KODE`)")
+        site = json.loads(path.read_text(encoding="utf-8"))
+        for field, key in (("region_code", "kode"), ("incident_prefix", "incident_prefix"),
+                           ("timezone", "timezone")):
+            if field not in self.model_fields_set and site.get(key):
+                setattr(self, field, str(site[key]))
+        return self
+
+    @property
+    def site_folder(self) -> Path:
+        """Where the site's reference data lives: SIAGA_SITE_DIR, or the shipped Bengkalis folder."""
+        return self.site_dir or SHIPPED_SITE
 
     @property
     def is_sqlite(self) -> bool:

@@ -172,14 +172,17 @@ def users_token(username: str, name: str = typer.Option(..., help="what the toke
 
 @demo_app.command("load")
 def demo_load(incidents: bool = typer.Option(True, help="also create demo incidents and calls")) -> None:
-    """Load the Bengkalis reference data, demo users (one-time passwords printed once) and incidents."""
+    """Load the site's reference data (Bengkalis unless SIAGA_SITE_DIR), demo users (one-time passwords
+    printed once) and, for Bengkalis, demo incidents."""
     from siaga.data.demo import ensure_users, load_demo_incidents
     from siaga.data.load import load_reference
 
+    settings = get_settings()
     with action_ctx() as ctx:
-        report = load_reference(ctx)
+        report = load_reference(ctx, settings.site_folder)
         created = ensure_users(ctx)
-        n = load_demo_incidents(ctx) if incidents else 0
+        # The demo incidents are placed in Bengkalis: another site gets its users, not Bengkalis' fires.
+        n = load_demo_incidents(ctx) if incidents and settings.site_dir is None else 0
     added = ", ".join(f"{v} {k}" for k, v in report.added.items()) or "nothing new"
     out.print(f"Reference data: {added}. Demo incidents: {n}.")
     if created:
@@ -343,5 +346,6 @@ from siaga.cli import location as _location  # noqa: E402,F401  registers `siaga
 from siaga.cli import regions as _regions  # noqa: E402,F401  registers `siaga regions`
 from siaga.cli import report as _report  # noqa: E402,F401  registers `siaga report`
 from siaga.cli import simulate as _simulate  # noqa: E402,F401  registers `siaga simulate`
+from siaga.cli import site as _site  # noqa: E402,F401  registers `siaga site`
 from siaga.cli import staffing as _staffing  # noqa: E402,F401  registers `siaga staffing`
 from siaga.cli import telephony as _telephony  # noqa: E402,F401  registers `siaga telephony`

@@ -58,6 +58,15 @@ def ensure_users(ctx: Ctx) -> list[NewUser]:
     return created
 
 
+def ensure_admin(ctx: Ctx) -> NewUser | None:
+    """A new site's first admin (`admin`), if the database has no user yet; its one-time password."""
+    if ctx.db.scalar(select(User.id).limit(1)) is not None:
+        return None
+    username, full_name, role, _ = DEMO_USERS[0]
+    made = user_actions.create_user(ctx, user_schemas.UserCreate(username=username, full_name="Admin", role=role))
+    return NewUser(username, role, made.one_time_password or "")
+
+
 def load_demo_incidents(ctx: Ctx) -> int:
     """A handful of open incidents with their calls and assignments, if there are none yet."""
     if ctx.db.scalar(select(Incident.id).limit(1)) is not None:
