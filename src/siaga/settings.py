@@ -7,7 +7,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
@@ -27,7 +27,9 @@ class Settings(BaseSettings):
                             "empty. Set it (the same) on every host when several hosts share a database.")
     region_code: str = "14.03"
     incident_prefix: str = "BKS"
-    timezone: str = "Asia/Jakarta"
+    timezone: str = Field(default="Asia/Jakarta", description="IANA time zone of the site: days, hours, shifts, "
+                          "incident-number years and response-plan hours are reckoned in it and times are shown in it "
+                          "(Asia/Jakarta = WIB, Asia/Makassar = WITA, Asia/Jayapura = WIT)")
     default_language: str = "id"
     host: str = "127.0.0.1"
     port: int = 8112
@@ -74,6 +76,15 @@ class Settings(BaseSettings):
                                         "hears 480 and the number goes on the callback list")
     nuisance_retention_days: int = Field(default=365, ge=30, description="How long the numbers and notes of prank and "
                                          "ghost calls with no incident are kept before they are anonymised")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """A typo in the zone would shift every day boundary and shown time: refuse it when the settings are read."""
+        from siaga.core.clock import SiteZone
+
+        SiteZone.named(value)
+        return value
 
     @property
     def is_sqlite(self) -> bool:
