@@ -150,7 +150,7 @@ def purge(dry_run: bool = typer.Option(False, "--dry-run", help="only count what
     The app's ticker runs the same purge by itself every few hours."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from siaga.core.clock import Clock, format_local
+    from siaga.core.clock import Clock, site_zone
     from siaga.db.engine import engine_for
     from siaga.domains.callers import retention
     from siaga.settings import get_settings
@@ -163,7 +163,7 @@ def purge(dry_run: bool = typer.Option(False, "--dry-run", help="only count what
         raise AssertionError from exc  # unreachable: fail() exits
     what = "Would anonymise" if dry_run else "Anonymised"
     out.print(f"{what} records older than {settings.nuisance_retention_days} days (before "
-              f"{format_local(totals['cutoff'])}): {totals['calls']:,} calls ({totals['locations']:,} locations), "
+              f"{site_zone(settings).format(totals['cutoff'])}): {totals['calls']:,} calls ({totals['locations']:,} locations), "
               f"{totals['measures']:,} ended measures, {totals['callbacks']:,} callback attempts, "
               f"{totals['events']:,} event payloads; {totals['idempotency_records']:,} stored responses "
               f"{'would be ' if dry_run else ''}deleted."
