@@ -163,7 +163,8 @@ def purge(dry_run: bool = typer.Option(False, "--dry-run", help="only count what
         raise AssertionError from exc  # unreachable: fail() exits
     what = "Would anonymise" if dry_run else "Anonymised"
     out.print(f"{what} records older than {settings.nuisance_retention_days} days (before "
-              f"{site_zone(settings).format(totals['cutoff'])}): {totals['calls']:,} calls ({totals['locations']:,} locations), "
+              f"{site_zone(settings).format(totals['cutoff'])}): {totals['calls']:,} calls "
+              f"({totals['locations']:,} locations), "
               f"{totals['measures']:,} ended measures, {totals['callbacks']:,} callback attempts, "
               f"{totals['events']:,} event payloads; {totals['idempotency_records']:,} stored responses "
               f"{'would be ' if dry_run else ''}deleted."
