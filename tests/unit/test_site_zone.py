@@ -87,3 +87,11 @@ def test_the_risk_hints_night_is_the_sites_night():
     assert risk.raw_features(at, False, [], wib)["night"] == 0.0
     assert risk.raw_features(at, False, [], wita)["night"] == 1.0
     assert risk.phrase("night", {"night": 1.0}, at, wita, "en") == "at night (22:30 WITA)"
+
+
+def test_an_app_with_an_unknown_zone_does_not_start():
+    from siaga.app import create_app
+
+    unchecked = Settings(database_url="sqlite://").model_copy(update={"timezone": "Asia/Bengkalis"})
+    with pytest.raises(ValueError, match="'Asia/Bengkalis' is not a time zone"):
+        create_app(unchecked)
