@@ -221,14 +221,16 @@ def best_of(repeat: int, run: Callable[[], object]) -> float:
 
 
 def measure(backend: str, url: str, n_calls: int, repeat: int) -> None:
+    from siaga.core.clock import SiteZone
     from siaga.db.engine import make_engine, open_session
     from siaga.domains.kpi.service import make_period
     from siaga.domains.reports import period as report_period
     from siaga.domains.reports import render
 
     engine = make_engine(url)
-    year = make_period(date(YEAR, 1, 1), date(YEAR + 1, 1, 1))
-    month = make_period(date(YEAR, 10, 1), date(YEAR, 11, 1))
+    wib = SiteZone.named("Asia/Jakarta")  # the benchmark's history is Bengkalis'
+    year = make_period(date(YEAR, 1, 1), date(YEAR + 1, 1, 1), wib)
+    month = make_period(date(YEAR, 10, 1), date(YEAR, 11, 1), wib)
 
     def build(period):  # type: ignore[no-untyped-def]
         session = open_session(engine, write=False, snapshot=True)

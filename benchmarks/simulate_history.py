@@ -28,11 +28,13 @@ from pathlib import Path
 from _common import bench_database, emit, seed
 
 from siaga.core.authz import SYSTEM
-from siaga.core.clock import Clock
+from siaga.core.clock import Clock, SiteZone
 from siaga.core.context import Ctx
 from siaga.db.engine import make_engine, unit_of_work
 from siaga.domains.simulate import actions, engine, reference, scenario
 from siaga.settings import Settings
+
+WIB = SiteZone.named("Asia/Jakarta")  # the Bengkalis scenario's zone
 
 BENCH = "simulate_history"
 TARGET = 1000.0
@@ -50,8 +52,9 @@ def busy(calls: int) -> tuple[scenario.Scenario, scenario.Roster, date, date]:
 
 def in_memory(sc: scenario.Scenario, roster: scenario.Roster, start: date, end: date) -> tuple[int, float]:
     t = time.perf_counter()
-    n = sum(1 for _ in engine.run(engine.generate(sc, reference.places_from_csv(), reference.categories_from_csv(),
-                                                  sc.seed, start, end), engine.Queue(roster, start, end)))
+    calls = engine.generate(sc, reference.places_from_csv(), reference.categories_from_csv(), sc.seed, start, end,
+                            zone=WIB)
+    n = sum(1 for _ in engine.run(calls, engine.Queue(roster, start, end, WIB)))
     return n, time.perf_counter() - t
 
 

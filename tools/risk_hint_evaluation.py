@@ -23,9 +23,12 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from siaga.core.clock import SiteZone
 from siaga.domains.callers import risk
 from siaga.domains.calls.numbers import normalise_msisdn
 from siaga.domains.simulate import engine, reference, scenario
+
+WIB = SiteZone.named("Asia/Jakarta")  # the Bengkalis scenario's zone
 
 TRAIN = (date(2026, 1, 1), date(2026, 9, 1))
 TEST = (date(2026, 9, 1), date(2027, 1, 1))
@@ -43,8 +46,8 @@ def simulate(rate: float, seed: int) -> list[engine.SimCall]:
     sc = with_base_rate(scenario.load("bengkalis-24x7"), rate)
     places, categories = reference.places_from_csv(), reference.categories_from_csv()
     start, end = TRAIN[0] - timedelta(days=90), TEST[1] - timedelta(days=1)
-    calls = engine.generate(sc, places, categories, seed, start, end)
-    return list(engine.run(calls, engine.Queue(sc.roster, start, end)))
+    calls = engine.generate(sc, places, categories, seed, start, end, zone=WIB)
+    return list(engine.run(calls, engine.Queue(sc.roster, start, end, WIB)))
 
 
 def harden(calls: list[engine.SimCall], seed: int) -> list[engine.SimCall]:
@@ -81,8 +84,8 @@ def evaluate(rate: float, seed: int, hard: bool) -> dict:
     calls = simulate(rate, seed)
     if hard:
         calls = harden(calls, seed)
-    trained = risk.train_and_evaluate(rows_of(calls), (risk.wib_start(TRAIN[0]), risk.wib_start(TRAIN[1])),
-                                      (risk.wib_start(TEST[0]), risk.wib_start(TEST[1])))
+    trained = risk.train_and_evaluate(rows_of(calls), (WIB.day_start(TRAIN[0]), WIB.day_start(TRAIN[1])),
+                                      (WIB.day_start(TEST[0]), WIB.day_start(TEST[1])), WIB)
     return {"base_rate": rate, "history": "hard" if hard else "plain", "threshold": trained.params["threshold"],
             "test": trained.metrics["test"], "train": trained.metrics["train"],
             "coefficients": trained.metrics["coefficients"]}

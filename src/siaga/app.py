@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from siaga import __version__
 from siaga.api import events as events_api
-from siaga.core.clock import Clock
+from siaga.core.clock import Clock, site_zone
 from siaga.core.errors import COMMON_RESPONSES, install_handlers
 from siaga.core.guard import RequestGuard
 from siaga.db.engine import engine_for
@@ -48,6 +48,7 @@ API_ROUTERS += (location_api.router,)
 def create_app(settings: Settings | None = None, clock: Clock | None = None,
                engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
+    site_zone(settings)  # settings copied without validation (model_copy) still stop here on an unknown zone
     engine = engine or engine_for(settings.database_url)
     hub = EventHub(engine, poll_seconds=settings.event_poll_seconds)
     clock = clock or Clock()

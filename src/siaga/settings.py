@@ -8,7 +8,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
@@ -32,7 +32,9 @@ class Settings(BaseSettings):
                                   "are set too. Empty: Kabupaten Bengkalis, as shipped")
     region_code: str = "14.03"
     incident_prefix: str = "BKS"
-    timezone: str = "Asia/Jakarta"
+    timezone: str = Field(default="Asia/Jakarta", description="IANA time zone of the site: days, hours, shifts, "
+                          "incident-number years and response-plan hours are reckoned in it and times are shown in it "
+                          "(Asia/Jakarta = WIB, Asia/Makassar = WITA, Asia/Jayapura = WIT)")
     default_language: str = "id"
     host: str = "127.0.0.1"
     port: int = 8112
@@ -80,6 +82,15 @@ class Settings(BaseSettings):
     nuisance_retention_days: int = Field(default=365, ge=30, description="How long the numbers and notes of prank and "
                                          "ghost calls with no incident are kept before they are anonymised")
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """A typo in the zone would shift every day boundary and shown time: refuse it when the settings are read."""
+        from siaga.core.clock import SiteZone
+
+        SiteZone.named(value)
+        return value
+
     @model_validator(mode="after")
     def _site_defaults(self) -> Settings:
         """A site folder's site.json decides what was not set explicitly (environment or arguments)."""
@@ -94,6 +105,9 @@ class Settings(BaseSettings):
                            ("timezone", "timezone")):
             if field not in self.model_fields_set and site.get(key):
                 setattr(self, field, str(site[key]))
+        from siaga.core.clock import SiteZone
+
+        SiteZone.named(self.timezone)  # a site.json's zone is checked like the setting's
         return self
 
     @property

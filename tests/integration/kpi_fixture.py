@@ -34,17 +34,19 @@ Each dispatched_at above also has a unit assignment at the same time.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siaga.core.clock import WIB
 from siaga.domains.agencies.models import Agency
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents.models import Assignment, Incident, UnitAssignment
 from siaga.domains.regions.models import Region
 from siaga.domains.units.models import Unit
 from siaga.domains.users.models import User
+
+WIB = ZoneInfo("Asia/Jakarta")  # the fixture is Bengkalis data
 
 
 def wib(month: int, day: int, hour: int, minute: int, second: int = 0) -> datetime:

@@ -15,8 +15,10 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from siaga.core.audit import AuditEntry
-from siaga.core.clock import format_local
+from siaga.core.clock import SiteZone
 from siaga.db.engine import unit_of_work
+
+WIB = SiteZone.named("Asia/Jakarta")  # the test app's default zone
 
 NUMBER = "081277770042"
 FULL = "+6281277770042"
@@ -66,7 +68,7 @@ def test_the_evidence_pack_holds_calls_measures_callbacks_and_hashes(api, engine
     text = flat(pdf_text(r.content))
     assert "Pemerintah Kabupaten Bengkalis" in text and FULL in text
     for c in calls:
-        offered = format_local(datetime.fromisoformat(c["offered_at"]))
+        offered = WIB.format(datetime.fromisoformat(c["offered_at"]))
         assert offered in text and offered.endswith("WIB")
     assert "Iseng (prank)" in text and "Darurat" in text
     assert "Kebakaran rumah di Jl. Sudirman" in text and "ct" in text
@@ -115,7 +117,7 @@ def test_the_cli_writes_the_pdf_and_says_what_is_wrong(api, clock, db_url, engin
                  "--out", str(out), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     text = flat(pdf_text(out.read_bytes()))
-    assert FULL in text and format_local(datetime.fromisoformat(calls[0]["offered_at"])) in text
+    assert FULL in text and WIB.format(datetime.fromisoformat(calls[0]["offered_at"])) in text
     with unit_of_work(engine, write=False) as db:
         assert db.scalar(select(AuditEntry).where(AuditEntry.action == "evidence.export")) is not None
     # --to is the last day, included (as in `siaga report`): the calls of 27 November are in a pack that
@@ -124,7 +126,7 @@ def test_the_cli_writes_the_pdf_and_says_what_is_wrong(api, clock, db_url, engin
                     "--out", str(tmp_path / "day.pdf"), cwd=tmp_path)
     assert one_day.returncode == 0, one_day.stderr
     assert "both included" in one_day.stdout
-    assert format_local(datetime.fromisoformat(calls[0]["offered_at"])) in flat(pdf_text(
+    assert WIB.format(datetime.fromisoformat(calls[0]["offered_at"])) in flat(pdf_text(
         (tmp_path / "day.pdf").read_bytes()))
     bad = siaga(db_url, "callers", "evidence", NUMBER, "--from", "2026-11-10", "--to", "2026-11-01", cwd=tmp_path)
     assert bad.returncode == 1 and "--to" in bad.stderr and "Traceback" not in bad.stderr

@@ -7,13 +7,15 @@ from datetime import date
 
 import pytest
 
+from siaga.core.clock import SiteZone
 from siaga.db.engine import unit_of_work
 from siaga.domains.kpi import service
 from siaga.domains.kpi.definitions import percentile, slowest_10pct_avg
 from siaga.domains.kpi.service import PeriodError, make_period
 from tests.integration.kpi_fixture import load_october
 
-OCTOBER = make_period(date(2026, 10, 1), date(2026, 11, 1))
+WIB = SiteZone.named("Asia/Jakarta")  # the Bengkalis fixture's zone
+OCTOBER = make_period(date(2026, 10, 1), date(2026, 11, 1), WIB)
 
 
 @pytest.fixture
@@ -153,9 +155,9 @@ def test_empty_period(engine):
 ])
 def test_bad_periods(start, end, code):
     with pytest.raises(PeriodError) as exc:
-        make_period(start, end)
+        make_period(start, end, WIB)
     assert exc.value.code == code and exc.value.field == "to"
-    assert make_period(date(2024, 1, 1), date(2026, 1, 1)).days == 731  # exactly two years is allowed
+    assert make_period(date(2024, 1, 1), date(2026, 1, 1), WIB).days == 731  # exactly two years is allowed
 
 
 def test_period_boundaries_are_wib_midnights():
@@ -163,5 +165,5 @@ def test_period_boundaries_are_wib_midnights():
     assert OCTOBER.end.isoformat() == "2026-10-31T17:00:00+00:00"
     assert OCTOBER.last_day == date(2026, 10, 31)
     assert service.time_keys(OCTOBER, "week")[0] == "2026-09-28"
-    assert service.time_keys(make_period(date(2026, 11, 15), date(2027, 2, 1)), "month") == [
+    assert service.time_keys(make_period(date(2026, 11, 15), date(2027, 2, 1), WIB), "month") == [
         "2026-11-01", "2026-12-01", "2027-01-01"]

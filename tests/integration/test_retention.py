@@ -127,12 +127,14 @@ def test_the_purge_anonymises_old_nuisance_records_and_keeps_the_rest(engine, cl
 
 
 def test_an_anonymised_number_joins_no_history_and_the_evidence_pack_says_so(api, engine, clock, settings, history):
+    from siaga.core.clock import SiteZone
     from siaga.domains.callers.evidence import evidence_html
 
     def pack() -> str:
         with unit_of_work(engine, write=False) as db:
             day = clock.now().date()
-            return evidence_html(db, OLD, day - timedelta(days=366), day, clock.now(), "id", retention_days=365)
+            return evidence_html(db, OLD, day - timedelta(days=366), day, clock.now(), "id", retention_days=365,
+                                 zone=SiteZone.named("Asia/Jakarta"))
 
     assert "belum ada catatan yang dianonimkan" in pack()
     assert api("ct").get(f"/api/v1/callers/{OLD}/history").json()["total_calls"] == 5
@@ -142,7 +144,8 @@ def test_an_anonymised_number_joins_no_history_and_the_evidence_pack_says_so(api
     assert "dianonimkan" in pack() and "Anonimisasi terakhir" in pack()
     assert "Periode paket ini dimulai sebelum batas itu" in pack()
     with unit_of_work(engine, write=False) as db:
-        en = evidence_html(db, OLD, clock.now().date() - timedelta(days=10), clock.now().date(), clock.now(), "en")
+        en = evidence_html(db, OLD, clock.now().date() - timedelta(days=10), clock.now().date(), clock.now(), "en",
+                           zone=SiteZone.named("Asia/Jakarta"))
     assert "Last anonymisation" in en and "starts before that cutoff" not in en
 
 

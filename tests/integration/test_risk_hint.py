@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from siaga.core.audit import AuditEntry
 from siaga.core.authz import SYSTEM
+from siaga.core.clock import SiteZone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem
 from siaga.db.engine import unit_of_work
@@ -25,6 +26,8 @@ from siaga.domains.callers.models import RiskModel
 from siaga.domains.calls.models import Call
 from siaga.domains.simulate import actions as sim_actions
 from siaga.domains.simulate import scenario
+
+WIB = SiteZone.named("Asia/Jakarta")  # the test app's default zone
 
 HISTORY = (date(2026, 7, 1), date(2026, 11, 25))  # inclusive WIB days, before the tests' clock (2026-11-27)
 TRAIN = (date(2026, 7, 1), date(2026, 10, 1))
@@ -44,7 +47,7 @@ def write_history(engine, clock, settings) -> None:  # type: ignore[no-untyped-d
 
 
 def in_period(period: tuple[date, date]):  # type: ignore[no-untyped-def]
-    return Call.offered_at >= risk.wib_start(period[0]), Call.offered_at < risk.wib_start(period[1])
+    return Call.offered_at >= WIB.day_start(period[0]), Call.offered_at < WIB.day_start(period[1])
 
 
 def test_risk_model_is_evaluated_on_the_later_period_and_its_figures_add_up(engine, clock, settings, ctx_factory):
@@ -66,7 +69,7 @@ def test_risk_model_is_evaluated_on_the_later_period_and_its_figures_add_up(engi
         offered_emergencies = db.scalar(select(func.count()).select_from(Call).where(
             Call.outcome == "emergency", *in_period(TEST)))
         # Count again by hand, each call scored as it is when it rings (one query per call, no scikit-learn).
-        hints = [(c.outcome, risk.hint(db, c)) for c in test_calls]
+        hints = [(c.outcome, risk.hint(db, c, WIB)) for c in test_calls]
     assert all(h.available and h.model_id == model.id for _, h in hints)
     flagged = [o for o, h in hints if h.flagged]
     pranks = sum(o == "prank" for o, _ in hints)
@@ -150,11 +153,11 @@ def test_features_count_only_what_was_known_when_the_call_rang():
             risk.Row(3, "+62812", at - timedelta(days=30), None, at - timedelta(days=30, seconds=-5), "ghost"),
             risk.Row(4, "+62812", at - timedelta(minutes=2), at - timedelta(minutes=2), None, None),  # still live
             risk.Row(5, "+62812", at - timedelta(days=91), at - timedelta(days=91), at - timedelta(days=91), "prank")]
-    f = risk.raw_features(at, False, past)
+    f = risk.raw_features(at, False, past, WIB)
     assert f == {"withheld": 0.0, "first_time": 0.0, "pranks_7d": 1.0, "pranks_90d": 2.0, "calls_24h": 2.0,
                  "emergencies_90d": 0.0, "short_calls_90d": 1.0, "night": 1.0}
-    assert risk.raw_features(at, True, past)["withheld"] == 1.0
-    assert risk.raw_features(at, False, [])["first_time"] == 1.0
+    assert risk.raw_features(at, True, past, WIB)["withheld"] == 1.0
+    assert risk.raw_features(at, False, [], WIB)["first_time"] == 1.0
 
 
 def ring(api, clock, number: str, outcome: str | None, ref: str) -> dict:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from siaga.core.audit import verify_chain
 from siaga.core.authz import SYSTEM
+from siaga.core.clock import SiteZone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem
 from siaga.db.engine import unit_of_work
@@ -23,6 +24,8 @@ from siaga.domains.simulate import actions, engine, live, reference, scenario, s
 from siaga.domains.staffing import service as staffing
 from tests.integration.test_cli import siaga
 
+WIB = SiteZone.named("Asia/Jakarta")  # the Bengkalis trial scenario's zone
+
 TRIAL = scenario.load("trial-2025")
 
 
@@ -32,7 +35,7 @@ def write(engine_, clock, settings, roster_spec: str = "scenario", sc: scenario.
         ctx = Ctx(db=db, actor=SYSTEM, clock=clock, settings=settings)
         result = actions.write_history(ctx, sc, roster, sc.seed, sc.start, sc.end)
     with unit_of_work(engine_, write=False) as db:
-        told = story.from_database(db, result.tag, roster)
+        told = story.from_database(db, result.tag, roster, WIB)
     return result, told, roster
 
 
@@ -90,8 +93,8 @@ def test_the_same_run_is_not_written_twice(engine, clock, settings):
 def test_staffing_reads_the_written_history(engine, clock, settings):
     write(engine, clock, settings)
     with unit_of_work(engine, write=False) as db:
-        real = staffing.staffing(db, clock.now(), TRIAL.start, TRIAL.end, 0.9, 15)
-        plan = staffing.staffing(db, clock.now(), TRIAL.start, TRIAL.end, 0.9, 15, include_simulated=True)
+        real = staffing.staffing(db, clock.now(), WIB, TRIAL.start, TRIAL.end, 0.9, 15)
+        plan = staffing.staffing(db, clock.now(), WIB, TRIAL.start, TRIAL.end, 0.9, 15, include_simulated=True)
     # by default a centre is staffed from its real calls: the simulated ones are counted, not measured
     assert real.method == "no_data" and real.calls_offered == 0 and real.simulated_calls == 6870
     assert plan.method == "erlang_a" and plan.calls_offered == 6870 and plan.simulated_included
@@ -154,8 +157,9 @@ def test_live_replay_for_training_leaves_answering_to_people(api, engine):
 def engine_calls(limit: int):  # type: ignore[no-untyped-def]
     sc = scenario.load("bengkalis-24x7")
     day = date(2026, 3, 2)
-    calls = engine.run(engine.generate(sc, reference.places_from_csv(), reference.categories_from_csv(), 5, day, day),
-                       engine.Queue(sc.roster, day, day))
+    calls = engine.run(engine.generate(sc, reference.places_from_csv(), reference.categories_from_csv(), 5, day, day,
+                                       zone=WIB),
+                       engine.Queue(sc.roster, day, day, WIB))
     for i, c in enumerate(calls):
         if i >= limit:
             return

@@ -21,6 +21,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from siaga.core.clock import SiteZone
 from siaga.db.engine import unit_of_work
 from siaga.domains.agencies.models import Agency
 from siaga.domains.calls.models import Call
@@ -32,7 +33,7 @@ from tests.integration.kpi_fixture import load_october, wib
 from tests.integration.test_reports import siaga
 
 OCT = {"from": "2026-10-01", "to": "2026-11-01"}
-OCTOBER = kpi.make_period(date(2026, 10, 1), date(2026, 11, 1))
+OCTOBER = kpi.make_period(date(2026, 10, 1), date(2026, 11, 1), SiteZone.named("Asia/Jakarta"))
 
 
 def add_simulated(db, ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
@@ -159,7 +160,7 @@ def test_the_wallboard_counts_todays_real_calls(api, engine, clock):
 def test_the_mark_is_the_column_not_the_reference(engine, api):
     """A phone system whose call ids happen to begin with `sim-` is counted like any other; a drill sent
     through the call-events API with `simulated: true` (as `siaga simulate --live` does) is left out."""
-    december = kpi.make_period(date(2026, 12, 1), date(2027, 1, 1))
+    december = kpi.make_period(date(2026, 12, 1), date(2027, 1, 1), OCTOBER.zone)
     with unit_of_work(engine) as db:
         for n, ref in enumerate(("sim-from-a-real-pbx-1", "SIM-PBX-1", "pbx-sim-3", None)):
             db.add(Call(external_ref=ref, caller_number="", status="abandoned", offered_at=wib(12, 2, 10, n),

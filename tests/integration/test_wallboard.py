@@ -10,11 +10,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from siaga.core.clock import SiteZone
 from siaga.core.security import session_digest
 from siaga.db.engine import unit_of_work
 from siaga.domains.stats.service import start_of_local_day
 from siaga.domains.users.models import User, UserSession
 from tests.conftest import PASSWORD, START, ids
+
+WIB = SiteZone.named("Asia/Jakarta")  # the test app's default zone
 
 EMPTY = {"calls_waiting": 0, "longest_wait_s": 0, "operators_on_duty": 0, "calls_offered_today": 0,
          "calls_answered_today": 0, "answered_within_15s_today": 0, "pct_answered_within_15s": None,
@@ -34,8 +37,8 @@ def test_a_quiet_centre(api):
 
 
 def test_today_starts_at_midnight_wib():
-    assert start_of_local_day(START).isoformat() == "2026-11-26T17:00:00+00:00"  # 08:00 WIB → 00:00 WIB
-    assert start_of_local_day(START.replace(hour=17)).isoformat() == "2026-11-27T17:00:00+00:00"
+    assert start_of_local_day(START, WIB).isoformat() == "2026-11-26T17:00:00+00:00"  # 08:00 WIB → 00:00 WIB
+    assert start_of_local_day(START.replace(hour=17), WIB).isoformat() == "2026-11-27T17:00:00+00:00"
 
 
 def send(api, ref: str, type_: str, at: str) -> None:  # type: ignore[no-untyped-def]

@@ -9,9 +9,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from siaga.core.clock import SiteZone
 from siaga.domains.kpi import service
 from siaga.domains.kpi.definitions import CallCounts, percentile, slowest_10pct_avg, slowest_10pct_count
+from siaga.domains.kpi.sql import local_of_cell
 from siaga.domains.reports import charts, fmt
+
+WIB = SiteZone.named("Asia/Jakarta")
 
 
 @settings(max_examples=200, deadline=None)
@@ -42,8 +46,8 @@ def test_percentile_interpolates_linearly():
 
 
 def test_utc_hours_map_to_wib_calendar_keys():
-    sunday_night = service._local_of_cell("2026-10-04 16")  # 23:00 WIB Sunday 4 October
-    monday = service._local_of_cell(datetime(2026, 10, 4, 17))  # PostgreSQL gives a naive UTC timestamp
+    sunday_night = local_of_cell("2026-10-04 16", WIB)  # 23:00 WIB Sunday 4 October
+    monday = local_of_cell(datetime(2026, 10, 4, 17), WIB)  # PostgreSQL gives a naive UTC timestamp
     assert (service._time_key("day", sunday_night), service._time_key("hour", sunday_night),
             service._time_key("dow", sunday_night)) == ("2026-10-04", 23, 7)
     assert (service._time_key("day", monday), service._time_key("hour", monday), service._time_key("dow", monday),
@@ -64,9 +68,9 @@ def test_numbers_in_both_languages():
     assert fmt.decimal(12345.67, "id", 1) == "12.345,7" and fmt.decimal(12345.67, "en", 1) == "12,345.7"
     assert fmt.percent(46.2, "id") == "46,2%" and fmt.percent(None, "id") == "—"
     assert fmt.duration(98.0, "en") == "98.0 s" and fmt.duration(1036, "id") == "17,3 mnt"
-    period = service.make_period(date(2026, 10, 1), date(2026, 11, 1))
+    period = service.make_period(date(2026, 10, 1), date(2026, 11, 1), WIB)
     assert fmt.period_text(period, "id") == "1 Oktober 2026 – 31 Oktober 2026"
-    assert fmt.wib_time(datetime(2026, 11, 27, 1, 0, tzinfo=UTC), "en") == "27 November 2026 08:00 WIB"
+    assert fmt.local_time(datetime(2026, 11, 27, 1, 0, tzinfo=UTC), "en", WIB) == "27 November 2026 08:00 WIB"
 
 
 def test_svg_charts_escape_their_text():

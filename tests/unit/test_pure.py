@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from siaga.core.audit import chain_hash, content_hash
-from siaga.core.clock import format_local
+from siaga.core.clock import SiteZone
 from siaga.core.i18n import LANGUAGES, MESSAGES, negotiate, t
 from siaga.domains.incidents.models import ASSIGNMENT_TRANSITIONS, INCIDENT_TRANSITIONS
 from siaga.domains.units.models import UNIT_STATUSES, UNIT_TRANSITIONS
@@ -97,5 +97,6 @@ def test_every_unit_can_get_back_to_available_and_out_of_service_only_returns_to
 
 
 def test_times_show_in_wib():
-    assert format_local(datetime(2026, 11, 27, 17, 30, tzinfo=UTC)) == "28-11-2026 00:30:00 WIB"
-    assert format_local(None) == "—"
+    wib = SiteZone.named("Asia/Jakarta")
+    assert wib.format(datetime(2026, 11, 27, 17, 30, tzinfo=UTC)) == "28-11-2026 00:30:00 WIB"
+    assert wib.format(None) == "—"

@@ -8,17 +8,19 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from siaga.core.clock import WIB
+from siaga.core.clock import SiteZone
 from siaga.domains.simulate import engine, reference, scenario, story
 from siaga.domains.simulate.scenario import ScenarioError
+
+WIB = SiteZone.named("Asia/Jakarta")  # the Bengkalis scenarios' zone
 
 PLACES = reference.places_from_csv()
 CATEGORIES = reference.categories_from_csv()
 
 
 def calls_of(s: scenario.Scenario, roster: scenario.Roster, seed: int | None = None) -> list[engine.SimCall]:
-    return list(engine.run(engine.generate(s, PLACES, CATEGORIES, s.seed if seed is None else seed),
-                           engine.Queue(roster, s.start, s.end)))
+    return list(engine.run(engine.generate(s, PLACES, CATEGORIES, s.seed if seed is None else seed, zone=WIB),
+                           engine.Queue(roster, s.start, s.end, WIB)))
 
 
 def test_shipped_scenarios_load():
@@ -62,9 +64,9 @@ def test_rosters_parse_and_wrap_midnight():
     with pytest.raises(ScenarioError, match="unknown roster"):
         scenario.resolve_roster("lots", trial)
     # Holidays close a closed-on-holidays roster even on a weekday: Friday 5 September 2025, 10:00 WIB.
-    assert trial.roster.operators_at(datetime(2025, 9, 5, 10, tzinfo=WIB)) == 0
-    assert trial.roster.operators_at(datetime(2025, 9, 4, 10, tzinfo=WIB)) == 1
-    assert trial.roster.operators_at(datetime(2025, 9, 4, 16, tzinfo=WIB)) == 0
+    assert trial.roster.operators_at(datetime(2025, 9, 5, 10, tzinfo=WIB.tz), WIB) == 0
+    assert trial.roster.operators_at(datetime(2025, 9, 4, 10, tzinfo=WIB.tz), WIB) == 1
+    assert trial.roster.operators_at(datetime(2025, 9, 4, 16, tzinfo=WIB.tz), WIB) == 0
 
 
 def test_same_seed_same_calls_other_seed_other_calls():
@@ -88,13 +90,13 @@ def test_the_stream_does_not_depend_on_the_roster():
 
 def test_arrivals_follow_the_hourly_and_weekday_shape():
     s = scenario.load("bengkalis-24x7")
-    calls = list(engine.generate(s, PLACES, CATEGORIES, 7, date(2026, 1, 5), date(2026, 3, 29)))  # 12 weeks
+    calls = list(engine.generate(s, PLACES, CATEGORIES, 7, date(2026, 1, 5), date(2026, 3, 29), zone=WIB))  # 12 weeks
     expected = s.arrivals_per_hour_of_week(date(2026, 1, 5), date(2026, 3, 29))
     weeks = 12
     assert len(calls) == pytest.approx(sum(expected) * weeks, rel=0.03)
     by_hour = [0] * 24
     for c in calls:
-        by_hour[c.offered_at.astimezone(WIB).hour] += 1
+        by_hour[WIB.local(c.offered_at).hour] += 1
     assert by_hour[20] > 3 * by_hour[3]  # the evening peak and the small hours
     assert {c.place.kecamatan for c in calls} == set(s.kecamatan_weights)
     emergencies = [c for c in calls if c.intent == "emergency"]
@@ -105,7 +107,7 @@ def test_arrivals_follow_the_hourly_and_weekday_shape():
 
 
 def at(day: date, hour: int, second: float = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=WIB).astimezone(UTC) + timedelta(seconds=second)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=WIB.tz).astimezone(UTC) + timedelta(seconds=second)
 
 
 def call(seq: int, when: datetime, handle: float, patience: float, delay: float = 0.0) -> engine.SimCall:
@@ -117,7 +119,7 @@ def call(seq: int, when: datetime, handle: float, patience: float, delay: float 
 
 def test_queue_by_hand_one_operator():
     day = date(2025, 7, 1)  # a Tuesday
-    q = engine.Queue(scenario.constant_roster(1), day, day)
+    q = engine.Queue(scenario.constant_roster(1), day, day, WIB)
     first = q.serve(call(0, at(day, 10), handle=100, patience=30, delay=2))
     impatient = q.serve(call(1, at(day, 10, 10), handle=50, patience=50))
     patient = q.serve(call(2, at(day, 10, 20), handle=50, patience=200, delay=3))
@@ -133,7 +135,7 @@ def test_queue_by_hand_one_operator():
 def test_queue_by_hand_office_hours():
     trial = scenario.load("trial-2025")
     day = date(2025, 7, 1)  # Tuesday
-    q = engine.Queue(trial.roster, day, day)
+    q = engine.Queue(trial.roster, day, day, WIB)
     night = q.serve(call(0, at(day, 7, 3000), handle=60, patience=20))
     spill = q.serve(call(1, at(day, 7, 3590), handle=60, patience=30))  # 07:59:50, someone arrives at 08:00
     late = q.serve(call(2, at(day, 15, 3599), handle=600, patience=20))  # taken at 15:59:59, runs past 16:00

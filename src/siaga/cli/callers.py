@@ -26,13 +26,15 @@ def _day(value: str, option: str) -> date:
 
 @callers_app.command("evidence")
 def evidence(number: str = typer.Argument(..., help="the caller's number, any form (0812…, +62812…)"),
-             period_from: str = typer.Option(..., "--from", help="first day YYYY-MM-DD (WIB)"),
+             period_from: str = typer.Option(..., "--from", help="first day YYYY-MM-DD (site's zone)"),
              period_to: str = typer.Option(..., "--to", help="last day YYYY-MM-DD, included (as in `siaga "
                                                              "report`); at most 366 days"),
              out_file: Path = typer.Option(None, "--out", help="PDF file (default bukti-112-NUMBER-FROM-TO.pdf)"),
              lang: str = typer.Option("id", help="id or en")) -> None:
     """Write the evidence pack (PDF): every call of NUMBER from the first day to the last (both included,
-    WIB), its measures, callbacks and the audit-chain hashes proving the records were not altered."""
+    days in the site's zone), its measures, callbacks and the audit-chain hashes proving the records were not
+    altered."""
+    from siaga.core.clock import site_zone
     from siaga.domains.callers import evidence as ev
     from siaga.domains.calls.numbers import normalise_msisdn
     from siaga.domains.reports.render import PdfUnavailable
@@ -51,9 +53,10 @@ def evidence(number: str = typer.Argument(..., help="the caller's number, any fo
              f"{date.fromordinal(start.toordinal() + ev.MAX_DAYS - 1)})")
     target = out_file or Path(f"bukti-112-{full.lstrip('+')}-{start.isoformat()}-{last.isoformat()}.pdf")
     with action_ctx() as ctx:
+        zone = site_zone(ctx.settings)
         try:
             pdf = ev.evidence_pdf(ctx.db, full, start, end, ctx.now(), lang, generated_by="sistem (siaga CLI)",
-                                  retention_days=ctx.settings.nuisance_retention_days)
+                                  retention_days=ctx.settings.nuisance_retention_days, zone=zone)
         except PdfUnavailable as exc:
             fail(str(exc))
         ctx.audit("evidence.export", "caller", full, {"number": full, "from": start.isoformat(),
@@ -62,8 +65,8 @@ def evidence(number: str = typer.Argument(..., help="the caller's number, any fo
         target.write_bytes(pdf)
     except OSError as exc:
         fail(f"cannot write {target}: {exc.strerror}")
-    out.print(f"Evidence pack for [bold]{full}[/] ({start} – {last}, both included, WIB) written to [bold]{target}[/] "
-              f"({len(pdf):,} bytes).")
+    out.print(f"Evidence pack for [bold]{full}[/] ({start} – {last}, both included, {zone.label}) written to "
+              f"[bold]{target}[/] ({len(pdf):,} bytes).")
 
 
 def _share(value: float | None) -> str:
@@ -71,7 +74,8 @@ def _share(value: float | None) -> str:
 
 
 @callers_app.command("risk-train")
-def risk_train(train_from: str = typer.Option(..., "--train-from", help="first day of the training period (WIB)"),
+def risk_train(train_from: str = typer.Option(..., "--train-from", help="first day of the training "
+                                                                                  "period (site's zone)"),
                train_to: str = typer.Option(..., "--train-to", help="last day of the training period, included"),
                test_from: str = typer.Option(..., "--test-from", help="first day of the evaluation period; after "
                                                                       "--train-to (a LATER period)"),
@@ -112,7 +116,7 @@ def risk_train(train_from: str = typer.Option(..., "--train-from", help="first d
         table.add_column(name, justify="right")
     tr, te = model.metrics["train"], model.metrics["test"]
     rows = [
-        ("period (both days included, WIB)", *shown),
+        ("period (both days included, local days)", *shown),
         ("calls offered", f"{tr['offered']:,}", f"{te['offered']:,}"),
         ("genuine emergencies / offered", _share(tr["emergency_share_of_offered"]),
          _share(te["emergency_share_of_offered"])),
@@ -146,7 +150,7 @@ def purge(dry_run: bool = typer.Option(False, "--dry-run", help="only count what
     The app's ticker runs the same purge by itself every few hours."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from siaga.core.clock import Clock, format_local
+    from siaga.core.clock import Clock, site_zone
     from siaga.db.engine import engine_for
     from siaga.domains.callers import retention
     from siaga.settings import get_settings
@@ -159,7 +163,8 @@ def purge(dry_run: bool = typer.Option(False, "--dry-run", help="only count what
         raise AssertionError from exc  # unreachable: fail() exits
     what = "Would anonymise" if dry_run else "Anonymised"
     out.print(f"{what} records older than {settings.nuisance_retention_days} days (before "
-              f"{format_local(totals['cutoff'])}): {totals['calls']:,} calls ({totals['locations']:,} locations), "
+              f"{site_zone(settings).format(totals['cutoff'])}): {totals['calls']:,} calls "
+              f"({totals['locations']:,} locations), "
               f"{totals['measures']:,} ended measures, {totals['callbacks']:,} callback attempts, "
               f"{totals['events']:,} event payloads; {totals['idempotency_records']:,} stored responses "
               f"{'would be ' if dry_run else ''}deleted."

@@ -1,5 +1,5 @@
 """`siaga report`: the period report (PDF, XLSX, HTML, JSON) or the monitoring export (CSV, JSON) to a file,
-with a progress bar on long runs. The period is --from .. --to in WIB days, BOTH included (as `siaga
+with a progress bar on long runs. The period is --from .. --to in days of the site's zone, BOTH included (as `siaga
 staffing` and `siaga simulate`): `--from 2026-10-01 --to 2026-10-31` is October. The API's `to` is the day
 after the last one, so the command adds a day; --month and --quarter are shortcuts. Calls and incidents
 made by `siaga simulate` are left out unless --include-simulated."""
@@ -77,10 +77,10 @@ def _shortcut(month: str | None, quarter: str | None) -> tuple[date, date] | Non
 
 
 @app.command("report")
-def report(period_from: str = typer.Option(None, "--from", help="first day YYYY-MM-DD (WIB)"),
-           period_to: str = typer.Option(None, "--to", help="last day YYYY-MM-DD (WIB), included: the whole day up "
-                                                            "to 24:00 WIB; e.g. --from 2026-10-01 --to 2026-10-31 is "
-                                                            "October"),
+def report(period_from: str = typer.Option(None, "--from", help="first day YYYY-MM-DD (site's zone)"),
+           period_to: str = typer.Option(None, "--to", help="last day YYYY-MM-DD, included: the whole day up "
+                                                            "to 24:00 local time; e.g. --from 2026-10-01 --to "
+                                                            "2026-10-31 is October"),
            month: str = typer.Option(None, help="instead of --from/--to: a month, YYYY-MM"),
            quarter: str = typer.Option(None, help="instead of --from/--to: a quarter, YYYY-Qn"),
            fmt: str = typer.Option("pdf", "--format", help=" | ".join(FORMATS)),
@@ -95,8 +95,9 @@ def report(period_from: str = typer.Option(None, "--from", help="first day YYYY-
                                                        "(default: left out; the report says how many)")) -> None:
     """Write the period report (headline KPIs, calls by outcome, service levels, incidents, agency stage
     times) or the monitoring export of calls and incidents for a period of at most two years. The period
-    is --from .. --to, both days included (WIB), or --month / --quarter. Calls and incidents made by
-    `siaga simulate` are left out unless --include-simulated."""
+    is --from .. --to, both days included (days in SIAGA_TIMEZONE, WIB by default), or --month / --quarter.
+    Calls and incidents made by `siaga simulate` are left out unless --include-simulated."""
+    from siaga.core.clock import site_zone
     from siaga.db.engine import engine_for
     from siaga.domains.kpi.service import PeriodError, make_period
     from siaga.settings import get_settings
@@ -115,16 +116,17 @@ def report(period_from: str = typer.Option(None, "--from", help="first day YYYY-
     if (month or quarter) and (period_from or period_to):
         fail("give either --from/--to or --month/--quarter, not both")
     days = _shortcut(month, quarter) or _inclusive(_day(period_from, "--from"), _day(period_to, "--to"))
+    settings = get_settings()
+    zone = site_zone(settings)
     try:
-        period = make_period(*days)
+        period = make_period(*days, zone)
     except PeriodError as exc:  # not expected: _inclusive and _shortcut check first
         fail(f"--{exc.field}: {exc.message}")
-    settings = get_settings()
     engine = engine_for(settings.database_url)
     stem = "monitoring" if kind == "monitoring" else ("laporan" if lang == "id" else "report")
     target = out_file or Path(f"siaga112-{stem}-{period.start_date}_{period.last_day}.{fmt}")
     days_text = "1 day" if period.days == 1 else f"{period.days} days"
-    err.print(f"Period {period.start_date} .. {period.last_day} (WIB, {days_text}, both included)")
+    err.print(f"Period {period.start_date} .. {period.last_day} ({zone.label}, {days_text}, both included)")
     from siaga.domains.reports.render import PdfUnavailable
 
     try:

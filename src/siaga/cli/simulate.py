@@ -31,7 +31,7 @@ def simulate(
     talk_ms: int = typer.Option(20000, help="calls via SIP: how long each call talks once answered (ms)"),
     scenario_name: str = typer.Option("bengkalis-24x7", "--scenario", "-s",
                                       help="scenario name (trial-2025, bengkalis-24x7) or a .json file"),
-    period_from: str = typer.Option(None, "--from", help="first day YYYY-MM-DD (WIB); default: the scenario's"),
+    period_from: str = typer.Option(None, "--from", help="first day YYYY-MM-DD (site's zone); default: the scenario's"),
     period_to: str = typer.Option(None, "--to", help="last day, inclusive; default: the scenario's"),
     seed: int = typer.Option(None, help="random seed (default: the scenario's); same seed, same calls"),
     roster_spec: str = typer.Option("scenario", "--roster",
@@ -59,8 +59,10 @@ def simulate(
         return
     if what != "history":
         fail(f"unknown simulation {what!r}: history or calls")
+    from siaga.core.clock import site_zone
     from siaga.domains.simulate import actions, engine, reference, story
     from siaga.domains.simulate.scenario import ScenarioError, load
+    from siaga.settings import get_settings
 
     if write and live:
         fail("choose --write (history into the database) or --live (replay through the API), not both")
@@ -81,10 +83,11 @@ def simulate(
         _live(scenario, roster, seed, start, end, live, token, speed, answer, operators, limit, run_id)
         return
     places, categories = reference.places_from_csv(), reference.categories_from_csv()
+    zone = site_zone(get_settings())  # the scenario's hours are the site's local hours
 
     def in_memory(r):  # type: ignore[no-untyped-def]
-        calls = engine.run(engine.generate(scenario, places, categories, seed, start, end),
-                           engine.Queue(r, start, end))
+        calls = engine.run(engine.generate(scenario, places, categories, seed, start, end, zone=zone),
+                           engine.Queue(r, start, end, zone))
         return story.from_calls(calls, r)
 
     if write:
@@ -98,7 +101,7 @@ def simulate(
                 result = actions.write_history(ctx, scenario, roster, seed, start, end,
                                                progress=lambda n: bar.update(task, completed=n))
             with action_ctx() as ctx:
-                told = story.from_database(ctx.db, result.tag, roster)
+                told = story.from_database(ctx.db, result.tag, roster, zone)
         out.print(f"[green]Written[/]: {result.calls:,} calls, {result.incidents:,} incidents, "
                   f"{result.assignments:,} agency assignments (run {result.tag}; calls' external_ref "
                   f"sim-{result.tag}-…). The story below is read back from the database.")
@@ -120,6 +123,7 @@ def simulate(
 def _roster(spec, scenario, include_simulated=False):  # type: ignore[no-untyped-def]
     """resolve_roster, plus 'staffing[:FROM:TO]': the roster `siaga staffing` suggests from this database
     (its real calls; simulated ones too with include_simulated)."""
+    from siaga.core.clock import site_zone
     from siaga.domains.simulate.scenario import resolve_roster, roster_of, staffing_period
     from siaga.domains.staffing import service
 
@@ -127,7 +131,8 @@ def _roster(spec, scenario, include_simulated=False):  # type: ignore[no-untyped
         return resolve_roster(spec, scenario)
     first, last = staffing_period(spec)
     with action_ctx() as ctx:
-        plan = service.staffing(ctx.db, ctx.now(), first, last, 0.9, 15.0, include_simulated=include_simulated)
+        plan = service.staffing(ctx.db, ctx.now(), site_zone(ctx.settings), first, last, 0.9, 15.0,
+                                include_simulated=include_simulated)
     if plan.method == "no_data":
         if plan.simulated_calls and not plan.simulated_included:
             fail(f"no real answered calls between {plan.period_from} and {plan.period_to} to staff from, only "

@@ -1,6 +1,6 @@
 """`siaga staffing`: how many operators each hour of the week, from the centre's own calls. The period is
---from .. --to in WIB days, both included (as `siaga report`); calls made by `siaga simulate` are left out
-unless --include-simulated."""
+--from .. --to in days of the site's zone, both included (as `siaga report`); calls made by `siaga simulate`
+are left out unless --include-simulated."""
 
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ def parse_day(value: str | None, option: str) -> date | None:
 
 
 @app.command("staffing")
-def staffing(period_from: str = typer.Option(None, "--from", help="first day YYYY-MM-DD (WIB); default: 8 weeks "
-                                                                  "before --to"),
-             period_to: str = typer.Option(None, "--to", help="last day YYYY-MM-DD (WIB), included: the whole day up "
-                                                              "to 24:00 WIB; default: yesterday"),
+def staffing(period_from: str = typer.Option(None, "--from", help="first day YYYY-MM-DD (site's zone); default: "
+                                                                  "8 weeks before --to"),
+             period_to: str = typer.Option(None, "--to", help="last day YYYY-MM-DD, included: the whole day up "
+                                                              "to 24:00 local; default: yesterday"),
              target: float = typer.Option(0.9, help="share of offered calls answered in time, between 0 and 1"),
              within: float = typer.Option(15.0, help="seconds"),
              min_operators: int = typer.Option(1, help="operators on duty at least, every hour (1 = 24/7)"),
@@ -43,8 +43,9 @@ def staffing(period_from: str = typer.Option(None, "--from", help="first day YYY
                                                          "left out)")) -> None:
     """Operators needed each hour of the week for TARGET of calls answered within WITHIN seconds (Erlang A
     from the period's arrivals, handle times and caller patience), and a roster of 8-hour shifts. The
-    period is --from .. --to, both days included (WIB). Calls made by `siaga simulate` are left out
+    period is --from .. --to, both days included (the site's zone). Calls made by `siaga simulate` are left out
     unless --include-simulated."""
+    from siaga.core.clock import site_zone
     from siaga.domains.staffing import service
 
     start, end = parse_day(period_from, "--from"), parse_day(period_to, "--to")
@@ -59,13 +60,14 @@ def staffing(period_from: str = typer.Option(None, "--from", help="first day YYY
     if start and end and (end - start).days + 1 > service.MAX_PERIOD_DAYS:
         fail(f"the period is longer than {service.MAX_PERIOD_DAYS} days")
     with action_ctx() as ctx:
-        result = service.staffing(ctx.db, ctx.now(), start, end, target, within, min_operators, include_simulated)
+        zone = site_zone(ctx.settings)
+        result = service.staffing(ctx.db, ctx.now(), zone, start, end, target, within, min_operators, include_simulated)
     if as_json:
         out.print_json(json.dumps(result.model_dump(mode="json")))
         return
     method = {"erlang_a": "Erlang A (callers give up)", "erlang_c": "Erlang C (no hang-ups seen)",
               "no_data": "no answered call in the period: minimum cover only"}[result.method]
-    out.print(f"[bold]Staffing[/] {result.period_from} .. {result.period_to} ({result.days} days, WIB, both "
+    out.print(f"[bold]Staffing[/] {result.period_from} .. {result.period_to} ({result.days} days, {zone.label}, both "
               f"included): {result.calls_offered:,} calls offered, {result.calls_answered:,} answered, "
               f"{result.calls_abandoned:,} hung up before an answer.")
     if result.simulated_included and result.simulated_calls:
@@ -77,7 +79,7 @@ def staffing(period_from: str = typer.Option(None, "--from", help="first day YYY
     patience = f"{result.patience_s:.0f} s" if result.patience_s is not None else "-"
     out.print(f"Average handle time {handle}, average patience {patience}; model: {method}. "
               f"Target: {result.target:.0%} of offered calls answered within {result.within_s:g} s.")
-    grid = Table(title="Operators needed (hour WIB × day)", show_lines=False)
+    grid = Table(title=f"Operators needed (hour {zone.label} × day)", show_lines=False)
     grid.add_column("hour", justify="right")
     for d in DAYS_EN:
         grid.add_column(d, justify="right")
@@ -88,7 +90,7 @@ def staffing(period_from: str = typer.Option(None, "--from", help="first day YYY
         grid.add_row(f"{h:02d}", *[_cell(c.operators, result.peak_operators) for c in cells], f"{rate:.1f}")
     out.print(grid)
     roster = Table(title="Suggested roster: 8-hour shifts (operators)")
-    roster.add_column("shift (WIB)")
+    roster.add_column(f"shift ({zone.label})")
     for d in DAYS_EN:
         roster.add_column(d, justify="right")
     for start_hour in result.roster.shift_starts:

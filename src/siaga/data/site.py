@@ -105,6 +105,13 @@ def init_site(kode: str, boundary_files: list[Path], out: Path, *, timezone: str
                         "list of region codes")
     if prefix is not None and not re.fullmatch(r"[A-Z]{2,6}", prefix):
         raise SiteError("awalan nomor kejadian: 2–6 huruf besar / the incident prefix is 2–6 capital letters")
+    if timezone is not None:
+        from siaga.core.clock import SiteZone
+
+        try:
+            SiteZone.named(timezone)
+        except Exception as exc:  # noqa: BLE001 - the zone's own message says what is wrong
+            raise SiteError(f"zona waktu / time zone: {exc}") from None
     if out.exists() and any(out.iterdir()):
         raise SiteError(f"{out} sudah berisi berkas / already holds files: choose an empty folder")
     features = _boundaries_of(normal, boundary_files)

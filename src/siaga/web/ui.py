@@ -29,7 +29,7 @@ from siaga.core.authz import (
     SUPERVISOR,
     Principal,
 )
-from siaga.core.clock import format_local
+from siaga.core.clock import SiteZone, site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem
 from siaga.core.http import SESSION_COOKIE, DbSession, authenticate
@@ -48,7 +48,6 @@ from siaga.web.words import OPERATOR_OUTCOMES, status_words, words
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.filters["wib"] = format_local
 
 # Screen → (roles that work in it, its nav word). The order is the nav bar's order.
 SCREENS: dict[str, tuple[frozenset[str], str]] = {
@@ -85,6 +84,7 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
     """What every console needs to name things and search locations without a round trip: categories,
     agencies, stations, the gazetteer (kecamatan and desa with their points), landmarks, words."""
     settings = request.app.state.settings
+    zone = site_zone(settings)
     name = "name_id" if lang == "id" else "name_en"
     regions = db.scalars(select(Region).where(Region.level.in_(("kecamatan", "desa", "kelurahan")))
                          .order_by(Region.kode)).all()
@@ -93,6 +93,8 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
         "me": {"user_id": principal.user_id, "username": principal.username, "role": principal.role,
                "agency_id": principal.agency_id, "full_name": principal.full_name},
         "server_now": request.app.state.clock.now().isoformat(),
+        # The browser shows and counts days in the site's zone, whatever its own clock's zone.
+        "zone": {"name": zone.name, "label": zone.label},
         "categories": [{"code": c.code, "parent": c.parent_code, "name": getattr(c, name),
                         "priority": c.default_priority}
                        for c in db.scalars(select(Category).where(Category.active.is_(True))
@@ -109,7 +111,7 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
                       for lm in db.scalars(select(Landmark).order_by(Landmark.name))],
         "outcomes": list(OPERATOR_OUTCOMES),
         "event_kinds": list(EVENT_KINDS),
-        "words": words(lang),
+        "words": words(lang, zone),
         "status": status_words(lang),
         "map": {"tile_url": settings.map_tile_url, "tile_attribution": settings.map_tile_attribution,
                 "center": [1.45, 101.75], "zoom": 9},
@@ -131,7 +133,13 @@ def security_headers(settings: Any) -> dict[str, str]:
             "Referrer-Policy": "same-origin"}
 
 
+def _zone(request: Request) -> SiteZone:
+    return site_zone(request.app.state.settings)
+
+
 def _render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    """A page or fragment; templates show times with `zone.format(...)`, in the site's zone."""
+    context = {"zone": _zone(request), **context}
     return templates.TemplateResponse(request, template, context, status_code=status_code,
                                       headers=security_headers(request.app.state.settings))
 
@@ -142,9 +150,9 @@ router = APIRouter(include_in_schema=False)
 def _login_page(request: Request, lang: str, error: str | None = None, username: str = "",
                 status_code: int = 200) -> Response:
     return _render(request, "login.html",
-                                      {"w": words(lang), "lang": lang, "error": error, "username": username,
-                                       "next": _safe_next(request.query_params.get("next"))},
-                                      status_code=status_code)
+                   {"w": words(lang, _zone(request)), "lang": lang, "error": error, "username": username,
+                    "next": _safe_next(request.query_params.get("next"))},
+                   status_code=status_code)
 
 
 def _safe_next(target: str | None) -> str:
@@ -171,7 +179,7 @@ def _screen(request: Request, db: Session, screen: str, template: str,
 
 
 def _page_context(request: Request, principal: Principal, lang: str, screen: str) -> dict[str, Any]:
-    w = words(lang)
+    w = words(lang, _zone(request))
     i = 0 if lang == "id" else 1
     nav = [(name, w[word]) for name, (roles, word) in SCREENS.items() if principal.role in roles]
     return {"w": w, "lang": lang, "principal": principal, "screen": screen, "nav": nav,
@@ -219,7 +227,7 @@ def incident_page(incident_id: int, request: Request, db: Session = DbSession) -
 
 @router.get("/incident/{incident_id}/timeline", response_class=HTMLResponse)
 def incident_timeline(incident_id: int, request: Request, db: Session = DbSession) -> Response:
-    """The timeline as an HTML fragment (htmx swaps it in when the incident changes), times in WIB."""
+    """The timeline as an HTML fragment (htmx swaps it in when the incident changes), times in the site's zone."""
     principal = authenticate(request, db)
     if principal is None:
         raise Problem(401, "not_authenticated")
@@ -228,7 +236,7 @@ def incident_timeline(incident_id: int, request: Request, db: Session = DbSessio
     entries = incidents_service.timeline(db, incident.id)
     agencies = {a.id: a.short_name for a in db.scalars(select(Agency))}
     return _render(request, "_timeline.html", {
-        "w": words(lang), "entries": entries, "agencies": agencies, "status": status_words(lang)})
+        "w": words(lang, _zone(request)), "entries": entries, "agencies": agencies, "status": status_words(lang)})
 
 
 @router.post("/login", response_class=HTMLResponse)

@@ -3,6 +3,8 @@ the browser code gets the same table as JSON (`words` in the page's reference da
 
 from __future__ import annotations
 
+from siaga.core.clock import SiteZone
+
 WORDS: dict[str, tuple[str, str]] = {
     # shell
     "title": ("Siaga 112 Kabupaten Bengkalis", "Siaga 112 Bengkalis Regency"),
@@ -43,7 +45,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "agencies": ("Instansi", "Agencies"),
     "units": ("Unit", "Units"),
     "unit": ("Unit", "Unit"),
-    "created": ("Dibuat (WIB)", "Created (WIB)"),
+    "created": ("Dibuat ({tz})", "Created ({tz})"),
     "age": ("Umur", "Age"),
     "description": ("Keterangan", "Description"),
     "notes": ("Catatan", "Notes"),
@@ -164,7 +166,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "kind_base": ("dasar (yang paling khusus berlaku)", "base (the most specific applies)"),
     "kind_extra": ("tambahan (selalu ditambahkan)", "extra (always added)"),
     "max_priority": ("Berlaku untuk prioritas sampai", "Applies up to priority"),
-    "hours": ("Jam (WIB)", "Hours (WIB)"),
+    "hours": ("Jam ({tz})", "Hours ({tz})"),
     "units_needed": ("Unit (mis. pumper:2, ambulance:1)", "Units (e.g. pumper:2, ambulance:1)"),
     "active": ("Aktif", "Active"),
     "add_rule": ("Tambah aturan", "Add rule"),
@@ -294,8 +296,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "model_erlang_c": ("Erlang C (tidak ada yang menutup)", "Erlang C (nobody hung up)"),
     "model_no_data": ("Belum ada panggilan terjawab pada periode ini: hanya jaga minimum",
                       "No answered call in this period: minimum cover only"),
-    "operators_grid": ("Operator dibutuhkan (jam WIB × hari)", "Operators needed (hour WIB × day)"),
-    "hour_wib": ("Jam (WIB)", "Hour (WIB)"),
+    "operators_grid": ("Operator dibutuhkan (jam {tz} × hari)", "Operators needed (hour {tz} × day)"),
+    "hour_local": ("Jam ({tz})", "Hour ({tz})"),
     "calls_per_hour": ("panggilan/jam", "calls/hour"),
     "roster_title": ("Usulan jadwal jaga (shift 8 jam)", "Suggested roster (8-hour shifts)"),
     "shift": ("Shift", "Shift"),
@@ -323,7 +325,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "st_until": ("Sampai dengan tanggal", "Up to and including"),
     "st_show": ("Tampilkan", "Show"),
     "st_loading": ("Memuat…", "Loading…"),
-    "st_times_wib": ("Semua waktu dalam WIB (UTC+7).", "All times in WIB (UTC+7)."),
+    "st_times_zone": ("Semua waktu dalam {tz_long}.", "All times in {tz_long}."),
     "st_report": ("Laporan periode", "Period report"),
     "st_open_report": ("Buka laporan", "Open report"),
     "st_download_pdf": ("Unduh PDF", "Download PDF"),
@@ -404,14 +406,14 @@ WORDS: dict[str, tuple[str, str]] = {
                    "Each agency's stage times from its assignments: notified → acknowledged → unit dispatched → on "
                    "scene → cleared; median and 90th percentile (linear interpolation)."),
     "def_period": ("Panggilan masuk periode menurut waktu masuknya; kejadian menurut waktu dibuat. Periode adalah "
-                   "hari kalender WIB.",
+                   "hari kalender {tz}.",
                    "Calls belong to the period in which they were offered, incidents to the one in which they were "
-                   "created. Periods are WIB calendar days."),
+                   "created. Periods are {tz} calendar days."),
     "st_outcomes": ("Panggilan menurut hasil", "Calls by outcome"),
     "st_outcomes_note": ("Ke mana panggilan yang tidak dijawab, dan apa isi panggilan yang dijawab.",
                          "Where the unanswered calls went, and what the answered calls were."),
     "st_service_levels": ("Tingkat layanan waktu jawab", "Answer-time service levels"),
-    "st_by_hour": ("Panggilan per jam (WIB)", "Calls by hour of day (WIB)"),
+    "st_by_hour": ("Panggilan per jam ({tz})", "Calls by hour of day ({tz})"),
     "st_by_dow": ("Panggilan per hari dalam seminggu", "Calls by day of the week"),
     "st_trend_day": ("Panggilan per hari", "Calls per day"),
     "st_trend_week": ("Panggilan per minggu (mulai Senin)", "Calls per week (from Monday)"),
@@ -529,9 +531,11 @@ WORDS.update({
 OPERATOR_OUTCOMES = ("emergency", "information", "prank", "ghost", "wrong_number", "test")
 
 
-def words(lang: str) -> dict[str, str]:
+def words(lang: str, zone: SiteZone) -> dict[str, str]:
+    """The words in one language, naming the site's zone where a word speaks of local time ({tz}: "WITA",
+    {tz_long}: "WITA (UTC+08:00)"). Replaced, not str.format: other words keep their {n} for the browser."""
     i = 0 if lang == "id" else 1
-    return {k: v[i] for k, v in WORDS.items()}
+    return {k: v[i].replace("{tz}", zone.label).replace("{tz_long}", zone.long_label) for k, v in WORDS.items()}
 
 
 def status_words(lang: str) -> dict[str, dict[str, str]]:

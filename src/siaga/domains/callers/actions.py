@@ -160,9 +160,9 @@ def reveal_number(ctx: Ctx, entity: str, entity_id: int, data: schemas.RevealIn)
 def train_risk_model(ctx: Ctx, train_from: date, train_to: date, test_from: date, test_to: date,
                      max_genuine_flagged: float = 0.05, save: bool = True) -> schemas.RiskModelOut:
     """Learn the nuisance-risk hint from the labelled calls of [train_from, train_to) and evaluate it on the
-    LATER period [test_from, test_to) (WIB days). Saved, it becomes the active model (the previous ones are
-    deactivated); the audit entry carries the periods and the evaluation, never a number."""
-    from siaga.core.clock import WIB
+    LATER period [test_from, test_to) (days in the site's zone). Saved, it becomes the active model (the
+    previous ones are deactivated); the audit entry carries the periods and the evaluation, never a number."""
+    from siaga.core.clock import site_zone
     from siaga.domains.callers import risk
     from siaga.domains.callers.models import RiskModel
 
@@ -176,10 +176,11 @@ def train_risk_model(ctx: Ctx, train_from: date, train_to: date, test_from: date
                                    f"train_to ({train_to})", "period_order")
     if (test_to - train_from).days > 2 * 366:
         raise invalid("train_from", "train and test together cover at most two years", "period_too_long")
-    today = ctx.now().astimezone(WIB).date()
+    zone = site_zone(ctx.settings)
+    today = zone.today(ctx.now())
     if test_to > today + timedelta(days=1):
         raise invalid("test_to", f"the evaluation period must be over (today is {today})", "period_in_future")
-    kept_since = (ctx.now() - timedelta(days=ctx.settings.nuisance_retention_days)).astimezone(WIB).date()
+    kept_since = zone.today(ctx.now() - timedelta(days=ctx.settings.nuisance_retention_days))
     if train_from - timedelta(days=risk.LOOKBACK.days) < kept_since:
         raise invalid("train_from", f"calls before {kept_since} are past the retention period "
                                     f"({ctx.settings.nuisance_retention_days} days): their prank calls are "
@@ -187,11 +188,11 @@ def train_risk_model(ctx: Ctx, train_from: date, train_to: date, test_from: date
                                     f"{kept_since + timedelta(days=risk.LOOKBACK.days)} or later", "before_retention")
     if not 0 <= max_genuine_flagged <= 0.5:
         raise invalid("max_genuine_flagged", "a share between 0 and 0.5", "out_of_range")
-    train = (risk.wib_start(train_from), risk.wib_start(train_to))
-    test = (risk.wib_start(test_from), risk.wib_start(test_to))
+    train = (zone.day_start(train_from), zone.day_start(train_to))
+    test = (zone.day_start(test_from), zone.day_start(test_to))
     rows = risk.load_rows(ctx.db, train[0], test[1])
     try:
-        trained = risk.train_and_evaluate(rows, train, test, max_genuine_flagged)
+        trained = risk.train_and_evaluate(rows, train, test, zone, max_genuine_flagged)
     except risk.InsufficientData as exc:
         raise invalid("train_from", str(exc), "insufficient_data") from None
     if trained.metrics["test"]["calls"] == 0:

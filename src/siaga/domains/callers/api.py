@@ -9,6 +9,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import select
 
+from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import request_language
 from siaga.core.http import ctx_for, idempotent
@@ -42,7 +43,7 @@ def call_caller_summary(call_id: PathId, request: Request,
     now = ctx.now()
     measures = [privacy.numbered_for(ctx.actor, m) for m in service.measures_of(ctx.db, call.caller_number)
                 if m.state == "active" and (m.expires_at is None or m.expires_at > now)]
-    hint = risk.hint(ctx.db, call, lang) if ctx.actor.can("risk.read") else None
+    hint = risk.hint(ctx.db, call, site_zone(ctx.settings), lang) if ctx.actor.can("risk.read") else None
     text = service.summary(ctx.db, call.caller_number, now, lang, exclude_call_id=call.id)  # not its own earlier call
     return schemas.CallerSummaryOut(call_id=call.id, summary=text, measures=measures,
                                     risk=hint if hint is not None and hint.available else None)
@@ -51,10 +52,11 @@ def call_caller_summary(call_id: PathId, request: Request,
 @router.get("/calls/{call_id}/risk", response_model=schemas.RiskOut)
 def call_risk(call_id: PathId, request: Request, ctx: Ctx = Depends(ctx_for("risk.read"))) -> schemas.RiskOut:
     """The nuisance-risk hint for one call, from its metadata (the number's recent calls and their outcomes
-    and durations, the hour in WIB, a withheld number), with its strongest reasons in plain words. A hint,
+    and durations, the hour in the site's zone, a withheld number), with its strongest reasons in plain words. A hint,
     never a decision: nothing acts on it. `available: false` when no model has been trained
     (`siaga callers risk-train`)."""
-    return risk.hint(ctx.db, calls_service.get_call(ctx.db, call_id), request_language(request))
+    return risk.hint(ctx.db, calls_service.get_call(ctx.db, call_id), site_zone(ctx.settings),
+                     request_language(request))
 
 
 @router.post("/calls/{call_id}/reveal-number", response_model=schemas.RevealOut,
@@ -85,8 +87,8 @@ def caller_measures(number: str = Number, ctx: Ctx = Depends(ctx_for("calls.read
             responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
                              "description": "The evidence pack (PDF), the number in full"}})
 def caller_evidence(request: Request, number: str = Number,
-                    date_from: date = Query(..., alias="from", description="First day (WIB), YYYY-MM-DD"),
-                    date_to: date = Query(..., alias="to", description="The day after the last one (WIB): "
+                    date_from: date = Query(..., alias="from", description="First day (site's zone), YYYY-MM-DD"),
+                    date_to: date = Query(..., alias="to", description="The day after the last one: "
                                                                        "[from, to); at most 366 days"),
                     ctx: Ctx = Depends(ctx_for("measures.manage"))) -> Response:
     """The evidence pack for the police: every call of the number in [from, to), the measures, the callbacks
@@ -95,7 +97,7 @@ def caller_evidence(request: Request, number: str = Number,
     evidence.check_period(date_from, date_to)
     pdf = evidence.evidence_pdf(ctx.db, full, date_from, date_to, ctx.now(), request_language(request),
                                 generated_by=f"{ctx.actor.full_name} ({ctx.actor.username})",
-                                retention_days=ctx.settings.nuisance_retention_days)
+                                retention_days=ctx.settings.nuisance_retention_days, zone=site_zone(ctx.settings))
     ctx.audit("evidence.export", "caller", full, {"number": full, "from": date_from.isoformat(),
                                                   "to": date_to.isoformat(), "by": ctx.actor.username})
     name = f"bukti-112-{full.lstrip('+')}-{date_from.isoformat()}-{date_to.isoformat()}.pdf"

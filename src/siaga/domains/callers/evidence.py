@@ -1,4 +1,4 @@
-"""The evidence pack for the police: every call of one number in a period (times in WIB, durations,
+"""The evidence pack for the police: every call of one number in a period (times in the site's zone, durations,
 outcomes, operators and their notes), the measures taken on the number, the callback attempts, and the
 audit-chain hashes that prove the records were not altered — as HTML and as a PDF (WeasyPrint). It says
 when nuisance records were last anonymised by the retention purge (retention.py).
@@ -9,14 +9,14 @@ and audited (`evidence.export`) by the callers of this module."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siaga.core.audit import AuditEntry, verify_chain
-from siaga.core.clock import WIB, format_local
+from siaga.core.clock import SiteZone
 from siaga.core.errors import invalid
 from siaga.domains.callers.models import CallbackAttempt, CallerMeasure
 from siaga.domains.calls.models import Call
@@ -40,7 +40,7 @@ CALLBACK_RESULT = {"reached_ok": ("terhubung, aman", "reached, all well"),
 
 
 def check_period(date_from: date, date_to: date) -> None:
-    """[from, to) in WIB days, at most 366 days; a 422 naming the field otherwise."""
+    """[from, to) in days of the site's zone, at most 366 days; a 422 naming the field otherwise."""
     if date_to <= date_from:
         raise invalid("query.to", f"to ({date_to}) must be after from ({date_from}); the period is [from, to)",
                       "period_order")
@@ -53,10 +53,6 @@ def check_number(raw: str) -> str:
     if not number:
         raise invalid("path.number", "a withheld number has no evidence pack", "withheld")
     return number
-
-
-def _utc(day: date) -> datetime:
-    return datetime.combine(day, time(0), WIB).astimezone(UTC)
 
 
 def _duration(seconds: float | None) -> str:
@@ -96,10 +92,11 @@ class Evidence:
     chain_problems: list[str]
     last_hash: str
     last_seq: int
+    zone: SiteZone
     retention: str = ""  # what was anonymised and when (retention.py), in the pack's language
 
 
-def retention_note(db: Session, date_from: date, lang: str, retention_days: int | None) -> str:
+def retention_note(db: Session, date_from: date, lang: str, retention_days: int | None, zone: SiteZone) -> str:
     """The pack says when nuisance records were anonymised, so a missing prank call is not mistaken for an
     altered record: the newest `retention.purge` audit entry (its time and cutoff)."""
     from siaga.domains.callers.retention import last_purge
@@ -110,21 +107,21 @@ def retention_note(db: Session, date_from: date, lang: str, retention_days: int 
     rule = TEXT["retention_rule"][i].format(days=days if days else "?")
     if purge is None:
         return rule + " " + TEXT["retention_never"][i]
-    text = rule + " " + TEXT["retention_last"][i].format(at=format_local(purge["at"]),
-                                                          cutoff=format_local(purge["cutoff"]))
-    if _utc(date_from) < purge["cutoff"]:
+    text = rule + " " + TEXT["retention_last"][i].format(at=zone.format(purge["at"]),
+                                                          cutoff=zone.format(purge["cutoff"]))
+    if zone.day_start(date_from) < purge["cutoff"]:
         text += " " + TEXT["retention_overlap"][i]
     return text
 
 
 def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
-           generated_by: str = "system", retention_days: int | None = None) -> Evidence:
+           generated_by: str = "system", retention_days: int | None = None, *, zone: SiteZone) -> Evidence:
     number = check_number(raw_number)
     check_period(date_from, date_to)
     lang = "en" if lang == "en" else "id"
     i = 0 if lang == "id" else 1
-    w = words(lang)
-    start, end = _utc(date_from), _utc(date_to)
+    w = words(lang, zone)
+    start, end = zone.day_start(date_from), zone.day_start(date_to)
     variants = msisdn_variants(number)
     names = {u.id: u.username for u in db.scalars(select(User))}
     calls = db.scalars(select(Call).where(Call.caller_number.in_(variants), Call.offered_at >= start,
@@ -135,14 +132,14 @@ def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: da
         for e in db.scalars(select(AuditEntry).where(AuditEntry.entity == "call",
                                                      AuditEntry.entity_id.in_(ids[chunk:chunk + 500]))
                             .order_by(AuditEntry.seq)):
-            hashes.setdefault(e.entity_id or "", []).append((e.seq, e.action, format_local(e.at), e.hash))
+            hashes.setdefault(e.entity_id or "", []).append((e.seq, e.action, zone.format(e.at), e.hash))
     rows = []
     for c in calls:
         since = c.answered_at or c.offered_at
         seconds = (c.ended_at - since).total_seconds() if c.ended_at else None
         outcome = w.get(f"outcome_{c.outcome or 'unclassified'}", c.outcome or "—")
-        rows.append(CallRow(id=c.id, number_as_received=c.caller_number, offered=format_local(c.offered_at),
-                            answered=format_local(c.answered_at), ended=format_local(c.ended_at),
+        rows.append(CallRow(id=c.id, number_as_received=c.caller_number, offered=zone.format(c.offered_at),
+                            answered=zone.format(c.answered_at), ended=zone.format(c.ended_at),
                             duration=_duration(seconds), outcome=outcome,
                             operator=names.get(c.operator_id, "—") if c.operator_id else "—",
                             notes=c.notes or "", hashes=hashes.get(str(c.id), [])))
@@ -157,12 +154,12 @@ def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: da
             "id": str(m.id), "kind": MEASURE_KIND.get(m.kind, (m.kind, m.kind))[i],
             "state": MEASURE_STATE.get(m.state, (m.state, m.state))[i], "reason": m.reason or "—",
             "legal_basis": m.legal_basis or "—",
-            "created": f"{format_local(m.created_at)} · {who(m.created_by)}",
-            "decided": f"{format_local(m.decided_at)} · {who(m.decided_by)}" if m.decided_at else "—",
-            "expires": format_local(m.expires_at),
-            "ended": f"{format_local(m.ended_at)} · {who(m.ended_by)}" if m.ended_at else "—",
+            "created": f"{zone.format(m.created_at)} · {who(m.created_by)}",
+            "decided": f"{zone.format(m.decided_at)} · {who(m.decided_by)}" if m.decided_at else "—",
+            "expires": zone.format(m.expires_at),
+            "ended": f"{zone.format(m.ended_at)} · {who(m.ended_by)}" if m.ended_at else "—",
             "note": m.note or ""})
-    callbacks = [{"call_id": str(a.call_id), "at": format_local(a.at),
+    callbacks = [{"call_id": str(a.call_id), "at": zone.format(a.at),
                   "by": who(a.by_user),
                   "result": CALLBACK_RESULT.get(a.result, (a.result, a.result))[i], "note": a.note or ""}
                  for a in db.scalars(select(CallbackAttempt).where(CallbackAttempt.number.in_(variants),
@@ -173,11 +170,11 @@ def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: da
     last = db.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
     head = db.get(LedgerHead, 1)
     last_hash = last.hash if last is not None else (head.last_audit_hash if head else "")
-    return Evidence(number=number, period_from=date_from, period_to=date_to, generated_at=format_local(now),
+    return Evidence(number=number, period_from=date_from, period_to=date_to, generated_at=zone.format(now),
                     generated_by=generated_by, lang=lang, calls=rows, measures=measures, callbacks=callbacks,
                     chain_ok=chain.ok, chain_entries=chain.entries, chain_problems=chain.problems,
-                    last_hash=last_hash, last_seq=last.seq if last is not None else 0,
-                    retention=retention_note(db, date_from, lang, retention_days))
+                    last_hash=last_hash, last_seq=last.seq if last is not None else 0, zone=zone,
+                    retention=retention_note(db, date_from, lang, retention_days, zone))
 
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
@@ -199,13 +196,13 @@ th { background: #eee; } .hash { font-family: "DejaVu Sans Mono", monospace; fon
 <h1>{{ T.title }}</h1>
 <dl>
 <dt>{{ T.number }}</dt><dd><strong>{{ e.number }}</strong></dd>
-<dt>{{ T.period }}</dt><dd>{{ e.period_from.strftime('%d-%m-%Y') }} 00:00 WIB — {{ e.period_to.strftime('%d-%m-%Y') }}
- 00:00 WIB ({{ T.period_note }})</dd>
+<dt>{{ T.period }}</dt><dd>{{ e.period_from.strftime('%d-%m-%Y') }} 00:00 {{ e.zone.label }} —
+ {{ e.period_to.strftime('%d-%m-%Y') }} 00:00 {{ e.zone.label }} ({{ T.period_note }})</dd>
 <dt>{{ T.generated_at }}</dt><dd>{{ e.generated_at }}</dd>
 <dt>{{ T.generated_by }}</dt><dd>{{ e.generated_by }}</dd>
 <dt>{{ T.calls_n }}</dt><dd>{{ e.calls|length }}</dd>
 </dl>
-<p>{{ T.times_wib }}</p>
+<p>{{ T.times_zone }}</p>
 <p id="retention"><strong>{{ T.retention_title }}:</strong> {{ e.retention }}</p>
 
 <h2>1. {{ T.calls }}</h2>
@@ -257,7 +254,7 @@ TEXT = {
     "generated_at": ("Dibuat pada", "Generated at"),
     "generated_by": ("Dibuat oleh", "Generated by"),
     "calls_n": ("Jumlah panggilan", "Number of calls"),
-    "times_wib": ("Semua waktu dalam WIB (UTC+7).", "All times are WIB (UTC+7)."),
+    "times_zone": ("Semua waktu dalam {tz_long}.", "All times are {tz_long}."),
     "calls": ("Panggilan", "Calls"),
     "received_as": ("Nomor seperti diterima", "Number as received"),
     "offered": ("Masuk", "Offered"), "answered": ("Dijawab", "Answered"), "ended": ("Selesai", "Ended"),
@@ -315,17 +312,17 @@ TEXT = {
 
 
 def evidence_html(db: Session, number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
-                  generated_by: str = "system", retention_days: int | None = None) -> str:
-    e = gather(db, number, date_from, date_to, now, lang, generated_by, retention_days)
+                  generated_by: str = "system", retention_days: int | None = None, *, zone: SiteZone) -> str:
+    e = gather(db, number, date_from, date_to, now, lang, generated_by, retention_days, zone=zone)
     i = 0 if e.lang == "id" else 1
-    return TEMPLATE.render(e=e, T={k: v[i] for k, v in TEXT.items()})
+    return TEMPLATE.render(e=e, T={k: v[i].replace("{tz_long}", zone.long_label) for k, v in TEXT.items()})
 
 
 def evidence_pdf(db: Session, number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
-                 generated_by: str = "system", retention_days: int | None = None) -> bytes:
+                 generated_by: str = "system", retention_days: int | None = None, *, zone: SiteZone) -> bytes:
     from siaga.domains.reports.render import TEMPLATES, PdfUnavailable
 
-    page = evidence_html(db, number, date_from, date_to, now, lang, generated_by, retention_days)
+    page = evidence_html(db, number, date_from, date_to, now, lang, generated_by, retention_days, zone=zone)
     try:
         from weasyprint import HTML
     except OSError as exc:  # cffi could not load Pango / HarfBuzz / fontconfig
@@ -334,7 +331,7 @@ def evidence_pdf(db: Session, number: str, date_from: date, date_to: date, now: 
     return HTML(string=page, base_url=str(TEMPLATES)).write_pdf()
 
 
-def default_period(now: datetime) -> tuple[date, date]:
-    """The last 30 WIB days up to and including today."""
-    today = now.astimezone(WIB).date()
+def default_period(now: datetime, zone: SiteZone) -> tuple[date, date]:
+    """The last 30 days (in the site's zone) up to and including today."""
+    today = zone.today(now)
     return today - timedelta(days=30), today + timedelta(days=1)

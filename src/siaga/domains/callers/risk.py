@@ -12,7 +12,7 @@ earlier call's outcome counts only once that call had ended, as it would have be
   calls_24h        earlier calls of any kind in 24 h
   emergencies_90d  earlier calls recorded as a genuine emergency in 90 days
   short_calls_90d  earlier answered calls shorter than 30 s in 90 days
-  night            rings between 22:00 and 04:59 WIB
+  night            rings between 22:00 and 04:59 local time (the site's zone)
 
 Silent (ghost) calls deliberately never count against a number: a silent caller may be a victim.
 
@@ -34,13 +34,13 @@ import math
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from siaga.core.clock import WIB
+from siaga.core.clock import SiteZone
 from siaga.domains.callers import schemas
 from siaga.domains.callers.models import RiskModel
 from siaga.domains.callers.privacy import ANONYMISED
@@ -87,10 +87,11 @@ class Sample:
     raw: dict[str, float]
 
 
-def raw_features(at: datetime, withheld: bool, past: Iterable[Row]) -> dict[str, float]:
-    """The features of a call ringing at `at`, from the number's earlier calls (any order, any age)."""
+def raw_features(at: datetime, withheld: bool, past: Iterable[Row], zone: SiteZone) -> dict[str, float]:
+    """The features of a call ringing at `at`, from the number's earlier calls (any order, any age); "night"
+    is the site's night, so a WITA centre's 23:00 is night although it is 22:00 in Jakarta."""
     f = dict.fromkeys(FEATURES, 0.0)
-    f["night"] = 1.0 if at.astimezone(WIB).hour in NIGHT_HOURS else 0.0
+    f["night"] = 1.0 if zone.local(at).hour in NIGHT_HOURS else 0.0
     if withheld:
         f["withheld"] = 1.0
         return f
@@ -165,9 +166,9 @@ def _n(raw: dict[str, float], key: str) -> int:
     return int(round(raw[key]))
 
 
-def phrase(feature: str, raw: dict[str, float], at: datetime, lang: str = "id") -> str:
+def phrase(feature: str, raw: dict[str, float], at: datetime, zone: SiteZone, lang: str = "id") -> str:
     en = lang == "en"
-    clock = at.astimezone(WIB).strftime("%H:%M")
+    clock = f"{zone.local(at):%H:%M} {zone.label_at(at)}"
     if feature == "withheld":
         return ("number withheld" if en else "nomor disembunyikan") if raw[feature] else \
             ("number shown" if en else "nomor terlihat")
@@ -175,8 +176,8 @@ def phrase(feature: str, raw: dict[str, float], at: datetime, lang: str = "id") 
         return ("no calls from this number in 90 days" if en else "belum pernah menelepon dalam 90 hari") \
             if raw[feature] else ("called before in the last 90 days" if en else "pernah menelepon dalam 90 hari")
     if feature == "night":
-        return (f"at night ({clock} WIB)" if en else f"malam hari ({clock} WIB)") if raw[feature] else \
-            (f"daytime or evening ({clock} WIB)" if en else f"siang/sore hari ({clock} WIB)")
+        return (f"at night ({clock})" if en else f"malam hari ({clock})") if raw[feature] else \
+            (f"daytime or evening ({clock})" if en else f"siang/sore hari ({clock})")
     n = _n(raw, feature)
     words = {
         "pranks_7d": (f"{n} panggilan iseng dalam 7 hari", f"{n} prank calls in 7 days"),
@@ -189,9 +190,10 @@ def phrase(feature: str, raw: dict[str, float], at: datetime, lang: str = "id") 
     return words[1] if en else words[0]
 
 
-def explain(model: Model, raw: dict[str, float], at: datetime, lang: str = "id") -> list[schemas.RiskReason]:
+def explain(model: Model, raw: dict[str, float], at: datetime, zone: SiteZone,
+            lang: str = "id") -> list[schemas.RiskReason]:
     terms = sorted(zip(model.features, model.terms(raw), strict=True), key=lambda t: -abs(t[1]))
-    return [schemas.RiskReason(feature=f, text=phrase(f, raw, at, lang), direction="up" if t > 0 else "down",
+    return [schemas.RiskReason(feature=f, text=phrase(f, raw, at, zone, lang), direction="up" if t > 0 else "down",
                                contribution=round(t, 4))
             for f, t in terms[:MAX_REASONS] if abs(t) >= MIN_REASON]
 
@@ -210,24 +212,24 @@ def active_model(db: Session) -> Model | None:
         return None  # a model this code cannot read shows nothing rather than a wrong hint
 
 
-def features_of_call(db: Session, call: Call) -> dict[str, float] | None:
+def features_of_call(db: Session, call: Call, zone: SiteZone) -> dict[str, float] | None:
     """The call's features as they were when it rang (None for an anonymised call)."""
     if call.caller_number == ANONYMISED:
         return None
     number = normalise_msisdn(call.caller_number)
     at = call.offered_at
     if not number:
-        return raw_features(at, True, ())
+        return raw_features(at, True, (), zone)
     earlier = or_(Call.offered_at < at, and_(Call.offered_at == at, Call.id < call.id))
     rows = db.execute(select(Call.id, Call.offered_at, Call.answered_at, Call.ended_at, Call.outcome).where(
         Call.caller_number.in_(msisdn_variants(number)), Call.offered_at >= at - LOOKBACK, earlier)).all()
     past = [Row(r.id, number, r.offered_at, r.answered_at, r.ended_at, r.outcome) for r in rows]
-    return raw_features(at, False, past)
+    return raw_features(at, False, past, zone)
 
 
-def hint(db: Session, call: Call, lang: str = "id") -> schemas.RiskOut:
+def hint(db: Session, call: Call, zone: SiteZone, lang: str = "id") -> schemas.RiskOut:
     model = active_model(db)
-    raw = features_of_call(db, call) if model is not None else None
+    raw = features_of_call(db, call, zone) if model is not None else None
     if model is None or raw is None:
         return schemas.RiskOut(available=False, call_id=call.id)
     score = model.score(raw)
@@ -235,16 +237,12 @@ def hint(db: Session, call: Call, lang: str = "id") -> schemas.RiskOut:
     return schemas.RiskOut(
         available=True, call_id=call.id, model_id=model.id, score=round(score, 4),
         flagged=score >= model.threshold, threshold=model.threshold,
-        reasons=explain(model, raw, call.offered_at, lang), note=HINT_NOTE[1 if lang == "en" else 0],
+        reasons=explain(model, raw, call.offered_at, zone, lang), note=HINT_NOTE[1 if lang == "en" else 0],
         trained_at=model.trained_at, test_precision=test.get("precision"), test_recall=test.get("recall"),
         test_genuine_flagged_share=test.get("genuine_flagged_share"))
 
 
 # --- learning and honest evaluation -------------------------------------------------------------------------
-
-def wib_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), WIB).astimezone(UTC)
-
 
 def load_rows(db: Session, start: datetime, end: datetime) -> list[Row]:
     """Calls offered in [start − 90 days, end), oldest first; anonymised calls are left out entirely."""
@@ -261,7 +259,7 @@ def load_rows(db: Session, start: datetime, end: datetime) -> list[Row]:
     return rows
 
 
-def samples(rows: Iterable[Row], start: datetime, end: datetime) -> list[Sample]:
+def samples(rows: Iterable[Row], start: datetime, end: datetime, zone: SiteZone) -> list[Sample]:
     """The labelled calls offered in [start, end), each with its features from the calls before it — the
     same features `features_of_call` computes when the call rings. `rows` in (offered_at, id) order."""
     history: dict[str, deque[Row]] = {}
@@ -272,7 +270,8 @@ def samples(rows: Iterable[Row], start: datetime, end: datetime) -> list[Sample]
             while past and past[0].offered_at < r.offered_at - LOOKBACK:
                 past.popleft()
         if start <= r.offered_at < end and r.outcome in LABELLED:
-            out.append(Sample(r.id, r.offered_at, r.outcome, raw_features(r.offered_at, not r.number, past or ())))
+            raw = raw_features(r.offered_at, not r.number, past or (), zone)
+            out.append(Sample(r.id, r.offered_at, r.outcome, raw))
         if r.number:
             if past is None:
                 past = history[r.number] = deque()
@@ -353,13 +352,13 @@ class Trained:
 
 
 def train_and_evaluate(rows: Sequence[Row], train: tuple[datetime, datetime], test: tuple[datetime, datetime],
-                       max_genuine_flagged: float = 0.05) -> Trained:
+                       zone: SiteZone, max_genuine_flagged: float = 0.05) -> Trained:
     """Fit on `train`, evaluate on the later `test` period ([from, to) instants; test must start at or after
     the end of train). `rows` must cover [train start − 90 days, test end) in (offered_at, id) order."""
     if not (train[0] < train[1] <= test[0] < test[1]):
         raise ValueError("the periods must be train_from < train_to ≤ test_from < test_to")
-    train_samples = samples(rows, *train)
-    test_samples = samples(rows, *test)
+    train_samples = samples(rows, *train, zone)
+    test_samples = samples(rows, *test, zone)
     params, check = fit(train_samples, max_genuine_flagged)
     model = Model.from_params(params)
     in_train = [r for r in rows if train[0] <= r.offered_at < train[1]]

@@ -134,7 +134,7 @@ class RiskReason(BaseModel):
 
 class RiskOut(BaseModel):
     """The nuisance-risk hint for one call, from its metadata only (how often the number called, what its
-    calls turned out to be, their durations, the hour in WIB, a withheld number). A hint for the call-taker,
+    calls turned out to be, their durations, the hour in the site's zone, a withheld number). A hint for the call-taker,
     never a decision: nothing in Siaga acts on it."""
 
     available: bool = Field(description="false when no model has been trained (then show nothing)")

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from siaga.core.clock import WIB
+from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
 from siaga.db.engine import dialect_insert
@@ -61,10 +61,11 @@ def add_timeline(ctx: Ctx, incident_id: int, kind: str, text: str = "", data: di
 
 
 def _next_number(ctx: Ctx) -> str:
-    """BKS-2026-000123. On PostgreSQL the counter moves in a short transaction of its own, so concurrent
+    """BKS-2026-000123, the year in the site's zone (a WITA centre starts 2027 an hour before a WIB one).
+    On PostgreSQL the counter moves in a short transaction of its own, so concurrent
     creations don't queue behind each other's whole transaction; a creation that then fails leaves a gap
     in the numbers, never a duplicate. On SQLite the writer already holds the database lock."""
-    year = ctx.now().astimezone(WIB).year
+    year = site_zone(ctx.settings).local(ctx.now()).year
     bind = ctx.db.get_bind()
     if bind.dialect.name == "postgresql":
         with bind.connect() as conn:

@@ -1,5 +1,5 @@
-"""The KPI queries: counts gathered with SQL aggregates over a period [from, to) of WIB days, grouped by one
-dimension; the KPIs themselves are computed from those counts by `kpi/definitions.py` only.
+"""The KPI queries: counts gathered with SQL aggregates over a period [from, to) of the site's calendar days,
+grouped by one dimension; the KPIs themselves are computed from those counts by `kpi/definitions.py` only.
 
 Calls belong to the period in which they were offered; incidents (and their assignments, units and stage
 times) to the period in which the incident was created. Grouping a call by category or kecamatan uses its
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from operator import itemgetter
 from typing import Any, Literal, get_args
 
@@ -22,7 +22,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from siaga.core.clock import WIB
+from siaga.core.clock import SiteZone
 from siaga.domains.agencies.models import Agency
 from siaga.domains.calls.models import CALL_OUTCOMES, Call
 from siaga.domains.incidents.models import Assignment, Category, Incident, UnitAssignment
@@ -35,7 +35,7 @@ from siaga.domains.kpi.definitions import (
     ProcessingCounts,
     StageTimes,
 )
-from siaga.domains.kpi.sql import kecamatan_of, seconds_between, utc_hour
+from siaga.domains.kpi.sql import kecamatan_of, local_of_cell, seconds_between, utc_cell
 from siaga.domains.regions.models import Region
 from siaga.domains.simulate.marks import real_call, real_incident, simulated_call, simulated_incident
 from siaga.domains.users.models import User
@@ -66,18 +66,20 @@ class UnsupportedDimension(ValueError):
 
 @dataclass(frozen=True)
 class Period:
-    """WIB calendar days [start_date, end_date): 1 Oct → 1 Nov is October."""
+    """Calendar days [start_date, end_date) in the site's zone: 1 Oct → 1 Nov is October. The zone travels
+    with the period, so every grouping of it (day, hour, day of week) is reckoned in the same zone."""
 
     start_date: date
     end_date: date
+    zone: SiteZone
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.start_date, time(0), WIB).astimezone(UTC)
+        return self.zone.day_start(self.start_date)
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.end_date, time(0), WIB).astimezone(UTC)
+        return self.zone.day_start(self.end_date)
 
     @property
     def last_day(self) -> date:
@@ -92,9 +94,9 @@ class Period:
         return "day" if self.days <= 62 else "week" if self.days <= 190 else "month"
 
 
-def make_period(start: date | None, end: date | None) -> Period:
+def make_period(start: date | None, end: date | None, zone: SiteZone) -> Period:
     if start is None:
-        raise PeriodError("from", "missing", "from is required (YYYY-MM-DD, the first WIB day)")
+        raise PeriodError("from", "missing", "from is required (YYYY-MM-DD, the first day)")
     if end is None:
         raise PeriodError("to", "missing", "to is required (YYYY-MM-DD, the day after the last one)")
     for name, value in (("from", start), ("to", end)):
@@ -109,7 +111,7 @@ def make_period(start: date | None, end: date | None) -> Period:
     if end > limit:
         raise PeriodError("to", "period_too_long", f"a period covers at most {MAX_YEARS} years "
                           f"(from {start}, to at most {limit})")
-    return Period(start, end)
+    return Period(start, end, zone)
 
 
 def _in(column: Any, period: Period) -> ColumnElement[bool]:
@@ -123,15 +125,15 @@ CALL_FIELDS = ("offered", "answered", "answered_10s", "answered_15s", "answered_
                *(f"o_{o}" for o in CALL_OUTCOMES))
 
 
-def _call_raw_keys(dims: Iterable[str]) -> dict[str, ColumnElement[Any]]:
-    """The columns a set of groupings needs: the UTC hour for every calendar grouping, the operator, and the
-    incident's category and kecamatan."""
+def _call_raw_keys(dims: Iterable[str], zone: SiteZone) -> dict[str, ColumnElement[Any]]:
+    """The columns a set of groupings needs: the UTC hour (sql.utc_cell) for every calendar grouping, the
+    operator, and the incident's category and kecamatan."""
     raw: dict[str, ColumnElement[Any]] = {}
     for dim in dims:
         if dim not in CALL_DIMENSIONS:
             raise UnsupportedDimension(f"calls cannot be grouped by {dim}")
         if dim in TIME_DIMENSIONS:
-            raw["cell"] = utc_hour(Call.offered_at)
+            raw["cell"] = utc_cell(Call.offered_at, zone.whole_hours)
         elif dim == "operator":
             raw["operator"] = Call.operator_id
         elif dim == "category":
@@ -167,7 +169,7 @@ def call_counts_by(db: Session, period: Period, dims: Iterable[str], *,
     2. one streamed pass over the answered calls' answer times for COCOM's "average of the slowest 10%"
        (not additive): per group, the ceil(n/10) longest, exactly as `definitions.slowest_10pct_avg`."""
     dims = list(dict.fromkeys(dims))
-    raw = _call_raw_keys(dims)
+    raw = _call_raw_keys(dims, period.zone)
     wait = seconds_between(Call.answered_at, Call.offered_at)
 
     def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -186,7 +188,7 @@ def call_counts_by(db: Session, period: Period, dims: Iterable[str], *,
     rows = db.connection().execute(query).cursor.fetchall()
     n_raw = len(raw)
     values = np.array([row[n_raw:] for row in rows], dtype=np.float64).reshape(len(rows), len(CALL_FIELDS))
-    raw_keys = _RawKeys(rows, list(raw))
+    raw_keys = _RawKeys(rows, list(raw), period.zone)
     result: dict[str, dict[Key, CallCounts]] = {}
     for dim in dims:
         keys, index = raw_keys.group(dim)
@@ -200,7 +202,7 @@ def call_counts_by(db: Session, period: Period, dims: Iterable[str], *,
         .where(Call.answered_at.is_not(None))).cursor
     answered_rows = cursor.fetchall()
     waits = np.fromiter(map(itemgetter(n_raw), answered_rows), dtype=np.float64, count=len(answered_rows))
-    answered_keys = _RawKeys(answered_rows, list(raw))
+    answered_keys = _RawKeys(answered_rows, list(raw), period.zone)
     by_wait = np.argsort(-waits, kind="stable")
     sorted_waits = waits[by_wait]
     for dim in dims:
@@ -246,12 +248,6 @@ def _encode(values: list[Any]) -> tuple[list[Any], np.ndarray]:
     return distinct, np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values))
 
 
-def _local_of_cell(cell: str | datetime) -> datetime:
-    """A UTC hour (see sql.utc_hour) in WIB."""
-    start = cell if isinstance(cell, datetime) else datetime.strptime(cell, "%Y-%m-%d %H")
-    return start.replace(tzinfo=UTC).astimezone(WIB)
-
-
 def _time_key(dim: str, local: datetime) -> Key:
     day = local.date()
     if dim == "day":
@@ -268,11 +264,11 @@ def _time_key(dim: str, local: datetime) -> Key:
 class _RawKeys:
     """The raw key columns of one pass, each encoded once: distinct values and each row's code."""
 
-    def __init__(self, rows: list[Any], names: list[str]) -> None:
+    def __init__(self, rows: list[Any], names: list[str], zone: SiteZone) -> None:
         self.count = len(rows)
         self.encoded = {name: _encode(list(map(itemgetter(i), rows))) for i, name in enumerate(names)}
         if "cell" in self.encoded:
-            self.local = [_local_of_cell(cell) for cell in self.encoded["cell"][0]]
+            self.local = [local_of_cell(cell, zone) for cell in self.encoded["cell"][0]]
 
     def group(self, dim: str) -> tuple[list[Key], np.ndarray]:
         """The groups of one grouping and each row's group."""
@@ -293,13 +289,13 @@ class _RawKeys:
 PROCESSING_FIELDS = ("incidents", "measured", "within_60s", "processing_s_sum")
 
 
-def _incident_raw_keys(dims: Iterable[str]) -> dict[str, ColumnElement[Any]]:
+def _incident_raw_keys(dims: Iterable[str], zone: SiteZone) -> dict[str, ColumnElement[Any]]:
     raw: dict[str, ColumnElement[Any]] = {}
     for dim in dims:
         if dim not in DIMENSIONS:
             raise UnsupportedDimension(f"incidents cannot be grouped by {dim}")
         if dim in TIME_DIMENSIONS:
-            raw["cell"] = utc_hour(Incident.created_at)
+            raw["cell"] = utc_cell(Incident.created_at, zone.whole_hours)
         elif dim == "category":
             raw["category"] = Incident.category_code
         elif dim == "kecamatan":
@@ -335,7 +331,7 @@ def processing_counts_by(db: Session, period: Period, dims: Iterable[str], *,
     for group_dims in ([d for d in dims if d != "agency"], [d for d in dims if d == "agency"]):
         if not group_dims:
             continue
-        raw = _incident_raw_keys(group_dims)
+        raw = _incident_raw_keys(group_dims, period.zone)
         if "agency" in raw:
             dispatched: Any = Assignment.dispatched_at
             base = select().select_from(Incident).join(Assignment, Assignment.incident_id == Incident.id)
@@ -358,7 +354,7 @@ def processing_counts_by(db: Session, period: Period, dims: Iterable[str], *,
             query = query.group_by(*raw.values())
         rows = db.connection().execute(query).cursor.fetchall()
         values = np.array([row[len(raw):] for row in rows], dtype=np.float64).reshape(len(rows), 4)
-        raw_keys = _RawKeys(rows, list(raw))
+        raw_keys = _RawKeys(rows, list(raw), period.zone)
         for dim in group_dims:
             keys, index = raw_keys.group(dim)
             sums = np.zeros((len(keys), 4))
@@ -383,7 +379,7 @@ def stage_times_by(db: Session, period: Period, dims: Iterable[str], *,
     percentiles are taken from the values in Python (`definitions.percentile`: SQLite has no percentile
     aggregate). Assignments are far fewer than calls: a year of a busy centre is some 10^5 rows."""
     dims = list(dict.fromkeys(dims))
-    raw = _incident_raw_keys(dims)
+    raw = _incident_raw_keys(dims, period.zone)
     stage_columns = [seconds_between(getattr(Assignment, end), getattr(Assignment, start))
                      for _name, start, end in STAGES]
     query = (select(*raw.values(), *stage_columns).select_from(Assignment)
@@ -392,7 +388,7 @@ def stage_times_by(db: Session, period: Period, dims: Iterable[str], *,
         query = query.where(real_incident(Incident.id))
     rows = db.connection().execute(query).cursor.fetchall()
     matrix = np.array([row[len(raw):] for row in rows], dtype=np.float64).reshape(len(rows), len(STAGES))
-    raw_keys = _RawKeys(rows, list(raw))
+    raw_keys = _RawKeys(rows, list(raw), period.zone)
     result: dict[str, dict[Key, StageTimes]] = {}
     for dim in dims:
         keys, index = raw_keys.group(dim)
@@ -489,7 +485,7 @@ def format_day(day: date, lang: str) -> str:
 
 def labels(db: Session, by: str, keys: Iterable[Key], lang: str) -> dict[Key, str]:
     """What to call each group, in the reader's language: category names, kecamatan names, agency short
-    names, operators' full names, WIB hours ("08:00"), days of the week, dates ("1 Oktober 2026")."""
+    names, operators' full names, local hours ("08:00"), days of the week, dates ("1 Oktober 2026")."""
     keys = list(keys)
     none = NONE_LABEL[lang]
     if by == "total":

@@ -1,8 +1,9 @@
 """Reports and KPIs over HTTP (permission `reports.read`): the KPIs grouped for the statistics page, the
 period report (JSON, HTML, PDF, XLSX) and the monitoring export (CSV, JSON). Periods are [from, to) in
-WIB calendar days, at most two years; a bad period is a 422 naming the field. (The command line takes the
-last day itself: `siaga report --to 2026-10-31` asks for `to=2026-11-01`.) Calls and incidents made by
-`siaga simulate` are left out unless `include_simulated=true`; the KPIs and the report say how many."""
+calendar days of the site's zone (SIAGA_TIMEZONE), at most two years; a bad period is a 422 naming the
+field. (The command line takes the last day itself: `siaga report --to 2026-10-31` asks for `to=2026-11-01`.)
+Calls and incidents made by `siaga simulate` are left out unless `include_simulated=true`; the KPIs and the
+report say how many."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import invalid, request_language
 from siaga.core.http import ctx_for
@@ -33,8 +35,8 @@ MEDIA = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
 }
-FROM = Query(..., alias="from", description="First day (WIB), YYYY-MM-DD")
-TO = Query(..., alias="to", description="The day AFTER the last one (WIB), YYYY-MM-DD: [from, to), e.g. "
+FROM = Query(..., alias="from", description="First day (in the site's zone), YYYY-MM-DD")
+TO = Query(..., alias="to", description="The day AFTER the last one, YYYY-MM-DD: [from, to), e.g. "
                                         "from=2026-10-01&to=2026-11-01 is October; at most two years")
 LANG = Query(None, description="id (default: Accept-Language, else your setting) or en")
 SIMULATED = Query(False, description="Count the calls and incidents made by `siaga simulate` too (default: left "
@@ -47,9 +49,9 @@ def _content(*formats: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"content": content, "description": "The report in the format asked for"}}
 
 
-def _period(start: date, end: date) -> kpi.Period:
+def _period(start: date, end: date, ctx: Ctx) -> kpi.Period:
     try:
-        return kpi.make_period(start, end)
+        return kpi.make_period(start, end, site_zone(ctx.settings))
     except kpi.PeriodError as exc:
         raise invalid(f"query.{exc.field}", exc.message, exc.code) from None
 
@@ -106,7 +108,7 @@ def kpis(request: Request, start: date = FROM, end: date = TO,
          ctx: Ctx = Depends(ctx_for("reports.read"))) -> KpisOut:
     """The KPIs of a period grouped by each `by` (what the statistics page draws), with labels in the
     reader's language. One definition per KPI: `siaga.domains.kpi.definitions`."""
-    period = _period(start, end)
+    period = _period(start, end, ctx)
     language = _lang(request, lang)
     dims = list(dict.fromkeys(by))[:len(kpi.DIMENSIONS)]
     sim = include_simulated
@@ -127,7 +129,7 @@ def kpis(request: Request, start: date = FROM, end: date = TO,
                 calls=[row(k, c.as_dict()) for k, c in calls[dim].items()] if dim in calls else None,
                 incidents=[row(k, p.as_dict()) for k, p in processing.items()],
                 stages=[row(k, {"assignments": t.assignments, "stages": t.summary()}) for k, t in stages.items()])
-    return KpisOut(from_=period.start_date, to=period.end_date, timezone="Asia/Jakarta (WIB, UTC+7)", groups=groups,
+    return KpisOut(from_=period.start_date, to=period.end_date, timezone=period.zone.description, groups=groups,
                    simulated=SimulatedOut(**simulated.as_dict()))
 
 
@@ -140,8 +142,8 @@ def period_report(request: Request, start: date = FROM, end: date = TO,
     their targets, calls by outcome (where the unanswered calls went), answer-time service levels by hour,
     day of week, calendar and operator, incidents by category, kecamatan and agency, agency stage times.
     As JSON, a printable HTML page, a PDF (charts drawn as SVG) or an XLSX workbook; Bahasa Indonesia or
-    English; times in WIB."""
-    period = _period(start, end)
+    English; times in the site's zone."""
+    period = _period(start, end, ctx)
     language = _lang(request, lang)
     with _snapshot(request) as db:
         report = report_period.build(db, period, language, now=ctx.now(), include_simulated=include_simulated)
@@ -164,8 +166,8 @@ def monitoring_export(request: Request, start: date = FROM, end: date = TO,
                       ctx: Ctx = Depends(ctx_for("reports.read"))) -> StreamingResponse:
     """Every call and incident of the period for the national monitoring centre, in the standard
     taxonomy (docs/monitoring-export.md): CSV (one row per record, `record_type` call or incident) or
-    JSON; phone numbers masked to their last three digits; times ISO 8601 in WIB. Streamed."""
-    period = _period(start, end)
+    JSON; phone numbers masked to their last three digits; times ISO 8601 in the site's zone. Streamed."""
+    period = _period(start, end, ctx)
     engine = request.app.state.engine
     if format == "csv":
         return StreamingResponse(monitoring.csv_chunks(engine, period, include_simulated=include_simulated),

@@ -1,11 +1,11 @@
 """Numbers, durations and dates the way each language writes them: 1.026 and 12,5 in Indonesian, 1,026
-and 12.5 in English; times in WIB."""
+and 12.5 in English; times in the site's zone."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from siaga.core.clock import WIB
+from siaga.core.clock import SiteZone
 from siaga.domains.kpi.service import MONTHS, Period, format_day
 
 DASH = "—"
@@ -52,6 +52,7 @@ def month_name(month: int, lang: str) -> str:
     return MONTHS[lang][month - 1]
 
 
-def wib_time(moment: datetime, lang: str) -> str:
-    local = moment.astimezone(WIB)
-    return f"{format_day(local.date(), lang)} {local:%H:%M} WIB"
+def local_time(moment: datetime, lang: str, zone: SiteZone) -> str:
+    """'27 November 2026 08:00 WIB' — in the site's zone, labelled with it."""
+    local = zone.local(moment)
+    return f"{format_day(local.date(), lang)} {local:%H:%M} {zone.label_at(moment)}"

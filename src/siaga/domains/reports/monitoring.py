@@ -1,9 +1,9 @@
 """The monitoring export for the national monitoring centre: every call and every incident of a period,
 in the project's published taxonomy (call outcomes of PRODUCT.md, the category codes, Kemendagri kode
-wilayah, agency codes), times in ISO 8601 with the WIB offset, phone numbers masked to their last three
-digits. CSV (one row per record, `record_type` call or incident) or JSON; streamed, so a year of a busy
-centre never sits in memory. Calls and incidents made by `siaga simulate` are left out unless
-`include_simulated`. The format is documented in docs/monitoring-export.md."""
+wilayah, agency codes), times in ISO 8601 with the offset of the site's zone (WIB: +07:00), phone numbers
+masked to their last three digits. CSV (one row per record, `record_type` call or incident) or JSON;
+streamed, so a year of a busy centre never sits in memory. Calls and incidents made by `siaga simulate` are
+left out unless `include_simulated`. The format is documented in docs/monitoring-export.md."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.orm import Session
 
-from siaga.core.clock import WIB
+from siaga.core.clock import SiteZone
 from siaga.db.engine import open_session
 from siaga.domains.agencies.models import Agency
 from siaga.domains.calls.models import CALL_OUTCOMES, Call
@@ -53,8 +53,8 @@ def mask_number(number: str | None) -> str:
     return "****" + digits[-3:]
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(WIB).isoformat() if moment is not None else None
+def _iso(moment: datetime | None, zone: SiteZone) -> str | None:
+    return moment.astimezone(zone.tz).isoformat() if moment is not None else None
 
 
 def centre(db: Session) -> dict[str, str]:
@@ -96,9 +96,10 @@ def call_records(db: Session, period: Period, include_simulated: bool = False) -
              .select_from(Call).outerjoin(Incident, Incident.id == Call.incident_id)
              .where(_calls_of(period, include_simulated)).order_by(Call.offered_at, Call.id))
     result = db.connection().execution_options(stream_results=True, yield_per=5000).execute(query)
+    zone = period.zone
     for cid, number, offered, answered, ended, answer_s, caller, outcome, status in result:
-        yield {"record_type": "call", "id": cid, "incident_number": number, "occurred_at": _iso(offered),
-               "answered_at": _iso(answered), "ended_at": _iso(ended), "answer_s": answer_s,
+        yield {"record_type": "call", "id": cid, "incident_number": number, "occurred_at": _iso(offered, zone),
+               "answered_at": _iso(answered, zone), "ended_at": _iso(ended, zone), "answer_s": answer_s,
                "caller_masked": mask_number(caller), "outcome": outcome,
                "false_call": outcome in FALSE_CALL_OUTCOMES if outcome else None, "status": status}
 
@@ -127,13 +128,14 @@ def incident_records(db: Session, period: Period, include_simulated: bool = Fals
              .select_from(Incident).outerjoin(calls, calls.c.iid == Incident.id)
              .outerjoin(units, units.c.iid == Incident.id).where(_incidents_of(period, include_simulated))
              .order_by(Incident.created_at, Incident.id))
+    zone = period.zone
     for (iid, number, created, category, sub, priority, status, kode, kecamatan, n_calls, t0, t1, processing, t2,
          closed) in db.execute(query):
-        yield {"record_type": "incident", "id": iid, "incident_number": number, "occurred_at": _iso(created),
+        yield {"record_type": "incident", "id": iid, "incident_number": number, "occurred_at": _iso(created, zone),
                "category": category, "subcategory": sub, "priority": priority, "status": status,
                "kode_wilayah": kode, "kecamatan": kecamatan, "agencies": agencies.get(iid, []), "calls": n_calls,
-               "first_answer_at": _iso(t0), "first_unit_dispatched_at": _iso(t1),
-               "processing_s": processing, "first_on_scene_at": _iso(t2), "closed_at": _iso(closed)}
+               "first_answer_at": _iso(t0, zone), "first_unit_dispatched_at": _iso(t1, zone),
+               "processing_s": processing, "first_on_scene_at": _iso(t2, zone), "closed_at": _iso(closed, zone)}
 
 
 def _csv_value(value: Any) -> Any:
@@ -173,7 +175,7 @@ def json_chunks(engine: Engine, period: Period, now: datetime, progress: Progres
         head = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "centre": centre(db),
                 "from": period.start_date.isoformat(), "to": period.end_date.isoformat(),
                 "last_day": period.last_day.isoformat(),
-                "timezone": "Asia/Jakarta (WIB, UTC+7)", "generated_at": _iso(now),
+                "timezone": period.zone.description, "generated_at": _iso(now, period.zone),
                 "simulated": simulated_counts(db, period, included=include_simulated).as_dict(),
                 "taxonomy": taxonomy(db)}
         text = json.dumps(head, ensure_ascii=False)

@@ -226,7 +226,7 @@ class PeriodReport:
         return {
             "from": self.period.start_date.isoformat(), "to": self.period.end_date.isoformat(),
             "last_day": self.period.last_day.isoformat(),
-            "timezone": "Asia/Jakarta (WIB, UTC+7)", "language": self.lang,
+            "timezone": self.period.zone.description, "language": self.lang,
             "simulated": self.simulated.as_dict(),
             "generated_at": self.generated_at.isoformat(),
             "calls": {"total": self.total.as_dict(), "trend_by": self.trend_by,
@@ -265,4 +265,4 @@ def build(db: Session, period: kpi.Period, lang: str, now: datetime | None = Non
     step("done", len(STEPS), len(STEPS))
     return PeriodReport(period=period, lang=lang, generated_at=now or Clock().now(), trend_by=trend_by,
                         calls=calls, processing=processing, stages=stages, labels=labels, simulated=simulated,
-                        w=words(lang))
+                        w=words(lang, period.zone))

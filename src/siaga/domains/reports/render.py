@@ -67,7 +67,7 @@ def report_charts(report: PeriodReport) -> dict[str, Markup]:
 def html(report: PeriodReport) -> str:
     template = _env.get_template("reports/period.html")
     return template.render(r=report, w=report.w, tables=report.tables(), charts=report_charts(report),
-                           generated=fmt.wib_time(report.generated_at, report.lang),
+                           generated=fmt.local_time(report.generated_at, report.lang, report.period.zone),
                            cell=lambda value, kind: cell_text(value, kind, report.lang))
 
 
@@ -117,8 +117,8 @@ def xlsx(report: PeriodReport) -> bytes:
     ws.append([w["st_regency"]])
     ws.append([w["st_period"], report.period_text, report.period.start_date.isoformat(),
                report.period.last_day.isoformat()])
-    ws.append([w["st_generated"], fmt.wib_time(report.generated_at, lang)])
-    ws.append([w["st_times_wib"]])
+    ws.append([w["st_generated"], fmt.local_time(report.generated_at, lang, report.period.zone)])
+    ws.append([w["st_times_zone"]])
     ws.append([])
     ws.append([w["st_indicator"], w["st_value"], w["st_target"], w["st_standard"], ""])
     for c in ws[ws.max_row]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
+from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
@@ -23,7 +24,7 @@ def proposal(incident_id: PathId, ctx: Ctx = Depends(ctx_for("incidents.read")))
     """The agencies and units the response plan proposes for this incident as it now stands, and which
     of those agencies have been notified already."""
     incident = incident_service.get_visible_incident(ctx.db, ctx.actor, incident_id)
-    p = plans.propose(ctx.db, plans.Facts.of(incident, ctx.now()), incident.id)
+    p = plans.propose(ctx.db, plans.Facts.of(incident, ctx.now(), site_zone(ctx.settings)), incident.id)
     return schemas.ProposalOut(
         incident_id=incident.id, base_rule=p.base_rule, rules=p.rules,
         agencies=[schemas.ProposedAgencyOut(**vars(a)) for a in p.agencies],

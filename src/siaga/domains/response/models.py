@@ -30,8 +30,8 @@ class ResponseRule(Base):
     subcategory_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"))
     max_priority: Mapped[int | None] = mapped_column(Integer)  # applies to priority <= this (1 = most urgent)
     kode_wilayah: Mapped[str | None] = mapped_column(ForeignKey("region.kode"))  # kecamatan or desa
-    hour_from: Mapped[int | None] = mapped_column(Integer)  # WIB, inclusive; a window may wrap midnight
-    hour_to: Mapped[int | None] = mapped_column(Integer)  # WIB, exclusive
+    hour_from: Mapped[int | None] = mapped_column(Integer)  # site's local hour, inclusive; may wrap midnight
+    hour_to: Mapped[int | None] = mapped_column(Integer)  # the site's local hour, exclusive
     answers: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)  # guided answers that must match
     agency_codes: Mapped[list[str]] = mapped_column(Json, default=list)
     units: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)  # [{"type": "pumper", "count": 2}]

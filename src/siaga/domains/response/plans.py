@@ -12,16 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from siaga.core.clock import SiteZone
 from siaga.domains.agencies.models import Agency
 from siaga.domains.incidents.models import Assignment, Incident
 from siaga.domains.response.models import ResponseRule
-
-WIB = ZoneInfo("Asia/Jakarta")
 
 
 @dataclass(frozen=True)
@@ -33,12 +31,13 @@ class Facts:
     priority: int
     kode_wilayah: str | None
     answers: dict[str, Any]
-    hour: int  # WIB
+    hour: int  # in the site's zone
 
     @classmethod
-    def of(cls, incident: Incident, now: datetime) -> Facts:
+    def of(cls, incident: Incident, now: datetime, zone: SiteZone) -> Facts:
+        """The incident as rules see it now; hour windows are the site's local hours."""
         return cls(incident.category_code, incident.subcategory_code, incident.priority, incident.kode_wilayah,
-                   dict(incident.answers or {}), now.astimezone(WIB).hour)
+                   dict(incident.answers or {}), zone.local(now).hour)
 
 
 def in_hours(hour: int, hour_from: int | None, hour_to: int | None) -> bool:

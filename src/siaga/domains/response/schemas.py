@@ -29,8 +29,10 @@ class RuleFields(BaseModel):
     subcategory_code: str | None = Field(default=None, max_length=60)
     max_priority: int | None = Field(default=None, ge=1, le=4, description="applies to priority <= this")
     kode_wilayah: str | None = Field(default=None, max_length=13, description="a kecamatan or desa")
-    hour_from: int | None = Field(default=None, ge=0, le=23, description="WIB, inclusive")
-    hour_to: int | None = Field(default=None, ge=0, le=24, description="WIB, exclusive; may wrap midnight")
+    hour_from: int | None = Field(default=None, ge=0, le=23, description="local hour in the site's zone "
+                                     "(SIAGA_TIMEZONE), inclusive")
+    hour_to: int | None = Field(default=None, ge=0, le=24, description="local hour in the site's zone, "
+                                   "exclusive; may wrap midnight")
     answers: dict[str, bool | str | None] = Field(default_factory=dict, max_length=10,
                                                   description="guided answers that must match")
     agency_codes: list[str] = Field(default_factory=list, max_length=12)

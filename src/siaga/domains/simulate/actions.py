@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import insert, select, update
 
-from siaga.core.clock import WIB
+from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem
 from siaga.db.engine import dialect_insert
@@ -94,10 +94,11 @@ def write_history(ctx: Ctx, scenario: Scenario, roster: Roster, seed: int, start
     agencies = {a.code: a.id for a in db.scalars(select(Agency).where(Agency.active.is_(True)))}
     operators = list(db.scalars(select(User.id).where(User.role == "call_taker", User.active.is_(True))
                                 .order_by(User.id)))
-    queue = engine.Queue(roster, start, end)
+    zone = site_zone(ctx.settings)
+    queue = engine.Queue(roster, start, end, zone)
     response = _Response(seed)
     result = WriteResult(tag=tag, calls=0, incidents=0, assignments=0, story=story.Story(roster=roster.label))
-    calls = engine.run(engine.generate(scenario, places, categories, seed, start, end), queue)
+    calls = engine.run(engine.generate(scenario, places, categories, seed, start, end, zone=zone), queue)
     note = f"simulasi {scenario.name} (seed {seed}, roster {roster.label})"
     for chunk in _batches(calls, BATCH):
         incident_ids = _write_incidents(ctx, chunk, priority, rules, agencies, operators, response, note, result)
@@ -129,7 +130,7 @@ def write_history(ctx: Ctx, scenario: Scenario, roster: Roster, seed: int, start
 
 
 def _numbers(ctx: Ctx, years: Counter[int]) -> dict[int, Iterator[int]]:
-    """Reserve a block of incident numbers per WIB year in one counter update each."""
+    """Reserve a block of incident numbers per year (in the site's zone) in one counter update each."""
     out = {}
     for year, n in years.items():
         ctx.db.execute(dialect_insert(ctx.db, IncidentCounter).values(year=year, last=0)
@@ -147,20 +148,21 @@ def _write_incidents(ctx: Ctx, chunk: list[engine.SimCall], priority: dict[str, 
     if not emergencies:
         return {}
     created = {c.seq: c.answered_at + timedelta(seconds=c.handle_s * 0.6) for c in emergencies}  # type: ignore[operator]
-    numbers = _numbers(ctx, Counter(created[c.seq].astimezone(WIB).year for c in emergencies))
+    zone = site_zone(ctx.settings)
+    numbers = _numbers(ctx, Counter(zone.local(created[c.seq]).year for c in emergencies))
     rows, plans = [], []
     for c in emergencies:
         at = created[c.seq]
         prio = priority.get(c.subcategory or "", priority.get(c.category or "", 3))
-        facts = Facts(c.category or "", c.subcategory, prio, c.place.kode, {}, at.astimezone(WIB).hour)
+        local = zone.local(at)
+        facts = Facts(c.category or "", c.subcategory, prio, c.place.kode, {}, local.hour)
         codes = [code for rule in choose_rules(rules, facts) for code in (rule.agency_codes or [])]
         chosen = [agencies[code] for code in dict.fromkeys(codes) if code in agencies]
         steps = [response.times(at, c.place.kecamatan in ISLANDS) for _ in chosen]
         resolved = max((s["cleared_at"] for s in steps), default=at + timedelta(minutes=30))
         plans.append((chosen, steps))
         rows.append({
-            "number": f"{ctx.settings.incident_prefix}-{at.astimezone(WIB).year}-"
-                      f"{next(numbers[at.astimezone(WIB).year]):06d}",
+            "number": f"{ctx.settings.incident_prefix}-{local.year}-{next(numbers[local.year]):06d}",
             "category_code": c.category, "subcategory_code": c.subcategory, "priority": prio, "status": "closed",
             "lat": c.lat, "lon": c.lon, "kode_wilayah": c.place.kode,
             "address_text": f"{c.place.name}, Kec. {c.place.kecamatan_name}", "patokan": "", "landmark_id": None,

@@ -18,11 +18,11 @@ import bisect
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from siaga.core.clock import WIB
+from siaga.core.clock import SiteZone
 from siaga.domains.simulate.scenario import INTENTS, Roster, Scenario, _normalised
 
 # Indonesian mobile prefixes (Telkomsel, Indosat, XL/Axis, Tri, Smartfren).
@@ -80,14 +80,11 @@ class SimCall:
         return (end - self.offered_at).total_seconds() if end else 0.0
 
 
-def wib_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=WIB).astimezone(UTC)
-
-
 def generate(scenario: Scenario, places: Sequence[Place], categories: Sequence[CategoryRef], seed: int,
-             start: date | None = None, end: date | None = None) -> Iterator[SimCall]:
-    """The scenario's calls between `start` and `end` (inclusive WIB days; default its own period), in time
-    order, reproducible from `seed`."""
+             start: date | None = None, end: date | None = None, *, zone: SiteZone) -> Iterator[SimCall]:
+    """The scenario's calls between `start` and `end` (inclusive days; default its own period), in time
+    order, reproducible from `seed`. The scenario's hours and days are local hours of `zone`, the zone of the
+    site whose history is written (the Bengkalis scenarios were measured in WIB)."""
     first, last = start or scenario.start, end or scenario.end
     days = scenario.days(first, last)
     rng = np.random.default_rng(seed)
@@ -127,7 +124,7 @@ def generate(scenario: Scenario, places: Sequence[Place], categories: Sequence[C
         n_day = int(counts[di].sum())
         if n_day == 0:
             continue
-        midnight = wib_midnight(day)
+        midnight = zone.day_start(day)
         hours = np.repeat(np.arange(24), counts[di])
         offsets = np.sort(hours * 3600.0 + rng.uniform(0, 3600.0, n_day))
         intents = rng.choice(len(INTENTS), size=n_day, p=intent_p)
@@ -179,18 +176,18 @@ def _number(rng: np.random.Generator) -> str:
 
 
 class Queue:
-    """Operators on duty by a roster over [start, end] (WIB days), answering calls in arrival order."""
+    """Operators on duty by a roster over [start, end] (days in `zone`), answering calls in arrival order."""
 
-    def __init__(self, roster: Roster, start: date, end: date, tail_days: int = 2) -> None:
+    def __init__(self, roster: Roster, start: date, end: date, zone: SiteZone, tail_days: int = 2) -> None:
         self.roster = roster
-        self.t0 = wib_midnight(start)
+        self.t0 = zone.day_start(start)
         hours = ((end - start).days + 1 + tail_days) * 24
         self.servers = roster.max_operators
         starts: list[list[float]] = [[] for _ in range(self.servers)]
         ends: list[list[float]] = [[] for _ in range(self.servers)]
         self._on_duty = []
         for h in range(hours):
-            n = roster.operators_at(self.t0 + timedelta(hours=h))
+            n = roster.operators_at(self.t0 + timedelta(hours=h), zone)
             self._on_duty.append(n)
             for j in range(self.servers):
                 if j < n:

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from siaga.core.clock import WIB
+from siaga.core.clock import SiteZone
 from siaga.data.load import BENGKALIS
 from siaga.domains.staffing import plan
 
@@ -45,19 +45,20 @@ class Lognormal:
 
 @dataclass(frozen=True)
 class Roster:
-    """Operators on duty per hour of the week (WIB), optionally nobody on public holidays."""
+    """Operators on duty per hour of the week (local hours of the site's zone), optionally nobody on public
+    holidays."""
 
     label: str
-    weekly: tuple[int, ...]  # 168, Monday 00:00 WIB first
+    weekly: tuple[int, ...]  # 168, Monday 00:00 local first
     closed_on_holidays: bool = False
     holidays: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
         if len(self.weekly) != plan.HOURS_PER_WEEK or any(n < 0 for n in self.weekly):
-            raise ScenarioError("a roster needs 168 non-negative operator counts (Monday 00:00 WIB first)")
+            raise ScenarioError("a roster needs 168 non-negative operator counts (Monday 00:00 local first)")
 
-    def operators_at(self, when: datetime) -> int:
-        local = when.astimezone(WIB)
+    def operators_at(self, when: datetime, zone: SiteZone) -> int:
+        local = zone.local(when)
         if self.closed_on_holidays and local.date() in self.holidays:
             return 0
         return self.weekly[local.weekday() * 24 + local.hour]
@@ -251,7 +252,7 @@ def parse_roster(spec: Any, label: str, holidays: frozenset[date] = frozenset())
         weekly = spec["weekly"]
         if not isinstance(weekly, list) or len(weekly) != plan.HOURS_PER_WEEK or not all(
                 isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 500 for n in weekly):
-            raise ScenarioError("roster 'weekly' needs 168 whole numbers 0..500, Monday 00:00 WIB first")
+            raise ScenarioError("roster 'weekly' needs 168 whole numbers 0..500, Monday 00:00 local first")
         return Roster(label, tuple(weekly), closed, holidays)
     shifts = spec.get("shifts")
     if not isinstance(shifts, list) or not shifts:
@@ -265,7 +266,7 @@ def parse_roster(spec: Any, label: str, holidays: frozenset[date] = frozenset())
         start, stop, ops = shift.get("from"), shift.get("to"), shift.get("operators", 1)
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, stop, ops)) \
                 or not (0 <= start <= 23 and 0 <= stop <= 24 and 0 <= ops <= 500) or start == stop:
-            raise ScenarioError(f"{where}: 'from' 0..23 and 'to' 0..24 (WIB hours, not equal) and 'operators' "
+            raise ScenarioError(f"{where}: 'from' 0..23 and 'to' 0..24 (local hours, not equal) and 'operators' "
                                 "0..500 must be whole numbers")
         length = (stop - start) % 24 or 24
         for d in days:
@@ -361,7 +362,7 @@ def parse(data: Any, default_name: str = "scenario") -> Scenario:
 def recommended_roster(scenario: Scenario, target: float = 0.9, within_s: float = 15.0,
                        min_operators: int = 1) -> Roster:
     """The staffing module's answer for the scenario's own demand: Erlang A per hour of the week
-    (arrivals, mean handle time, mean patience), covered by 8-hour shifts at 00/08/16 WIB, every day."""
+    (arrivals, mean handle time, mean patience), covered by 8-hour shifts at 00/08/16 local time, every day."""
     rates = scenario.arrivals_per_hour_of_week()
     needs = plan.needs(rates, scenario.mean_handle_s(), scenario.mean_patience_s(), target, within_s, min_operators)
     shifts = plan.roster([n.operators for n in needs])

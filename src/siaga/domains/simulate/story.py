@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from siaga.core.clock import SiteZone
 from siaga.domains.calls.models import Call
 from siaga.domains.simulate.marks import SIM_PREFIX
 from siaga.domains.simulate.scenario import INTENTS, Roster
@@ -96,15 +97,16 @@ def run_prefix(tag: str) -> str:
     return f"{SIM_PREFIX}{tag}-"
 
 
-def from_database(db: Session, tag: str, roster: Roster) -> Story:
+def from_database(db: Session, tag: str, roster: Roster, zone: SiteZone) -> Story:
     """The story of one written run, read back from the calls table. Staffed = the roster had someone
-    on duty at the call's offered time (WIB)."""
+    on duty at the call's offered time (local time in `zone`)."""
     story = Story(roster=roster.label)
     prefix = run_prefix(tag)
     rows = db.execute(select(Call.offered_at, Call.answered_at, Call.ended_at, Call.outcome)
                       .where(Call.external_ref.like(prefix + "%")).order_by(Call.offered_at)).all()
     for offered_at, answered_at, ended_at, outcome in rows:
-        story.add(offered_at, answered_at, ended_at, outcome or "unclassified", roster.operators_at(offered_at) > 0)
+        staffed = roster.operators_at(offered_at, zone) > 0
+        story.add(offered_at, answered_at, ended_at, outcome or "unclassified", staffed)
     story.incidents = db.scalar(select(func.count(func.distinct(Call.incident_id)))
                                 .where(Call.external_ref.like(prefix + "%"), Call.incident_id.is_not(None))) or 0
     return story

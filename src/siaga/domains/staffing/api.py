@@ -6,6 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query
 
+from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import invalid
 from siaga.core.http import ctx_for
@@ -16,9 +17,9 @@ router = APIRouter(tags=["staffing"])
 
 @router.get("/staffing", response_model=schemas.StaffingOut)
 def staffing(period_from: date | None = Query(default=None, alias="from",
-                                               description="First day (WIB); default: 8 weeks before `to`"),
+                                               description="First day (site's zone); default: 8 weeks before `to`"),
              period_to: date | None = Query(default=None, alias="to",
-                                             description="Last day, inclusive: the whole day up to 24:00 WIB; "
+                                             description="Last day, inclusive: the whole day up to 24:00 local; "
                                                          "default: yesterday"),
              target: float = Query(default=0.9, gt=0, lt=1, description="Share of offered calls to answer in time"),
              within: float = Query(default=15, gt=0, le=600, description="Seconds"),
@@ -29,11 +30,11 @@ def staffing(period_from: date | None = Query(default=None, alias="from",
              ctx: Ctx = Depends(ctx_for("staffing.read"))) -> schemas.StaffingOut:
     """Arrivals by hour of the week, handle time and caller patience measured in the period's calls; the
     operators needed each hour (Erlang A; Erlang C when no caller hung up) and 8-hour shifts covering them.
-    The period is whole WIB days, `to` included. Calls made by `siaga simulate` are left out unless
+    The period is whole days in the site's zone, `to` included. Calls made by `siaga simulate` are left out unless
     `include_simulated` (`simulated_calls` says how many the period holds)."""
     check_period(period_from, period_to)
-    return service.staffing(ctx.db, ctx.now(), period_from, period_to, target, within, min_operators,
-                            include_simulated)
+    return service.staffing(ctx.db, ctx.now(), site_zone(ctx.settings), period_from, period_to, target, within,
+                            min_operators, include_simulated)
 
 
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)

@@ -18,13 +18,13 @@ from siaga.domains.staffing.erlang import erlang_a
 
 HOURS_PER_WEEK = 168
 MAX_OPERATORS = 500
-DEFAULT_SHIFT_STARTS = (0, 8, 16)  # WIB: three 8-hour shifts a day
+DEFAULT_SHIFT_STARTS = (0, 8, 16)  # local hours: three 8-hour shifts a day
 DEFAULT_SHIFT_HOURS = 8
 
 
 @dataclass(frozen=True)
 class HourNeed:
-    how: int  # hour of the week: weekday * 24 + hour, Monday 00:00 WIB = 0
+    how: int  # hour of the week: weekday * 24 + hour, Monday 00:00 local = 0
     arrivals_per_hour: float
     operators: int
     answered_within: float  # predicted share of offered calls answered within the target time
@@ -59,7 +59,7 @@ def operators_needed(arrivals_per_hour: float, handle_s: float, patience_s: floa
 
 def needs(arrivals_per_hour: Sequence[float], handle_s: float, patience_s: float, target: float,
           within_s: float, min_operators: int = 1) -> list[HourNeed]:
-    """One HourNeed per hour of the week (168 rates in, Monday 00:00 WIB first)."""
+    """One HourNeed per hour of the week (168 rates in, Monday 00:00 local first)."""
     if len(arrivals_per_hour) != HOURS_PER_WEEK:
         raise ValueError("give 168 hourly arrival rates, Monday 00:00 first")
     out = []
@@ -76,7 +76,7 @@ def needs(arrivals_per_hour: Sequence[float], handle_s: float, patience_s: float
 @dataclass(frozen=True)
 class Shift:
     weekday: int  # 0 = Monday
-    start_hour: int  # WIB
+    start_hour: int  # local hour (site's zone)
     hours: int
     operators: int
 
@@ -87,7 +87,7 @@ class Shift:
 
 def roster(required: Sequence[int], starts: Sequence[int] = DEFAULT_SHIFT_STARTS,
            shift_hours: int = DEFAULT_SHIFT_HOURS) -> list[Shift]:
-    """Shifts of `shift_hours` starting at `starts` (WIB hours) every day, so that every hour of the week
+    """Shifts of `shift_hours` starting at `starts` (local hours) every day, so that every hour of the week
     has at least `required[how]` operators. Greedy set cover on the cyclic week: take the first hour still
     short, and add one operator to the shift covering it that covers the most remaining shortfall
     (ties: the earliest start). With non-overlapping shifts (00/08/16) that is exactly the largest need
@@ -95,7 +95,7 @@ def roster(required: Sequence[int], starts: Sequence[int] = DEFAULT_SHIFT_STARTS
     if len(required) != HOURS_PER_WEEK:
         raise ValueError("give 168 hourly requirements, Monday 00:00 first")
     if not 1 <= shift_hours <= 24 or not starts or any(not 0 <= s < 24 for s in starts):
-        raise ValueError("shift hours must be 1..24 and starts WIB hours 0..23")
+        raise ValueError("shift hours must be 1..24 and starts local hours 0..23")
     candidates = sorted({d * 24 + s for d in range(7) for s in starts})
     covers = {c: [(c + k) % HOURS_PER_WEEK for k in range(shift_hours)] for c in candidates}
     by_hour: dict[int, list[int]] = {h: [] for h in range(HOURS_PER_WEEK)}

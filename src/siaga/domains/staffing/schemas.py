@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 
 class HourOut(BaseModel):
-    weekday: int = Field(description="0 = Monday … 6 = Sunday (WIB)")
-    hour: int = Field(description="0..23 WIB")
+    weekday: int = Field(description="0 = Monday … 6 = Sunday (site's zone)")
+    hour: int = Field(description="0..23, local")
     calls: int = Field(description="Calls offered in this hour of the week over the whole period")
     arrivals_per_hour: float = Field(description="Average calls offered in one such hour")
     operators: int = Field(description="Operators needed to meet the target in this hour")
@@ -21,7 +21,7 @@ class HourOut(BaseModel):
 
 
 class ShiftOut(BaseModel):
-    weekday: int = Field(description="Day the shift starts, 0 = Monday (WIB)")
+    weekday: int = Field(description="Day the shift starts, 0 = Monday (site's zone)")
     start_hour: int
     hours: int
     operators: int
@@ -29,10 +29,10 @@ class ShiftOut(BaseModel):
 
 class RosterOut(BaseModel):
     shift_hours: int
-    shift_starts: list[int] = Field(description="Shift start hours, WIB")
+    shift_starts: list[int] = Field(description="Shift start hours, local")
     shifts: list[ShiftOut]
     operator_hours_per_week: int
-    on_duty: list[int] = Field(description="Operators on duty under this roster, 168 hours from Monday 00:00 WIB")
+    on_duty: list[int] = Field(description="Operators on duty under this roster, 168 hours from Monday 00:00 local")
     expected_answered_within: float | None = Field(
         description="Predicted share of all offered calls answered within the target time under the roster")
 
@@ -42,7 +42,7 @@ class StaffingOut(BaseModel):
     seconds (hang-ups count against it), from the period's own calls, and a roster of 8-hour shifts."""
 
     period_from: date
-    period_to: date = Field(description="Inclusive; days are WIB calendar days")
+    period_to: date = Field(description="Inclusive; days are calendar days of the site's zone")
     days: int
     target: float
     within_s: float
@@ -60,5 +60,5 @@ class StaffingOut(BaseModel):
     patience_s: float | None = Field(description="Average patience (censored maximum-likelihood estimate)")
     peak_operators: int
     required_operator_hours_per_week: int
-    hours: list[HourOut] = Field(description="168 hours, Monday 00:00 WIB first")
+    hours: list[HourOut] = Field(description="168 hours, Monday 00:00 local first")
     roster: RosterOut

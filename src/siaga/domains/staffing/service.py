@@ -2,8 +2,9 @@
 measured in the calls table (one grouped query, the same on SQLite and PostgreSQL), then the operators
 needed each hour (plan.py) and a roster.
 
-- Arrivals: calls offered in each hour of the week (WIB), divided by how many times that hour occurs in
-  the period. Every offered call counts, prank and ghost calls too: they take an operator's time.
+- Arrivals: calls offered in each hour of the week in the site's zone (WIB for Bengkalis), divided by
+  how many times that hour occurs in the period. Every offered call counts, prank and ghost calls too: they take
+  an operator's time.
 - Handle time: answered → ended, over answered calls that have ended (0 s .. 4 h; longer is a call left
   open, not work).
 - Patience: the maximum-likelihood estimate for exponential patience with censoring — the time every
@@ -17,13 +18,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Float, Integer, and_, case, cast, extract, func, select
+from sqlalchemy import Float, and_, case, cast, extract, func, select
 from sqlalchemy.orm import Session
 
-from siaga.core.clock import WIB
+from siaga.core.clock import SiteZone
 from siaga.domains.calls.models import Call
+from siaga.domains.kpi.sql import local_of_cell, utc_cell
 from siaga.domains.simulate.marks import real_call, simulated_call
 from siaga.domains.staffing import plan, schemas
 
@@ -59,10 +61,6 @@ class History:
         return [o / n if n else 0.0 for o, n in zip(self.offered, self.occurrences, strict=True)]
 
 
-def local_day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=WIB).astimezone(UTC)
-
-
 def hour_occurrences(period_from: date, period_to: date) -> list[int]:
     counts = [0] * plan.HOURS_PER_WEEK
     day = period_from
@@ -74,14 +72,12 @@ def hour_occurrences(period_from: date, period_to: date) -> list[int]:
     return counts
 
 
-def _hour_of_week(dialect: str, column):  # type: ignore[no-untyped-def]
-    """Monday 00:00 WIB = 0 ... Sunday 23:00 WIB = 167, computed by the database."""
-    if dialect == "postgresql":
-        local = func.timezone("Asia/Jakarta", column)
-        return (cast(extract("isodow", local), Integer) - 1) * 24 + cast(extract("hour", local), Integer)
-    # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS'; WIB is UTC+7 all year (no daylight saving).
-    weekday = (cast(func.strftime("%w", column, "+7 hours"), Integer) + 6) % 7
-    return weekday * 24 + cast(func.strftime("%H", column, "+7 hours"), Integer)
+def _hour_of_week(cell: str | datetime, zone: SiteZone) -> int:
+    """Monday 00:00 local = 0 ... Sunday 23:00 local = 167, of a UTC hour (or quarter) from kpi.sql.utc_cell:
+    the database groups by UTC hour as the KPIs do, Python (zoneinfo) places each group in the site's week,
+    so SQLite and PostgreSQL agree and no zone offset is written into SQL."""
+    local = local_of_cell(cell, zone)
+    return local.weekday() * 24 + local.hour
 
 
 def _seconds(dialect: str, end, start):  # type: ignore[no-untyped-def]
@@ -90,18 +86,20 @@ def _seconds(dialect: str, end, start):  # type: ignore[no-untyped-def]
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
-def history(db: Session, period_from: date, period_to: date, include_simulated: bool = False) -> History:
-    """The calls offered from 00:00 WIB on `period_from` to 24:00 WIB on `period_to` (both days whole)."""
+def history(db: Session, period_from: date, period_to: date, zone: SiteZone,
+            include_simulated: bool = False) -> History:
+    """The calls offered from 00:00 local on `period_from` to 24:00 local on `period_to` (both days whole),
+    in the site's zone."""
     dialect = db.get_bind().dialect.name
-    start, end = local_day_start(period_from), local_day_start(period_to + timedelta(days=1))
-    how = _hour_of_week(dialect, Call.offered_at).label("how")
+    start, end = zone.day_start(period_from), zone.day_start(period_to + timedelta(days=1))
+    cell = utc_cell(Call.offered_at, zone.whole_hours).label("cell")
     offered_in_period = and_(Call.offered_at >= start, Call.offered_at < end)
     simulated = db.scalar(select(func.count()).select_from(Call).where(offered_in_period, simulated_call())) or 0
     in_period = offered_in_period if include_simulated else and_(offered_in_period, real_call())
     offered = [0] * plan.HOURS_PER_WEEK
-    for h, n in db.execute(select(how, func.count()).where(in_period).group_by(how)).all():
-        if h is not None and 0 <= int(h) < plan.HOURS_PER_WEEK:
-            offered[int(h)] += int(n)
+    for c, n in db.execute(select(cell, func.count()).where(in_period).group_by(cell)).all():
+        if c is not None:
+            offered[_hour_of_week(c, zone)] += int(n)
     handle = _seconds(dialect, Call.ended_at, Call.answered_at)
     waited_answered = _seconds(dialect, Call.answered_at, Call.offered_at)
     waited_abandoned = _seconds(dialect, Call.ended_at, Call.offered_at)
@@ -122,21 +120,22 @@ def history(db: Session, period_from: date, period_to: date, include_simulated: 
                    simulated_included=include_simulated)
 
 
-def default_period(now: datetime) -> tuple[date, date]:
-    today = now.astimezone(WIB).date()
+def default_period(now: datetime, zone: SiteZone) -> tuple[date, date]:
+    today = zone.today(now)
     return today - timedelta(days=DEFAULT_PERIOD_DAYS), today - timedelta(days=1)
 
 
-def staffing(db: Session, now: datetime, period_from: date | None, period_to: date | None, target: float,
-             within_s: float, min_operators: int = 1, include_simulated: bool = False) -> schemas.StaffingOut:
-    default_from, default_to = default_period(now)
+def staffing(db: Session, now: datetime, zone: SiteZone, period_from: date | None, period_to: date | None,
+             target: float, within_s: float, min_operators: int = 1,
+             include_simulated: bool = False) -> schemas.StaffingOut:
+    default_from, default_to = default_period(now, zone)
     if period_from is None and period_to is not None:
         period_from = period_to - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     if period_to is None and period_from is not None:
         period_to = min(default_to, period_from + timedelta(days=DEFAULT_PERIOD_DAYS - 1))
         period_to = max(period_to, period_from)
     period_from, period_to = period_from or default_from, period_to or default_to
-    hist = history(db, period_from, period_to, include_simulated)
+    hist = history(db, period_from, period_to, zone, include_simulated)
     return build(hist, target, within_s, min_operators)
 
 

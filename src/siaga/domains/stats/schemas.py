@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 
 
 class WallboardOut(BaseModel):
-    """What the centre's wallboard shows. "Today" is the calendar day in WIB; today's counts leave out calls
-    made by `siaga simulate`, the live queue does not."""
+    """What the centre's wallboard shows. "Today" is the calendar day in the site's zone (WIB for Bengkalis);
+    today's counts leave out calls made by `siaga simulate`, the live queue does not."""
 
     calls_waiting: int = Field(description="Live calls offered or ringing, not yet answered")
     longest_wait_s: int = Field(description="Seconds the oldest waiting call has waited; 0 when none waits")

@@ -4,13 +4,13 @@ times leave out calls made by `siaga simulate` (simulate/marks.py), as the repor
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siaga.core.authz import CALL_TAKER, DISPATCHER, SUPERVISOR
-from siaga.core.clock import WIB
+from siaga.core.clock import SiteZone
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents.models import ASSIGNMENT_FINISHED, INCIDENT_OPEN_STATUSES, Assignment, Incident
 from siaga.domains.simulate.marks import real_call
@@ -23,9 +23,9 @@ ON_DUTY_ROLES = (CALL_TAKER, DISPATCHER, SUPERVISOR)
 ON_DUTY_SEEN_WITHIN = timedelta(seconds=90)  # a console's stream marks its session every ~30 s
 
 
-def start_of_local_day(now: datetime) -> datetime:
-    """Midnight WIB of the day `now` falls on, as UTC."""
-    return now.astimezone(WIB).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+def start_of_local_day(now: datetime, zone: SiteZone) -> datetime:
+    """Midnight, in the site's zone, of the day `now` falls on, as UTC."""
+    return zone.day_start(zone.today(now))
 
 
 def operators_on_duty(db: Session, now: datetime) -> int:
@@ -35,10 +35,10 @@ def operators_on_duty(db: Session, now: datetime) -> int:
                UserSession.last_seen_at >= now - ON_DUTY_SEEN_WITHIN)) or 0
 
 
-def wallboard(db: Session, now: datetime) -> schemas.WallboardOut:
+def wallboard(db: Session, now: datetime, zone: SiteZone) -> schemas.WallboardOut:
     oldest = db.scalar(select(func.min(Call.offered_at)).where(Call.status.in_(WAITING_STATUSES)))
     waiting = db.scalar(select(func.count()).select_from(Call).where(Call.status.in_(WAITING_STATUSES))) or 0
-    day_start = start_of_local_day(now)
+    day_start = start_of_local_day(now, zone)
     today = db.execute(select(Call.offered_at, Call.answered_at).where(
         Call.offered_at >= day_start, Call.offered_at < day_start + timedelta(days=1), real_call())).all()
     answered = [a - o for o, a in today if a is not None]

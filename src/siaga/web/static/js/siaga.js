@@ -55,14 +55,14 @@ const Siaga = {
     return labels[unit.status] || this.word("unit", unit.status);
   },
 
-  /* 27-11-2026 08:00:00 WIB, whatever the browser's own time zone */
+  /* 27-11-2026 08:00:00 WIB in the site's zone (REF.zone, from SIAGA_TIMEZONE), whatever the browser's own */
   fmtTime(iso) {
     if (!iso) return "—";
-    const parts = new Intl.DateTimeFormat("en-GB", {timeZone: "Asia/Jakarta", day: "2-digit", month: "2-digit",
+    const parts = new Intl.DateTimeFormat("en-GB", {timeZone: REF.zone.name, day: "2-digit", month: "2-digit",
       year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"})
       .formatToParts(new Date(iso));
     const p = Object.fromEntries(parts.map(x => [x.type, x.value]));
-    return `${p.day}-${p.month}-${p.year} ${p.hour}:${p.minute}:${p.second} WIB`;
+    return `${p.day}-${p.month}-${p.year} ${p.hour}:${p.minute}:${p.second} ${REF.zone.label}`;
   },
   fmtClock(iso) { return this.fmtTime(iso).slice(11, 19); },
   seconds(iso, now) { return Math.max(0, Math.floor(((now || this.now()) - Date.parse(iso)) / 1000)); },

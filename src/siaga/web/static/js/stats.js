@@ -1,4 +1,4 @@
-/* The statistics page: the KPIs of a period (WIB days) from /api/v1/reports/kpis — the same definitions as
+/* The statistics page: the KPIs of a period (days in the site's zone) from /api/v1/reports/kpis — the same definitions as
    the reports (siaga.domains.kpi.definitions) — drawn with Chart.js (vendored). Fetched again when calls or
    incidents change (the live store's version) and every minute, so the page stays current. */
 "use strict";
@@ -10,9 +10,9 @@ const ST_OUTCOMES = ["missed_out_of_hours", "abandoned", "unclassified", "emerge
 const ST_STAGES = ["acknowledge", "dispatch", "travel"];
 const ST_COLORS = {grey: "#9aa5b1", blue: "#1f5fa8", green: "#2e8b57", red: "#c0392b", amber: "#e0a800"};
 
-/* WIB calendar dates as "YYYY-MM-DD", whatever the browser's own time zone */
-function wibToday() {
-  return new Intl.DateTimeFormat("en-CA", {timeZone: "Asia/Jakarta", year: "numeric", month: "2-digit",
+/* Today in the site's zone (REF.zone) as "YYYY-MM-DD", whatever the browser's own time zone */
+function siteToday() {
+  return new Intl.DateTimeFormat("en-CA", {timeZone: REF.zone.name, year: "numeric", month: "2-digit",
     day: "2-digit"}).format(new Date(Siaga.now()));
 }
 function addDays(iso, n) {
@@ -43,7 +43,7 @@ function drawChart(id, config) {
 }
 
 function statsPage() {
-  const today = wibToday();
+  const today = siteToday();
   return {
     preset: "this_month", month: today.slice(0, 7), quarter: String(Math.floor((Number(today.slice(5, 7)) - 1) / 3) + 1),
     year: today.slice(0, 4), customFrom: monthStart(today), customUntil: today,
@@ -59,7 +59,7 @@ function statsPage() {
       this.pending = setTimeout(() => { this.pending = null; this.load(true); }, 3000);
     },
     period() {
-      const t = wibToday();
+      const t = siteToday();
       switch (this.preset) {
         case "today": return [t, addDays(t, 1)];
         case "last7": return [addDays(t, -6), addDays(t, 1)];
