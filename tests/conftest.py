@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -351,3 +352,21 @@ def live_server(settings: Settings, clock: FixedClock, engine: Engine):  # type:
     server.should_exit = True
     thread.join(10)
     assert not thread.is_alive(), "the app did not shut down within 10 s"
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the backend under test, of the test's own (migrations, a new site)."""
+    if BACKEND == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"siaga_empty_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

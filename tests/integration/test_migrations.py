@@ -3,9 +3,6 @@ and up again, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,32 +10,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from siaga.db.engine import make_engine
 from siaga.db.models import Base
-from tests.conftest import BACKEND, PG_ADMIN_URL
 
 MIGRATIONS = Path(__file__).parents[2] / "src/siaga/db/migrations"
 pytestmark = pytest.mark.both_backends  # each test migrates an empty database of its own
-
-
-@pytest.fixture
-def empty_db(tmp_path: Path) -> Iterator[str]:
-    if BACKEND == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    name = f"siaga_migrations_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def alembic(url: str) -> Config:

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from siaga.core.authz import SYSTEM
 from siaga.core.clock import FixedClock
@@ -25,7 +22,7 @@ from siaga.db.engine import make_engine, unit_of_work
 from siaga.domains.agencies.models import Agency
 from siaga.domains.users.models import ApiToken, User
 from siaga.settings import Settings
-from tests.conftest import BACKEND, PG_ADMIN_URL, START, _migrate
+from tests.conftest import START, _migrate
 
 pytestmark = pytest.mark.both_backends  # each test makes a database of its own
 REGIONS = Path(os.environ.get("SIAGA_CONFORMANCE_DIR", Path(__file__).parents[3] / "shared" / "conformance")) \
@@ -39,23 +36,6 @@ SITES = {  # kode: (files, zone, prefix)
 @pytest.fixture(scope="module")
 def codes() -> dict[str, str]:
     return national_codes()
-
-
-@pytest.fixture
-def empty_db(tmp_path: Path) -> Iterator[str]:
-    if BACKEND == "sqlite":
-        yield f"sqlite:///{tmp_path / 'site.db'}"
-        return
-    name = f"siaga_site_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def test_the_national_list_is_upstreams(codes):
