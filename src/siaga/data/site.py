@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from siaga.data.load import BENGKALIS, DATA_DIR
-from siaga.domains.regions.geometry import BoundaryFileError, level_of, normalise_kode, read_boundary_file
+from siaga.domains.regions.geometry import Boundary, BoundaryFileError, level_of, normalise_kode, read_boundary_file
 
 NATIONAL_CODES = DATA_DIR / "national" / "wilayah_kode_nama.csv.gz"
 STARTER = BENGKALIS  # categories, questions, plan and policy: national defaults, first written for Bengkalis
@@ -114,12 +114,14 @@ def init_site(kode: str, boundary_files: list[Path], out: Path, *, timezone: str
             raise SiteError(f"zona waktu / time zone: {exc}") from None
     if out.exists() and any(out.iterdir()):
         raise SiteError(f"{out} sudah berisi berkas / already holds files: choose an empty folder")
-    features = _boundaries_of(normal, boundary_files)
+    boundaries = _boundaries_of(normal, boundary_files)
     name = codes[normal]
     province = normal.split(".")[0]
     own = sorted(k for k in codes if k == normal or k.startswith(normal + "."))
     out.mkdir(parents=True, exist_ok=True)
     _write_regions(out / "regions.csv", [province, *own], codes)
+    features = [{"type": "Feature", "properties": {"kode": b.kode, "nama": b.name, "level": b.level},
+                 "geometry": json.loads(b.geojson)} for b in boundaries]
     (out / "boundaries.geojson").write_text(json.dumps(
         {"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8")
     _write_agencies(out / "agencies.csv", name)
@@ -131,7 +133,7 @@ def init_site(kode: str, boundary_files: list[Path], out: Path, *, timezone: str
     info = SiteInfo(kode=normal, name=name, timezone=timezone or timezone_for(normal),
                     incident_prefix=prefix or default_prefix(name), regions=len(own) + 1,
                     desa=sum(1 for k in own if level_of(k) in ("desa", "kelurahan")),
-                    with_boundary=len({normalise_kode(_kode_of(f)) for f in features}))
+                    with_boundary=len({b.kode for b in boundaries}))
     (out / "site.json").write_text(json.dumps({
         "kode": info.kode, "name": info.name, "timezone": info.timezone, "incident_prefix": info.incident_prefix,
         "sources": {"codes": "cahyadsn/wilayah @ b7ad440a (MIT)", "boundaries": [p.name for p in boundary_files]},
@@ -146,34 +148,22 @@ def read_site(folder: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def _kode_of(feature: dict[str, Any]) -> Any:
-    props = feature.get("properties") or {}
-    for key in ("kode", "KODE", "kode_wilayah", "KDEPUM", "KDCPUM", "kode_desa", "kd_desa"):
-        if key in props:
-            return props[key]
-    return None
-
-
-def _boundaries_of(kode: str, files: list[Path]) -> list[dict[str, Any]]:
-    """The features of `kode` and below from the given files, each file checked as `siaga regions import`
-    would (so a broken file is refused here, not at load)."""
+def _boundaries_of(kode: str, files: list[Path]) -> list[Boundary]:
+    """The boundaries of `kode` and below in the given files, read and checked as `siaga regions import`
+    reads them (so a broken file is refused here, not at load)."""
     if not files:
         raise SiteError("berikan batas wilayah resmi (--boundaries FILE.geojson) / give the official boundaries")
-    features: list[dict[str, Any]] = []
+    found: list[Boundary] = []
     for path in files:
         try:
-            read_boundary_file(path)  # the same checks as an import: hostile or broken files stop here
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (BoundaryFileError, OSError, ValueError) as exc:
+            parsed = read_boundary_file(path)
+        except (BoundaryFileError, OSError) as exc:
             raise SiteError(f"{path.name}: {exc}") from None
-        for feature in data.get("features", []):
-            k = normalise_kode(_kode_of(feature))
-            if k is not None and (k == kode or k.startswith(kode + ".")):
-                features.append(feature)
-    if not any(level_of(normalise_kode(_kode_of(f)) or "") in ("desa", "kelurahan") for f in features):
+        found += [b for b in parsed.boundaries if b.kode == kode or b.kode.startswith(kode + ".")]
+    if not any(b.level in ("desa", "kelurahan") for b in found):
         raise SiteError(f"tidak ada batas desa/kelurahan untuk {kode} dalam berkas itu / the files hold no "
                         f"desa boundaries of {kode}")
-    return features
+    return found
 
 
 def _write_regions(path: Path, kodes: list[str], codes: dict[str, str]) -> None:
