@@ -110,6 +110,7 @@ class Seeded:
     rows: dict[str, list[dict[str, Any]]] | None = None  # PostgreSQL: the seed, table by table
     counts: dict[str, int] = field(default_factory=dict)
     mark: int = 0  # PostgreSQL: rows whose xmin is above this were written after the last reset
+    setval: str = ""  # PostgreSQL: puts every sequence back (built once the engine exists)
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
@@ -187,19 +188,15 @@ def _reset_postgres(engine: Engine, seed: Seeded) -> None:
             if seed.rows[table.name]:
                 conn.execute(insert(table), seed.rows[table.name])
         # Every sequence back to the seed's next value (a rolled-back insert moves one without a row).
-        conn.execute(text(_SETVAL_SQL))
+        conn.execute(text(seed.setval))
         seed.mark = conn.execute(text("SELECT txid_current()")).scalar_one()
-
-
-_SETVAL_SQL = ""
 
 
 @pytest.fixture(scope="session")
 def session_engine(seeded: Seeded) -> Iterator[Engine]:
-    global _SETVAL_SQL
     eng = make_engine(seeded.url)
     if eng.dialect.name == "postgresql":
-        _SETVAL_SQL = _setval_sql_for(eng)
+        seeded.setval = _setval_sql_for(eng)
     yield eng
     eng.dispose()
 
