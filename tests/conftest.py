@@ -30,7 +30,7 @@ from siaga.core.clock import FixedClock
 from siaga.core.context import Ctx
 from siaga.core.security import digest, hash_password
 from siaga.db.engine import make_engine, normalise_url, unit_of_work
-from siaga.db.models import Base
+from siaga.schema import Base
 from siaga.settings import Settings
 
 BACKEND = os.environ.get("SIAGA_TEST_BACKEND", "sqlite")

@@ -10,29 +10,30 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from siaga import __version__
+from siaga.api import agencies as agencies_api
+from siaga.api import callers as callers_api
+from siaga.api import calls as calls_api
 from siaga.api import events as events_api
+from siaga.api import incidents as incidents_api
+from siaga.api import location as location_api
+from siaga.api import regions as regions_api
+from siaga.api import reports as reports_api
+from siaga.api import response as response_api
+from siaga.api import search as search_api
+from siaga.api import staffing as staffing_api
+from siaga.api import stats as stats_api
+from siaga.api import telephony as telephony_api
+from siaga.api import units as units_api
+from siaga.api import users as users_api
 from siaga.core.clock import Clock, site_zone
 from siaga.core.errors import COMMON_RESPONSES, install_handlers
 from siaga.core.guard import RequestGuard
 from siaga.db.engine import engine_for
-from siaga.domains.agencies import api as agencies_api
-from siaga.domains.callers import api as callers_api
-from siaga.domains.calls import api as calls_api
-from siaga.domains.incidents import api as incidents_api
-from siaga.domains.location import api as location_api
-from siaga.domains.regions import api as regions_api
-from siaga.domains.reports import api as reports_api
-from siaga.domains.response import api as response_api
-from siaga.domains.response.ticker import DeadlineTicker
-from siaga.domains.search import api as search_api
-from siaga.domains.staffing import api as staffing_api
-from siaga.domains.stats import api as stats_api
-from siaga.domains.telephony import api as telephony_api
 from siaga.domains.telephony.bridge import EdgeBridge
-from siaga.domains.units import api as units_api
-from siaga.domains.users import api as users_api
+from siaga.domains.users import service as users_service
 from siaga.events.hub import EventHub
 from siaga.settings import Settings, get_settings
+from siaga.timers.ticker import Ticker
 from siaga.web import ui
 
 API_PREFIX = "/api/v1"
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     engine = engine or engine_for(settings.database_url)
     hub = EventHub(engine, poll_seconds=settings.event_poll_seconds)
     clock = clock or Clock()
-    ticker = DeadlineTicker(engine, clock, settings)
+    ticker = Ticker(engine, clock, settings)
     bridge = EdgeBridge(engine, clock, settings) if settings.telephony_bridge else None
 
     @asynccontextmanager
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     )
     app.state.settings = settings
     app.state.secret_key = settings.resolved_secret_key()
+    app.state.auth = users_service  # core.http.authenticate asks it who a token or a cookie is
     app.state.engine = engine
     app.state.clock = clock
     app.state.ticker = ticker

@@ -7,6 +7,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +18,19 @@ SHIPPED_SITE = Path(__file__).parent / "data" / "bengkalis"  # the site `make ru
 _NETWORKS = r"^[0-9A-Fa-f.:]+(/[0-9]{1,3})?(,[0-9A-Fa-f.:]+(/[0-9]{1,3})?)*$"
 _LISTEN = r"^(udp|tcp|tls|ws|wss):[0-9A-Za-z.\-\[\]:]+(,(udp|tcp|tls|ws|wss):[0-9A-Za-z.\-\[\]:]+)*$"
 
+
+
+def known_zone(name: str) -> str:
+    """The IANA zone `name`, unchanged, when this system knows it; ValueError with a readable message else.
+    A typo in the zone would shift every day boundary and shown time (core.clock.SiteZone builds on it)."""
+    try:
+        if not name or name != name.strip() or name not in available_timezones():
+            raise ZoneInfoNotFoundError(name)
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"timezone {name!r} is not a time zone this system knows: give an IANA name such as "
+                         "Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)") from None
+    return name
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SIAGA_", extra="ignore")
@@ -86,10 +100,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         """A typo in the zone would shift every day boundary and shown time: refuse it when the settings are read."""
-        from siaga.core.clock import SiteZone
-
-        SiteZone.named(value)
-        return value
+        return known_zone(value)
 
     @model_validator(mode="after")
     def _site_defaults(self) -> Settings:
@@ -105,9 +116,7 @@ class Settings(BaseSettings):
                            ("timezone", "timezone")):
             if field not in self.model_fields_set and site.get(key):
                 setattr(self, field, str(site[key]))
-        from siaga.core.clock import SiteZone
-
-        SiteZone.named(self.timezone)  # a site.json's zone is checked like the setting's
+        known_zone(self.timezone)  # a site.json's zone is checked like the setting's
         return self
 
     @property

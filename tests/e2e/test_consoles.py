@@ -352,7 +352,7 @@ def test_caller_hanging_up_keeps_the_call_until_its_outcome_is_recorded(browse, 
 
 def test_response_plan_and_escalation_in_the_browser(browse, live_server, api, clock, engine, settings):
     """The dispatcher sends the plan's agencies with one button; a missed deadline shows on the board."""
-    from siaga.domains.response.escalation import fire_due
+    from siaga.domains.dispatch.escalation import fire_due
 
     incident = api("ct").post("/api/v1/incidents", json={
         "category_code": "kebakaran", "priority": 1, "answers": {"kebakaran.korban": True}}).json()

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from siaga.core.audit import AuditEntry
 from siaga.db.engine import unit_of_work
-from siaga.domains.response.escalation import fire_due
+from siaga.domains.dispatch.escalation import fire_due
 from siaga.domains.response.models import Deadline
 from tests.conftest import BACKEND, ids
 

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from siaga.db.engine import make_engine
-from siaga.db.models import Base
+from siaga.schema import Base
 
 MIGRATIONS = Path(__file__).parents[2] / "src/siaga/db/migrations"
 pytestmark = pytest.mark.both_backends  # each test migrates an empty database of its own

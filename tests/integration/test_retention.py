@@ -173,8 +173,9 @@ def run_tick(ticker) -> None:  # type: ignore[no-untyped-def]
 
 def test_the_ticker_purges_a_batch_at_a_time_and_then_waits(engine, clock, settings, history, monkeypatch):
 
-    from siaga.domains.callers import actions
     from siaga.domains.response.ticker import DeadlineTicker
+
+    from siaga.domains.callers import actions
 
     batches = []
     real = actions.purge_batch

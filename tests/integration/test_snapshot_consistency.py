@@ -16,8 +16,8 @@ from siaga.domains.agencies.models import Agency
 from siaga.domains.callers.privacy import event_for
 from siaga.domains.calls import actions as calls
 from siaga.domains.calls import schemas as call_schemas
+from siaga.domains.dispatch import actions as dispatch
 from siaga.domains.incidents import actions as incidents
-from siaga.domains.incidents import dispatch
 from siaga.domains.incidents import schemas as inc
 from siaga.domains.incidents.models import Assignment, Incident
 from siaga.domains.units import schemas as unit_schemas
@@ -25,8 +25,8 @@ from siaga.domains.units.models import Unit
 from siaga.domains.users.actions import principal_of
 from siaga.domains.users.models import User
 from siaga.events.hub import read_events
-from siaga.events.snapshot import apply_event, take_snapshot
-from siaga.events.stream import visible
+from siaga.live.snapshot import apply_event, take_snapshot
+from siaga.live.stream import visible
 
 OBSERVERS = ("disp", "ct", "damkar", "dinkes", "admin")
 

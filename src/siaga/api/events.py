@@ -23,8 +23,8 @@ from siaga.domains.callers.privacy import sees_full_numbers
 from siaga.domains.reports.monitoring import mask_number
 from siaga.domains.users.models import UserSession
 from siaga.events.hub import last_event_id as current_last_event_id
-from siaga.events.snapshot import take_snapshot
-from siaga.events.stream import Heartbeat, event_stream
+from siaga.live.snapshot import take_snapshot
+from siaga.live.stream import Heartbeat, event_stream
 
 router = APIRouter(tags=["events"])
 

@@ -16,7 +16,7 @@ DAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def parse_day(value: str | None, option: str) -> date | None:
-    from siaga.domains.staffing.api import EARLIEST, LATEST
+    from siaga.api.staffing import EARLIEST, LATEST
 
     if value is None:
         return None

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
+
+from siaga.settings import known_zone
 
 if TYPE_CHECKING:
     from siaga.settings import Settings
@@ -122,13 +124,7 @@ def _offset_minutes(tz: ZoneInfo, year: int, month: int) -> int:
 
 @lru_cache(maxsize=64)
 def _zone(name: str) -> SiteZone:
-    try:
-        if not name or name != name.strip() or name not in available_timezones():
-            raise ZoneInfoNotFoundError(name)
-        tz = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone {name!r} is not a time zone this system knows: give an IANA name such as "
-                         "Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)") from None
+    tz = ZoneInfo(known_zone(name))
     if name in INDONESIAN_LABELS:
         label = INDONESIAN_LABELS[name]
     else:

@@ -4,7 +4,8 @@ response is sent), authentication by session cookie or API token, CSRF, and Idem
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
@@ -57,9 +58,17 @@ def _db(request: Request) -> Iterator[Session]:
 DbSession = Depends(_db, scope="function")
 
 
-def authenticate(request: Request, db: Session) -> Principal | None:
-    from siaga.domains.users import service as users
+class Authenticator(Protocol):
+    """Who a bearer token or a session cookie belongs to (the users domain answers; core knows no users)."""
 
+    def principal_for_token(self, db: Session, token: str) -> Principal | None: ...
+
+    def principal_for_session(self, db: Session, secret_key: str, cookie: str, now: datetime) -> Principal | None: ...
+
+
+def authenticate(request: Request, db: Session) -> Principal | None:
+    """The request's principal, asked of the authenticator the app was built with (`app.state.auth`)."""
+    users: Authenticator = request.app.state.auth
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return users.principal_for_token(db, auth[7:].strip())

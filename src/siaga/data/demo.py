@@ -14,8 +14,8 @@ from siaga.domains.agencies.models import Agency
 from siaga.domains.calls import actions as call_actions
 from siaga.domains.calls import schemas as call_schemas
 from siaga.domains.calls.models import Call
+from siaga.domains.dispatch import actions as dispatch
 from siaga.domains.incidents import actions as incident_actions
-from siaga.domains.incidents import dispatch
 from siaga.domains.incidents import schemas as incident_schemas
 from siaga.domains.incidents import service as incident_service
 from siaga.domains.incidents.models import Category, Incident

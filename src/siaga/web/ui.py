@@ -20,6 +20,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from siaga.api.users import do_login, set_session_cookie
 from siaga.core.authz import (
     ADMIN,
     AGENCY_OPERATOR,
@@ -41,7 +42,6 @@ from siaga.domains.incidents.models import Category
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.users import actions as user_actions
 from siaga.domains.users import schemas as user_schemas
-from siaga.domains.users.api import do_login, set_session_cookie
 from siaga.domains.users.models import User
 from siaga.events.kinds import EVENT_KINDS
 from siaga.web.words import OPERATOR_OUTCOMES, status_words, words

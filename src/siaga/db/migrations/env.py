@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import text
 
 from siaga.db.engine import make_engine, normalise_url
-from siaga.db.models import Base  # noqa: F401  (registers every table)
+from siaga.schema import Base  # noqa: F401  (registers every table)
 from siaga.settings import get_settings
 
 config = context.config

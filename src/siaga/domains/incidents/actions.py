@@ -14,6 +14,7 @@ from siaga.core.errors import Problem, invalid
 from siaga.db.engine import dialect_insert
 from siaga.domains.callers.privacy import linked_call_text
 from siaga.domains.calls.models import Call
+from siaga.domains.dispatch import deadlines
 from siaga.domains.incidents import schemas, service
 from siaga.domains.incidents.models import (
     ASSIGNMENT_FINISHED,
@@ -25,7 +26,6 @@ from siaga.domains.incidents.models import (
     TimelineEntry,
 )
 from siaga.domains.regions.models import Landmark, Region
-from siaga.domains.response import deadlines
 from siaga.events.outbox import Audience
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from siaga.core.clock import SiteZone
-from siaga.data.load import BENGKALIS
 from siaga.domains.staffing import plan
+from siaga.settings import SHIPPED_SITE
 
-SCENARIO_DIR = BENGKALIS / "scenarios"
+SCENARIO_DIR = SHIPPED_SITE / "scenarios"
 INTENTS = ("emergency", "information", "prank", "ghost", "wrong_number", "test")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId, QueryId
-from siaga.domains.incidents import dispatch
+from siaga.domains.dispatch import actions as dispatch
 from siaga.domains.units import actions, schemas, service
 from siaga.domains.units.schemas import UnitStatus
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
 from siaga.domains.agencies.models import Agency
+from siaga.domains.dispatch import deadlines
 from siaga.domains.incidents import schemas, service
 from siaga.domains.incidents.actions import add_timeline, announce_incident, check_version, set_incident_status
 from siaga.domains.incidents.models import (
@@ -17,7 +18,6 @@ from siaga.domains.incidents.models import (
     Incident,
     UnitAssignment,
 )
-from siaga.domains.response import deadlines
 from siaga.domains.roads import schemas as roads_schemas
 from siaga.domains.units import schemas as unit_schemas
 from siaga.domains.units.actions import announce_unit

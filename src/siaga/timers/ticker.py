@@ -1,7 +1,7 @@
-"""The ticker: a background task in every app process. Each tick fires the deadlines that are
-due (exactly once across processes, see escalation.py); the first tick runs at start, so deadlines
-that fell due while the service was down fire then. It also expires callers' measures whose time is up,
-and every few hours anonymises nuisance records past their retention period (one short batch per tick)."""
+"""The ticker: a background task in every app process. Each tick runs the jobs of jobs.py in turn (deadlines,
+then measures, then retention); the first tick runs at start, so deadlines that fell due while the service
+was down fire then. A job that fails is logged and the others still run: a purge that trips over a locked
+row must never hold up an escalation."""
 
 from __future__ import annotations
 
@@ -12,15 +12,13 @@ import anyio
 from sqlalchemy.engine import Engine
 
 from siaga.core.clock import Clock
-from siaga.domains.callers.policy import expire_measures
-from siaga.domains.callers.retention import purge_step
-from siaga.domains.response.escalation import fire_due
 from siaga.settings import Settings
+from siaga.timers.jobs import JOBS
 
 log = logging.getLogger("siaga.deadlines")
 
 
-class DeadlineTicker:
+class Ticker:
     def __init__(self, engine: Engine, clock: Clock, settings: Settings) -> None:
         self.engine, self.clock, self.settings = engine, clock, settings
         self.task: asyncio.Task[None] | None = None
@@ -37,11 +35,18 @@ class DeadlineTicker:
             self.task = None
 
     async def tick(self) -> int:
-        n = await anyio.to_thread.run_sync(fire_due, self.engine, self.clock, self.settings)
-        self.fired += n
-        await anyio.to_thread.run_sync(expire_measures, self.engine, self.clock, self.settings)
-        await anyio.to_thread.run_sync(purge_step, self.engine, self.clock, self.settings)  # a batch, when due
-        return n
+        """One pass over the jobs; returns the deadlines fired."""
+        fired = 0
+        for job in JOBS:
+            try:
+                done = await anyio.to_thread.run_sync(job.run, self.engine, self.clock, self.settings)
+            except Exception:  # the database away for a moment: the next job, and the next tick, try again
+                log.exception("ticker job %s failed", job.name)
+                continue
+            if job.name == "deadlines":
+                fired = done or 0
+        self.fired += fired
+        return fired
 
     async def _run(self) -> None:
         while True:

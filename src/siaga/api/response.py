@@ -10,7 +10,7 @@ from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
-from siaga.domains.incidents import dispatch
+from siaga.domains.dispatch import actions as dispatch
 from siaga.domains.incidents import schemas as incident_schemas
 from siaga.domains.incidents import service as incident_service
 from siaga.domains.response import actions, plans, schemas

@@ -11,7 +11,8 @@ from siaga.core.errors import Problem, invalid, request_language
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
 from siaga.data.questions import questions_for
-from siaga.domains.incidents import actions, dispatch, schemas, service
+from siaga.domains.dispatch import actions as dispatch
+from siaga.domains.incidents import actions, schemas, service
 from siaga.domains.incidents.schemas import IncidentStatus
 from siaga.domains.roads import schemas as roads_schemas
 

@@ -1,4 +1,5 @@
-"""Imports every table so that metadata (migrations, tests) sees the whole schema."""
+"""The whole schema: imports every table so that metadata (migrations, tests) sees it. It sits above the domains
+(it knows them all); nothing in a domain imports it."""
 
 from siaga.core.audit import AuditEntry
 from siaga.core.idempotency import IdempotencyRecord
