@@ -5,21 +5,22 @@ from siaga.core.audit import AuditEntry
 from siaga.core.idempotency import IdempotencyRecord
 from siaga.db.base import Base
 from siaga.domains.agencies.models import Agency, Station
-from siaga.domains.callers.models import CallbackAttempt, CallerMeasure, NuisanceRule, RiskModel
-from siaga.domains.calls.models import Call, CallEventRecord, CallLocation
+from siaga.domains.callers.models import CallbackAttempt, NuisanceRule, RiskModel
+from siaga.domains.calls.models import Call, CallerMeasure, CallEventRecord, CallLocation, RingAttempt
 from siaga.domains.incidents.models import (
     Assignment,
     Category,
+    Deadline,
     Incident,
     IncidentCounter,
+    SearchSector,
     TimelineEntry,
     UnitAssignment,
 )
 from siaga.domains.regions.models import BoundaryImport, Landmark, Region
-from siaga.domains.response.models import Deadline, DeadlinePolicy, ResponseRule
+from siaga.domains.response.models import DeadlinePolicy, ResponseRule
 from siaga.domains.roads.models import RoadEdge, RoadNetwork, RoadNode
-from siaga.domains.search.models import SearchSector
-from siaga.domains.telephony.models import OperatorLine, RingAttempt, TelephonyEdge
+from siaga.domains.telephony.models import OperatorLine, TelephonyEdge
 from siaga.domains.units.models import Unit
 from siaga.domains.users.models import ApiToken, LoginAttempt, User, UserSession
 from siaga.events.models import Event, LedgerHead

@@ -214,7 +214,7 @@ def test_ng911lib_shapes_and_civic_addresses(name):
 
 
 def test_ng911lib_geometry_of_arc_band_and_polygons():
-    from siaga.domains.location import geo
+    from siaga.core import geo
 
     [band] = parse_pidf_lo((NG911LIB / "RFC5491TupleArcBandLocation.xml").read_bytes())
     assert 3594 <= geo.distance_m(-43.5723, 153.2176, band.lat, band.lon) <= 4148

@@ -119,7 +119,7 @@ def test_no_call_yet_is_kept_in_the_audit_log_and_adopted_when_the_call_arrives(
     assert counts(engine)[0] == 0
     call = offered(api, "sip-late", number="081399998888", at="2026-11-27T01:00:00Z")
     # The intake adopted it as the call was recorded; asking again changes nothing.
-    from siaga.domains.location.actions import attach_waiting_fixes
+    from siaga.domains.calls.actions import attach_waiting_fixes
 
     with ctx_factory("phone") as ctx:
         assert attach_waiting_fixes(ctx, ctx.db.get(Call, call["id"])) == 0

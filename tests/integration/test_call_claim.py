@@ -34,7 +34,7 @@ def test_claiming_a_waiting_call_answers_it_as_mine_audited_and_announced(api, e
     assert taken["status"] == "answered" and taken["operator_id"] == me(api, "ct")
     assert taken["answered_at"].startswith("2026-11-27T01:00:00")  # the clock's now
     assert taken["version"] == call["version"] + 1
-    # the dispatcher reads the same call, its number masked (domains/callers/privacy.py)
+    # the dispatcher reads the same call, its number masked (domains/calls/privacy.py)
     assert api("disp").get(f"/api/v1/calls/{call['id']}").json() == {**taken, "caller_number": "****890"}
     audit = api("sup").get(f"/api/v1/audit?entity=call&entity_id={call['id']}").json()
     assert audit[0]["action"] == "call.claim" and audit[0]["actor"] == "ct (call_taker)"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from siaga.core.audit import AuditEntry
 from siaga.db.engine import unit_of_work
-from siaga.domains.callers.models import CallerMeasure
+from siaga.domains.calls.models import CallerMeasure
 
 NUMBER = "081277770001"
 GHOST_OK = {"asked_key_press": True, "listened_background": True, "callback_tried": True, "location_checked": True}

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from siaga.core.audit import AuditEntry
 from siaga.db.engine import unit_of_work
 from siaga.domains.dispatch.escalation import fire_due
-from siaga.domains.response.models import Deadline
+from siaga.domains.incidents.models import Deadline
 from tests.conftest import BACKEND, ids
 
 

@@ -17,7 +17,8 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from siaga.db.engine import unit_of_work
-from siaga.domains.reports.monitoring import CSV_COLUMNS, mask_number
+from siaga.domains.calls.privacy import mask_number
+from siaga.domains.reports.monitoring import CSV_COLUMNS
 from tests.integration.kpi_fixture import load_october
 
 OCT = "from=2026-10-01&to=2026-11-01"

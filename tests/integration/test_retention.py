@@ -18,9 +18,9 @@ from siaga.core.context import Ctx
 from siaga.core.idempotency import IdempotencyRecord
 from siaga.db.engine import unit_of_work
 from siaga.domains.callers import retention
-from siaga.domains.callers.models import CallbackAttempt, CallerMeasure
-from siaga.domains.callers.privacy import ANONYMISED
-from siaga.domains.calls.models import Call, CallLocation
+from siaga.domains.callers.models import CallbackAttempt
+from siaga.domains.calls.models import Call, CallerMeasure, CallLocation
+from siaga.domains.calls.privacy import ANONYMISED
 from siaga.events.models import Event
 
 OLD = "081288880001"
@@ -128,7 +128,7 @@ def test_the_purge_anonymises_old_nuisance_records_and_keeps_the_rest(engine, cl
 
 def test_an_anonymised_number_joins_no_history_and_the_evidence_pack_says_so(api, engine, clock, settings, history):
     from siaga.core.clock import SiteZone
-    from siaga.domains.callers.evidence import evidence_html
+    from siaga.domains.reports.evidence import evidence_html
 
     def pack() -> str:
         with unit_of_work(engine, write=False) as db:
@@ -173,15 +173,13 @@ def run_tick(ticker) -> None:  # type: ignore[no-untyped-def]
 
 def test_the_ticker_purges_a_batch_at_a_time_and_then_waits(engine, clock, settings, history, monkeypatch):
 
-    from siaga.domains.response.ticker import DeadlineTicker
-
-    from siaga.domains.callers import actions
+    from siaga.timers.ticker import Ticker
 
     batches = []
-    real = actions.purge_batch
-    monkeypatch.setattr(actions, "purge_batch", lambda ctx, limit: batches.append(limit) or real(ctx, limit))
+    real = retention.purge_batch
+    monkeypatch.setattr(retention, "purge_batch", lambda ctx, limit: batches.append(limit) or real(ctx, limit))
     monkeypatch.setattr(retention, "BATCH", 2)
-    ticker = DeadlineTicker(engine, clock, settings)
+    ticker = Ticker(engine, clock, settings)
 
     def anonymised() -> int:
         return len([c for c in rows(engine, Call) if c.caller_number == ANONYMISED])
@@ -201,12 +199,11 @@ def test_the_ticker_purges_a_batch_at_a_time_and_then_waits(engine, clock, setti
 
 
 def test_a_failing_purge_never_reaches_the_ticker(engine, clock, settings, monkeypatch):
-    from siaga.domains.callers import actions
 
     def broken(*a, **k):  # type: ignore[no-untyped-def]
         raise RuntimeError("database away")
 
-    monkeypatch.setattr(actions, "purge_batch", broken)
+    monkeypatch.setattr(retention, "purge_batch", broken)
     assert retention.purge_step(engine, clock, settings) == 0  # logged, retried later
 
 
@@ -245,10 +242,9 @@ def _audits(engine) -> list[dict]:  # type: ignore[no-untyped-def]
 
 
 def test_purge_batches_as_the_system_only_touch_what_is_due(engine, clock, settings):
-    from siaga.domains.callers import actions
 
     with unit_of_work(engine) as db:
-        result = actions.purge_batch(Ctx(db=db, actor=SYSTEM, clock=clock, settings=settings))
+        result = retention.purge_batch(Ctx(db=db, actor=SYSTEM, clock=clock, settings=settings))
     assert not result.changed and not result.more
     assert result.cutoff == clock.now() - timedelta(days=365)
     assert _audits(engine) == []

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from siaga.core.errors import Problem
 from siaga.db.engine import open_session
 from siaga.domains.agencies.models import Agency
-from siaga.domains.callers.privacy import event_for
 from siaga.domains.calls import actions as calls
 from siaga.domains.calls import schemas as call_schemas
+from siaga.domains.calls.privacy import event_for
 from siaga.domains.dispatch import actions as dispatch
 from siaga.domains.incidents import actions as incidents
 from siaga.domains.incidents import schemas as inc

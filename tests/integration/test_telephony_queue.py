@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from siaga.core.errors import Problem
 from siaga.domains.calls import actions as call_actions
-from siaga.domains.calls.models import Call
+from siaga.domains.calls.models import Call, RingAttempt
 from siaga.domains.calls.schemas import CallClaim, LocationIn
 from siaga.domains.telephony import actions, schemas
 from siaga.domains.telephony.bridge import encode_netstring, number_from_uri
-from siaga.domains.telephony.models import OperatorLine, RingAttempt
+from siaga.domains.telephony.models import OperatorLine
 from siaga.domains.users.models import User
 
 
@@ -129,7 +129,7 @@ def test_presence_is_ones_own_unless_supervisor_and_lines_are_validated(api, ctx
 
 def test_lower_priority_number_waits_at_most_the_cap_behind_newer_calls(ctx_factory) -> None:
     """The queue the phones are rung from uses the same rank_key as the consoles."""
-    from siaga.domains.callers.models import CallerMeasure
+    from siaga.domains.calls.models import CallerMeasure
 
     with ctx_factory("sup") as ctx:
         ctx.db.add(CallerMeasure(number="+6281200000009", kind="lower_priority", state="active",

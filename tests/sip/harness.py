@@ -22,10 +22,10 @@ from sqlalchemy import Engine, select
 import siaga.domains.telephony
 from siaga.core.clock import Clock
 from siaga.db.engine import unit_of_work
-from siaga.domains.calls.models import Call, CallLocation
+from siaga.domains.calls.models import Call, CallLocation, RingAttempt
 from siaga.domains.telephony import actions, schemas
 from siaga.domains.telephony.edge import EdgePaths, kamailio_binary, render_config
-from siaga.domains.telephony.models import OperatorLine, RingAttempt
+from siaga.domains.telephony.models import OperatorLine
 from siaga.domains.users.models import User
 from siaga.settings import Settings
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from siaga.domains.location import geo
+from siaga.core import geo
 from siaga.domains.location.errors import LocationError
 from siaga.domains.location.pidf import MAX_LOCATIONS, MAX_PIDF_BYTES, parse_pidf_lo, parse_timestamp
 

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from siaga.core.audit import chain_hash, content_hash
 from siaga.core.clock import SiteZone
 from siaga.core.i18n import LANGUAGES, MESSAGES, negotiate, t
+from siaga.domains.agencies.models import UNIT_STATUSES
 from siaga.domains.incidents.models import ASSIGNMENT_TRANSITIONS, INCIDENT_TRANSITIONS
-from siaga.domains.units.models import UNIT_STATUSES, UNIT_TRANSITIONS
+from siaga.domains.units.models import UNIT_TRANSITIONS
 
 
 @given(st.text(max_size=300), st.one_of(st.none(), st.text(max_size=5)))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siaga.domains.callers.queue import DEFAULT_CAP_S, Waiting, ordered
+from siaga.domains.calls.queue import DEFAULT_CAP_S, Waiting, ordered
 
 START = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 

@@ -1,6 +1,6 @@
 """Defending the line: a caller's summary and measures, the supervisors' decisions, the callback list,
 the nuisance policy, the risk hint, and the audited reveal of a full number. No route here (or anywhere)
-drops or refuses a call. Numbers in responses follow domains/callers/privacy.py."""
+drops or refuses a call. Numbers in responses follow domains/calls/privacy.py."""
 
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ from siaga.core.context import Ctx
 from siaga.core.errors import request_language
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
-from siaga.domains.callers import actions, evidence, privacy, risk, schemas, service
-from siaga.domains.callers.models import CallerMeasure, NuisanceRule
+from siaga.domains.callers import actions, risk, schemas, service
+from siaga.domains.callers.models import NuisanceRule
+from siaga.domains.calls import privacy
 from siaga.domains.calls import service as calls_service
+from siaga.domains.calls.models import CallerMeasure
+from siaga.domains.reports import evidence
 
 router = APIRouter(tags=["callers"])
 Number = Path(min_length=1, max_length=40)

@@ -1,6 +1,6 @@
 """Calls: the live queue, one call, hand-recorded calls, outcomes; and the generic call-event intake
 for telephony systems (idempotent by event_id). Callers' numbers in responses follow the one rule of
-domains/callers/privacy.py (masked for readers without `numbers.reveal`, unless it is their own call)."""
+domains/calls/privacy.py (masked for readers without `numbers.reveal`, unless it is their own call)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId, QueryId
-from siaga.domains.callers import privacy
-from siaga.domains.calls import actions, schemas, service
+from siaga.domains.callers import actions as caller_actions
+from siaga.domains.callers import schemas as caller_schemas
+from siaga.domains.callers import service as caller_service
+from siaga.domains.calls import actions, privacy, schemas, service
 
 router = APIRouter(tags=["calls"])
 
@@ -42,7 +44,7 @@ def create_call(data: schemas.CallCreate, request: Request,
               responses={409: {"description": "someone changed the call since you loaded it"}})
 def update_call(call_id: PathId, data: schemas.CallUpdate,
                 ctx: Ctx = Depends(ctx_for("calls.write"))) -> schemas.CallOut:
-    return privacy.call_for(ctx.actor, actions.update_call(ctx, call_id, data))
+    return privacy.call_for(ctx.actor, caller_actions.record_call(ctx, call_id, data))
 
 
 @router.post("/calls/{call_id}/claim", response_model=schemas.CallOut,
@@ -55,14 +57,14 @@ def claim_call(call_id: PathId, data: schemas.CallClaim,
     return privacy.call_for(ctx.actor, actions.claim_call(ctx, call_id, data))
 
 
-@router.get("/callers/{number}/history", response_model=schemas.CallerHistoryOut)
+@router.get("/callers/{number}/history", response_model=caller_schemas.CallerHistoryOut)
 def caller_history(number: str = Path(max_length=60, description="Any form: +62812…, 62812…, 0812…"),
                    exclude_call_id: QueryId = None,
-                   ctx: Ctx = Depends(ctx_for("calls.read"))) -> schemas.CallerHistoryOut:
+                   ctx: Ctx = Depends(ctx_for("calls.read"))) -> caller_schemas.CallerHistoryOut:
     """The number's earlier calls (newest first, at most 20), outcome counts (all time and the last 30
     days) and the open incidents its calls are linked to. A withheld number ('anonymous', 'unknown')
     has an empty history. `exclude_call_id`: leave out the call being handled now."""
-    return privacy.history_for(ctx.actor, service.caller_history(ctx.db, number, ctx.now(), exclude_call_id))
+    return privacy.history_for(ctx.actor, caller_service.caller_history(ctx.db, number, ctx.now(), exclude_call_id))
 
 
 @router.post("/call-events", response_model=schemas.CallEventResult,

@@ -19,8 +19,7 @@ from siaga.core.errors import Problem, invalid
 from siaga.core.http import SESSION_COOKIE, authenticate, ctx_for
 from siaga.core.security import session_digest
 from siaga.db.engine import open_session
-from siaga.domains.callers.privacy import sees_full_numbers
-from siaga.domains.reports.monitoring import mask_number
+from siaga.domains.calls.privacy import mask_number, sees_full_numbers
 from siaga.domains.users.models import UserSession
 from siaga.events.hub import last_event_id as current_last_event_id
 from siaga.live.snapshot import take_snapshot

@@ -80,7 +80,7 @@ def change_status(incident_id: PathId, data: schemas.IncidentStatusIn,
 
 @router.get("/incidents/{incident_id}/timeline", response_model=list[schemas.TimelineOut])
 def get_timeline(incident_id: PathId, ctx: Ctx = Depends(ctx_for("incidents.read"))) -> list[schemas.TimelineOut]:
-    from siaga.domains.callers.privacy import timeline_entries_for  # the caller's number in `call_linked`
+    from siaga.domains.calls.privacy import timeline_entries_for  # the caller's number in `call_linked`
 
     incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id)
     return timeline_entries_for(ctx.actor, [schemas.TimelineOut.model_validate(e)

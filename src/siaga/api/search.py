@@ -10,8 +10,8 @@ from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
 from siaga.domains.incidents import service as incident_service
+from siaga.domains.incidents.models import SearchSector
 from siaga.domains.search import actions, schemas
-from siaga.domains.search.models import SearchSector
 
 router = APIRouter(tags=["search sectors"])
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for
 from siaga.core.ids import PathId
-from siaga.domains.reports.monitoring import mask_number
+from siaga.domains.calls.privacy import mask_number
 from siaga.domains.telephony import actions, schemas, service
 
 router = APIRouter(tags=["telephony"])

@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+import siaga.schema  # noqa: F401  every table is known before any command touches the database (foreign keys)
 from siaga.core.authz import ROLES, SYSTEM
 from siaga.core.clock import Clock
 from siaga.core.context import Ctx

@@ -35,8 +35,8 @@ def evidence(number: str = typer.Argument(..., help="the caller's number, any fo
     days in the site's zone), its measures, callbacks and the audit-chain hashes proving the records were not
     altered."""
     from siaga.core.clock import site_zone
-    from siaga.domains.callers import evidence as ev
     from siaga.domains.calls.numbers import normalise_msisdn
+    from siaga.domains.reports import evidence as ev
     from siaga.domains.reports.render import PdfUnavailable
 
     start, last = _day(period_from, "--from"), _day(period_to, "--to")

@@ -248,7 +248,8 @@ def _live(scenario, roster, seed, start, end, url, token, speed, answer, operato
 
 
 def _demo_calls(count: int, rate: float, via: str, talk_ms: int, seed: int | None) -> None:
-    from siaga.domains.telephony import demo, edge, service
+    from siaga.domains.simulate import phone as demo
+    from siaga.domains.telephony import edge, service
     from siaga.settings import get_settings
 
     settings = get_settings()

@@ -139,3 +139,9 @@ def install_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(request, Problem(500, "internal_error"))
+
+
+def check_version(current: int, seen: int) -> None:
+    """Optimistic concurrency: the client saw version `seen`; someone else moved the row to `current`."""
+    if current != seen:
+        raise Problem(409, "stale_version", current=current)

@@ -11,10 +11,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from siaga.core.context import Ctx
-from siaga.domains.agencies.models import Agency, Station
+from siaga.domains.agencies.models import UNIT_STATUSES, Agency, Station
 from siaga.domains.incidents.models import Category
 from siaga.domains.regions.models import Landmark, Region
-from siaga.domains.units.models import UNIT_STATUSES, Unit
+from siaga.domains.units.models import Unit
 
 DATA_DIR = Path(__file__).parent
 BENGKALIS = DATA_DIR / "bengkalis"

@@ -1,6 +1,6 @@
 """A console's starting state and how events change it. The consoles (and the test that proves
 snapshot + events == fresh snapshot) apply events with exactly these rules. Callers' numbers are in the
-snapshot as the reader may see them (domains/callers/privacy.py), as they are in the stream."""
+snapshot as the reader may see them (domains/calls/privacy.py), as they are in the stream."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siaga.core.authz import Principal
-from siaga.domains.callers.privacy import calls_for
 from siaga.domains.calls import service as calls_service
 from siaga.domains.calls.models import CALL_LIVE_STATUSES
+from siaga.domains.calls.privacy import calls_for
 from siaga.domains.incidents import service as incidents_service
 from siaga.domains.incidents.models import INCIDENT_OPEN_STATUSES
 from siaga.domains.units import schemas as unit_schemas

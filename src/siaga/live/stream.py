@@ -1,6 +1,6 @@
 """Server-Sent Events for one console: the backlog after Last-Event-ID from the database, then live
 batches from the hub, filtered to what the user may see. A client too far behind gets `reset`.
-Callers' numbers reach a reader masked or in full by the one rule of domains/callers/privacy.py
+Callers' numbers reach a reader masked or in full by the one rule of domains/calls/privacy.py
 (`event_for`; the masked text of an event is made once per process and shared)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from starlette.requests import Request
 from siaga.core.aio import within
 from siaga.core.authz import Principal
 from siaga.core.clock import Clock
-from siaga.domains.callers.privacy import event_for
+from siaga.domains.calls.privacy import event_for
 from siaga.events.hub import RESET, EventHub, last_event_id, read_events
 
 log = logging.getLogger("siaga.events")

@@ -7,9 +7,8 @@ from sqlalchemy import select
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
 from siaga.domains.agencies import schemas
-from siaga.domains.agencies.models import Agency, Station
+from siaga.domains.agencies.models import UNIT_STATUSES, Agency, Station
 from siaga.domains.regions.models import Region
-from siaga.domains.units.models import UNIT_STATUSES
 
 
 def create_agency(ctx: Ctx, data: schemas.AgencyCreate) -> schemas.AgencyOut:

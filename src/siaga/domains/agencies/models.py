@@ -9,6 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from siaga.db.base import Base, BigId, Json
 
+# The statuses every unit goes through (units.models builds its transitions on them). Kept here, under
+# the agencies, because an agency names them in its own words (Agency.status_labels).
+UNIT_STATUSES = ("available", "assigned", "en_route", "on_scene", "returning", "out_of_service")
+
 
 class Agency(Base):
     __tablename__ = "agency"

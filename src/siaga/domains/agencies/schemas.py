@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from siaga.core.ids import DbId, Version
-from siaga.domains.units.models import UNIT_STATUSES
+from siaga.domains.agencies.models import UNIT_STATUSES
 
 
 class AgencyOut(BaseModel):

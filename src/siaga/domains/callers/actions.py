@@ -3,20 +3,35 @@ audited reveal of a full number, the risk model (trained by a command) and the r
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import select, update
 
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem, invalid
-from siaga.core.idempotency import IdempotencyRecord
-from siaga.domains.callers import retention, schemas
-from siaga.domains.callers.models import CallbackAttempt, CallerMeasure, NuisanceRule
-from siaga.domains.callers.policy import announce_number
-from siaga.domains.callers.privacy import ANONYMISED
-from siaga.domains.calls.models import Call
+from siaga.core.errors import Problem, check_version, invalid
+from siaga.domains.callers import schemas
+from siaga.domains.callers.models import CallbackAttempt, NuisanceRule
+from siaga.domains.callers.policy import announce_number, evaluate
+from siaga.domains.calls import actions as call_actions
+from siaga.domains.calls import schemas as call_schemas
+from siaga.domains.calls import service as call_service
+from siaga.domains.calls.models import Call, CallerMeasure
 from siaga.domains.calls.numbers import normalise_msisdn
-from siaga.domains.incidents.actions import check_version
+
+
+def record_call(ctx: Ctx, call_id: int, data: call_schemas.CallUpdate) -> call_schemas.CallOut:
+    """A call-taker records what a call was (calls.actions.update_call); when its outcome changed, the
+    nuisance policy weighs the number's recent calls at once, in the same transaction, and the number's
+    live calls are announced again if a measure was applied."""
+    previous = ctx.db.scalar(select(Call.outcome).where(Call.id == call_id).with_for_update())
+    out = call_actions.update_call(ctx, call_id, data)  # 404, 409 and 422 come from here
+    if data.outcome is None or data.outcome == previous:
+        return out
+    call = ctx.db.get(Call, call_id)
+    if call is not None and evaluate(ctx, call.caller_number):
+        announce_number(ctx, call.caller_number)
+        out = call_service.call_out(ctx.db, call)
+    return out
 
 
 def create_rule(ctx: Ctx, data: schemas.RuleCreate) -> schemas.RuleOut:
@@ -140,7 +155,7 @@ def load_policy(ctx: Ctx, folder) -> int:  # type: ignore[no-untyped-def]
 def reveal_number(ctx: Ctx, entity: str, entity_id: int, data: schemas.RevealIn) -> schemas.RevealOut:
     """A holder of `numbers.reveal` sees one full number (of a call, or of a measure) on a screen that shows
     them masked. The audit entry says who, why and which record — never the number itself."""
-    from siaga.domains.callers.privacy import masked
+    from siaga.domains.calls.privacy import masked
 
     if entity == "call":
         call = ctx.db.get(Call, entity_id)
@@ -220,60 +235,3 @@ def train_risk_model(ctx: Ctx, train_from: date, train_to: date, test_from: date
 
 
 # --- retention: nuisance records anonymised after SIAGA_NUISANCE_RETENTION_DAYS ----------------------------
-
-def purge_batch(ctx: Ctx, limit: int = 500) -> retention.PurgeResult:
-    """One short transaction of the retention purge (domains/callers/retention.py says what and why): at most
-    `limit` rows of each kind anonymised — the rows stay, so statistics still count them — and one audit
-    entry with the counts, the cutoff and how far the event log has been cleaned; never a number."""
-    from siaga.domains.calls.models import CallLocation
-    from siaga.events.models import Event
-
-    days = ctx.settings.nuisance_retention_days
-    cutoff = ctx.now() - timedelta(days=days)
-    result = retention.PurgeResult(cutoff=cutoff, events_from_id=retention.events_watermark(ctx.db))
-    db = ctx.db
-    calls = db.scalars(select(Call.id).where(*retention.calls_due(cutoff)).order_by(Call.id).limit(limit)).all()
-    if calls:
-        result.counts["calls"] = db.execute(
-            update(Call).where(Call.id.in_(calls), *retention.calls_due(cutoff))
-            .values(caller_number=ANONYMISED, notes="", version=Call.version + 1)
-            .execution_options(synchronize_session=False)).rowcount
-        result.counts["locations"] = db.execute(
-            update(CallLocation).where(CallLocation.call_id.in_(calls))
-            .values(lat=None, lon=None, accuracy_m=None, address_text="", detail={}, reference_uri="")
-            .execution_options(synchronize_session=False)).rowcount
-    measures = db.scalars(select(CallerMeasure.id).where(*retention.measures_due(cutoff))
-                          .order_by(CallerMeasure.id).limit(limit)).all()
-    if measures:
-        result.counts["measures"] = db.execute(
-            update(CallerMeasure).where(CallerMeasure.id.in_(measures), *retention.measures_due(cutoff))
-            .values(number=ANONYMISED, note="", version=CallerMeasure.version + 1,
-                    # a supervisor's own words may name the caller; a rule's reason is generated text
-                    reason=case((CallerMeasure.rule_id.is_(None), ""), else_=CallerMeasure.reason))
-            .execution_options(synchronize_session=False)).rowcount
-    attempts = db.scalars(select(CallbackAttempt.id).where(*retention.callbacks_due(cutoff))
-                          .order_by(CallbackAttempt.id).limit(limit)).all()
-    if attempts:
-        result.counts["callbacks"] = db.execute(
-            update(CallbackAttempt).where(CallbackAttempt.id.in_(attempts), *retention.callbacks_due(cutoff))
-            .values(number=ANONYMISED, note="").execution_options(synchronize_session=False)).rowcount
-    # The event log in id order from where the last purge stopped (ids follow commit order, and so, but for
-    # a clock's seconds of skew between processes, do their times).
-    events = db.scalars(select(Event).where(Event.id > result.events_from_id, Event.at < cutoff)
-                        .order_by(Event.id).limit(limit * 4)).all()
-    result.events_upto_id = events[-1].id if events else result.events_from_id
-    for event in events:
-        payload = event.payload or {}
-        if event.entity == "call" and (payload.get("caller_number") not in ("", ANONYMISED) or payload.get("notes")):
-            event.payload = {**payload, "caller_number": ANONYMISED, "notes": ""}
-            result.counts["events"] += 1
-    result.counts["idempotency_records"] = db.execute(
-        delete(IdempotencyRecord).where(*retention.idempotency_due(cutoff))
-        .execution_options(synchronize_session=False)).rowcount
-    result.more = any(len(rows) == limit for rows in (calls, measures, attempts)) or len(events) == limit * 4
-    db.flush()
-    if result.changed or result.events_upto_id != result.events_from_id:
-        ctx.audit("retention.purge", "retention", cutoff.astimezone(UTC).date().isoformat(), {
-            "cutoff": cutoff.isoformat(), "retention_days": days, **result.counts,
-            "events_upto_id": result.events_upto_id})
-    return result

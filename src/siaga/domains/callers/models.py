@@ -35,30 +35,6 @@ class NuisanceRule(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class CallerMeasure(Base):
-    __tablename__ = "caller_measure"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    number: Mapped[str] = mapped_column(String(40), index=True)  # normalised (+62…)
-    kind: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(12), index=True)
-    rule_id: Mapped[int | None] = mapped_column(ForeignKey("nuisance_rule.id"))
-    reason: Mapped[str] = mapped_column(Text, default="")
-    legal_basis: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    duration_hours: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ended_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    note: Mapped[str] = mapped_column(Text, default="")
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
-
-
 class CallbackAttempt(Base):
     __tablename__ = "callback_attempt"
 

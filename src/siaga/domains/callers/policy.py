@@ -6,34 +6,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from siaga.core.clock import Clock
 from siaga.core.context import Ctx
-from siaga.domains.callers.models import CallerMeasure, NuisanceRule
-from siaga.domains.calls.models import Call
+from siaga.domains.callers.models import NuisanceRule
+from siaga.domains.calls.models import Call, CallerMeasure
 from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
 from siaga.settings import Settings
 
 APPLIED_AT_ONCE = ("flag", "lower_priority")  # information and a bounded queue position only
-
-
-_IN_FORCE = select(CallerMeasure.number, CallerMeasure.kind).where(
-    CallerMeasure.number.in_(bindparam("numbers", expanding=True)), CallerMeasure.state == "active")
-
-
-def in_force(db: Session, numbers: list[str]) -> dict[str, set[str]]:
-    """normalised number → kinds of its active measures (the ticker expires them on time, announcing the
-    number's live calls, so a console's copy never disagrees with a fresh read)."""
-    if not numbers:
-        return {}
-    rows = db.execute(_IN_FORCE, {"numbers": numbers}).all()
-    out: dict[str, set[str]] = {}
-    for number, kind in rows:
-        out.setdefault(number, set()).add(kind)
-    return out
 
 
 def evaluate(ctx: Ctx, raw_number: str) -> list[CallerMeasure]:

@@ -18,7 +18,7 @@ numbers in older audit entries (`call.create`, `measure.*`, `evidence.export`) s
 only with `audit.read` (supervisors, administrators). The purge's own audit entries carry counts, never
 numbers.
 
-The actual writes are `actions.purge_batch` (short transactions of a few hundred rows each); here are the
+The actual writes are `purge_batch` (short transactions of a few hundred rows each); here are the
 selections, the dry run, the ticker's step and the CLI's loop."""
 
 from __future__ import annotations
@@ -27,18 +27,19 @@ import json
 import logging
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from siaga.core.audit import AuditEntry
 from siaga.core.clock import Clock
+from siaga.core.context import Ctx
 from siaga.core.idempotency import IdempotencyRecord
-from siaga.domains.callers.models import CallbackAttempt, CallerMeasure
-from siaga.domains.callers.privacy import ANONYMISED
-from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, CallLocation
+from siaga.domains.callers.models import CallbackAttempt
+from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, CallerMeasure, CallLocation
+from siaga.domains.calls.privacy import ANONYMISED
 from siaga.events.models import Event
 from siaga.settings import Settings
 
@@ -122,9 +123,63 @@ def pending(db: Session, cutoff: datetime) -> dict[str, int]:
 
 def _ctx(db: Session, clock: Clock, settings: Settings):  # type: ignore[no-untyped-def]
     from siaga.core.authz import SYSTEM
-    from siaga.core.context import Ctx
 
     return Ctx(db=db, actor=SYSTEM, clock=clock, settings=settings)
+
+
+def purge_batch(ctx: Ctx, limit: int = 500) -> PurgeResult:
+    """One short transaction of the retention purge (this module's docstring says what and why): at most
+    `limit` rows of each kind anonymised — the rows stay, so statistics still count them — and one audit
+    entry with the counts, the cutoff and how far the event log has been cleaned; never a number."""
+    days = ctx.settings.nuisance_retention_days
+    cutoff = ctx.now() - timedelta(days=days)
+    result = PurgeResult(cutoff=cutoff, events_from_id=events_watermark(ctx.db))
+    db = ctx.db
+    calls = db.scalars(select(Call.id).where(*calls_due(cutoff)).order_by(Call.id).limit(limit)).all()
+    if calls:
+        result.counts["calls"] = db.execute(
+            update(Call).where(Call.id.in_(calls), *calls_due(cutoff))
+            .values(caller_number=ANONYMISED, notes="", version=Call.version + 1)
+            .execution_options(synchronize_session=False)).rowcount
+        result.counts["locations"] = db.execute(
+            update(CallLocation).where(CallLocation.call_id.in_(calls))
+            .values(lat=None, lon=None, accuracy_m=None, address_text="", detail={}, reference_uri="")
+            .execution_options(synchronize_session=False)).rowcount
+    measures = db.scalars(select(CallerMeasure.id).where(*measures_due(cutoff))
+                          .order_by(CallerMeasure.id).limit(limit)).all()
+    if measures:
+        result.counts["measures"] = db.execute(
+            update(CallerMeasure).where(CallerMeasure.id.in_(measures), *measures_due(cutoff))
+            .values(number=ANONYMISED, note="", version=CallerMeasure.version + 1,
+                    # a supervisor's own words may name the caller; a rule's reason is generated text
+                    reason=case((CallerMeasure.rule_id.is_(None), ""), else_=CallerMeasure.reason))
+            .execution_options(synchronize_session=False)).rowcount
+    attempts = db.scalars(select(CallbackAttempt.id).where(*callbacks_due(cutoff))
+                          .order_by(CallbackAttempt.id).limit(limit)).all()
+    if attempts:
+        result.counts["callbacks"] = db.execute(
+            update(CallbackAttempt).where(CallbackAttempt.id.in_(attempts), *callbacks_due(cutoff))
+            .values(number=ANONYMISED, note="").execution_options(synchronize_session=False)).rowcount
+    # The event log in id order from where the last purge stopped (ids follow commit order, and so, but for
+    # a clock's seconds of skew between processes, do their times).
+    events = db.scalars(select(Event).where(Event.id > result.events_from_id, Event.at < cutoff)
+                        .order_by(Event.id).limit(limit * 4)).all()
+    result.events_upto_id = events[-1].id if events else result.events_from_id
+    for event in events:
+        payload = event.payload or {}
+        if event.entity == "call" and (payload.get("caller_number") not in ("", ANONYMISED) or payload.get("notes")):
+            event.payload = {**payload, "caller_number": ANONYMISED, "notes": ""}
+            result.counts["events"] += 1
+    result.counts["idempotency_records"] = db.execute(
+        delete(IdempotencyRecord).where(*idempotency_due(cutoff))
+        .execution_options(synchronize_session=False)).rowcount
+    result.more = any(len(rows) == limit for rows in (calls, measures, attempts)) or len(events) == limit * 4
+    db.flush()
+    if result.changed or result.events_upto_id != result.events_from_id:
+        ctx.audit("retention.purge", "retention", cutoff.astimezone(UTC).date().isoformat(), {
+            "cutoff": cutoff.isoformat(), "retention_days": days, **result.counts,
+            "events_upto_id": result.events_upto_id})
+    return result
 
 
 def purge_all(engine: Engine, clock: Clock, settings: Settings, dry_run: bool = False,
@@ -132,7 +187,6 @@ def purge_all(engine: Engine, clock: Clock, settings: Settings, dry_run: bool = 
     """The whole purge as the CLI runs it: batch after batch (each its own short transaction, so calls
     arriving meanwhile never wait long for the database) until nothing is left. Totals."""
     from siaga.db.engine import unit_of_work
-    from siaga.domains.callers import actions
 
     cutoff = clock.now() - timedelta(days=settings.nuisance_retention_days)
     if dry_run:
@@ -141,7 +195,7 @@ def purge_all(engine: Engine, clock: Clock, settings: Settings, dry_run: bool = 
     totals: dict[str, Any] = {"cutoff": cutoff, "dry_run": False, "batches": 0, **dict.fromkeys(KINDS, 0)}
     while True:
         with unit_of_work(engine) as db:
-            result = actions.purge_batch(_ctx(db, clock, settings), batch)
+            result = purge_batch(_ctx(db, clock, settings), batch)
         totals["batches"] += 1
         for k, v in result.counts.items():
             totals[k] += v
@@ -160,7 +214,6 @@ def purge_step(engine: Engine, clock: Clock, settings: Settings) -> int:
     nothing until PURGE_EVERY later. Several processes may run it: a row already anonymised is not counted
     again. A failure is logged and retried later, never raised into the ticker. Returns the rows changed."""
     from siaga.db.engine import unit_of_work
-    from siaga.domains.callers import actions
 
     now = clock.now()
     due = _next_run.get(engine)
@@ -168,7 +221,7 @@ def purge_step(engine: Engine, clock: Clock, settings: Settings) -> int:
         return 0
     try:
         with unit_of_work(engine) as db:
-            result = actions.purge_batch(_ctx(db, clock, settings), BATCH)
+            result = purge_batch(_ctx(db, clock, settings), BATCH)
     except Exception:
         log.exception("retention purge failed; retrying in %s", RETRY_AFTER_ERROR)
         _next_run[engine] = now + RETRY_AFTER_ERROR

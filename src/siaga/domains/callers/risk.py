@@ -43,9 +43,9 @@ from sqlalchemy.orm import Session
 from siaga.core.clock import SiteZone
 from siaga.domains.callers import schemas
 from siaga.domains.callers.models import RiskModel
-from siaga.domains.callers.privacy import ANONYMISED
 from siaga.domains.calls.models import Call
 from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
+from siaga.domains.calls.privacy import ANONYMISED
 
 FEATURES = ("withheld", "first_time", "pranks_7d", "pranks_90d", "calls_24h", "emergencies_90d", "short_calls_90d",
             "night")

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from siaga.core.ids import Version
+from siaga.domains.incidents.schemas import IncidentOut
 
 MeasureKind = Literal["flag", "lower_priority", "restriction"]
 CallbackResult = Literal["reached_ok", "reached_emergency", "reached_no_need", "no_answer", "busy", "unreachable"]
@@ -189,3 +190,29 @@ class RiskModelOut(BaseModel):
     params: dict
     metrics: dict
     active: bool
+
+
+class CallerCallOut(BaseModel):
+    """One earlier call from a number, as the call-taker's history panel lists it."""
+
+    id: int
+    caller_number: str
+    status: str
+    offered_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    outcome: str | None
+    incident_id: int | None
+    incident_number: str | None
+
+
+class CallerHistoryOut(BaseModel):
+    number: str = Field(description="The number as asked")
+    normalised: str = Field(description="E.164 form ('+62812…'); empty when the number is withheld")
+    withheld: bool
+    total_calls: int
+    calls_last_30_days: int
+    outcomes: dict[str, int] = Field(description="Calls per outcome, all time; 'unclassified' = no outcome yet")
+    outcomes_last_30_days: dict[str, int]
+    calls: list[CallerCallOut] = Field(description="Newest first, at most 20")
+    open_incidents: list[IncidentOut] = Field(description="Open incidents any of these calls is linked to")

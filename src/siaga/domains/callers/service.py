@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from siaga.core.geo import distance_m
 from siaga.domains.callers import schemas
 from siaga.domains.callers.actions import CALLBACK_OUTCOMES
-from siaga.domains.callers.models import CallbackAttempt, CallerMeasure
-from siaga.domains.calls.models import Call, CallLocation
+from siaga.domains.callers.models import CallbackAttempt
+from siaga.domains.calls.models import CALL_OUTCOMES, Call, CallerMeasure, CallLocation
 from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
+from siaga.domains.incidents import service as incidents_service
 from siaga.domains.incidents.models import INCIDENT_OPEN_STATUSES, Incident
-from siaga.domains.incidents.service import distance_m
 
 CALLBACK_WINDOW = timedelta(hours=72)
 NEARBY_M = 2000.0
@@ -122,3 +124,55 @@ def callbacks(db: Session, now: datetime, include_done: bool = False) -> list[sc
             attempts=[schemas.CallbackAttemptOut.model_validate(a) for a in tried]))
     items.sort(key=lambda i: (not i.priority, -i.last_offered_at.timestamp()))
     return items
+
+
+# --- A number's history, as the call-taker's panel shows it ---------------------------------------------
+HISTORY_LIMIT = 20
+HISTORY_RECENT = timedelta(days=30)
+UNCLASSIFIED = "unclassified"
+
+
+def _outcome_counts(rows: Sequence[tuple[str | None, int]]) -> dict[str, int]:
+    counts = dict.fromkeys((*CALL_OUTCOMES, UNCLASSIFIED), 0)
+    for outcome, n in rows:
+        key = outcome if outcome in counts else UNCLASSIFIED
+        counts[key] += n
+    return counts
+
+
+def caller_history(db: Session, number: str, now: datetime,
+                   exclude_call_id: int | None = None) -> schemas.CallerHistoryOut:
+    """A number's earlier calls, what they turned out to be, and the open incidents they belong to.
+    A withheld number has no history: every anonymous caller would otherwise share one."""
+    normalised = normalise_msisdn(number)
+    empty = _outcome_counts([])
+    history = schemas.CallerHistoryOut(number=number, normalised=normalised, withheld=not normalised,
+                                       total_calls=0, calls_last_30_days=0, outcomes=empty,
+                                       outcomes_last_30_days=dict(empty), calls=[], open_incidents=[])
+    if not normalised:
+        return history
+    mine = Call.caller_number.in_(msisdn_variants(normalised))
+    if exclude_call_id is not None:
+        mine = mine & (Call.id != exclude_call_id)
+
+    def counts(*extra):  # type: ignore[no-untyped-def]
+        return db.execute(select(Call.outcome, func.count()).where(mine, *extra).group_by(Call.outcome)).all()
+
+    history.outcomes = _outcome_counts(counts())
+    history.outcomes_last_30_days = _outcome_counts(counts(Call.offered_at >= now - HISTORY_RECENT))
+    history.total_calls = sum(history.outcomes.values())
+    history.calls_last_30_days = sum(history.outcomes_last_30_days.values())
+    rows = db.execute(
+        select(Call, Incident.number).outerjoin(Incident, Incident.id == Call.incident_id).where(mine)
+        .order_by(Call.offered_at.desc(), Call.id.desc()).limit(HISTORY_LIMIT)).all()
+    history.calls = [
+        schemas.CallerCallOut(id=c.id, caller_number=c.caller_number, status=c.status, offered_at=c.offered_at,
+                              answered_at=c.answered_at, ended_at=c.ended_at, outcome=c.outcome,
+                              incident_id=c.incident_id, incident_number=incident_number)
+        for c, incident_number in rows]
+    incidents = db.scalars(
+        select(Incident).where(Incident.id.in_(select(Call.incident_id).where(mine)),
+                               Incident.status.in_(INCIDENT_OPEN_STATUSES))
+        .order_by(Incident.priority, Incident.created_at.desc(), Incident.id.desc())).all()
+    history.open_incidents = incidents_service.incidents_out(db, incidents)
+    return history

@@ -3,14 +3,19 @@ data: an odd order or a bad location is recorded, and the call stays in the queu
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from sqlalchemy import bindparam, select
 
+from siaga.core.audit import AuditEntry
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem, invalid
+from siaga.core.errors import Problem, check_version, invalid
 from siaga.db.engine import dialect_insert
 from siaga.domains.calls import schemas, service
-from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, CallEventRecord, CallLocation
-from siaga.domains.incidents.actions import check_version
+from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, CallEventRecord, CallLocation, RingAttempt
+from siaga.domains.calls.numbers import normalise_msisdn
+from siaga.domains.calls.schemas import LocationIn
 from siaga.domains.regions.models import Region
 from siaga.domains.users.models import User
 
@@ -41,6 +46,51 @@ def _add_location(ctx: Ctx, call: Call, loc: schemas.LocationIn) -> CallLocation
     return row
 
 
+UNMATCHED_FIX = "aml.unmatched"  # the audit action an AML fix with no call yet is kept under (location.actions)
+WAITING_WINDOW = timedelta(minutes=30)  # an unmatched fix this much older than the call is not adopted
+
+
+def _same(column: Any, value: Any) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+def already_attached(ctx: Ctx, call: Call, loc: LocationIn) -> bool:
+    return ctx.db.scalar(select(CallLocation.id).where(
+        CallLocation.call_id == call.id, CallLocation.source == loc.source, _same(CallLocation.lat, loc.lat),
+        _same(CallLocation.lon, loc.lon), _same(CallLocation.accuracy_m, loc.accuracy_m),
+        _same(CallLocation.located_at, loc.located_at), CallLocation.valid == loc.valid).limit(1)) is not None
+
+
+_WAITING_FIXES = (select(AuditEntry)
+                  .where(AuditEntry.action == UNMATCHED_FIX, AuditEntry.entity_id == bindparam("number"),
+                         AuditEntry.at >= bindparam("since"))
+                  .order_by(AuditEntry.seq).limit(20))
+
+
+def attach_waiting_fixes(ctx: Ctx, call: Call, within: timedelta = WAITING_WINDOW) -> int:
+    """Adopt the AML fixes that arrived for this call's number before the call was recorded (kept as
+    `aml.unmatched` audit entries, at most `within` before the call was offered). Returns how many were
+    attached; each once, however often this is called. For the telephony intake to call on a new call."""
+    normalised = normalise_msisdn(call.caller_number)
+    if not normalised:
+        return 0
+    entries = ctx.db.scalars(_WAITING_FIXES, {"number": normalised, "since": call.offered_at - within})
+    attached = 0
+    for entry in entries:
+        try:
+            loc = LocationIn.model_validate(entry.data_dict.get("location") or {})
+        except ValueError:
+            continue
+        if already_attached(ctx, call, loc):
+            continue
+        _add_location(ctx, call, loc)
+        ctx.audit("aml.attach", "call", call.id, {"from_audit_seq": entry.seq, "via": "waiting"})
+        attached += 1
+    if attached:
+        announce_call(ctx, call, "call.updated")
+    return attached
+
+
 def create_call(ctx: Ctx, data: schemas.CallCreate) -> schemas.CallOut:
     now = ctx.now()
     call = Call(caller_number=data.caller_number, called_number=data.called_number,
@@ -56,6 +106,8 @@ def create_call(ctx: Ctx, data: schemas.CallCreate) -> schemas.CallOut:
 
 
 def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.CallOut:
+    """Outcome, notes, the silent-caller checklist, hanging up. A call-taker's update goes through
+    callers.actions.record_call, which also weighs the number against the nuisance policy."""
     call = service.get_call(ctx.db, call_id, for_update=True)
     check_version(call.version, data.version)
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
@@ -68,7 +120,6 @@ def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.Cal
         missing = [k for k in schemas.GHOST_CHECKLIST if not (call.checklist or {}).get(k)]
         raise invalid("body.checklist", "a silent call is recorded as ghost only after the silent-caller "
                                         f"protocol: {', '.join(missing)}", "missing")
-    outcome_changed = data.outcome is not None and data.outcome != call.outcome
     if data.outcome is not None:
         call.outcome = data.outcome
     if data.notes is not None:
@@ -79,14 +130,7 @@ def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.Cal
         call.ended_at = ctx.now()
         call.status = "ended" if call.answered_at else "abandoned"
     ctx.audit("call.update", "call", call.id, changes)
-    out = announce_call(ctx, call, "call.updated")
-    if outcome_changed:
-        from siaga.domains.callers.policy import announce_number, evaluate
-
-        if evaluate(ctx, call.caller_number):
-            announce_number(ctx, call.caller_number)
-            out = service.call_out(ctx.db, call)
-    return out
+    return announce_call(ctx, call, "call.updated")
 
 
 def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallOut:
@@ -102,8 +146,6 @@ def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallO
         holder = ctx.db.get(User, call.operator_id)
         raise Problem(409, "call_taken", username=holder.username if holder else "?",
                       operator_id=call.operator_id)
-    from siaga.domains.telephony.models import RingAttempt
-
     ringing_at = ctx.db.scalar(select(RingAttempt.user_id).where(
         RingAttempt.call_id == call.id, RingAttempt.ended_at.is_(None), RingAttempt.user_id != me))
     if ringing_at is not None:
@@ -188,8 +230,6 @@ def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventRes
     attached = 0
     if created and call.caller_number:
         # An AML fix may arrive (by SMS) before the call is recorded: it was kept, and joins the call now.
-        from siaga.domains.location.actions import attach_waiting_fixes
-
         ctx.db.flush()
         attached = attach_waiting_fixes(ctx, call)
     ctx.audit("call.event", "call", call.id, {"event_id": ev.event_id, "type": ev.type, "at": ev.at.isoformat(),

@@ -36,7 +36,7 @@ class Call(Base):
     # The silent-caller protocol, ticked by the call-taker before a call may be recorded as ghost.
     checklist: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     # Made by `siaga simulate` (written, or replayed live through the call-events API): left out of every
-    # figure unless asked for (simulate/marks.py). Set when the call is recorded, never changed.
+    # figure unless asked for (calls/marks.py). Set when the call is recorded, never changed.
     simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -76,3 +76,40 @@ class CallEventRecord(Base):
     type: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+
+class RingAttempt(Base):
+    __tablename__ = "ring_attempt"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(String(12))
+
+
+
+class CallerMeasure(Base):
+    __tablename__ = "caller_measure"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), index=True)  # normalised (+62…)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("nuisance_rule.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    duration_hours: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -9,7 +9,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from siaga.core.ids import Version
 from siaga.domains.calls.numbers import tidy_typed_number
-from siaga.domains.incidents.schemas import IncidentOut
 
 # Before a silent call may be recorded as ghost: asked for a key press or a tap, listened for background
 # sounds, tried (or queued) a callback, checked for a location. A silent caller may be a victim.
@@ -64,7 +63,7 @@ class CallOut(BaseModel):
     measures: list[str] = Field(default=[], description="kinds of measures in force on this number "
                                 "(flag, lower_priority, restriction) — information only; never a block")
     queue_penalty_s: int = Field(default=0, description="a lower_priority number waits behind newer calls "
-                                 "for at most this many seconds (see domains/callers/queue.py)")
+                                 "for at most this many seconds (see domains/calls/queue.py)")
 
 
 class LocationIn(BaseModel):
@@ -144,29 +143,3 @@ class CallEventIn(BaseModel):
 class CallEventResult(BaseModel):
     duplicate: bool
     call: CallOut
-
-
-class CallerCallOut(BaseModel):
-    """One earlier call from a number, as the call-taker's history panel lists it."""
-
-    id: int
-    caller_number: str
-    status: str
-    offered_at: datetime
-    answered_at: datetime | None
-    ended_at: datetime | None
-    outcome: str | None
-    incident_id: int | None
-    incident_number: str | None
-
-
-class CallerHistoryOut(BaseModel):
-    number: str = Field(description="The number as asked")
-    normalised: str = Field(description="E.164 form ('+62812…'); empty when the number is withheld")
-    withheld: bool
-    total_calls: int
-    calls_last_30_days: int
-    outcomes: dict[str, int] = Field(description="Calls per outcome, all time; 'unclassified' = no outcome yet")
-    outcomes_last_30_days: dict[str, int]
-    calls: list[CallerCallOut] = Field(description="Newest first, at most 20")
-    open_incidents: list[IncidentOut] = Field(description="Open incidents any of these calls is linked to")

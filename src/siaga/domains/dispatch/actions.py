@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem, invalid
+from siaga.core.errors import Problem, check_version, invalid
 from siaga.domains.agencies.models import Agency
 from siaga.domains.dispatch import deadlines
 from siaga.domains.incidents import schemas, service
-from siaga.domains.incidents.actions import add_timeline, announce_incident, check_version, set_incident_status
+from siaga.domains.incidents.actions import add_timeline, announce_incident, set_incident_status
 from siaga.domains.incidents.models import (
     ASSIGNMENT_TRANSITIONS,
     INCIDENT_OPEN_STATUSES,

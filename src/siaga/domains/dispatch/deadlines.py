@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from siaga.core.context import Ctx
-from siaga.domains.incidents.models import Assignment, Incident
-from siaga.domains.response.models import Deadline, DeadlinePolicy
+from siaga.domains.incidents.actions import cancel_deadlines as cancel
+from siaga.domains.incidents.models import Assignment, Deadline, Incident
+from siaga.domains.response.models import DeadlinePolicy
 
 DEFAULT_SECONDS: dict[str, dict[int, int]] = {
     "acknowledge": {1: 60, 2: 60, 3: 120, 4: 300},
@@ -43,19 +44,6 @@ def schedule(ctx: Ctx, assignment: Assignment, incident: Incident, step: str, le
     ctx.db.add(deadline)
     ctx.db.flush()
     return deadline
-
-
-def cancel(ctx: Ctx, *, assignment_id: int | None = None, incident_id: int | None = None,
-           steps: tuple[str, ...] | None = None) -> int:
-    """Cancel pending deadlines of an assignment (some steps, or all) or of a whole incident."""
-    stmt = update(Deadline).where(Deadline.state == "pending").values(state="cancelled", fired_at=ctx.now())
-    if assignment_id is not None:
-        stmt = stmt.where(Deadline.assignment_id == assignment_id)
-    if incident_id is not None:
-        stmt = stmt.where(Deadline.incident_id == incident_id)
-    if steps is not None:
-        stmt = stmt.where(Deadline.step.in_(steps))
-    return ctx.db.execute(stmt.execution_options(synchronize_session=False)).rowcount or 0
 
 
 def step_reached(ctx: Ctx, assignment: Assignment, incident: Incident) -> None:

@@ -26,8 +26,7 @@ from siaga.db.engine import open_session, unit_of_work
 from siaga.domains.agencies.models import Agency
 from siaga.domains.dispatch import deadlines
 from siaga.domains.incidents.actions import add_timeline, announce_incident
-from siaga.domains.incidents.models import INCIDENT_OPEN_STATUSES, Assignment, Incident
-from siaga.domains.response.models import Deadline
+from siaga.domains.incidents.models import INCIDENT_OPEN_STATUSES, Assignment, Deadline, Incident
 from siaga.settings import Settings
 
 log = logging.getLogger("siaga.deadlines")

@@ -10,28 +10,23 @@ from sqlalchemy.orm import Session
 
 from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem, invalid
+from siaga.core.errors import Problem, check_version, invalid
 from siaga.db.engine import dialect_insert
-from siaga.domains.callers.privacy import linked_call_text
 from siaga.domains.calls.models import Call
-from siaga.domains.dispatch import deadlines
+from siaga.domains.calls.privacy import linked_call_text
 from siaga.domains.incidents import schemas, service
 from siaga.domains.incidents.models import (
     ASSIGNMENT_FINISHED,
     INCIDENT_TRANSITIONS,
     Assignment,
     Category,
+    Deadline,
     Incident,
     IncidentCounter,
     TimelineEntry,
 )
 from siaga.domains.regions.models import Landmark, Region
 from siaga.events.outbox import Audience
-
-
-def check_version(current: int, seen: int) -> None:
-    if current != seen:
-        raise Problem(409, "stale_version", current=current)
 
 
 def announce_incident(ctx: Ctx, incident: Incident, kind: str, *,
@@ -206,6 +201,20 @@ def change_incident_status(ctx: Ctx, incident_id: int, data: schemas.IncidentSta
     return announce_incident(ctx, incident, "incident.status_changed")
 
 
+def cancel_deadlines(ctx: Ctx, *, assignment_id: int | None = None, incident_id: int | None = None,
+           steps: tuple[str, ...] | None = None) -> int:
+    """Cancel pending deadlines of an assignment (some steps, or all) or of a whole incident: here, with the
+    incident, because closing or cancelling an incident ends its clocks; dispatch.deadlines schedules them."""
+    stmt = update(Deadline).where(Deadline.state == "pending").values(state="cancelled", fired_at=ctx.now())
+    if assignment_id is not None:
+        stmt = stmt.where(Deadline.assignment_id == assignment_id)
+    if incident_id is not None:
+        stmt = stmt.where(Deadline.incident_id == incident_id)
+    if steps is not None:
+        stmt = stmt.where(Deadline.step.in_(steps))
+    return ctx.db.execute(stmt.execution_options(synchronize_session=False)).rowcount or 0
+
+
 def set_incident_status(ctx: Ctx, incident: Incident, target: str, note: str = "") -> None:
     current = incident.status
     if target == current:
@@ -226,7 +235,7 @@ def set_incident_status(ctx: Ctx, incident: Incident, target: str, note: str = "
     if target in ("closed", "cancelled"):
         incident.closed_at = now
         incident.outcome_note = note
-        deadlines.cancel(ctx, incident_id=incident.id)
+        cancel_deadlines(ctx, incident_id=incident.id)
     if current == "closed":  # reopened: audited below with the reason
         incident.closed_at = None
     add_timeline(ctx, incident.id, "status", note, {"from": current, "to": target})

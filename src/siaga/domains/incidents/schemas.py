@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from siaga.core.geo import area_m2
 from siaga.core.ids import DbId, Version
-from siaga.domains.search.schemas import SectorOut
 
 IncidentStatus = Literal["new", "dispatched", "on_scene", "resolved", "closed", "cancelled"]
 AssignmentState = Literal["acknowledged", "on_scene", "cleared", "declined", "cancelled"]
@@ -251,3 +251,24 @@ class AssignUnitIn(BaseModel):
 
     unit_id: DbId
     unit_version: Version | None = None
+
+
+class SectorOut(BaseModel):
+    id: int
+    incident_id: int
+    name: str
+    polygon: list[list[float]] = Field(description="[[lat, lon], ...], not closed")
+    assignment_id: int | None
+    status: str
+    note: str
+    area_m2: float
+    created_at: datetime
+    updated_at: datetime
+    version: Version
+
+    @classmethod
+    def of(cls, sector: Any) -> SectorOut:
+        return cls(id=sector.id, incident_id=sector.incident_id, name=sector.name, polygon=sector.polygon,
+                   assignment_id=sector.assignment_id, status=sector.status, note=sector.note,
+                   area_m2=round(area_m2(sector.polygon), 1), created_at=sector.created_at,
+                   updated_at=sector.updated_at, version=sector.version)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from siaga.core.authz import Principal
 from siaga.core.errors import Problem
+from siaga.core.geo import EARTH_RADIUS_M, distance_m
 from siaga.data.questions import load_questions, questions_for
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents import schemas
@@ -20,13 +21,13 @@ from siaga.domains.incidents.models import (
     INCIDENT_OPEN_STATUSES,
     Assignment,
     Category,
+    Deadline,
     Incident,
+    SearchSector,
     TimelineEntry,
     UnitAssignment,
 )
-from siaga.domains.response.models import Deadline
-from siaga.domains.search.models import SearchSector
-from siaga.domains.search.schemas import SectorOut
+from siaga.domains.incidents.schemas import SectorOut
 
 
 def incidents_out(db: Session, incidents: Sequence[Incident]) -> list[schemas.IncidentOut]:
@@ -124,17 +125,6 @@ def top_level_category(db: Session, code: str) -> Category | None:
 
 
 # --- Nearby open incidents (duplicate suggestions, "open incidents near the caller") -------------------
-
-EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle (haversine) distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
 
 def nearby_incidents(db: Session, who: Principal, *, lat: float, lon: float, radius_m: float,
                      category: Category | None, since: datetime, limit: int) -> list[schemas.NearbyIncidentOut]:

@@ -5,7 +5,7 @@ Calls belong to the period in which they were offered; incidents (and their assi
 times) to the period in which the incident was created. Grouping a call by category or kecamatan uses its
 incident's (calls without an incident — pranks, ghosts, information — fall in the "none" group).
 
-Rows made by `siaga simulate` (see `simulate/marks.py`) are left out unless `include_simulated=True`;
+Rows made by `siaga simulate` (see `calls/marks.py`) are left out unless `include_simulated=True`;
 `simulated_counts` says how many were left out."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from siaga.core.clock import SiteZone
 from siaga.domains.agencies.models import Agency
+from siaga.domains.calls.marks import real_call, real_incident, simulated_call, simulated_incident
 from siaga.domains.calls.models import CALL_OUTCOMES, Call
 from siaga.domains.incidents.models import Assignment, Category, Incident, UnitAssignment
 from siaga.domains.kpi.definitions import (
@@ -37,7 +38,6 @@ from siaga.domains.kpi.definitions import (
 )
 from siaga.domains.kpi.sql import kecamatan_of, local_of_cell, seconds_between, utc_cell
 from siaga.domains.regions.models import Region
-from siaga.domains.simulate.marks import real_call, real_incident, simulated_call, simulated_incident
 from siaga.domains.users.models import User
 
 TIME_DIMENSIONS = ("day", "week", "month", "hour", "dow")
@@ -421,7 +421,7 @@ class SimulatedCounts:
 
 
 def simulated_counts(db: Session, period: Period, *, included: bool = False) -> SimulatedCounts:
-    """How many of the period's calls and incidents the simulator made (see `simulate/marks.py`)."""
+    """How many of the period's calls and incidents the simulator made (see `calls/marks.py`)."""
     calls = db.scalar(select(func.count()).select_from(Call)
                       .where(_in(Call.offered_at, period), simulated_call())) or 0
     incidents = db.scalar(select(func.count()).select_from(Incident)

@@ -5,27 +5,24 @@ the consoles hear `call.updated`.
 
 When no call from that number is known yet (the AML SMS or post can outrun the SIP INVITE), the fix is not
 thrown away: it is kept in the audit log as `aml.unmatched` (the number, the parsed location) and the API
-answers 202. `attach_waiting_fixes(ctx, call)` adopts such fixes when the call is recorded."""
+answers 202. calls.actions.attach_waiting_fixes adopts such fixes when the call is recorded."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
-from siaga.core.audit import AuditEntry
 from siaga.core.context import Ctx
 from siaga.domains.calls import service as calls_service
-from siaga.domains.calls.actions import _add_location, announce_call
-from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, CallLocation
+from siaga.domains.calls.actions import UNMATCHED_FIX, _add_location, already_attached, announce_call
+from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call
 from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
-from siaga.domains.calls.schemas import LocationIn
 from siaga.domains.location import schemas
 from siaga.domains.location.aml import AmlFix
 
 MATCH_WINDOW = timedelta(hours=24)  # a fix for a call older than this is not that call's
-WAITING_WINDOW = timedelta(minutes=30)  # an unmatched fix this much older than the call is not adopted
 
 
 def fix_out(fix: AmlFix) -> schemas.AmlFixOut:
@@ -48,17 +45,6 @@ def find_call_for(ctx: Ctx, normalised: str) -> Call | None:
     return ctx.db.scalar(base.where(Call.offered_at >= ctx.now() - MATCH_WINDOW).limit(1).with_for_update())
 
 
-def _same(column: Any, value: Any) -> Any:
-    return column.is_(None) if value is None else column == value
-
-
-def _already_attached(ctx: Ctx, call: Call, loc: LocationIn) -> bool:
-    return ctx.db.scalar(select(CallLocation.id).where(
-        CallLocation.call_id == call.id, CallLocation.source == loc.source, _same(CallLocation.lat, loc.lat),
-        _same(CallLocation.lon, loc.lon), _same(CallLocation.accuracy_m, loc.accuracy_m),
-        _same(CallLocation.located_at, loc.located_at), CallLocation.valid == loc.valid).limit(1)) is not None
-
-
 def _summary(fix: AmlFix, via: str, number: str) -> dict[str, Any]:
     # Device identifiers (IMSI, IMEI) stay out of the audit log and the events: the number is the key.
     return {"via": via, "number": number, "kind": fix.kind, "version": fix.version, "lat": fix.lat, "lon": fix.lon,
@@ -76,11 +62,11 @@ def ingest_aml(ctx: Ctx, fix: AmlFix, *, via: str, sender: str = "") -> schemas.
     summary = _summary(fix, via, number)
     call = find_call_for(ctx, normalised)
     if call is None:
-        ctx.audit("aml.unmatched", "caller", normalised or None, {**summary, "location": loc.model_dump(mode="json")})
+        ctx.audit(UNMATCHED_FIX, "caller", normalised or None, {**summary, "location": loc.model_dump(mode="json")})
         note = ("no call from this number yet: the fix is kept and attached when the call is recorded"
                 if normalised else "the AML message names no caller number: the fix is kept in the audit log only")
         return schemas.AmlIngestOut(attached=False, fix=fix_out(fix), note=note)
-    if _already_attached(ctx, call, loc):
+    if already_attached(ctx, call, loc):
         return schemas.AmlIngestOut(attached=True, duplicate=True, call_id=call.id,
                                     call=calls_service.call_out(ctx.db, call), fix=fix_out(fix))
     _add_location(ctx, call, loc)
@@ -89,31 +75,3 @@ def ingest_aml(ctx: Ctx, fix: AmlFix, *, via: str, sender: str = "") -> schemas.
     return schemas.AmlIngestOut(attached=True, call_id=call.id, call=out, fix=fix_out(fix))
 
 
-_WAITING_FIXES = (select(AuditEntry)
-                  .where(AuditEntry.action == "aml.unmatched", AuditEntry.entity_id == bindparam("number"),
-                         AuditEntry.at >= bindparam("since"))
-                  .order_by(AuditEntry.seq).limit(20))
-
-
-def attach_waiting_fixes(ctx: Ctx, call: Call, within: timedelta = WAITING_WINDOW) -> int:
-    """Adopt the AML fixes that arrived for this call's number before the call was recorded (kept as
-    `aml.unmatched` audit entries, at most `within` before the call was offered). Returns how many were
-    attached; each once, however often this is called. For the telephony intake to call on a new call."""
-    normalised = normalise_msisdn(call.caller_number)
-    if not normalised:
-        return 0
-    entries = ctx.db.scalars(_WAITING_FIXES, {"number": normalised, "since": call.offered_at - within})
-    attached = 0
-    for entry in entries:
-        try:
-            loc = LocationIn.model_validate(entry.data_dict.get("location") or {})
-        except ValueError:
-            continue
-        if _already_attached(ctx, call, loc):
-            continue
-        _add_location(ctx, call, loc)
-        ctx.audit("aml.attach", "call", call.id, {"from_audit_seq": entry.seq, "via": "waiting"})
-        attached += 1
-    if attached:
-        announce_call(ctx, call, "call.updated")
-    return attached

@@ -28,8 +28,8 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 from pydantic import ValidationError
 
+from siaga.core import geo
 from siaga.domains.calls.schemas import LocationIn
-from siaga.domains.location import geo
 from siaga.domains.location.errors import LocationError
 
 MAX_PIDF_BYTES = 64 * 1024  # real documents are 1–5 kB; an INVITE's whole body is bounded by sip.py

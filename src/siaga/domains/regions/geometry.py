@@ -17,6 +17,8 @@ import shapely.ops
 from shapely.geometry import MultiPolygon, Polygon, mapping
 from shapely.ops import unary_union
 
+from siaga.core.geo import EARTH_RADIUS_M, distance_m
+
 # Bounds on what one file may hold: a regency's desa at survey resolution fits many times over; a
 # whole-country file should be imported regency by regency.
 MAX_FILE_BYTES = 128 * 1024 * 1024
@@ -25,7 +27,6 @@ MAX_VERTICES = 5_000_000
 # WGS 84 lon/lat of Indonesia with a margin. A file outside it is in another order ([lat, lon]) or in
 # projected metres (UTM), and would put every desa somewhere else.
 INDONESIA = (94.0, -12.0, 142.0, 7.0)  # min lon, min lat, max lon, max lat
-EARTH_RADIUS_M = 6_371_008.8
 
 # Property names that carry the kode wilayah, most specific first: ours, then common names in official
 # shapefile exports (BIG/Dukcapil: KDEPUM desa, KDCPUM kecamatan, KDPKAB kabupaten, KDPPUM provinsi).
@@ -304,11 +305,7 @@ def region_point(own: Polygon | MultiPolygon | None, desa: list[Any]) -> tuple[f
     return label_point(own, within=union)
 
 
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+haversine_m = distance_m  # one great-circle distance for the whole product (core.geo)
 
 
 def distance_to_m(geom: Any, lat: float, lon: float) -> float:

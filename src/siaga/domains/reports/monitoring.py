@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -21,13 +20,14 @@ from sqlalchemy.orm import Session
 from siaga.core.clock import SiteZone
 from siaga.db.engine import open_session
 from siaga.domains.agencies.models import Agency
+from siaga.domains.calls.marks import real_call, real_incident
 from siaga.domains.calls.models import CALL_OUTCOMES, Call
+from siaga.domains.calls.privacy import mask_number
 from siaga.domains.incidents.models import Assignment, Category, Incident, UnitAssignment
 from siaga.domains.kpi.definitions import FALSE_CALL_OUTCOMES
 from siaga.domains.kpi.service import Period, _in, simulated_counts
 from siaga.domains.kpi.sql import kecamatan_of, seconds_between
 from siaga.domains.regions.models import Region
-from siaga.domains.simulate.marks import real_call, real_incident
 from siaga.web.words import STATUS_WORDS
 
 FORMAT_NAME = "siaga112-monitoring"
@@ -40,17 +40,6 @@ CSV_COLUMNS = (
 )
 CHUNK_ROWS = 2000
 Progress = Callable[[int], None]
-
-
-def mask_number(number: str | None) -> str:
-    """'081234567890' → '****890': only the last three digits are kept, the length is not revealed; a
-    number of three digits or fewer, or a withheld one, becomes '***' or ''."""
-    digits = re.sub(r"\D", "", number or "")
-    if not digits:
-        return ""
-    if len(digits) <= 3:
-        return "***"
-    return "****" + digits[-3:]
 
 
 def _iso(moment: datetime | None, zone: SiteZone) -> str | None:

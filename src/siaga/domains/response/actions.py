@@ -6,10 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem, invalid
+from siaga.core.errors import Problem, check_version, invalid
 from siaga.data.questions import questions_for
 from siaga.domains.agencies.models import Agency
-from siaga.domains.incidents.actions import check_version
 from siaga.domains.incidents.models import Category
 from siaga.domains.regions.models import Region
 from siaga.domains.response import schemas

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siaga.db.base import Base, BigId, Json, UTCDateTime
@@ -54,23 +54,3 @@ class DeadlinePolicy(Base):
     priority: Mapped[int | None] = mapped_column(Integer)
     step: Mapped[str] = mapped_column(String(20))
     seconds: Mapped[int] = mapped_column(Integer)
-
-
-class Deadline(Base):
-    """A step that must be done by `due_at`. The ticker claims a due row with compare-and-set
-    (pending → fired) in the same transaction as its escalation, so each fires exactly once, whichever
-    process gets there first, and a deadline that fell due while the service was down fires on start."""
-
-    __tablename__ = "deadline"
-    __table_args__ = (Index("ix_deadline_state_due", "state", "due_at"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), index=True)
-    step: Mapped[str] = mapped_column(String(20))
-    level: Mapped[int] = mapped_column(Integer, default=0)  # 0: to the supervisor; 1: to the backup agency
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    state: Mapped[str] = mapped_column(String(12), default="pending")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    fired_by: Mapped[str] = mapped_column(String(80), default="")

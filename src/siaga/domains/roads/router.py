@@ -25,6 +25,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from siaga.core.errors import invalid
+from siaga.core.geo import EARTH_RADIUS_M
 from siaga.domains.roads.speeds import (
     FERRY_SPEED_KMH,
     FERRY_WAIT_MIN,
@@ -34,7 +35,6 @@ from siaga.domains.roads.speeds import (
     VEHICLE_PROFILE,
 )
 
-EARTH_RADIUS_M = 6_371_008.8
 NO_PRED = -9999  # scipy's marker for "no predecessor"
 
 

@@ -11,19 +11,24 @@ from sqlalchemy import func, select
 
 from siaga.core.authz import AGENCY_OPERATOR
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem, invalid
+from siaga.core.errors import Problem, check_version, invalid
 from siaga.domains.agencies.models import Agency
 from siaga.domains.incidents import service as incident_service
 from siaga.domains.incidents.actions import (
     REGION_MARGIN_DEG,
     add_timeline,
     announce_incident,
-    check_version,
     region_bounds,
 )
-from siaga.domains.incidents.models import ASSIGNMENT_FINISHED, INCIDENT_OPEN_STATUSES, Assignment, Incident
+from siaga.domains.incidents.models import (
+    ASSIGNMENT_FINISHED,
+    INCIDENT_OPEN_STATUSES,
+    Assignment,
+    Incident,
+    SearchSector,
+)
 from siaga.domains.search import schemas
-from siaga.domains.search.models import MAX_SECTORS_PER_INCIDENT, SECTOR_TRANSITIONS, SearchSector
+from siaga.domains.search.models import MAX_SECTORS_PER_INCIDENT, SECTOR_TRANSITIONS
 
 
 def _open_incident(ctx: Ctx, incident_id: int) -> Incident:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from siaga.core.geo import area_m2  # noqa: F401  (sectors' areas; tests read it here)
 from siaga.core.ids import DbId, Version
+from siaga.domains.incidents.schemas import SectorOut  # noqa: F401  (the incident shows its sectors)
 
 SectorStatus = Literal["open", "searching", "cleared"]
 
-EARTH_RADIUS_M = 6_371_008.8
 MIN_POINTS, MAX_POINTS = 3, 200
 MAX_SPAN_DEG = 1.0  # ~110 km: a search sector is never wider; also keeps the flat-earth arithmetic honest
 MIN_AREA_M2 = 1.0
@@ -27,20 +27,6 @@ class PolygonError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def area_m2(points: Sequence[Sequence[float]]) -> float:
-    """The area enclosed by [lat, lon] points, in square metres (equirectangular about the mean
-    latitude: within a fraction of a percent for outlines a degree across or less)."""
-    n = len(points)
-    if n < 3:
-        return 0.0
-    lat0 = math.radians(sum(p[0] for p in points) / n)
-    lon0 = points[0][1]
-    k = math.radians(1) * EARTH_RADIUS_M
-    xy = [((p[1] - lon0) * math.cos(lat0) * k, (p[0] - points[0][0]) * k) for p in points]
-    twice = sum(xy[i][0] * xy[(i + 1) % n][1] - xy[(i + 1) % n][0] * xy[i][1] for i in range(n))
-    return abs(twice) / 2
 
 
 def _orient(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> float:
@@ -156,24 +142,3 @@ class SectorUpdate(BaseModel):
     assignment_id: DbId | None = None
     status: SectorStatus | None = None
     note: Note | None = None
-
-
-class SectorOut(BaseModel):
-    id: int
-    incident_id: int
-    name: str
-    polygon: list[list[float]] = Field(description="[[lat, lon], ...], not closed")
-    assignment_id: int | None
-    status: str
-    note: str
-    area_m2: float
-    created_at: datetime
-    updated_at: datetime
-    version: Version
-
-    @classmethod
-    def of(cls, sector: Any) -> SectorOut:
-        return cls(id=sector.id, incident_id=sector.incident_id, name=sector.name, polygon=sector.polygon,
-                   assignment_id=sector.assignment_id, status=sector.status, note=sector.note,
-                   area_m2=round(area_m2(sector.polygon), 1), created_at=sector.created_at,
-                   updated_at=sector.updated_at, version=sector.version)

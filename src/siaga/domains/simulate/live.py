@@ -25,8 +25,8 @@ from typing import Any
 
 import httpx
 
+from siaga.domains.calls.marks import SIM_PREFIX
 from siaga.domains.simulate.engine import SimCall
-from siaga.domains.simulate.marks import SIM_PREFIX
 
 EVENTS_PATH = "/api/v1/call-events"
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siaga.core.clock import SiteZone
+from siaga.domains.calls.marks import SIM_PREFIX
 from siaga.domains.calls.models import Call
-from siaga.domains.simulate.marks import SIM_PREFIX
 from siaga.domains.simulate.scenario import INTENTS, Roster
 
 ANSWERED = INTENTS

@@ -11,7 +11,7 @@ needed each hour (plan.py) and a roster.
   caller was seen waiting (offered → answered, or offered → hang-up) divided by the number of hang-ups
   before an answer (abandoned and missed-out-of-hours calls). Without hang-ups there is no estimate and
   the model is Erlang C.
-- Calls made by `siaga simulate` (simulate/marks.py) are left out unless `include_simulated`: the
+- Calls made by `siaga simulate` (calls/marks.py) are left out unless `include_simulated`: the
   history is the centre's real work; `History.simulated` counts what was left out."""
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from sqlalchemy import Float, and_, case, cast, extract, func, select
 from sqlalchemy.orm import Session
 
 from siaga.core.clock import SiteZone
+from siaga.domains.calls.marks import real_call, simulated_call
 from siaga.domains.calls.models import Call
 from siaga.domains.kpi.sql import local_of_cell, utc_cell
-from siaga.domains.simulate.marks import real_call, simulated_call
 from siaga.domains.staffing import plan, schemas
 
 MAX_HANDLE_S = 4 * 3600

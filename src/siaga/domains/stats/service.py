@@ -1,5 +1,5 @@
 """The wallboard's figures, each one query over the live tables (no counters to drift). Today's answer
-times leave out calls made by `siaga simulate` (simulate/marks.py), as the reports do; the live queue
+times leave out calls made by `siaga simulate` (calls/marks.py), as the reports do; the live queue
 (calls waiting, open incidents) shows whatever is really ringing or open, simulated or not."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from siaga.core.authz import CALL_TAKER, DISPATCHER, SUPERVISOR
 from siaga.core.clock import SiteZone
+from siaga.domains.calls.marks import real_call
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents.models import ASSIGNMENT_FINISHED, INCIDENT_OPEN_STATUSES, Assignment, Incident
-from siaga.domains.simulate.marks import real_call
 from siaga.domains.stats import schemas
 from siaga.domains.users.models import User, UserSession
 

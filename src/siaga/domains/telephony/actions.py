@@ -18,9 +18,9 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
 from siaga.domains.calls import schemas as call_schemas
 from siaga.domains.calls.actions import ingest_call_event
-from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call
+from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, RingAttempt
 from siaga.domains.telephony import schemas, service
-from siaga.domains.telephony.models import OperatorLine, RingAttempt, TelephonyEdge
+from siaga.domains.telephony.models import OperatorLine, TelephonyEdge
 from siaga.domains.users.models import User
 
 DEFAULT_REGISTRATION_S = 3600

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from siaga.db.base import Base, BigId, Json, UTCDateTime
+from siaga.db.base import Base, Json, UTCDateTime
 
 # What the operator chose (or a supervisor, or the service after a missed ring): available may be rung;
 # break and offline are never rung. "Busy" is not stored: it is a line with a current call.
@@ -38,17 +38,6 @@ class OperatorLine(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
-
-
-class RingAttempt(Base):
-    __tablename__ = "ring_attempt"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    result: Mapped[str | None] = mapped_column(String(12))
 
 
 class TelephonyEdge(Base):

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siaga.domains.callers.queue import Waiting, rank_key
-from siaga.domains.calls.models import Call
+from siaga.domains.calls.models import Call, RingAttempt
+from siaga.domains.calls.queue import Waiting, rank_key
 from siaga.domains.calls.service import calls_out
 from siaga.domains.telephony import schemas
-from siaga.domains.telephony.models import OperatorLine, RingAttempt, TelephonyEdge
+from siaga.domains.telephony.models import OperatorLine, TelephonyEdge
 from siaga.domains.users.models import User
 
 EDGE_NAME = "kamailio"
@@ -36,7 +36,7 @@ def lines(db: Session, now: datetime) -> list[schemas.LineOut]:
 
 
 def waiting_calls(db: Session, now: datetime, refs: set[str] | None = None) -> list[tuple[Call, int]]:
-    """Live, unanswered calls in the order they will be answered (domains/callers/queue.rank_key), with
+    """Live, unanswered calls in the order they will be answered (domains/calls/queue.rank_key), with
     each one's queue penalty. `refs`: only these telephony call ids (those the edge holds)."""
     q = select(Call).where(Call.status.in_(("offered", "ringing")), Call.answered_at.is_(None))
     if refs is not None:

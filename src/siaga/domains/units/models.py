@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from siaga.db.base import Base, BigId, Json, UTCDateTime
 
-UNIT_STATUSES = ("available", "assigned", "en_route", "on_scene", "returning", "out_of_service")
-
 # Which base state may follow which. Assignment-driven moves (available → assigned) happen through
 # dispatch actions; the rest are reported by the crew or the agency operator.
 UNIT_TRANSITIONS: dict[str, frozenset[str]] = {

@@ -44,7 +44,7 @@ function callTaker() {
     },
     live() { return this.$store.live; },
     /* oldest first; a number under a lower_priority measure waits behind newer calls for at most its
-       penalty (20 s), then takes its real place again — the same rule as domains/callers/queue.py */
+       penalty (20 s), then takes its real place again — the same rule as domains/calls/queue.py */
     waiting() {
       const now = this.live().tick + Siaga.clockOffset;
       const key = c => {

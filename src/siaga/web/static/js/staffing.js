@@ -13,7 +13,7 @@ function staffing() {
         min_operators: String(this.form.min)});
       if (this.form.from) q.set("from", this.form.from);
       if (this.form.to) q.set("to", this.form.to);
-      if (this.form.simulated) q.set("include_simulated", "true");  // left out unless asked (simulate/marks.py)
+      if (this.form.simulated) q.set("include_simulated", "true");  // left out unless asked (calls/marks.py)
       this.busy = true;
       const r = await Siaga.api("GET", "/api/v1/staffing?" + q.toString());
       this.busy = false;

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from siaga.core.audit import AuditEntry, verify_chain
 from siaga.core.clock import SiteZone
 from siaga.core.errors import invalid
-from siaga.domains.callers.models import CallbackAttempt, CallerMeasure
-from siaga.domains.calls.models import Call
+from siaga.domains.callers.models import CallbackAttempt
+from siaga.domains.calls.models import Call, CallerMeasure
 from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
 from siaga.domains.users.models import User
 from siaga.events.models import LedgerHead

@@ -3,7 +3,7 @@
 - call-takers and supervisors (the holders of `numbers.reveal`) and the telephony bridge (which sent the
   number) get full numbers;
 - anyone else (dispatcher, admin, agency operator) gets them masked to the last three digits
-  (`reports.monitoring.mask_number`: '081234567890' → '****890') — except on a call they are handling
+  (`mask_number`: '081234567890' → '****890') — except on a call they are handling
   themselves (they are its operator, e.g. a dispatcher taking an overflow call on the call-taker screen);
 - so, but for their own calls, such a reader never receives a full number they did not send themselves
   (the caller history echoes the number it was asked about).
@@ -20,12 +20,12 @@ are masked on read like any other number."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from siaga.core.authz import TELEPHONY, Principal
-from siaga.domains.reports.monitoring import mask_number
 
 # What the retention purge writes instead of a number (normalise_msisdn reads it as withheld, so an
 # anonymised call never joins anyone's history, measures or risk hint).
@@ -34,6 +34,17 @@ _MASKED_KEY = "_masked"  # the masked copy of an event, made once per process an
 LINKED_CALL = "panggilan"  # how the text of a `call_linked` entry written by linked_call_text begins
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def mask_number(number: str | None) -> str:
+    """'081234567890' → '****890': only the last three digits are kept, the length is not revealed; a
+    number of three digits or fewer, or a withheld one, becomes '***' or ''."""
+    digits = re.sub(r"\D", "", number or "")
+    if not digits:
+        return ""
+    if len(digits) <= 3:
+        return "***"
+    return "****" + digits[-3:]
 
 
 def sees_full_numbers(who: Principal, operator_id: int | None = None) -> bool:
