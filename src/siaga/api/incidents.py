@@ -11,6 +11,7 @@ from siaga.core.errors import Problem, invalid, request_language
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
 from siaga.data.questions import questions_for
+from siaga.domains.calls.privacy import timeline_entries_for
 from siaga.domains.dispatch import actions as dispatch
 from siaga.domains.incidents import actions, schemas, service
 from siaga.domains.incidents.schemas import IncidentStatus
@@ -80,7 +81,6 @@ def change_status(incident_id: PathId, data: schemas.IncidentStatusIn,
 
 @router.get("/incidents/{incident_id}/timeline", response_model=list[schemas.TimelineOut])
 def get_timeline(incident_id: PathId, ctx: Ctx = Depends(ctx_for("incidents.read"))) -> list[schemas.TimelineOut]:
-    from siaga.domains.calls.privacy import timeline_entries_for  # the caller's number in `call_linked`
 
     incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id)
     return timeline_entries_for(ctx.actor, [schemas.TimelineOut.model_validate(e)

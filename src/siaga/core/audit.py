@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from siaga.db.base import Base, UTCDateTime
+from siaga.events.models import LedgerHead
 
 GENESIS = "0" * 64
 
@@ -68,7 +69,6 @@ class VerifyResult:
 
 def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
     """Walk the whole chain; report every break (changed content, missing entry, truncated tail)."""
-    from siaga.events.models import LedgerHead
 
     problems: list[str] = []
     prev_hash, expected_seq, count = GENESIS, 1, 0

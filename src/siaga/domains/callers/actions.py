@@ -7,16 +7,18 @@ from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
+from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
-from siaga.domains.callers import schemas
-from siaga.domains.callers.models import CallbackAttempt, NuisanceRule
+from siaga.domains.callers import risk, schemas
+from siaga.domains.callers.models import CallbackAttempt, NuisanceRule, RiskModel
 from siaga.domains.callers.policy import announce_number, evaluate
 from siaga.domains.calls import actions as call_actions
 from siaga.domains.calls import schemas as call_schemas
 from siaga.domains.calls import service as call_service
 from siaga.domains.calls.models import Call, CallerMeasure
 from siaga.domains.calls.numbers import normalise_msisdn
+from siaga.domains.calls.privacy import masked
 
 
 def record_call(ctx: Ctx, call_id: int, data: call_schemas.CallUpdate) -> call_schemas.CallOut:
@@ -155,7 +157,6 @@ def load_policy(ctx: Ctx, folder) -> int:  # type: ignore[no-untyped-def]
 def reveal_number(ctx: Ctx, entity: str, entity_id: int, data: schemas.RevealIn) -> schemas.RevealOut:
     """A holder of `numbers.reveal` sees one full number (of a call, or of a measure) on a screen that shows
     them masked. The audit entry says who, why and which record — never the number itself."""
-    from siaga.domains.calls.privacy import masked
 
     if entity == "call":
         call = ctx.db.get(Call, entity_id)
@@ -177,9 +178,6 @@ def train_risk_model(ctx: Ctx, train_from: date, train_to: date, test_from: date
     """Learn the nuisance-risk hint from the labelled calls of [train_from, train_to) and evaluate it on the
     LATER period [test_from, test_to) (days in the site's zone). Saved, it becomes the active model (the
     previous ones are deactivated); the audit entry carries the periods and the evaluation, never a number."""
-    from siaga.core.clock import site_zone
-    from siaga.domains.callers import risk
-    from siaga.domains.callers.models import RiskModel
 
     if not train_from < train_to:
         raise invalid("train_to", f"train_to ({train_to}) must be after train_from ({train_from}); periods are "

@@ -9,10 +9,13 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
+from siaga.core.authz import SYSTEM
 from siaga.core.clock import Clock
 from siaga.core.context import Ctx
+from siaga.db.engine import unit_of_work
 from siaga.domains.callers.models import NuisanceRule
-from siaga.domains.calls.models import Call, CallerMeasure
+from siaga.domains.calls.actions import announce_call
+from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, CallerMeasure
 from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
 from siaga.settings import Settings
 
@@ -55,8 +58,6 @@ def evaluate(ctx: Ctx, raw_number: str) -> list[CallerMeasure]:
 
 def announce_number(ctx: Ctx, raw_number: str) -> None:
     """The number's measures changed: its live calls are announced again (queue order, flags)."""
-    from siaga.domains.calls.actions import announce_call
-    from siaga.domains.calls.models import CALL_LIVE_STATUSES
 
     number = normalise_msisdn(raw_number)
     if not number:
@@ -86,8 +87,6 @@ def expire_due(ctx: Ctx) -> int:
 
 def expire_measures(engine: Engine, clock: Clock, settings: Settings) -> int:
     """The ticker's sweep: expire what is due, as the system."""
-    from siaga.core.authz import SYSTEM
-    from siaga.db.engine import unit_of_work
 
     with unit_of_work(engine) as db:
         return expire_due(Ctx(db=db, actor=SYSTEM, clock=clock, settings=settings))

@@ -34,9 +34,11 @@ from sqlalchemy import Engine, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from siaga.core.audit import AuditEntry
+from siaga.core.authz import SYSTEM
 from siaga.core.clock import Clock
 from siaga.core.context import Ctx
 from siaga.core.idempotency import IdempotencyRecord
+from siaga.db.engine import unit_of_work
 from siaga.domains.callers.models import CallbackAttempt
 from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, CallerMeasure, CallLocation
 from siaga.domains.calls.privacy import ANONYMISED
@@ -122,7 +124,6 @@ def pending(db: Session, cutoff: datetime) -> dict[str, int]:
 
 
 def _ctx(db: Session, clock: Clock, settings: Settings):  # type: ignore[no-untyped-def]
-    from siaga.core.authz import SYSTEM
 
     return Ctx(db=db, actor=SYSTEM, clock=clock, settings=settings)
 
@@ -186,7 +187,6 @@ def purge_all(engine: Engine, clock: Clock, settings: Settings, dry_run: bool = 
               batch: int = BATCH) -> dict[str, Any]:
     """The whole purge as the CLI runs it: batch after batch (each its own short transaction, so calls
     arriving meanwhile never wait long for the database) until nothing is left. Totals."""
-    from siaga.db.engine import unit_of_work
 
     cutoff = clock.now() - timedelta(days=settings.nuisance_retention_days)
     if dry_run:
@@ -213,7 +213,6 @@ def purge_step(engine: Engine, clock: Clock, settings: Settings) -> int:
     is due, ONE batch (a short transaction); while a backlog remains, one batch per tick; once caught up,
     nothing until PURGE_EVERY later. Several processes may run it: a row already anonymised is not counted
     again. A failure is logged and retried later, never raised into the ticker. Returns the rows changed."""
-    from siaga.db.engine import unit_of_work
 
     now = clock.now()
     due = _next_run.get(engine)

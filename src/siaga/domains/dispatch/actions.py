@@ -19,6 +19,7 @@ from siaga.domains.incidents.models import (
     UnitAssignment,
 )
 from siaga.domains.roads import schemas as roads_schemas
+from siaga.domains.roads import service as roads_service
 from siaga.domains.units import schemas as unit_schemas
 from siaga.domains.units.actions import announce_unit
 from siaga.domains.units.models import ASSIGNABLE_STATUSES, UNIT_TRANSITIONS, Unit
@@ -214,7 +215,6 @@ def recommend_for_assignment(ctx: Ctx, assignment_id: int, language: str = "id",
                              limit: int = 5) -> list[roads_schemas.RecommendationOut]:
     """The agency's units for this assignment, fastest by road first, each with its reason when it is
     not offered: busy elsewhere, out of service, or slower by road than it looks on the map."""
-    from siaga.domains.roads import service as roads_service
 
     assignment = ctx.db.scalar(select(Assignment).where(Assignment.id == assignment_id))
     if assignment is None or not ctx.actor.may_see_agencies([assignment.agency_id]):

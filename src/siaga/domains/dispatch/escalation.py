@@ -25,6 +25,7 @@ from siaga.core.context import Ctx
 from siaga.db.engine import open_session, unit_of_work
 from siaga.domains.agencies.models import Agency
 from siaga.domains.dispatch import deadlines
+from siaga.domains.dispatch.actions import notify_agency
 from siaga.domains.incidents.actions import add_timeline, announce_incident
 from siaga.domains.incidents.models import INCIDENT_OPEN_STATUSES, Assignment, Deadline, Incident
 from siaga.settings import Settings
@@ -91,7 +92,6 @@ def fire_one(ctx: Ctx, deadline_id: int, process: str = PROCESS) -> bool:
 
 
 def _notify_backup(ctx: Ctx, incident: Incident, assignment: Assignment, agency: Agency, step: str) -> None:
-    from siaga.domains.dispatch.actions import notify_agency
 
     backup = ctx.db.get(Agency, agency.backup_agency_id) if agency.backup_agency_id else None
     already = backup is not None and ctx.db.scalar(select(Assignment.id).where(

@@ -12,6 +12,7 @@ from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
 from siaga.db.engine import dialect_insert
+from siaga.domains.calls.actions import announce_call
 from siaga.domains.calls.models import Call
 from siaga.domains.calls.privacy import linked_call_text
 from siaga.domains.incidents import schemas, service
@@ -252,7 +253,6 @@ def add_note(ctx: Ctx, incident_id: int, data: schemas.NoteIn) -> schemas.Timeli
 
 
 def _attach_call(ctx: Ctx, incident: Incident, call: Call) -> None:
-    from siaga.domains.calls.actions import announce_call
 
     call.incident_id = incident.id
     if call.outcome is None:

@@ -19,8 +19,10 @@ from siaga.core.audit import AuditEntry, verify_chain
 from siaga.core.clock import SiteZone
 from siaga.core.errors import invalid
 from siaga.domains.callers.models import CallbackAttempt
+from siaga.domains.callers.retention import last_purge
 from siaga.domains.calls.models import Call, CallerMeasure
 from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
+from siaga.domains.reports.render import TEMPLATES, PdfUnavailable
 from siaga.domains.users.models import User
 from siaga.events.models import LedgerHead
 from siaga.web.words import words
@@ -99,7 +101,6 @@ class Evidence:
 def retention_note(db: Session, date_from: date, lang: str, retention_days: int | None, zone: SiteZone) -> str:
     """The pack says when nuisance records were anonymised, so a missing prank call is not mistaken for an
     altered record: the newest `retention.purge` audit entry (its time and cutoff)."""
-    from siaga.domains.callers.retention import last_purge
 
     i = 0 if lang == "id" else 1
     purge = last_purge(db)
@@ -320,7 +321,6 @@ def evidence_html(db: Session, number: str, date_from: date, date_to: date, now:
 
 def evidence_pdf(db: Session, number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
                  generated_by: str = "system", retention_days: int | None = None, *, zone: SiteZone) -> bytes:
-    from siaga.domains.reports.render import TEMPLATES, PdfUnavailable
 
     page = evidence_html(db, number, date_from, date_to, now, lang, generated_by, retention_days, zone=zone)
     try:

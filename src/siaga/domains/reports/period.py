@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from siaga.core.clock import Clock
 from siaga.domains.kpi import service as kpi
 from siaga.domains.kpi.definitions import OUTCOMES, STAGES, TARGETS, CallCounts, ProcessingCounts, StageTimes
 from siaga.domains.reports import fmt
@@ -245,7 +246,6 @@ def build(db: Session, period: kpi.Period, lang: str, now: datetime | None = Non
     """Every figure of the report for the period: two scans of the calls, a few small queries on the
     incidents and assignments. Run it in one read transaction (a consistent snapshot on PostgreSQL).
     Simulated calls and incidents are left out unless `include_simulated`; either way they are counted."""
-    from siaga.core.clock import Clock
 
     step = progress or (lambda _name, _done, _total: None)
     trend_by = period.natural_grouping()

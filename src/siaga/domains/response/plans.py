@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from siaga.core.clock import SiteZone
 from siaga.domains.agencies.models import Agency
-from siaga.domains.incidents.models import Assignment, Incident
+from siaga.domains.incidents.models import Assignment, Category, Incident
 from siaga.domains.response.models import ResponseRule
 
 
@@ -156,7 +156,6 @@ def overlaps(a: ResponseRule, b: ResponseRule) -> bool:
 def check_plan(db: Session) -> list[dict[str, Any]]:
     """What an admin should look at: categories no base rule covers, equally specific base rules that
     overlap (the older wins), and rules naming an agency that is not active."""
-    from siaga.domains.incidents.models import Category
 
     rules = db.scalars(select(ResponseRule).where(ResponseRule.active.is_(True)).order_by(ResponseRule.id)).all()
     active_agencies = {a.code for a in db.scalars(select(Agency).where(Agency.active.is_(True)))}
