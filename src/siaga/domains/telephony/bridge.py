@@ -287,65 +287,83 @@ class EdgeBridge:
                 await self._in_uow(lambda ctx, r=ref: actions.give_up(ctx, r))
 
     # --- events from the edge ---
+    # Each event kind has one handler: it does the bookkeeping of the calls the edge holds (here, in the
+    # event loop) and returns what the event does in the database (run in a worker thread), or None.
+    Handler = Callable[["EdgeBridge", dict[str, Any], str, datetime], "Callable[[Ctx], Any] | None"]
+
     def _work(self, ev: dict[str, Any]) -> Callable[[Ctx], Any] | None:
-        """What one event does in the database (run in a worker thread), after the bookkeeping of the
-        calls the edge holds, done here in the event loop."""
-        kind = ev.get("ev")
+        kind = str(ev.get("ev") or "")
         cid = call_ref_of(ev.get("cid"))
-        at = edge_time(ev.get("at"))
-        if kind == "invite" and cid:
-            self._hold(cid, ev)
-            return lambda ctx: self._offered(ctx, ev, cid, at)
-        if kind == "ring_failed" and cid:
-            self._hold(cid, ev)
-            ext, reason = str(ev.get("ext") or ""), str(ev.get("reason") or "")
-            return lambda ctx: actions.ring_failed(ctx, cid, ext, reason)
-        if kind == "answered" and cid:
-            self.held.pop(cid, None)
-            ext, contact = str(ev.get("ext") or ""), str(ev.get("contact") or "")
-            return lambda ctx: actions.answered(ctx, cid, ext, at, contact)
-        if kind in ("cancel", "bye") and cid:
-            held = self.held.pop(cid, None)
-            if kind == "cancel" and ev.get("matched") == "0" and held is not None:
-                # The edge could not match the CANCEL to the held INVITE: answer the INVITE here.
-                self._later.append({"cmd": "reject", "code": "487", "reason": "Request Terminated",
-                                    "cid": held.sip_call_id or cid, "ti": str(held.ti), "tl": str(held.tl)})
-            return lambda ctx: actions.ended(ctx, cid, at, cancelled=kind == "cancel")
-        if kind == "registered":
-            ext, contact, expires = (str(ev.get(k) or "") for k in ("ext", "contact", "expires"))
-            return lambda ctx: actions.registered(ctx, ext, contact, expires)
-        if kind == "degraded_call" and cid:
-            caller = number_from_uri(b64(ev.get("pai")).decode("utf-8", "replace")) or \
-                number_from_uri(b64(ev.get("from")).decode("utf-8", "replace"))
-            called = number_from_uri(str(ev.get("ruri") or "")) or "112"
+        entry = HANDLERS.get(kind)
+        if entry is None:
+            log.warning("unknown event from the edge: %s", kind)
+            return None
+        needs_call, handler = entry
+        if needs_call and not cid:
+            log.warning("event %s from the edge names no call", kind)
+            return None
+        return handler(self, ev, cid, edge_time(ev.get("at")))
 
-            def when(key: str) -> datetime | None:
-                return edge_time(ev[key]) if ev.get(key) else None
-            return lambda ctx: actions.degraded_call(
-                ctx, cid, at, caller, called, answered_ext=str(ev.get("answered_ext") or ""),
-                answered_contact=str(ev.get("answered_contact") or ""),
-                answered_at=when("answered_at"), ended_at=when("ended_at"), cancelled_at=when("cancelled_at"))
-        if kind == "queue_timeout" and cid:
-            # The edge kept the call as long as it may and now rings every phone: no longer ours to plan.
-            self.held.pop(cid, None)
-            return lambda ctx: ctx.audit("telephony.queue_timeout", "call_ref", cid, {})
-        if kind == "pong":
-            boot = str(ev.get("boot") or "")
-            if self.boot and boot and boot != self.boot and self.held:
-                # Kamailio restarted: the calls we held there are gone with it.
-                gone, self.held = list(self.held), {}
-                log.error("the SIP edge restarted: %d waiting calls were lost with it", len(gone))
-                self.boot = boot
+    def _on_invite(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
+        self._hold(cid, ev)
+        return lambda ctx: self._offered(ctx, ev, cid, at)
 
-                def restarted(ctx: Ctx) -> None:
-                    for ref in gone:
-                        actions.give_up(ctx, ref)
-                    actions.edge_seen(ctx, "up")
-                return restarted
-            self.boot = boot or self.boot
-            return lambda ctx: actions.edge_seen(ctx, "up")
-        log.warning("unknown event from the edge: %s", kind)
-        return None
+    def _on_ring_failed(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
+        self._hold(cid, ev)
+        ext, reason = str(ev.get("ext") or ""), str(ev.get("reason") or "")
+        return lambda ctx: actions.ring_failed(ctx, cid, ext, reason)
+
+    def _on_answered(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
+        self.held.pop(cid, None)
+        ext, contact = str(ev.get("ext") or ""), str(ev.get("contact") or "")
+        return lambda ctx: actions.answered(ctx, cid, ext, at, contact)
+
+    def _on_hangup(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
+        cancelled = ev.get("ev") == "cancel"
+        held = self.held.pop(cid, None)
+        if cancelled and ev.get("matched") == "0" and held is not None:
+            # The edge could not match the CANCEL to the held INVITE: answer the INVITE here.
+            self._later.append({"cmd": "reject", "code": "487", "reason": "Request Terminated",
+                                "cid": held.sip_call_id or cid, "ti": str(held.ti), "tl": str(held.tl)})
+        return lambda ctx: actions.ended(ctx, cid, at, cancelled=cancelled)
+
+    def _on_registered(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
+        ext, contact, expires = (str(ev.get(k) or "") for k in ("ext", "contact", "expires"))
+        return lambda ctx: actions.registered(ctx, ext, contact, expires)
+
+    def _on_degraded_call(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
+        """A call the edge handled alone while the bridge was away: recorded afterwards."""
+        caller = number_from_uri(b64(ev.get("pai")).decode("utf-8", "replace")) or \
+            number_from_uri(b64(ev.get("from")).decode("utf-8", "replace"))
+        called = number_from_uri(str(ev.get("ruri") or "")) or "112"
+
+        def when(key: str) -> datetime | None:
+            return edge_time(ev[key]) if ev.get(key) else None
+        return lambda ctx: actions.degraded_call(
+            ctx, cid, at, caller, called, answered_ext=str(ev.get("answered_ext") or ""),
+            answered_contact=str(ev.get("answered_contact") or ""),
+            answered_at=when("answered_at"), ended_at=when("ended_at"), cancelled_at=when("cancelled_at"))
+
+    def _on_queue_timeout(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
+        # The edge kept the call as long as it may and now rings every phone: no longer ours to plan.
+        self.held.pop(cid, None)
+        return lambda ctx: ctx.audit("telephony.queue_timeout", "call_ref", cid, {})
+
+    def _on_pong(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
+        boot = str(ev.get("boot") or "")
+        if self.boot and boot and boot != self.boot and self.held:
+            # Kamailio restarted: the calls we held there are gone with it.
+            gone, self.held = list(self.held), {}
+            log.error("the SIP edge restarted: %d waiting calls were lost with it", len(gone))
+            self.boot = boot
+
+            def restarted(ctx: Ctx) -> None:
+                for ref in gone:
+                    actions.give_up(ctx, ref)
+                actions.edge_seen(ctx, "up")
+            return restarted
+        self.boot = boot or self.boot
+        return lambda ctx: actions.edge_seen(ctx, "up")
 
     @staticmethod
     def _offered(ctx: Ctx, ev: dict[str, Any], cid: str, at: datetime) -> actions.Refuse | None:
@@ -436,3 +454,17 @@ class EdgeBridge:
                 await self._command_held(ring.call_ref, {"cmd": "ring", "ext": ring.extension,
                                                          "timeout_ms": str(timeout_ms),
                                                          "auto": "1" if ring.auto else "0"})
+
+
+# event kind → (needs a call reference, handler). An unknown kind is logged and skipped, never fatal.
+HANDLERS: dict[str, tuple[bool, EdgeBridge.Handler]] = {
+    "invite": (True, EdgeBridge._on_invite),
+    "ring_failed": (True, EdgeBridge._on_ring_failed),
+    "answered": (True, EdgeBridge._on_answered),
+    "cancel": (True, EdgeBridge._on_hangup),
+    "bye": (True, EdgeBridge._on_hangup),
+    "registered": (False, EdgeBridge._on_registered),
+    "degraded_call": (True, EdgeBridge._on_degraded_call),
+    "queue_timeout": (True, EdgeBridge._on_queue_timeout),
+    "pong": (False, EdgeBridge._on_pong),
+}
