@@ -148,6 +148,18 @@ def test_coordinates_outside_the_region_are_refused_and_nothing_is_stored(api, l
     assert len(api("disp").get("/api/v1/incidents").json()) == before
 
 
+def test_the_served_area_is_the_desa_polygons_and_the_sea_off_them_not_a_box(api):
+    """Inside the regency's old bounding box but 74 km out in the Strait of Malacca: refused, naming the
+    nearest desa. Just across the border (Kota Dumai, 6.7 km from Kelurahan Tanjung Kapal) and 17 km off
+    Rupat (a boat): accepted."""
+    r = api("ct").post("/api/v1/incidents", json={"category_code": "medis", "lat": 2.2, "lon": 102.5})
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "outside_region"
+    assert "Bantan Timur" in r.json()["errors"][0]["message"]
+    for lat, lon in ((1.665, 101.447), (1.9, 101.2)):
+        r = api("ct").post("/api/v1/incidents", json={"category_code": "medis", "lat": lat, "lon": lon})
+        assert r.status_code == 201, r.text
+
+
 def test_coordinates_just_across_the_border_are_accepted(api):
     dumai = api("ct").post("/api/v1/incidents", json={"category_code": "medis", "lat": 1.6667, "lon": 101.4500})
     assert dumai.status_code == 201, dumai.text

@@ -27,6 +27,7 @@ from siaga.domains.incidents.models import (
     TimelineEntry,
 )
 from siaga.domains.regions.models import Landmark, Region
+from siaga.domains.regions.service import get_geocoder
 from siaga.events.outbox import Audience
 
 
@@ -118,11 +119,28 @@ def _check_references(ctx: Ctx, data: schemas.IncidentCreate | schemas.IncidentU
     if (data.lat is None) != (data.lon is None):
         raise invalid("body.lat", "give both lat and lon, or neither")
     if data.lat is not None and data.lon is not None:
-        bounds = region_bounds(ctx.db, ctx.settings.region_code)
-        if bounds is not None and not (bounds[0] <= data.lat <= bounds[2] and bounds[1] <= data.lon <= bounds[3]):
-            raise invalid("body.lat", f"outside the region served ({ctx.settings.region_code}, with a "
-                                      f"{REGION_MARGIN_DEG}° margin): check the coordinates", "outside_region")
+        why = outside_served_area(ctx.db, ctx.settings.region_code, data.lat, data.lon)
+        if why:
+            raise invalid("body.lat", f"outside the region served ({why}): check the coordinates", "outside_region")
     return category
+
+
+def outside_served_area(db: Session, region_code: str, lat: float, lon: float) -> str | None:
+    """Why a point is plainly outside the regency served — a slip of the finger, swapped or mistyped
+    coordinates — or None. With desa boundaries loaded: farther than 12 nautical miles (NEAR_LIMIT_M) from
+    every desa; the sea off the coast and the land just across a border stay acceptable (a boat, a
+    neighbour's road). Without boundaries: outside the gazetteer's box widened by REGION_MARGIN_DEG."""
+    geocoder = get_geocoder(db)
+    if len(geocoder):
+        place = geocoder.locate(lat, lon)
+        if place.status != "outside":
+            return None
+        nearest = place.nearest_desa.name if place.nearest_desa else "?"
+        return f"{region_code}: {(place.nearest_desa_m or 0) / 1000:.0f} km from the nearest desa, {nearest}"
+    bounds = region_bounds(db, region_code)
+    if bounds is not None and not (bounds[0] <= lat <= bounds[2] and bounds[1] <= lon <= bounds[3]):
+        return f"{region_code}, with a {REGION_MARGIN_DEG}° margin"
+    return None
 
 
 REGION_MARGIN_DEG = 0.3  # ~33 km: incidents just across the border (Dumai, Siak) are still accepted

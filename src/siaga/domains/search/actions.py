@@ -15,10 +15,9 @@ from siaga.core.errors import Problem, check_version, invalid
 from siaga.domains.agencies.models import Agency
 from siaga.domains.incidents import service as incident_service
 from siaga.domains.incidents.actions import (
-    REGION_MARGIN_DEG,
     add_timeline,
     announce_incident,
-    region_bounds,
+    outside_served_area,
 )
 from siaga.domains.incidents.models import (
     ASSIGNMENT_FINISHED,
@@ -50,14 +49,11 @@ def _team(ctx: Ctx, incident: Incident, assignment_id: int) -> Assignment:
 
 
 def _check_region(ctx: Ctx, polygon: list[list[float]]) -> None:
-    """Every corner inside the served regency (with the margin incidents get): a sector elsewhere is a slip."""
-    bounds = region_bounds(ctx.db, ctx.settings.region_code)
-    if bounds is None:
-        return
+    """Every corner inside the served regency (as incidents' points are): a sector elsewhere is a slip."""
     for i, (lat, lon) in enumerate(polygon):
-        if not (bounds[0] <= lat <= bounds[2] and bounds[1] <= lon <= bounds[3]):
-            raise invalid(f"body.polygon.{i}", f"outside the region served ({ctx.settings.region_code}, with a "
-                                               f"{REGION_MARGIN_DEG}° margin)", "outside_region")
+        why = outside_served_area(ctx.db, ctx.settings.region_code, lat, lon)
+        if why:
+            raise invalid(f"body.polygon.{i}", f"outside the region served ({why})", "outside_region")
 
 
 def _agency_of(ctx: Ctx, assignment_id: int | None) -> str:
