@@ -24,6 +24,7 @@ run: install
 test: install
 	bash tools/system_deps.sh chromium --lib weasyprint sip-tester kamailio kamailio-extra-modules kamailio-json-modules
 	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python tools/run_tests.py
 
 test-sqlite: install
@@ -38,6 +39,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
