@@ -230,6 +230,20 @@ def test_region_at_api(api, ctx_factory):
     assert api().get("/api/v1/regions/at", params={"lat": 1.4, "lon": 102}).status_code == 401
 
 
+def test_a_point_in_a_neighbouring_regency_is_named_as_such(api):
+    """The site ships its neighbours' outlines (the other kabupaten/kota of Riau): a caller in Kota Dumai,
+    6.7 km from Bengkalis, is in Kota Dumai — not "in no desa" — and still within the area served."""
+    r = api("ct").get("/api/v1/regions/at", params={"lat": 1.665, "lon": 101.447}).json()
+    assert r["status"] == "neighbour" and r["desa"] is None
+    assert r["kabupaten"] == {"kode": "14.72", "name": "Kota Dumai", "level": "kota"}
+    assert r["nearest_desa"]["kode"].startswith("14.03.") and r["nearest_desa"]["distance_m"] < 22_224
+    assert r["label"].startswith("Wilayah tetangga (Kota Dumai): ")
+    far = api("ct").get("/api/v1/regions/at", params={"lat": 0.5, "lon": 101.45}).json()  # Pekanbaru, 90 km
+    assert far["status"] == "outside" and far["kabupaten"]["name"] == "Kota Pekanbaru"
+    sea = api("ct").get("/api/v1/regions/at", params={"lat": SEA[0], "lon": SEA[1]}).json()
+    assert sea["status"] == "near" and sea["kabupaten"] is None  # the strait is nobody's regency
+
+
 def test_geocoder_follows_imports_and_new_patokan(api, ctx_factory, engine):
     with ctx_factory("admin") as ctx:
         first = service.get_geocoder(ctx.db)

@@ -155,8 +155,17 @@ def _derive_ancestor_points(db: Session, imported: set[str]) -> list[str]:
     return done
 
 
+NEIGHBOURS_FILE = "neighbours.geojson"  # beside boundaries.geojson: the kabupaten/kota around the site
+
+
 def load_shipped_boundaries(ctx: Ctx, path: Path) -> schemas.BoundaryImportOut | None:
-    """The boundaries that ship with a site's data folder, only into a database that has none yet."""
+    """The boundaries that ship with a site's data folder, only into a database that has none yet; then
+    the outlines of its neighbours when the folder has them (so a point in Kota Dumai reads as Kota Dumai).
+    A database loaded before neighbours shipped gets them with `siaga regions import neighbours.geojson`."""
     if not path.exists() or ctx.db.scalar(select(BoundaryImport.id).limit(1)) is not None:
         return None
-    return import_boundaries(ctx, read_boundary_file(path))
+    out = import_boundaries(ctx, read_boundary_file(path))
+    neighbours = path.parent / NEIGHBOURS_FILE
+    if neighbours.exists():
+        import_boundaries(ctx, read_boundary_file(neighbours))
+    return out

@@ -1,6 +1,7 @@
 """Reverse geocoding in memory: a coordinate → the desa whose polygon holds it (then its kecamatan and
-kabupaten by kode), or the nearest desa with the distance when none does (a boat offshore), and the
-nearest patokan. Built once per process from the stored boundaries (service.get_geocoder rebuilds it
+kabupaten by kode), or the nearest desa with the distance when none does (a boat offshore) and the
+neighbouring kabupaten/kota whose outline holds it when one is loaded (Kota Dumai, not "near Bengkalis"),
+and the nearest patokan. Built once per process from the stored boundaries (service.get_geocoder rebuilds it
 when an import or a new patokan changes what it was built from); a lookup takes well under a millisecond
 (benchmarks/reverse_geocode.py)."""
 
@@ -39,7 +40,7 @@ class LandmarkPoint:
 
 @dataclass(frozen=True)
 class Place:
-    status: str  # desa | near | outside | no_boundaries
+    status: str  # desa | near | neighbour | outside | no_boundaries
     desa: RegionName | None
     kecamatan: RegionName | None
     kabupaten: RegionName | None
@@ -51,15 +52,21 @@ class Place:
 
 class Geocoder:
     def __init__(self, desa: Sequence[tuple[str, str]], regions: dict[str, RegionName],
-                 landmarks: Sequence[LandmarkPoint], key: Hashable = None) -> None:
+                 landmarks: Sequence[LandmarkPoint], key: Hashable = None,
+                 neighbours: Sequence[tuple[str, str]] = ()) -> None:
         """`desa`: (kode, GeoJSON geometry text) of every desa/kelurahan with a boundary; `regions`: every
-        region's name by kode (for the kecamatan and kabupaten above a desa)."""
+        region's name by kode (for the kecamatan and kabupaten above a desa); `neighbours`: (kode, geometry)
+        of the kabupaten/kota around the ones served (no desa of theirs loaded)."""
         self.key = key
         self.kodes = [k for k, _ in desa]
         self.geoms = shapely.from_geojson([text for _, text in desa]) if desa else np.array([])
         shapely.prepare(self.geoms)
         self.tree = shapely.STRtree(self.geoms)
         self.regions = regions
+        self.neighbour_kodes = [k for k, _ in neighbours]
+        self.neighbours = shapely.from_geojson([text for _, text in neighbours]) if neighbours else np.array([])
+        shapely.prepare(self.neighbours)
+        self.neighbour_tree = shapely.STRtree(self.neighbours)
         self.landmarks = list(landmarks)
         self._lm_lat = np.radians([lm.lat for lm in self.landmarks])
         self._lm_lon = np.radians([lm.lon for lm in self.landmarks])
@@ -101,7 +108,18 @@ class Geocoder:
                          None, None, landmark, landmark_m)
         # Nearest in degrees (the tree's metric) is the nearest in metres near the equator to within 1 %;
         # the distance reported is measured on the sphere.
-        i = int(self.tree.query_nearest(shapely.Point(lon, lat))[0])
+        point = shapely.Point(lon, lat)
+        i = int(self.tree.query_nearest(point)[0])
         metres = distance_to_m(self.geoms[i], lat, lon)
-        status = "near" if metres <= NEAR_LIMIT_M else "outside"
-        return Place(status, None, None, None, self.regions.get(self.kodes[i]), metres, landmark, landmark_m)
+        neighbour = self.neighbour_at(point)
+        status = "outside" if metres > NEAR_LIMIT_M else "neighbour" if neighbour else "near"
+        return Place(status, None, None, neighbour, self.regions.get(self.kodes[i]), metres, landmark, landmark_m)
+
+    def neighbour_at(self, point: shapely.Point) -> RegionName | None:
+        """The neighbouring kabupaten/kota whose outline holds the point (the first, where generalised
+        outlines overlap), or None: the sea, or no neighbour loaded there."""
+        hits = self.neighbour_tree.query(point, predicate="intersects")
+        if len(hits) == 0:
+            return None
+        kode = self.neighbour_kodes[int(min(hits))]
+        return self.regions.get(kode)

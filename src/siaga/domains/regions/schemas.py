@@ -78,12 +78,14 @@ class NearestLandmark(BaseModel):
 
 class PlaceOut(BaseModel):
     """Where a coordinate is. `status`: `desa` (inside a desa's polygon), `near` (in no desa, within 12
-    nautical miles of one: the sea — a boat — or a neighbouring regency's land), `outside` (farther),
-    `no_boundaries` (no boundaries loaded: only the nearest patokan)."""
+    nautical miles of one: the sea — a boat — or land of a neighbour whose outline is not loaded),
+    `neighbour` (within 12 nautical miles, inside a neighbouring kabupaten/kota's outline: `kabupaten` names
+    it), `outside` (farther; `kabupaten` names the neighbour when one holds the point), `no_boundaries` (no
+    boundaries loaded: only the nearest patokan)."""
 
     lat: float
     lon: float
-    status: Literal["desa", "near", "outside", "no_boundaries"]
+    status: Literal["desa", "near", "neighbour", "outside", "no_boundaries"]
     desa: RegionRef | None
     kecamatan: RegionRef | None
     kabupaten: RegionRef | None

@@ -65,10 +65,15 @@ def build_geocoder(db: Session, key: tuple[str | None, int, int | None] | None =
     desa = [(k, text) for k, text in db.execute(
         select(Region.kode, Region.boundary).where(Region.level.in_(("desa", "kelurahan")),
                                                    Region.boundary.is_not(None)).order_by(Region.kode))]
+    served = {k.rsplit(".", 2)[0] for k, _ in desa}  # the kabupaten/kota whose desa are loaded
+    neighbours = [(k, text) for k, text in db.execute(
+        select(Region.kode, Region.boundary).where(Region.level.in_(("kabupaten", "kota")),
+                                                   Region.boundary.is_not(None)).order_by(Region.kode))
+        if k not in served]
     landmarks = [LandmarkPoint(i, n, kind, kode, lat, lon) for i, n, kind, kode, lat, lon in db.execute(
         select(Landmark.id, Landmark.name, Landmark.kind, Landmark.kode_wilayah, Landmark.lat, Landmark.lon)
         .order_by(Landmark.id))]
-    return Geocoder(desa, regions, landmarks, key=key)
+    return Geocoder(desa, regions, landmarks, key=key, neighbours=neighbours)
 
 
 def get_geocoder(db: Session) -> Geocoder:
@@ -98,9 +103,11 @@ def get_geocoder(db: Session) -> Geocoder:
 _WORDS = {
     "id": {"desa": "Desa", "kelurahan": "Kelurahan", "kecamatan": "Kec.", "from": "dari", "near": "Tidak di desa mana "
            "pun (laut atau wilayah tetangga)", "outside": "Di luar wilayah layanan", "to": "ke",
+           "neighbour": "Wilayah tetangga",
            "no_boundaries": "Batas wilayah belum dimuat"},
     "en": {"desa": "Desa", "kelurahan": "Kelurahan", "kecamatan": "Kec.", "from": "from", "near": "In no desa (the "
            "sea, or a neighbouring regency)", "outside": "Outside the area served", "to": "to",
+           "neighbour": "Neighbouring regency",
            "no_boundaries": "No boundaries loaded"},
 }
 
@@ -119,7 +126,8 @@ def place_label(place: Place, lang: str) -> str:
             parts.append(place.kabupaten.name)
         text = ", ".join(parts)
     elif place.nearest_desa is not None and place.nearest_desa_m is not None:
-        text = (f"{w[place.status]}: {_metres(place.nearest_desa_m)} {w['to']} "
+        where = w[place.status] + (f" ({place.kabupaten.name})" if place.kabupaten else "")
+        text = (f"{where}: {_metres(place.nearest_desa_m)} {w['to']} "
                 f"{w[place.nearest_desa.level]} {place.nearest_desa.name}")
     else:
         text = w["no_boundaries"]

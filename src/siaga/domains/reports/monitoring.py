@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, and_, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from siaga.core.clock import SiteZone
 from siaga.db.engine import open_session
@@ -47,7 +47,11 @@ def _iso(moment: datetime | None, zone: SiteZone) -> str | None:
 
 
 def centre(db: Session) -> dict[str, str]:
-    region = db.scalar(select(Region).where(Region.level.in_(("kabupaten", "kota"))).order_by(Region.kode))
+    """The regency served: the kabupaten/kota whose kecamatan are loaded (neighbours' outlines may be
+    loaded too, for the reverse geocoder, but they have no kecamatan here)."""
+    kecamatan = aliased(Region)
+    served = exists(select(kecamatan.kode).where(kecamatan.parent_kode == Region.kode))
+    region = db.scalar(select(Region).where(Region.level.in_(("kabupaten", "kota")), served).order_by(Region.kode))
     return {"kode_wilayah": region.kode, "name": region.name} if region else {"kode_wilayah": "", "name": ""}
 
 
