@@ -177,15 +177,20 @@ def demo_load(incidents: bool = typer.Option(True, help="also create demo incide
     printed once) and, for Bengkalis, demo incidents."""
     from siaga.data.demo import ensure_users, load_demo_incidents
     from siaga.data.load import load_reference
+    from siaga.data.places import correct_superseded_places
 
     settings = get_settings()
     with action_ctx() as ctx:
         report = load_reference(ctx, settings.site_folder)
+        corrected = correct_superseded_places(ctx, settings.site_folder)
         created = ensure_users(ctx)
         # The demo incidents are placed in Bengkalis: another site gets its users, not Bengkalis' fires.
         n = load_demo_incidents(ctx) if incidents and settings.site_dir is None else 0
     added = ", ".join(f"{v} {k}" for k, v in report.added.items()) or "nothing new"
     out.print(f"Reference data: {added}. Demo incidents: {n}.")
+    if corrected:
+        out.print(f"Tempat dikoreksi / places corrected: {corrected} (stations, patokan and units moved from a "
+                  "point once shipped wrong into the desa they name; see the audit log, place.correct)")
     if created:
         table = Table(title="Demo users — one-time passwords, shown only now")
         for col in ("username", "role", "password"):
