@@ -13,7 +13,16 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
 from siaga.db.engine import dialect_insert
 from siaga.domains.calls import schemas, service
-from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, CallEventRecord, CallLocation, RingAttempt
+from siaga.domains.calls.models import (
+    CALL_EVENT_TARGET,
+    CALL_LIVE_STATUSES,
+    CALL_TRANSITIONS,
+    Call,
+    CallEventRecord,
+    CallLocation,
+    RingAttempt,
+    status_after_end,
+)
 from siaga.domains.calls.numbers import normalise_msisdn
 from siaga.domains.calls.schemas import LocationIn
 from siaga.domains.regions.models import Region
@@ -91,6 +100,14 @@ def attach_waiting_fixes(ctx: Ctx, call: Call, within: timedelta = WAITING_WINDO
     return attached
 
 
+def move(call: Call, target: str) -> bool:
+    """Move the call's status to `target` when CALL_TRANSITIONS allows it; False (nothing changed) when not."""
+    if target not in CALL_TRANSITIONS[call.status]:
+        return False
+    call.status = target
+    return True
+
+
 def create_call(ctx: Ctx, data: schemas.CallCreate) -> schemas.CallOut:
     now = ctx.now()
     call = Call(caller_number=data.caller_number, called_number=data.called_number,
@@ -128,7 +145,7 @@ def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.Cal
         if call.outcome is None:
             raise invalid("body.outcome", "record the call's outcome before closing it", "missing")
         call.ended_at = ctx.now()
-        call.status = "ended" if call.answered_at else "abandoned"
+        move(call, status_after_end(call.answered_at is not None, "ended"))
     ctx.audit("call.update", "call", call.id, changes)
     return announce_call(ctx, call, "call.updated")
 
@@ -154,7 +171,7 @@ def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallO
         raise Problem(409, "call_taken", username=holder.username if holder else "?", operator_id=ringing_at)
     check_version(call.version, data.version)
     before = call.status
-    call.status = "answered"
+    move(call, "answered")  # a waiting call; already answered (taken over): it stays answered
     call.answered_at = call.answered_at or ctx.now()
     call.operator_id = me
     ctx.audit("call.claim", "call", call.id, {"from": before, "operator_id": me})
@@ -205,26 +222,19 @@ def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventRes
         return schemas.CallEventResult(duplicate=True, call=service.call_out(ctx.db, call))
     if not call.caller_number and ev.caller_number:
         call.caller_number = ev.caller_number
-    live = call.status in CALL_LIVE_STATUSES
-    if ev.type == "ringing" and call.status == "offered":
-        call.status = "ringing"
-    elif ev.type == "answered":
+    if ev.type == "answered":
         call.answered_at = call.answered_at or ev.at
         if ev.operator_username and call.operator_id is None:
             call.operator_id = ctx.db.scalar(select(User.id).where(User.username == ev.operator_username))
-        if live:
-            call.status = "answered"
     elif ev.type in ("ended", "abandoned", "missed"):
         call.ended_at = call.ended_at or ev.at
-        if live:
-            if ev.type == "missed" and call.answered_at is None:
-                call.status = "abandoned"
-                call.outcome = call.outcome or "missed_out_of_hours"
-            elif call.answered_at is None or ev.type == "abandoned":
-                call.status = "abandoned"
-                call.outcome = call.outcome or "abandoned"
-            else:
-                call.status = "ended"
+    target = CALL_EVENT_TARGET[ev.type]
+    if target == "end":
+        target = status_after_end(call.answered_at is not None, ev.type)
+    if target is not None and move(call, target):
+        if target == "abandoned":  # nobody took it: say why, unless someone already said
+            call.outcome = call.outcome or ("missed_out_of_hours" if ev.type == "missed" and call.answered_at is None
+                                            else "abandoned")
     given = ([ev.location] if ev.location is not None else []) + ev.locations
     added = [_add_location(ctx, call, loc) for loc in given]
     attached = 0

@@ -14,6 +14,24 @@ CALL_OUTCOMES = ("emergency", "information", "prank", "ghost", "abandoned", "mis
                  "wrong_number", "test")
 CALL_STATUSES = ("offered", "ringing", "answered", "ended", "abandoned")
 CALL_LIVE_STATUSES = ("offered", "ringing", "answered")
+# A call's status only moves along these; a late or repeated event that would move it elsewhere (a
+# `ringing` after the answer, an `answered` after the hang-up) changes no status, only its times.
+CALL_TRANSITIONS: dict[str, frozenset[str]] = {
+    "offered": frozenset({"ringing", "answered", "abandoned"}),
+    "ringing": frozenset({"answered", "abandoned"}),
+    "answered": frozenset({"ended", "abandoned"}),
+    "ended": frozenset(),
+    "abandoned": frozenset(),
+}
+# What a telephony event asks of the status (calls.actions.status_after decides an end's kind).
+CALL_EVENT_TARGET = {"offered": None, "location": None, "ringing": "ringing", "answered": "answered", "ended": "end",
+                     "abandoned": "abandoned", "missed": "end"}
+
+
+def status_after_end(answered: bool, event: str) -> str:
+    """How a call that ends ends: `ended` when someone answered it, `abandoned` when nobody did (the
+    caller hung up in the queue, or it was missed) or the network says it was abandoned."""
+    return "ended" if answered and event != "abandoned" else "abandoned"
 LOCATION_SOURCES = ("pidf_lo", "aml", "network", "operator", "caller")
 
 
