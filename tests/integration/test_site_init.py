@@ -119,6 +119,10 @@ def test_a_second_regency_runs_a_call_to_closure(kode, codes, empty_db, tmp_path
                               raise_server_exceptions=False)
 
         ct, disp, damkar, phone, adm = (client(w) for w in ("ct", "disp", "damkar", "phone", "adm"))
+        # The pages are headed with this regency's name, not Bengkalis'.
+        login = TestClient(app).get("/")
+        assert login.status_code == 200 and f"<title>Siaga 112 {codes[kode]}</title>" in login.text
+        assert "Bengkalis" not in login.text
         # The gazetteer is this regency's, with every desa point inside its own desa.
         desa = [r for r in ct.get("/api/v1/regions", params={"level": "desa", "limit": 500}).json()]
         assert desa and all(r["kode"].startswith(kode + ".") for r in desa)

@@ -36,10 +36,12 @@ from siaga.core.errors import Problem
 from siaga.core.http import SESSION_COOKIE, DbSession, authenticate
 from siaga.core.i18n import negotiate, t
 from siaga.core.security import constant_time_equals
+from siaga.db.engine import open_session
 from siaga.domains.agencies.models import Agency, Station
 from siaga.domains.incidents import service as incidents_service
 from siaga.domains.incidents.models import Category
 from siaga.domains.regions.models import Landmark, Region
+from siaga.domains.regions.service import served_regency
 from siaga.domains.users import actions as user_actions
 from siaga.domains.users import schemas as user_schemas
 from siaga.domains.users.models import User
@@ -111,7 +113,7 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
                       for lm in db.scalars(select(Landmark).order_by(Landmark.name))],
         "outcomes": list(OPERATOR_OUTCOMES),
         "event_kinds": list(EVENT_KINDS),
-        "words": words(lang, zone),
+        "words": _words(request, lang),
         "status": status_words(lang),
         "map": {"tile_url": settings.map_tile_url, "tile_attribution": settings.map_tile_attribution,
                 "center": [1.45, 101.75], "zoom": 9},
@@ -137,6 +139,17 @@ def _zone(request: Request) -> SiteZone:
     return site_zone(request.app.state.settings)
 
 
+def _site_name(request: Request) -> str:
+    """The regency served, as the gazetteer names it ("Kabupaten Paser"): pages are headed with it."""
+    with open_session(request.app.state.engine, write=False) as db:
+        regency = served_regency(db)
+    return regency.name if regency else ""
+
+
+def _words(request: Request, lang: str) -> dict[str, str]:
+    return words(lang, _zone(request), _site_name(request))
+
+
 def _render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Response:
     """A page or fragment; templates show times with `zone.format(...)`, in the site's zone."""
     context = {"zone": _zone(request), **context}
@@ -150,7 +163,7 @@ router = APIRouter(include_in_schema=False)
 def _login_page(request: Request, lang: str, error: str | None = None, username: str = "",
                 status_code: int = 200) -> Response:
     return _render(request, "login.html",
-                   {"w": words(lang, _zone(request)), "lang": lang, "error": error, "username": username,
+                   {"w": _words(request, lang), "lang": lang, "error": error, "username": username,
                     "next": _safe_next(request.query_params.get("next"))},
                    status_code=status_code)
 
@@ -179,7 +192,7 @@ def _screen(request: Request, db: Session, screen: str, template: str,
 
 
 def _page_context(request: Request, principal: Principal, lang: str, screen: str) -> dict[str, Any]:
-    w = words(lang, _zone(request))
+    w = _words(request, lang)
     i = 0 if lang == "id" else 1
     nav = [(name, w[word]) for name, (roles, word) in SCREENS.items() if principal.role in roles]
     return {"w": w, "lang": lang, "principal": principal, "screen": screen, "nav": nav,

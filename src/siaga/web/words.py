@@ -7,7 +7,8 @@ from siaga.core.clock import SiteZone
 
 WORDS: dict[str, tuple[str, str]] = {
     # shell
-    "title": ("Siaga 112 Kabupaten Bengkalis", "Siaga 112 Bengkalis Regency"),
+    "title": ("Siaga 112 {site}", "Siaga 112 {site}"),
+    "site_name": ("{site}", "{site}"),
     "login": ("Masuk", "Log in"),
     "logout": ("Keluar", "Log out"),
     "username": ("Nama pengguna", "Username"),
@@ -333,7 +334,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "st_monitoring_csv": ("Ekspor pemantauan (CSV)", "Monitoring export (CSV)"),
     "st_monitoring_json": ("Ekspor pemantauan (JSON)", "Monitoring export (JSON)"),
     "st_report_title": ("Laporan Kinerja Layanan Darurat 112", "112 Emergency Service Performance Report"),
-    "st_regency": ("Kabupaten Bengkalis", "Bengkalis Regency"),
+    "st_regency": ("{site}", "{site}"),
     "st_generated": ("Dibuat", "Generated"),
     "st_summary": ("Ringkasan", "Summary"),
     "st_summary_text": ("Dari {offered} panggilan masuk, {answered} dijawab ({answer_rate}). Yang tidak dijawab: "
@@ -531,11 +532,13 @@ WORDS.update({
 OPERATOR_OUTCOMES = ("emergency", "information", "prank", "ghost", "wrong_number", "test")
 
 
-def words(lang: str, zone: SiteZone) -> dict[str, str]:
+def words(lang: str, zone: SiteZone, site: str = "") -> dict[str, str]:
     """The words in one language, naming the site's zone where a word speaks of local time ({tz}: "WITA",
-    {tz_long}: "WITA (UTC+08:00)"). Replaced, not str.format: other words keep their {n} for the browser."""
+    {tz_long}: "WITA (UTC+08:00)") and the regency served ({site}: "Kabupaten Paser"). Replaced, not
+    str.format: other words keep their {n} for the browser."""
     i = 0 if lang == "id" else 1
-    return {k: v[i].replace("{tz}", zone.label).replace("{tz_long}", zone.long_label) for k, v in WORDS.items()}
+    return {k: v[i].replace("{tz}", zone.label).replace("{tz_long}", zone.long_label).replace("{site}", site).strip()
+            for k, v in WORDS.items()}
 
 
 def status_words(lang: str) -> dict[str, dict[str, str]]:

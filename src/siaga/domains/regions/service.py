@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from siaga.domains.regions import schemas
 from siaga.domains.regions.geocode import Geocoder, LandmarkPoint, Place, RegionName
@@ -151,3 +151,13 @@ def locate(db: Session, lat: float, lon: float, lang: str = "id") -> schemas.Pla
     return schemas.PlaceOut(lat=lat, lon=lon, status=place.status, desa=ref(place.desa),  # type: ignore[arg-type]
                             kecamatan=ref(place.kecamatan), kabupaten=ref(place.kabupaten), nearest_desa=nearest,
                             nearest_landmark=landmark, label=place_label(place, lang))
+
+
+def served_regency(db: Session) -> RegionName | None:
+    """The kabupaten/kota this database serves: the one whose kecamatan are loaded (neighbours' outlines
+    may be loaded too, for the geocoder, but have no kecamatan here). Its name heads pages and documents."""
+    kecamatan = aliased(Region)
+    row = db.execute(select(Region.kode, Region.name, Region.level).where(
+        Region.level.in_(("kabupaten", "kota")),
+        exists(select(kecamatan.kode).where(kecamatan.parent_kode == Region.kode))).order_by(Region.kode)).first()
+    return RegionName(*row) if row else None

@@ -22,6 +22,7 @@ from siaga.domains.callers.models import CallbackAttempt
 from siaga.domains.callers.retention import last_purge
 from siaga.domains.calls.models import Call, CallerMeasure
 from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
+from siaga.domains.regions.service import served_regency
 from siaga.domains.reports.render import TEMPLATES, PdfUnavailable
 from siaga.domains.users.models import User
 from siaga.events.models import LedgerHead
@@ -96,6 +97,7 @@ class Evidence:
     last_seq: int
     zone: SiteZone
     retention: str = ""  # what was anonymised and when (retention.py), in the pack's language
+    site: str = ""  # the regency served, as the gazetteer names it: the pack's issuer
 
 
 def retention_note(db: Session, date_from: date, lang: str, retention_days: int | None, zone: SiteZone) -> str:
@@ -121,7 +123,9 @@ def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: da
     check_period(date_from, date_to)
     lang = "en" if lang == "en" else "id"
     i = 0 if lang == "id" else 1
-    w = words(lang, zone)
+    regency = served_regency(db)
+    site = regency.name if regency else ""
+    w = words(lang, zone, site)
     start, end = zone.day_start(date_from), zone.day_start(date_to)
     variants = msisdn_variants(number)
     names = {u.id: u.username for u in db.scalars(select(User))}
@@ -175,7 +179,7 @@ def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: da
                     generated_by=generated_by, lang=lang, calls=rows, measures=measures, callbacks=callbacks,
                     chain_ok=chain.ok, chain_entries=chain.entries, chain_problems=chain.problems,
                     last_hash=last_hash, last_seq=last.seq if last is not None else 0, zone=zone,
-                    retention=retention_note(db, date_from, lang, retention_days, zone))
+                    retention=retention_note(db, date_from, lang, retention_days, zone), site=site)
 
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
@@ -193,7 +197,7 @@ th { background: #eee; } .hash { font-family: "DejaVu Sans Mono", monospace; fon
   word-break: break-all; } .ok { color: #060; font-weight: bold; } .bad { color: #a00; font-weight: bold; }
 .note { white-space: pre-wrap; }
 </style></head><body>
-<div class="org">Pemerintah Kabupaten Bengkalis — Layanan 112</div>
+<div class="org">{{ T.org.replace("{site}", e.site) }}</div>
 <h1>{{ T.title }}</h1>
 <dl>
 <dt>{{ T.number }}</dt><dd><strong>{{ e.number }}</strong></dd>
@@ -249,6 +253,7 @@ th { background: #eee; } .hash { font-family: "DejaVu Sans Mono", monospace; fon
 
 TEXT = {
     "title": ("Paket Bukti Panggilan 112", "112 Call Evidence Pack"),
+    "org": ("Pemerintah {site} — Layanan 112", "Government of {site} — 112 Service"),
     "number": ("Nomor penelepon", "Caller number"),
     "period": ("Periode", "Period"),
     "period_note": ("awal termasuk, akhir tidak termasuk", "start included, end excluded"),

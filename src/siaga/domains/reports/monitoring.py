@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Engine, and_, func, select
+from sqlalchemy.orm import Session
 
 from siaga.core.clock import SiteZone
 from siaga.db.engine import open_session
@@ -27,7 +27,7 @@ from siaga.domains.incidents.models import Assignment, Category, Incident, UnitA
 from siaga.domains.kpi.definitions import FALSE_CALL_OUTCOMES
 from siaga.domains.kpi.service import Period, _in, simulated_counts
 from siaga.domains.kpi.sql import kecamatan_of, seconds_between
-from siaga.domains.regions.models import Region
+from siaga.domains.regions.service import served_regency
 from siaga.web.words import STATUS_WORDS
 
 FORMAT_NAME = "siaga112-monitoring"
@@ -47,11 +47,7 @@ def _iso(moment: datetime | None, zone: SiteZone) -> str | None:
 
 
 def centre(db: Session) -> dict[str, str]:
-    """The regency served: the kabupaten/kota whose kecamatan are loaded (neighbours' outlines may be
-    loaded too, for the reverse geocoder, but they have no kecamatan here)."""
-    kecamatan = aliased(Region)
-    served = exists(select(kecamatan.kode).where(kecamatan.parent_kode == Region.kode))
-    region = db.scalar(select(Region).where(Region.level.in_(("kabupaten", "kota")), served).order_by(Region.kode))
+    region = served_regency(db)
     return {"kode_wilayah": region.kode, "name": region.name} if region else {"kode_wilayah": "", "name": ""}
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from siaga.core.clock import Clock
 from siaga.domains.kpi import service as kpi
 from siaga.domains.kpi.definitions import OUTCOMES, STAGES, TARGETS, CallCounts, ProcessingCounts, StageTimes
+from siaga.domains.regions.service import served_regency
 from siaga.domains.reports import fmt
 from siaga.web.words import words
 
@@ -265,4 +266,4 @@ def build(db: Session, period: kpi.Period, lang: str, now: datetime | None = Non
     step("done", len(STEPS), len(STEPS))
     return PeriodReport(period=period, lang=lang, generated_at=now or Clock().now(), trend_by=trend_by,
                         calls=calls, processing=processing, stages=stages, labels=labels, simulated=simulated,
-                        w=words(lang, period.zone))
+                        w=words(lang, period.zone, regency.name if (regency := served_regency(db)) else ""))
