@@ -11,6 +11,7 @@ from siaga.domains.incidents.models import (
     Assignment,
     Category,
     Deadline,
+    GuidedQuestion,
     Incident,
     IncidentCounter,
     SearchSector,
@@ -27,7 +28,8 @@ from siaga.events.models import Event, LedgerHead
 
 __all__ = ["Base", "AuditEntry", "IdempotencyRecord", "Agency", "Station", "Call", "CallEventRecord",
            "CallLocation", "Assignment", "Category", "Incident", "IncidentCounter", "TimelineEntry",
-           "UnitAssignment", "Landmark", "Region", "Unit", "ApiToken", "LoginAttempt", "User", "UserSession",
+           "UnitAssignment", "GuidedQuestion", "Landmark", "Region", "Unit", "ApiToken", "LoginAttempt", "User",
+           "UserSession",
            "Event", "LedgerHead", "Deadline", "DeadlinePolicy", "ResponseRule", "RoadEdge", "RoadNetwork", "RoadNode",
            "CallbackAttempt", "CallerMeasure", "NuisanceRule", "RiskModel", "OperatorLine", "RingAttempt",
            "TelephonyEdge", "SearchSector", "BoundaryImport"]

@@ -104,3 +104,79 @@ def test_every_wrong_answer_is_reported_at_once(api):
     r = create(api, {"category_code": "kebakaran", "answers": {"kebakaran.terjebak": "ya", "nope": True}})
     assert sorted(e["field"] for e in r.json()["errors"]) == ["body.answers.kebakaran.terjebak",
                                                              "body.answers.nope"]
+
+
+# --- Questions are data the admin edits (issue 13) --------------------------------------------------------
+
+def admin_question(api, qid: str) -> dict:  # type: ignore[no-untyped-def]
+    return next(q for q in api("admin").get("/api/v1/guided-questions").json() if q["id"] == qid)
+
+
+def test_the_admin_rewords_a_question_and_the_call_taker_asks_the_new_words(api):
+    row = admin_question(api, "kebakaran.terjebak")
+    assert row["category_code"] == "kebakaran" and row["active"] is True
+    changed = {**row["question"], "text_id": "Masih ada orang di dalam bangunan?",
+               "text_en": "Is anyone still inside the building?"}
+    r = api("admin").put("/api/v1/guided-questions/kebakaran.terjebak",
+                         json={"version": row["version"], "question": changed})
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == row["version"] + 1
+    asked = next(q for q in questions(api, "kebakaran").json()["questions"] if q["id"] == "kebakaran.terjebak")
+    assert asked["text_id"] == "Masih ada orang di dalam bangunan?" and asked["raises_priority_to"] == 1
+    # the same edit again, from a screen that did not reload: refused, nothing lost
+    stale = api("admin").put("/api/v1/guided-questions/kebakaran.terjebak",
+                             json={"version": row["version"], "question": row["question"]})
+    assert stale.status_code == 409 and stale.json()["code"] == "stale_version"
+
+
+def test_a_retired_question_is_no_longer_asked_and_old_answers_keep_their_words(api):
+    before = create(api, {"category_code": "kebakaran", "answers": {"kebakaran.terjebak": True}}).json()
+    assert before["priority"] == 1
+    row = admin_question(api, "kebakaran.terjebak")
+    r = api("admin").put("/api/v1/guided-questions/kebakaran.terjebak",
+                         json={"version": row["version"], "active": False})
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert "kebakaran.terjebak" not in [q["id"] for q in questions(api, "kebakaran").json()["questions"]]
+    refused = create(api, {"category_code": "kebakaran", "answers": {"kebakaran.terjebak": True}})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body.answers.kebakaran.terjebak"
+    timeline = api("disp").get(f"/api/v1/incidents/{before['id']}/timeline").json()
+    answered = next(e for e in timeline if e["kind"] == "guided_answers")
+    assert "Apakah ada orang yang terjebak di dalam? Ya" in answered["text"]
+
+
+def test_the_admin_adds_a_question_and_bad_questions_are_refused_readably(api):
+    new = {"category_code": "bencana_alam", "position": 9, "question": {
+        "id": "banjir.listrik", "kind": "yesno", "text_id": "Apakah listrik masih menyala di area banjir?",
+        "text_en": "Is the power still on in the flooded area?", "raises_priority_to": 2}}
+    r = api("admin").post("/api/v1/guided-questions", json=new)
+    assert r.status_code == 201, r.text
+    assert questions(api, "bencana_alam").json()["questions"][-1]["id"] == "banjir.listrik"
+    again = api("admin").post("/api/v1/guided-questions", json=new)
+    assert again.status_code == 409
+    for body, field in (
+        ({**new, "category_code": "no_such"}, "body.category_code"),
+        ({**new, "category_code": "kebakaran.bangunan"}, "body.category_code"),  # a subcategory
+        ({**new, "question": {**new["question"], "id": "x.y", "text_id": ""}}, "body.question.text_id"),
+        ({**new, "question": {**new["question"], "id": "x.z", "kind": "choice"}}, "body.question"),
+    ):
+        bad = api("admin").post("/api/v1/guided-questions", json=body)
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+        assert bad.json()["errors"][0]["field"].startswith(field), bad.json()
+    row = admin_question(api, "banjir.listrik")
+    renamed = api("admin").put("/api/v1/guided-questions/banjir.listrik", json={
+        "version": row["version"], "question": {**row["question"], "id": "banjir.lain"}})
+    assert renamed.status_code == 422 and renamed.json()["errors"][0]["code"] == "immutable"
+    assert api("ct").post("/api/v1/guided-questions", json=new).status_code == 403
+    assert api("ct").put("/api/v1/guided-questions/banjir.listrik", json={"version": 1}).status_code == 403
+
+
+def test_loading_the_site_again_adds_nothing_and_keeps_the_admins_words(api, ctx_factory):
+    from siaga.domains.incidents.questions import load_questions
+    from siaga.settings import SHIPPED_SITE
+
+    row = admin_question(api, "medis.sadar")
+    api("admin").put("/api/v1/guided-questions/medis.sadar", json={
+        "version": row["version"], "question": {**row["question"], "text_id": "Apakah korban sadar dan menjawab?"}})
+    with ctx_factory("admin") as ctx:
+        assert load_questions(ctx, SHIPPED_SITE) == 0
+    assert admin_question(api, "medis.sadar")["question"]["text_id"] == "Apakah korban sadar dan menjawab?"

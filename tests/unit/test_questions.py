@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from siaga.data.load import BENGKALIS
-from siaga.data.questions import load_questions
+from siaga.domains.incidents.questions import read_question_file
 from siaga.domains.incidents.schemas import Question
 from siaga.domains.incidents.service import distance_m, suggest_priority
 
@@ -51,9 +51,14 @@ def test_answers_only_ever_raise_the_priority(default, answers):
     assert 1 <= suggest_priority(default, answers, QUESTIONS) <= default
 
 
-def test_suggest_priority_reads_the_shipped_questions_by_default():
-    assert suggest_priority(4, {"lainnya.nyawa_terancam": True}) == 1
-    assert suggest_priority(2, {"medis.sadar": False}) == 1
+def shipped_questions() -> dict[str, Question]:
+    parsed = read_question_file(BENGKALIS / "questions.json")
+    return {q.id: q for qs in parsed.categories.values() for q in qs}
+
+
+def test_the_shipped_questions_raise_the_priority_of_a_life_threat():
+    assert suggest_priority(4, {"lainnya.nyawa_terancam": True}, shipped_questions()) == 1
+    assert suggest_priority(2, {"medis.sadar": False}, shipped_questions()) == 1
 
 
 def shipped_categories() -> list[dict[str, str]]:
@@ -63,7 +68,7 @@ def shipped_categories() -> list[dict[str, str]]:
 
 def test_every_top_level_category_has_three_to_six_questions_in_both_languages():
     top_level = {row["code"] for row in shipped_categories() if not row["parent_code"]}
-    questions = load_questions().categories
+    questions = read_question_file(BENGKALIS / "questions.json").categories
     assert set(questions) == top_level
     for code, qs in questions.items():
         assert 3 <= len(qs) <= 6, code

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from siaga.core.context import Ctx
 from siaga.domains.agencies.models import UNIT_STATUSES, Agency, Station
 from siaga.domains.incidents.models import Category
+from siaga.domains.incidents.questions import load_questions
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.units.models import Unit
 
@@ -116,6 +117,8 @@ def load_reference(ctx: Ctx, folder: Path = BENGKALIS) -> LoadReport:
         landmarks.add(name)
         report.count("islands")
     db.flush()
+    if n_questions := load_questions(ctx, folder):  # before the plan: its rules may name answers
+        report.added["questions"] = n_questions
     from siaga.domains.response.seed import load_plan  # the plan names agencies and categories loaded above
 
     for what, n in load_plan(ctx, folder).items():

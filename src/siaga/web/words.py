@@ -8,6 +8,14 @@ from siaga.core.clock import SiteZone
 WORDS: dict[str, tuple[str, str]] = {
     # shell
     "title": ("Siaga 112 {site}", "Siaga 112 {site}"),
+    "guided_questions": ("Pertanyaan panduan", "Guided questions"),
+    "guided_questions_note": ("Pertanyaan yang diajukan operator per kategori. Ubah kata-katanya atau nonaktifkan; "
+                              "jawaban kejadian yang lalu tetap tersimpan apa adanya.",
+                              "What call-takers ask per category. Reword or retire a question; answers already "
+                              "given on past incidents stay as they were."),
+    "question_id_text": ("Pertanyaan (Indonesia)", "Question (Indonesian)"),
+    "question_en_text": ("Pertanyaan (Inggris)", "Question (English)"),
+    "no_questions": ("Belum ada pertanyaan untuk kategori ini.", "No questions for this category yet."),
     "site_name": ("{site}", "{site}"),
     "login": ("Masuk", "Log in"),
     "logout": ("Keluar", "Log out"),

@@ -172,7 +172,7 @@ def create_incident(ctx: Ctx, data: schemas.IncidentCreate) -> schemas.IncidentO
         if call.incident_id is not None:
             raise Problem(409, "duplicate", what="call → incident", value=str(call.incident_id))
     answers = data.answers or {}
-    questions = service.check_answers(category.code, answers)
+    questions = service.check_answers(ctx.db, category.code, answers)
     suggested = service.suggest_priority(category.default_priority, answers, questions)
     now = ctx.now()
     fields = data.model_dump(exclude={"call_id", "priority", "answers"})

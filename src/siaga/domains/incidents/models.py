@@ -46,6 +46,24 @@ class Category(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class GuidedQuestion(Base):
+    """One guided question a call-taker asks for a top-level category: data the centre edits (admins, in
+    the plan page or the API), loaded first from the site folder's questions.json. `body` is the question as
+    incidents.schemas.Question validates it (kind, texts, options, what raises the priority). A question is
+    retired (active false), never deleted: incidents answered it, and their answers keep its id."""
+
+    __tablename__ = "guided_question"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[dict[str, Any]] = mapped_column(Json)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
 class IncidentCounter(Base):
     """Per-year counter behind BKS-2026-000123; the row lock serialises number allocation."""
 

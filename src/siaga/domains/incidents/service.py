@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from siaga.core.authz import Principal
 from siaga.core.errors import Problem
 from siaga.core.geo import EARTH_RADIUS_M, distance_m
-from siaga.data.questions import load_questions, questions_for
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents import schemas
 from siaga.domains.incidents.models import (
@@ -27,6 +26,7 @@ from siaga.domains.incidents.models import (
     TimelineEntry,
     UnitAssignment,
 )
+from siaga.domains.incidents.questions import questions_for
 from siaga.domains.incidents.schemas import SectorOut
 
 
@@ -159,14 +159,10 @@ def nearby_incidents(db: Session, who: Principal, *, lat: float, lon: float, rad
 YES_NO_TEXT = {True: "Ya", False: "Tidak", None: "Tidak diketahui"}
 
 
-def questions_by_id() -> dict[str, schemas.Question]:
-    return {q.id: q for qs in load_questions().categories.values() for q in qs}
-
-
-def check_answers(category_code: str, answers: Mapping[str, Any]) -> dict[str, schemas.Question]:
-    """Each answer names a question of this category and fits its kind; every wrong one is reported,
-    each with its field path (body.answers.<question id>)."""
-    mine = {q.id: q for q in questions_for(category_code)}
+def check_answers(db: Session, category_code: str, answers: Mapping[str, Any]) -> dict[str, schemas.Question]:
+    """Each answer names an active question of this category (incidents.questions, in the database) and
+    fits its kind; every wrong one is reported, each with its field path (body.answers.<question id>)."""
+    mine = {q.id: q for q in questions_for(db, category_code)}
     errors = []
     for qid, value in answers.items():
         question, field = mine.get(qid), f"body.answers.{qid}"
@@ -188,10 +184,9 @@ def check_answers(category_code: str, answers: Mapping[str, Any]) -> dict[str, s
 
 
 def suggest_priority(category_default: int, answers: Mapping[str, Any],
-                     questions: Mapping[str, schemas.Question] | None = None) -> int:
+                     questions: Mapping[str, schemas.Question]) -> int:
     """The category's default priority, raised (1 = most urgent) by any answer that says so; answers
     never lower it. Unanswered (null) and unknown questions change nothing."""
-    questions = questions_by_id() if questions is None else questions
     priority = category_default
     for qid, value in answers.items():
         question = questions.get(qid)

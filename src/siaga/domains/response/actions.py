@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
-from siaga.data.questions import questions_for
 from siaga.domains.agencies.models import Agency
 from siaga.domains.incidents.models import Category
+from siaga.domains.incidents.questions import questions_for
 from siaga.domains.regions.models import Region
 from siaga.domains.response import schemas
 from siaga.domains.response.models import DeadlinePolicy, ResponseRule
@@ -39,7 +39,7 @@ def validate_rule(ctx: Ctx, data: schemas.RuleFields) -> None:
     if data.answers:
         if category is None:
             raise invalid("body.answers", "answers need a category (questions belong to one)", "missing")
-        known = {q.id: q for q in questions_for(category.code)}
+        known = {q.id: q for q in questions_for(ctx.db, category.code)}
         for key, value in data.answers.items():
             question = known.get(key)
             if question is None:

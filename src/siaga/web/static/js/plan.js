@@ -1,4 +1,5 @@
-/* The response plan screen: rules (admins add and switch them on/off), what to check, deadline policies. */
+/* The response plan screen: rules (admins add and switch them on/off), what to check, guided questions
+   (admins reword, reorder or retire them; call-takers ask what is saved here), deadline policies. */
 "use strict";
 
 function emptyRule() {
@@ -10,7 +11,19 @@ function planAdmin() {
   return {
     isAdmin: REF.me.role === "admin", rules: [], findings: [], policies: [], form: emptyRule(), errors: {},
     formError: "", err: {}, policy: {agency_id: "", priority: "", step: "acknowledge", seconds: 60},
-    async init() { await this.load(); },
+    questions: [], qErrors: {}, qCategory: (REF.categories.find(c => !c.parent) || {}).code || "",
+    async init() { await Promise.all([this.load(), this.loadQuestions()]); },
+    async loadQuestions() {
+      if (!this.qCategory) return;
+      const r = await Siaga.api("GET", "/api/v1/guided-questions?" + new URLSearchParams({category_code: this.qCategory}));
+      if (r.ok) this.questions = r.data;
+    },
+    async saveQuestion(q) {
+      const r = await Siaga.api("PUT", `/api/v1/guided-questions/${encodeURIComponent(q.id)}`,
+        {version: q.version, question: q.question, active: q.active, position: q.position});
+      this.qErrors = {...this.qErrors, [q.id]: r.ok ? "" : [r.problem.detail, ...Object.values(r.errors)].filter(Boolean).join(" ")};
+      if (r.ok) Object.assign(q, r.data);
+    },
     async load() {
       const [rules, findings, policies] = await Promise.all([Siaga.api("GET", "/api/v1/response-rules"),
         Siaga.api("GET", "/api/v1/response-rules/check"), Siaga.api("GET", "/api/v1/deadline-policies")]);
