@@ -104,14 +104,8 @@ def create_category(ctx: Ctx, data: schemas.CategoryCreate) -> schemas.CategoryO
 
 def _check_references(ctx: Ctx, data: schemas.IncidentCreate | schemas.IncidentUpdate,
                       category_code: str) -> Category:
-    category = ctx.db.get(Category, category_code)
-    if category is None or category.parent_code is not None or not category.active:
-        raise invalid("body.category_code", f"unknown category: {category_code}", "unknown")
-    sub = data.subcategory_code
-    if sub:
-        subcategory = ctx.db.get(Category, sub)
-        if subcategory is None or subcategory.parent_code != category.code:
-            raise invalid("body.subcategory_code", f"not a subcategory of {category.code}: {sub}", "unknown")
+    category = service.check_category(ctx.db, category_code, data.subcategory_code)
+    assert category is not None
     if data.kode_wilayah and ctx.db.get(Region, data.kode_wilayah) is None:
         raise invalid("body.kode_wilayah", f"unknown kode wilayah: {data.kode_wilayah}", "unknown")
     if data.landmark_id is not None and ctx.db.get(Landmark, data.landmark_id) is None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siaga.core.authz import Principal
-from siaga.core.errors import Problem
+from siaga.core.errors import Problem, invalid
 from siaga.core.geo import EARTH_RADIUS_M, distance_m
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents import schemas
@@ -157,6 +157,25 @@ def nearby_incidents(db: Session, who: Principal, *, lat: float, lon: float, rad
 # --- Guided questions: checking answers, suggesting a priority --------------------------------------
 
 YES_NO_TEXT = {True: "Ya", False: "Tidak", None: "Tidak diketahui"}
+
+
+def check_category(db: Session, category_code: str | None, subcategory_code: str | None, *,
+                   active_only: bool = True) -> Category | None:
+    """The top-level category named (None when none is named) and, if a subcategory is named, that it is one
+    of its own: the one check incidents and response rules make (422 naming the field otherwise)."""
+    category = None
+    if category_code is not None:
+        category = db.get(Category, category_code)
+        if category is None or category.parent_code is not None or (active_only and not category.active):
+            raise invalid("body.category_code", f"unknown category: {category_code}", "unknown")
+    if subcategory_code:
+        if category is None:
+            raise invalid("body.subcategory_code", "a subcategory needs its category", "missing")
+        sub = db.get(Category, subcategory_code)
+        if sub is None or sub.parent_code != category.code:
+            raise invalid("body.subcategory_code", f"not a subcategory of {category.code}: {subcategory_code}",
+                          "unknown")
+    return category
 
 
 def check_answers(db: Session, category_code: str, answers: Mapping[str, Any]) -> dict[str, schemas.Question]:

@@ -8,8 +8,7 @@ from sqlalchemy import select
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
 from siaga.domains.agencies.models import Agency
-from siaga.domains.incidents.models import Category
-from siaga.domains.incidents.questions import questions_for
+from siaga.domains.incidents import service as incident_service
 from siaga.domains.regions.models import Region
 from siaga.domains.response import schemas
 from siaga.domains.response.models import DeadlinePolicy, ResponseRule
@@ -17,17 +16,9 @@ from siaga.domains.units.models import UNIT_TYPES
 
 
 def validate_rule(ctx: Ctx, data: schemas.RuleFields) -> None:
-    category = None
-    if data.category_code is not None:
-        category = ctx.db.get(Category, data.category_code)
-        if category is None or category.parent_code is not None:
-            raise invalid("body.category_code", f"unknown category: {data.category_code}", "unknown")
-    if data.subcategory_code is not None:
-        sub = ctx.db.get(Category, data.subcategory_code)
-        if category is None:
-            raise invalid("body.subcategory_code", "a subcategory needs its category", "missing")
-        if sub is None or sub.parent_code != category.code:
-            raise invalid("body.subcategory_code", f"not a subcategory of {category.code}", "unknown")
+    """A rule's references, checked as an incident's are (incidents.service: category, subcategory, the
+    answers to its guided questions), then what only a rule has: places, hours, agencies, units."""
+    category = incident_service.check_category(ctx.db, data.category_code, data.subcategory_code, active_only=False)
     if data.kode_wilayah is not None:
         region = ctx.db.get(Region, data.kode_wilayah)
         if region is None or region.level not in ("kecamatan", "desa", "kelurahan"):
@@ -39,17 +30,9 @@ def validate_rule(ctx: Ctx, data: schemas.RuleFields) -> None:
     if data.answers:
         if category is None:
             raise invalid("body.answers", "answers need a category (questions belong to one)", "missing")
-        known = {q.id: q for q in questions_for(ctx.db, category.code)}
-        for key, value in data.answers.items():
-            question = known.get(key)
-            if question is None:
-                raise invalid(f"body.answers.{key}", f"not a question of {category.code}: this rule would match "
-                                                     "nothing", "unknown")
-            options = {o.value for o in question.options}
-            if question.kind == "yesno" and not isinstance(value, bool):
-                raise invalid(f"body.answers.{key}", "true or false")
-            if question.kind == "choice" and value not in options:
-                raise invalid(f"body.answers.{key}", f"one of {', '.join(sorted(options))}")
+        if any(value is None for value in data.answers.values()):
+            raise invalid("body.answers", "a rule matches given answers: true, false or an option", "missing")
+        incident_service.check_answers(ctx.db, category.code, data.answers)
     agencies = {a.code: a for a in ctx.db.scalars(select(Agency))}
     for i, code in enumerate(data.agency_codes):
         if code not in agencies or not agencies[code].active:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -580,6 +581,31 @@ def _valid_point(lat: float | None, lon: float | None) -> bool:
             and -90 <= lat <= 90 and -180 <= lon <= 180)
 
 
+@dataclass
+class _Row:
+    """One candidate unit while it is being ranked: what is known of it so far, and why it is not offered."""
+
+    cand: Candidate
+    reason: str | None = None
+    params: dict[str, float | str] = field(default_factory=dict)
+    straight_m: float | None = None
+    incident_snap_m: float | None = None
+    snap_m: float | None = None
+    drive_s: float | None = None
+    distance_m: float | None = None
+    eta_s: float | None = None  # set only when the unit can be routed: the ranking key
+    profile: str | None = None
+    reach: Any = None
+    exit: int = -1
+    n_ferries: int = 0
+    rank: int | None = None
+    offered: bool = False
+
+    @property
+    def straight_or_inf(self) -> float:
+        return self.straight_m if self.straight_m is not None else math.inf
+
+
 def recommend(router: Router | None, lat: float, lon: float, candidates: Sequence[Candidate],
               limit: int | None = 5, *, language: str = "id", max_snap_m: float | None = None) -> list[Recommendation]:
     """Rank candidate units by travel time to (lat, lon).
@@ -597,20 +623,20 @@ def recommend(router: Router | None, lat: float, lon: float, candidates: Sequenc
     else:
         max_snap = router.max_snap_m if router is not None else MAX_SNAP_M
     words = _words(language)
-    results: list[dict] = []
+    results: list[_Row] = []
     by_profile: dict[str, list[int]] = {}
     for i, cand in enumerate(candidates):
-        row: dict = {"cand": cand, "reason": None, "params": {}}
+        row = _Row(cand)
         results.append(row)
         if _valid_point(cand.lat, cand.lon):
-            row["straight_m"] = float(haversine_m(lat, lon, cand.lat, cand.lon))
+            row.straight_m = float(haversine_m(lat, lon, cand.lat, cand.lon))
         if router is None:
-            row["reason"] = "no_road_network"
+            row.reason = "no_road_network"
         elif not _valid_point(cand.lat, cand.lon):
-            row["reason"] = "no_position"
+            row.reason = "no_position"
         elif (profile := router.profile_of(cand.vehicle_type)) is None:
-            row["reason"] = "unknown_vehicle_type"
-            row["params"]["type"] = cand.vehicle_type
+            row.reason = "unknown_vehicle_type"
+            row.params["type"] = cand.vehicle_type
         else:
             by_profile.setdefault(profile, []).append(i)
     assert router is not None or not by_profile
@@ -620,54 +646,53 @@ def recommend(router: Router | None, lat: float, lon: float, candidates: Sequenc
         target, t_snap = int(target_nodes[0]), float(target_snap[0])
         rows = [results[i] for i in members]
         for row in rows:
-            row["incident_snap_m"] = t_snap if math.isfinite(t_snap) else None
+            row.incident_snap_m = t_snap if math.isfinite(t_snap) else None
         if not t_snap <= max_snap:
             for row in rows:
-                row["reason"] = "incident_off_road"
-                row["params"]["snap"] = t_snap
+                row.reason = "incident_off_road"
+                row.params["snap"] = t_snap
             continue
-        nodes, snaps = router.snap(profile, [r["cand"].lat for r in rows], [r["cand"].lon for r in rows])
+        nodes, snaps = router.snap(profile, [r.cand.lat for r in rows], [r.cand.lon for r in rows])
         secs, metres, ferries, exits, reach = router.from_nodes(profile, target, nodes)
         for j, row in enumerate(rows):
-            row["snap_m"] = float(snaps[j])
+            row.snap_m = float(snaps[j])
             if not snaps[j] <= max_snap:
-                row["reason"] = "unit_off_road"
-                row["params"]["snap"] = float(snaps[j])
+                row.reason = "unit_off_road"
+                row.params["snap"] = float(snaps[j])
                 continue
             if not math.isfinite(secs[j]):
-                row["reason"] = "no_route"
+                row.reason = "no_route"
                 continue
-            row["drive_s"] = float(secs[j])
-            row["distance_m"] = float(metres[j])
-            row["eta_s"] = float(secs[j]) + (float(snaps[j]) + t_snap) / router.offroad_mps
-            row["profile"], row["reach"], row["exit"], row["n_ferries"] = profile, reach, int(exits[j]), ferries[j]
-    reachable = sorted((r for r in results if "eta_s" in r), key=lambda r: (r["eta_s"], r["cand"].callsign))
+            row.drive_s = float(secs[j])
+            row.distance_m = float(metres[j])
+            row.eta_s = float(secs[j]) + (float(snaps[j]) + t_snap) / router.offroad_mps
+            row.profile, row.reach, row.exit, row.n_ferries = profile, reach, int(exits[j]), int(ferries[j])
+    reachable = sorted((r for r in results if r.eta_s is not None), key=lambda r: (r.eta_s, r.cand.callsign))
     offered_n = len(reachable) if limit is None else max(0, limit)
     for rank, row in enumerate(reachable, start=1):
-        row["rank"] = rank
-        row["offered"] = rank <= offered_n
+        row.rank = rank
+        row.offered = rank <= offered_n
     offered = reachable[:offered_n]
     # Why a closer unit was not offered: the ones nearer in a straight line than the fastest unit.
-    nearest = offered[0].get("straight_m", -1.0) if offered else -1.0
-    slower = sorted((r for r in reachable[offered_n:] if r.get("straight_m", math.inf) < nearest),
-                    key=lambda r: r["straight_m"])[:max(offered_n, 1)]
+    nearest = offered[0].straight_m if offered and offered[0].straight_m is not None else -1.0
+    slower = sorted((r for r in reachable[offered_n:] if r.straight_or_inf < nearest),
+                    key=lambda r: r.straight_or_inf)[:max(offered_n, 1)]
     for row in slower:
-        row["reason"] = "slower_by_road"
-    unreachable = sorted((r for r in results if "eta_s" not in r),
-                         key=lambda r: (r.get("straight_m", math.inf), r["cand"].callsign))
+        row.reason = "slower_by_road"
+    unreachable = sorted((r for r in results if r.eta_s is None), key=lambda r: (r.straight_or_inf, r.cand.callsign))
     out: list[Recommendation] = []
     for row in offered + slower + unreachable:
         names: tuple[str, ...] = ()
-        if "reach" in row and row["n_ferries"] > 0 and router is not None:
-            names = tuple(router.ferry_names(row["profile"], row["reach"], row["exit"]))
-        cand: Candidate = row["cand"]
+        if row.eta_s is not None and row.n_ferries > 0 and router is not None and row.profile is not None:
+            names = tuple(router.ferry_names(row.profile, row.reach, row.exit))
+        cand = row.cand
         rec = Recommendation(
             unit_id=cand.unit_id, callsign=cand.callsign, vehicle_type=cand.vehicle_type,
-            offered=row.get("offered", False), reachable="eta_s" in row, rank=row.get("rank"),
-            eta_s=row.get("eta_s"), drive_s=row.get("drive_s"), distance_m=row.get("distance_m"),
-            snap_m=row.get("snap_m"), incident_snap_m=row.get("incident_snap_m"), straight_m=row.get("straight_m"),
-            ferries=names, reason=row["reason"], params=row["params"],
-            explanation=_explain(row, names, words, max_snap, offered[0]["cand"].callsign if offered else ""))
+            offered=row.offered, reachable=row.eta_s is not None, rank=row.rank,
+            eta_s=row.eta_s, drive_s=row.drive_s, distance_m=row.distance_m,
+            snap_m=row.snap_m, incident_snap_m=row.incident_snap_m, straight_m=row.straight_m,
+            ferries=names, reason=row.reason, params=row.params,
+            explanation=_explain(row, names, words, max_snap, offered[0].cand.callsign if offered else ""))
         out.append(rec)
     return out
 
@@ -725,18 +750,18 @@ def format_distance(metres: float, words: dict[str, str]) -> str:
     return words["km"].format(v=f"{metres / 1000:.1f}".replace(".", words["dec"]))
 
 
-def _explain(row: dict, ferries: tuple[str, ...], words: dict[str, str], max_snap: float, best: str) -> str:
-    reason = row["reason"]
+def _explain(row: _Row, ferries: tuple[str, ...], words: dict[str, str], max_snap: float, best: str) -> str:
+    reason = row.reason
     if reason is None or reason == "slower_by_road":
         text = words[reason or "offered"].format(
-            eta=format_duration(row["eta_s"], words), dist=format_distance(row["distance_m"], words),
-            straight=format_distance(row.get("straight_m") or 0.0, words), best=best)
+            eta=format_duration(row.eta_s or 0.0, words), dist=format_distance(row.distance_m or 0.0, words),
+            straight=format_distance(row.straight_m or 0.0, words), best=best)
         if ferries:
             text += words["ferry"].format(names=", ".join(dict.fromkeys(ferries)))
-        if reason is None and (row.get("snap_m") or 0.0) >= 500:
-            text += words["offroad"].format(snap=format_distance(row["snap_m"], words))
+        if reason is None and (row.snap_m or 0.0) >= 500:
+            text += words["offroad"].format(snap=format_distance(row.snap_m or 0.0, words))
         return text
-    params = dict(row["params"])
+    params = dict(row.params)
     if "snap" in params:
         params["snap"] = format_distance(float(params["snap"]), words)
     return words[reason].format(limit=format_distance(max_snap, words), **params)
