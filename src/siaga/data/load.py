@@ -4,17 +4,24 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from siaga.core.context import Ctx
 from siaga.domains.agencies.models import UNIT_STATUSES, Agency, Station
+from siaga.domains.callers.actions import load_policy
 from siaga.domains.incidents.models import Category
 from siaga.domains.incidents.questions import load_questions
+from siaga.domains.regions.actions import load_shipped_boundaries
 from siaga.domains.regions.models import Landmark, Region
+from siaga.domains.response.seed import load_plan
+from siaga.domains.roads.actions import load_demo_network
 from siaga.domains.units.models import Unit
 
 DATA_DIR = Path(__file__).parent
@@ -42,99 +49,123 @@ class LoadReport:
         self.added[what] = self.added.get(what, 0) + 1
 
 
-def load_reference(ctx: Ctx, folder: Path = BENGKALIS) -> LoadReport:
-    db, report = ctx.db, LoadReport()
-    regions = {r.kode for r in db.scalars(select(Region))}
-    for row in rows(folder / "regions.csv"):
-        if row["kode"] in regions:
-            continue
-        db.add(Region(kode=row["kode"], parent_kode=row["parent_kode"] or None, level=row["level"],
-                      name=row["name"], lat=_float(row["lat"]), lon=_float(row["lon"]),
-                      coord_approx=_bool(row["coord_approx"]), source=row["source"]))
-        db.flush()
-        report.count("regions")
-    categories = {c.code for c in db.scalars(select(Category))}
-    for row in sorted(rows(folder / "categories.csv"), key=lambda r: r["parent_code"] != ""):
-        if row["code"] in categories:
-            continue
-        db.add(Category(code=row["code"], parent_code=row["parent_code"] or None, name_id=row["name_id"],
-                        name_en=row["name_en"], default_priority=int(row["default_priority"] or 3), active=True))
-        db.flush()
-        report.count("categories")
-    agencies = {a.code: a for a in db.scalars(select(Agency))}
-    for row in rows(folder / "agencies.csv"):
-        if row["code"] in agencies:
-            continue
-        labels = {s: row[f"status_label_{s}"] for s in UNIT_STATUSES if row.get(f"status_label_{s}")}
-        agency = Agency(code=row["code"], name=row["name"], short_name=row["short_name"], kind=row["kind"],
-                        phone=row.get("phone", ""), status_labels=labels, active=True)
-        db.add(agency)
-        db.flush()
-        agencies[agency.code] = agency
-        report.count("agencies")
-    stations = {s.code: s for s in db.scalars(select(Station))}
-    for row in rows(folder / "stations.csv"):
-        if row["code"] in stations:
-            continue
-        station = Station(code=row["code"], agency_id=agencies[row["agency_code"]].id, name=row["name"],
-                          kode_wilayah=row["kode_wilayah"] or None, lat=_float(row["lat"]),
-                          lon=_float(row["lon"]), coord_approx=_bool(row["coord_approx"]))
-        db.add(station)
-        db.flush()
-        stations[station.code] = station
-        report.count("stations")
-    units = {u.callsign for u in db.scalars(select(Unit))}
+@dataclass(frozen=True)
+class Kind:
+    """One kind of reference row: the site folder's CSV it comes from, its natural key, and how a row of
+    the file becomes a row of the database (`build`, given the context and the file's row)."""
+
+    name: str  # as the load report counts it
+    file: str
+    key: Callable[[dict[str, str]], str]
+    stored: Callable[[Session], Iterable[str]]  # the keys already in the database
+    build: Callable[[Ctx, dict[str, str]], Any]
+    prepare: Callable[[list[dict[str, str]]], list[dict[str, str]]] = lambda file_rows: file_rows
+
+
+def _agency_id(ctx: Ctx, code: str) -> int:
+    agency_id = ctx.db.scalar(select(Agency.id).where(Agency.code == code))
+    if agency_id is None:
+        raise ValueError(f"unknown agency code {code!r}")
+    return agency_id
+
+
+def _region(ctx: Ctx, row: dict[str, str]) -> Region:
+    return Region(kode=row["kode"], parent_kode=row["parent_kode"] or None, level=row["level"], name=row["name"],
+                  lat=_float(row["lat"]), lon=_float(row["lon"]), coord_approx=_bool(row["coord_approx"]),
+                  source=row["source"])
+
+
+def _category(ctx: Ctx, row: dict[str, str]) -> Category:
+    return Category(code=row["code"], parent_code=row["parent_code"] or None, name_id=row["name_id"],
+                    name_en=row["name_en"], default_priority=int(row["default_priority"] or 3), active=True)
+
+
+def _agency(ctx: Ctx, row: dict[str, str]) -> Agency:
+    labels = {s: row[f"status_label_{s}"] for s in UNIT_STATUSES if row.get(f"status_label_{s}")}
+    return Agency(code=row["code"], name=row["name"], short_name=row["short_name"], kind=row["kind"],
+                  phone=row.get("phone", ""), status_labels=labels, active=True)
+
+
+def _station(ctx: Ctx, row: dict[str, str]) -> Station:
+    return Station(code=row["code"], agency_id=_agency_id(ctx, row["agency_code"]), name=row["name"],
+                   kode_wilayah=row["kode_wilayah"] or None, lat=_float(row["lat"]), lon=_float(row["lon"]),
+                   coord_approx=_bool(row["coord_approx"]))
+
+
+def _unit(ctx: Ctx, row: dict[str, str]) -> Unit:
+    """A unit waits at its station (its position is the station's until it reports one)."""
+    station = ctx.db.scalar(select(Station).where(Station.code == row["station_code"]))
     now = ctx.now()
-    for row in rows(folder / "units.csv"):
-        if row["callsign"] in units:
+    return Unit(callsign=row["callsign"], agency_id=_agency_id(ctx, row["agency_code"]), type=row["type"],
+                capabilities=[c for c in row["capabilities"].split(";") if c],
+                station_id=station.id if station else None, lat=station.lat if station else None,
+                lon=station.lon if station else None, position_at=now if station else None, status="available",
+                status_at=now, active=True, extra={})
+
+
+def _landmark(ctx: Ctx, row: dict[str, str]) -> Landmark:
+    return Landmark(name=row["name"], kind=row["kind"], kode_wilayah=row["kode_wilayah"] or None,
+                    lat=float(row["lat"]), lon=float(row["lon"]), coord_approx=_bool(row["coord_approx"]),
+                    note=row.get("note", ""))
+
+
+def _island_names(file_rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Three islands share the name Pulau Rupat: where a name repeats, the code tells them apart."""
+    counts = Counter(r["name"] for r in file_rows)
+    return [{**r, "name": r["name"] if counts[r["name"]] == 1 else f"{r['name']} ({r['kode']})"} for r in file_rows]
+
+
+def _island(ctx: Ctx, row: dict[str, str]) -> Landmark:
+    return Landmark(name=row["name"], kind="island", kode_wilayah=None, lat=float(row["lat"]),
+                    lon=float(row["lon"]), coord_approx=False, note=row["source"])
+
+
+def _landmark_names(db: Session) -> Iterable[str]:
+    return db.scalars(select(Landmark.name))
+
+
+# In the order they refer to each other: categories before their subcategories, agencies before their
+# stations, stations before the units waiting there.
+KINDS: tuple[Kind, ...] = (
+    Kind("regions", "regions.csv", lambda r: r["kode"], lambda db: db.scalars(select(Region.kode)), _region),
+    Kind("categories", "categories.csv", lambda r: r["code"], lambda db: db.scalars(select(Category.code)),
+         _category, prepare=lambda file_rows: sorted(file_rows, key=lambda r: r["parent_code"] != "")),
+    Kind("agencies", "agencies.csv", lambda r: r["code"], lambda db: db.scalars(select(Agency.code)), _agency),
+    Kind("stations", "stations.csv", lambda r: r["code"], lambda db: db.scalars(select(Station.code)), _station),
+    Kind("units", "units.csv", lambda r: r["callsign"], lambda db: db.scalars(select(Unit.callsign)), _unit),
+    Kind("landmarks", "landmarks.csv", lambda r: r["name"], _landmark_names, _landmark),
+    Kind("islands", "islands.csv", lambda r: r["name"], _landmark_names, _island, prepare=_island_names),
+)
+
+
+def _load_kind(ctx: Ctx, folder: Path, kind: Kind, report: LoadReport) -> None:
+    stored = set(kind.stored(ctx.db))
+    for row in kind.prepare(list(rows(folder / kind.file))):
+        key = kind.key(row)
+        if key in stored:
             continue
-        station = stations.get(row["station_code"])
-        db.add(Unit(callsign=row["callsign"], agency_id=agencies[row["agency_code"]].id, type=row["type"],
-                    capabilities=[c for c in row["capabilities"].split(";") if c],
-                    station_id=station.id if station else None,
-                    lat=station.lat if station else None, lon=station.lon if station else None,
-                    position_at=now if station else None, status="available", status_at=now, active=True,
-                    extra={}))
-        report.count("units")
-    landmarks = {lm.name for lm in db.scalars(select(Landmark))}
-    for row in rows(folder / "landmarks.csv"):
-        if row["name"] in landmarks:
-            continue
-        db.add(Landmark(name=row["name"], kind=row["kind"], kode_wilayah=row["kode_wilayah"] or None,
-                        lat=float(row["lat"]), lon=float(row["lon"]), coord_approx=_bool(row["coord_approx"]),
-                        note=row.get("note", "")))
-        landmarks.add(row["name"])
-        report.count("landmarks")
-    islands = list(rows(folder / "islands.csv"))
-    name_counts = {n: sum(1 for r in islands if r["name"] == n) for n in {r["name"] for r in islands}}
-    for row in islands:
-        # Three islands share the name Pulau Rupat: the code tells them apart.
-        name = row["name"] if name_counts[row["name"]] == 1 else f"{row['name']} ({row['kode']})"
-        if name in landmarks:
-            continue
-        db.add(Landmark(name=name, kind="island", kode_wilayah=None, lat=float(row["lat"]),
-                        lon=float(row["lon"]), coord_approx=False, note=row["source"]))
-        landmarks.add(name)
-        report.count("islands")
-    db.flush()
+        ctx.db.add(kind.build(ctx, row))
+        ctx.db.flush()  # the next row (a subcategory, a station) may refer to this one
+        stored.add(key)
+        report.count(kind.name)
+
+
+def load_reference(ctx: Ctx, folder: Path = BENGKALIS) -> LoadReport:
+    """Every kind of KINDS (rows the database lacks, by natural key), then what builds on them: the guided
+    questions, the response plan, the nuisance policy, the official boundaries, the demo road network."""
+    report = LoadReport()
+    for kind in KINDS:
+        _load_kind(ctx, folder, kind, report)
     if n_questions := load_questions(ctx, folder):  # before the plan: its rules may name answers
         report.added["questions"] = n_questions
-    from siaga.domains.response.seed import load_plan  # the plan names agencies and categories loaded above
-
-    for what, n in load_plan(ctx, folder).items():
+    for what, n in load_plan(ctx, folder).items():  # the plan names agencies and categories loaded above
         report.added[what] = report.added.get(what, 0) + n
-    from siaga.domains.callers.actions import load_policy
-
     if n_rules := load_policy(ctx, folder):
         report.added["nuisance_rules"] = n_rules
-    from siaga.domains.regions.actions import load_shipped_boundaries  # after the regions: points move inside
-
-    if load_shipped_boundaries(ctx, folder / "boundaries.geojson"):
+    if load_shipped_boundaries(ctx, folder / "boundaries.geojson"):  # after the regions: points move inside
         report.count("boundaries")
-    from siaga.domains.roads.actions import load_demo_network  # only into a database with no road network
-
     if (folder / "roads_demo.json").exists() and load_demo_network(ctx, folder / "roads_demo.json"):
-        report.count("road_network")
+        report.count("road_network")  # only into a database with no road network
     if report.added:
         ctx.audit("reference.load", "reference", folder.name, report.added)
         ctx.emit("reference.loaded", "reference", None, {"folder": folder.name, "added": report.added})
