@@ -31,6 +31,7 @@ SITES = {  # kode: (files, zone, prefix)
     "14.10": (["kepulauan_meranti_desa.geojson", "kepulauan_meranti_kecamatan.geojson"], "Asia/Jakarta", "KME"),
     "64.01": (["paser_desa.geojson", "paser_kecamatan.geojson"], "Asia/Makassar", "PAS"),
 }
+NEIGHBOURS = {"14.10": "riau_kabupaten.geojson", "64.01": "kalimantan_timur_kabupaten.geojson"}
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +104,10 @@ def test_a_second_regency_runs_a_call_to_closure(kode, codes, empty_db, tmp_path
 
     files, zone, prefix = SITES[kode]
     folder = tmp_path / "site"
-    init_site(kode, [REGIONS / f for f in files], folder, codes=codes)
+    init_site(kode, [REGIONS / f for f in files], folder, codes=codes, neighbours=REGIONS / NEIGHBOURS[kode])
+    around = json.loads((folder / "neighbours.geojson").read_text(encoding="utf-8"))["features"]
+    assert around and all(f["properties"]["kode"].split(".")[0] == kode.split(".")[0] != f["properties"]["kode"]
+                          for f in around)
     _migrate(empty_db)
     engine = make_engine(empty_db)
     settings = Settings(database_url=empty_db, site_dir=folder, secret_key="t", deadline_tick_seconds=0)
@@ -129,6 +133,13 @@ def test_a_second_regency_runs_a_call_to_closure(kode, codes, empty_db, tmp_path
         place = desa[len(desa) // 2]
         where = ct.get("/api/v1/regions/at", params={"lat": place["lat"], "lon": place["lon"]}).json()
         assert where["desa"]["kode"] == place["kode"]
+        # A point inside a neighbouring kabupaten is named as that kabupaten, not "near" this one.
+        import shapely.geometry
+
+        inside = shapely.geometry.shape(around[0]["geometry"]).representative_point()
+        there = ct.get("/api/v1/regions/at", params={"lat": inside.y, "lon": inside.x}).json()
+        assert there["desa"] is None and there["kabupaten"]["kode"] == around[0]["properties"]["kode"]
+        assert there["status"] in ("neighbour", "outside")
         # The admin completes the starter set: a fire engine.
         agencies = {a["code"]: a for a in adm.get("/api/v1/agencies").json()}
         assert set(agencies) >= {"DAMKAR", "BPBD", "DINKES", "POLRES"}

@@ -12,36 +12,15 @@ from __future__ import annotations
 import json
 import sys
 
-import shapely
-from shapely.geometry import mapping, shape
-
-
-def rounded(coords):  # type: ignore[no-untyped-def]
-    if isinstance(coords[0], (int, float)):
-        return [round(coords[0], 6), round(coords[1], 6)]
-    return [rounded(c) for c in coords]
+from siaga.domains.regions.geometry import neighbour_features
 
 
 def main(path: str, served: str) -> None:
     data = json.load(open(path, encoding="utf-8"))
-    features = []
-    for f in data["features"]:
-        kode = f["properties"]["kode"]
-        if kode == served:
-            continue
-        geom = shape(f["geometry"])
-        if not geom.is_valid:
-            geom = shapely.make_valid(geom)
-            polys = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")]
-            geom = shapely.unary_union(polys)
-        geom = shapely.set_precision(geom, 1e-6)
-        gj = mapping(geom)
-        features.append({"type": "Feature", "properties": dict(f["properties"]),
-                         "geometry": {"type": gj["type"], "coordinates": rounded(gj["coordinates"])}})
     json.dump({"type": "FeatureCollection",
                "source": "cahyadsn/wilayah_boundaries @ 3c5a7960, db/kab/wilayah_boundaries_kab_14.sql (MIT); "
                          f"every kabupaten/kota of the province but {served}, made valid (tools/regions/neighbours.py)",
-               "features": features}, sys.stdout, ensure_ascii=False, separators=(",", ":"))
+               "features": neighbour_features(data, served)}, sys.stdout, ensure_ascii=False, separators=(",", ":"))
 
 
 if __name__ == "__main__":

@@ -21,14 +21,16 @@ def site_init(kode: str = typer.Argument(..., help="kode wilayah of the kabupate
                                                     "GeoJSON (desa, and kecamatan if you have them); repeat"),
               out_dir: Path = typer.Option(None, "--out", help="the site folder to write (default: sites/KODE)"),
               timezone: str = typer.Option(None, help="IANA zone (default: by province: WIB, WITA or WIT)"),
-              prefix: str = typer.Option(None, help="incident-number prefix, 2–6 capital letters")) -> None:
+              prefix: str = typer.Option(None, help="incident-number prefix, 2–6 capital letters"),
+              neighbours: Path = typer.Option(None, "--neighbours", help="the province's kabupaten/kota outlines "
+                                              "(GeoJSON): the others become neighbours the geocoder names")) -> None:
     """Write a site folder: regions from the national list, the boundaries, a starter set of agencies, the
     national categories and guided questions, the default response plan and nuisance policy."""
     from siaga.data.site import SiteError, init_site
 
     folder = out_dir or Path("sites") / kode
     try:
-        info = init_site(kode, boundaries, folder, timezone=timezone, prefix=prefix)
+        info = init_site(kode, boundaries, folder, timezone=timezone, prefix=prefix, neighbours=neighbours)
     except SiteError as exc:
         fail(str(exc))
         return

@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from siaga.data.load import BENGKALIS, DATA_DIR
-from siaga.domains.regions.geometry import Boundary, BoundaryFileError, level_of, normalise_kode, read_boundary_file
+from siaga.domains.regions.actions import NEIGHBOURS_FILE
+from siaga.domains.regions.geometry import (
+    Boundary,
+    BoundaryFileError,
+    level_of,
+    neighbour_features,
+    normalise_kode,
+    read_boundary_file,
+)
 
 NATIONAL_CODES = DATA_DIR / "national" / "wilayah_kode_nama.csv.gz"
 STARTER = BENGKALIS  # categories, questions, plan and policy: national defaults, first written for Bengkalis
@@ -93,7 +101,8 @@ def default_prefix(name: str) -> str:
 
 
 def init_site(kode: str, boundary_files: list[Path], out: Path, *, timezone: str | None = None,
-              prefix: str | None = None, codes: dict[str, str] | None = None) -> SiteInfo:
+              prefix: str | None = None, codes: dict[str, str] | None = None,
+              neighbours: Path | None = None) -> SiteInfo:
     """Write the site folder `out` for the kabupaten/kota `kode`; refuses to overwrite a folder with files."""
     normal = normalise_kode(kode)
     if normal is None or level_of(normal) not in ("kabupaten", "kota"):
@@ -115,6 +124,7 @@ def init_site(kode: str, boundary_files: list[Path], out: Path, *, timezone: str
     if out.exists() and any(out.iterdir()):
         raise SiteError(f"{out} sudah berisi berkas / already holds files: choose an empty folder")
     boundaries = _boundaries_of(normal, boundary_files)
+    around = _neighbours_of(normal, neighbours) if neighbours is not None else []
     name = codes[normal]
     province = normal.split(".")[0]
     own = sorted(k for k in codes if k == normal or k.startswith(normal + "."))
@@ -124,6 +134,10 @@ def init_site(kode: str, boundary_files: list[Path], out: Path, *, timezone: str
                  "geometry": json.loads(b.geojson)} for b in boundaries]
     (out / "boundaries.geojson").write_text(json.dumps(
         {"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8")
+    if around:
+        (out / NEIGHBOURS_FILE).write_text(json.dumps(
+            {"type": "FeatureCollection", "source": neighbours.name if neighbours else "", "features": around},
+            ensure_ascii=False), encoding="utf-8")
     _write_agencies(out / "agencies.csv", name)
     _write_plan(out / "response_plan.json")
     for file in STARTER_FILES:
@@ -146,6 +160,19 @@ def read_site(folder: Path) -> dict[str, Any]:
     """A site folder's site.json ({} for a folder without one, as the shipped Bengkalis data)."""
     path = folder / "site.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _neighbours_of(kode: str, path: Path) -> list[dict[str, Any]]:
+    """The other kabupaten/kota of the province in a kabupaten outline file (e.g. riau_kabupaten.geojson)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        found = neighbour_features(data, kode)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SiteError(f"{path.name}: {exc}") from None
+    if not found:
+        raise SiteError(f"{path.name}: tidak ada kabupaten/kota lain di provinsi {kode.split('.')[0]} / holds no "
+                        "other kabupaten/kota of the province")
+    return found
 
 
 def _boundaries_of(kode: str, files: list[Path]) -> list[Boundary]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import shapely
+import shapely.geometry
 import shapely.ops
 from shapely.geometry import MultiPolygon, Polygon, mapping
 from shapely.ops import unary_union
@@ -323,3 +324,28 @@ def area_km2(geom: Any) -> float:
         return 0.0
     k = (math.pi / 180 * EARTH_RADIUS_M / 1000) ** 2
     return geom.area * k * math.cos(math.radians(geom.centroid.y))
+
+
+def neighbour_features(data: dict[str, Any], own_kode: str) -> list[dict[str, Any]]:
+    """From a GeoJSON FeatureCollection of kabupaten/kota outlines (properties kode, nama), the other
+    kabupaten/kota of `own_kode`'s province, as features ready for `siaga regions import`: made valid where
+    an upstream ring crosses itself, rounded to 6 decimals (~0.1 m). The reverse geocoder names them."""
+    province = own_kode.split(".")[0]
+    out = []
+    for feature in data.get("features") or []:
+        props = feature.get("properties") or {}
+        kode = normalise_kode(str(props.get("kode") or props.get("KDPKAB") or ""))
+        if kode is None or kode == own_kode or kode.count(".") != 1 or kode.split(".")[0] != province:
+            continue
+        geom = shapely.geometry.shape(feature["geometry"])
+        if not geom.is_valid:
+            repaired = shapely.make_valid(geom)
+            geom = unary_union([g for g in getattr(repaired, "geoms", [repaired])
+                                if g.geom_type in ("Polygon", "MultiPolygon")])
+        if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+            continue
+        geom = shapely.set_precision(geom, 1e-6)
+        out.append({"type": "Feature", "properties": {"kode": kode, "nama": str(props.get("nama") or ""),
+                                                      "level": "kabupaten_kota"},
+                    "geometry": mapping(geom)})
+    return out
