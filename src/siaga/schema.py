@@ -15,7 +15,7 @@ from siaga.domains.incidents.models import (
     TimelineEntry,
     UnitAssignment,
 )
-from siaga.domains.regions.models import BoundaryImport, Landmark, Region
+from siaga.domains.regions.models import BoundaryImport, Landmark, LandmarkImport, Region
 from siaga.domains.response.models import Deadline, DeadlinePolicy, ResponseRule
 from siaga.domains.roads.models import RoadEdge, RoadNetwork, RoadNode
 from siaga.domains.search.models import SearchSector
@@ -29,4 +29,4 @@ __all__ = ["Base", "AuditEntry", "IdempotencyRecord", "Agency", "Station", "Call
            "UnitAssignment", "Landmark", "Region", "Unit", "ApiToken", "LoginAttempt", "User", "UserSession",
            "Event", "LedgerHead", "Deadline", "DeadlinePolicy", "ResponseRule", "RoadEdge", "RoadNetwork", "RoadNode",
            "CallbackAttempt", "CallerMeasure", "NuisanceRule", "RiskModel", "OperatorLine", "RingAttempt",
-           "TelephonyEdge", "SearchSector", "BoundaryImport"]
+           "TelephonyEdge", "SearchSector", "BoundaryImport", "LandmarkImport"]

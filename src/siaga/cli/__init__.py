@@ -343,6 +343,7 @@ def main() -> None:
 
 from siaga.cli import callers as _callers  # noqa: E402,F401  registers `siaga callers`
 from siaga.cli import location as _location  # noqa: E402,F401  registers `siaga location`
+from siaga.cli import map as _map  # noqa: E402,F401  registers `siaga map`
 from siaga.cli import regions as _regions  # noqa: E402,F401  registers `siaga regions`
 from siaga.cli import report as _report  # noqa: E402,F401  registers `siaga report`
 from siaga.cli import simulate as _simulate  # noqa: E402,F401  registers `siaga simulate`
