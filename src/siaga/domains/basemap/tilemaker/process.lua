@@ -1,6 +1,6 @@
 -- Siaga 112 street basemap: what tilemaker 2.2 writes into each vector tile layer (see config.json).
 -- Names are the `name` tag, as they are on the ground, never a translation. The layer schema is the one
--- src/siaga/web/static/js/basemap.js draws; the `pois` layer uses the patokan rules of
+-- src/siaga/web/static/js/streets.js draws; the `pois` layer uses the patokan rules of
 -- src/siaga/domains/basemap/pois.py, put in place of the line below when `siaga map import` runs.
 -- @POI_RULES@
 
