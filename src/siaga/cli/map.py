@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from siaga.cli import _bbox, action_ctx, app, err, out
 from siaga.settings import get_settings
@@ -89,25 +88,26 @@ def map_import(file: Path = typer.Argument(..., help="OpenStreetMap extract (.os
 
 
 def _summary(result, path: Path, regency: str) -> None:  # type: ignore[no-untyped-def]
+    """One line per item, never wrapped: easy to read, grep and paste into a ticket."""
     lm, net = result.landmarks, result.network
-    table = Table(title=f"Peta {regency} dari / map of {regency} from {result.source}", show_header=True)
-    table.add_column("")
-    table.add_column("dimuat / imported")
-    table.add_column("dilewati / skipped")
-    table.add_row("Peta dasar / basemap", f"{result.tiles} ubin/tiles, {result.archive_bytes / 1e6:.1f} MB → {path}",
-                  "")
-    table.add_row("Jalan / roads", f"{net.node_count} simpul/nodes, {net.edge_count} ruas/edges", "")
-    by_kind = ", ".join(f"{k} {v}" for k, v in lm.by_kind.items())
-    table.add_row("Patokan", f"{lm.created} baru/new, {lm.updated} diubah/updated, {lm.unchanged} tetap/unchanged, "
-                  f"{lm.linked} ditautkan/linked, {lm.removed} dihapus/removed"
-                  + (f", {lm.kept_in_use} tetap karena dipakai kejadian/kept (used by incidents)" if lm.kept_in_use
-                     else "") + (f"\n{by_kind}" if by_kind else ""),
-                  f"{lm.outside} di luar desa {regency} / outside its desa\n{result.pois_unnamed} tanpa nama / "
-                  f"unnamed" + (f"\n{result.pois_no_position} tanpa posisi / no position"
-                                if result.pois_no_position else ""))
-    out.print(table)
+    lines = [
+        f"[bold]Peta {regency} dari / map of {regency} from {result.source}[/]",
+        f"  Peta dasar / basemap: {result.tiles} ubin/tiles, {result.archive_bytes / 1e6:.1f} MB → {path}",
+        f"  Jalan / roads: {net.node_count} simpul/nodes, {net.edge_count} ruas/edges",
+        f"  Patokan: {lm.created} baru/new, {lm.updated} diubah/updated, {lm.unchanged} tetap/unchanged, "
+        f"{lm.linked} ditautkan/linked, {lm.removed} dihapus/removed"
+        + (f", {lm.kept_in_use} tetap karena dipakai kejadian / kept (used by incidents)" if lm.kept_in_use else ""),
+    ]
+    if lm.by_kind:
+        lines.append("    menurut jenis / by kind: " + ", ".join(f"{k} {v}" for k, v in lm.by_kind.items()))
+    skipped = [f"{lm.outside} di luar desa {regency} / outside its desa", f"{result.pois_unnamed} tanpa nama / unnamed"]
+    if result.pois_no_position:
+        skipped.append(f"{result.pois_no_position} tanpa posisi / no position")
+    lines.append("  Dilewati / skipped: " + "; ".join(skipped))
+    for line in lines:
+        out.print(line, soft_wrap=True, highlight=False)
     out.print("[green]Selesai / done[/]: konsol memakai peta baru setelah dimuat ulang / consoles use the new map "
-              "once reloaded. Periksa / check: [bold]siaga regions check[/]")
+              "once reloaded. Periksa / check: [bold]siaga regions check[/]", soft_wrap=True)
 
 
 @map_app.command("info")

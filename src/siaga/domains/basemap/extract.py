@@ -5,9 +5,11 @@ the roads, the patokan — reads only what lies around the regency.
 `clip_extract(src, dst, bbox)` keeps every way with a node in the bbox, whole (its nodes outside too, as
 osmium's "complete ways"), every relation with a member kept, and the member ways of those multipolygons so
 that areas crossing the edge close; tagged nodes inside the bbox. It also repairs what a cut made elsewhere
-left broken: a way's references to nodes the file does not hold are dropped (a way left with fewer than two
-nodes goes), and so are relation members that are not in the output. tilemaker 2.2 aborts on such a file
-("Could not find node"); after this it never sees one. Two or three passes with pyosmium; the memory is the
+left broken (tilemaker 2.2 aborts on such a file: "Could not find node"): a way that references nodes the file
+does not hold keeps its longest run of nodes the file has — never a straight line across the gap, which
+would draw a street that is not there —, and relation members that are not in the output are dropped. The
+roads and the patokan are read from the original file (read_osm cuts ways at gaps itself); this file feeds
+tilemaker only. Two or three passes with pyosmium; the memory is the
 location index (C++) and the ids of what is kept."""
 
 from __future__ import annotations
@@ -65,12 +67,14 @@ def _clip(osmium, src: Path, dst: Path, bbox: Bbox | None, progress: Progress | 
         if progress and seen % 20_000 == 0:
             progress(phase, seen, None)
 
+    if progress:
+        progress("scan", 0, None)
     # 1. Which ways and relations: a way is kept when one of its (present) nodes is inside.
     for obj in (osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION)
                 .with_locations().with_filter(osmium.filter.EntityFilter(osmium.osm.WAY | osmium.osm.RELATION))):
         tick("scan")
         if obj.is_way():
-            refs = [(n.ref, n.location) for n in obj.nodes if n.location.valid()]
+            refs = _longest_run(obj)
             if len(refs) >= 2 and any(_inside(bbox, loc.lon, loc.lat) for _, loc in refs):
                 kept_ways.add(obj.id)
                 needed.extend(r for r, _ in refs)
@@ -90,16 +94,20 @@ def _clip(osmium, src: Path, dst: Path, bbox: Bbox | None, progress: Progress | 
                     .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
                     .with_filter(osmium.filter.IdFilter(sorted(missing)))):
             tick("scan")
-            refs = [n.ref for n in way.nodes if n.location.valid()]
+            refs = _longest_run(way)
             if len(refs) >= 2:
                 kept_ways.add(way.id)
-                needed.extend(refs)
+                needed.extend(r for r, _ in refs)
+    if progress:
+        progress("scan", seen, seen)
     needed_ids = np.unique(np.frombuffer(needed, dtype=np.int64))
     # 3. Write: nodes in id order (a sorted PBF) merged against the sorted ids we need.
     header = osmium.io.Header()
     if bbox is not None:
         header.add_box(osmium.osm.Box(osmium.osm.Location(bbox[0], bbox[1]), osmium.osm.Location(bbox[2], bbox[3])))
     written_nodes: set[int] = set()  # tagged nodes inside, for relation members
+    if progress:
+        progress("write", 0, None)
     counts = [0, 0, 0]
     k, n_needed = 0, len(needed_ids)
     with osmium.SimpleWriter(str(dst), overwrite=True, header=header) as writer:
@@ -118,7 +126,7 @@ def _clip(osmium, src: Path, dst: Path, bbox: Bbox | None, progress: Progress | 
                     counts[0] += 1
             elif obj.is_way():
                 if obj.id in kept_ways:
-                    writer.add_way(obj.replace(nodes=[n.ref for n in obj.nodes if n.location.valid()]))
+                    writer.add_way(obj.replace(nodes=[r for r, _ in _longest_run(obj)]))
                     counts[1] += 1
             elif obj.is_relation() and obj.id in kept_rels:
                 members = [(m.type, m.ref, m.role) for m in obj.members
@@ -130,6 +138,21 @@ def _clip(osmium, src: Path, dst: Path, bbox: Bbox | None, progress: Progress | 
     if progress:
         progress("write", seen, seen)
     return ClipResult(nodes=counts[0], ways=counts[1], relations=counts[2], bbox=bbox)
+
+
+def _longest_run(way) -> list[tuple[int, object]]:  # type: ignore[no-untyped-def]
+    """(ref, location) of the way's longest run of consecutive nodes that the file holds: all of them for a
+    whole way."""
+    best: list[tuple[int, object]] = []
+    run: list[tuple[int, object]] = []
+    for n in way.nodes:
+        if n.location.valid():
+            run.append((n.ref, n.location))
+            continue
+        if len(run) > len(best):
+            best = run
+        run = []
+    return run if len(run) > len(best) else best
 
 
 def _has(sorted_ids: np.ndarray, value: int) -> bool:

@@ -1,9 +1,9 @@
-"""`siaga map import`, the reading half: everything that takes time and touches no table. `prepare` clips the
-extract to the regency (extract.py), builds the street basemap archive beside its final place (tiles.py,
-archive.py), reads the road network (domains/roads/importer.read_osm, ferries included) and the points of
-interest (pois.py). actions.store then writes the roads and the patokan in one transaction, and only after
-it commits is the archive renamed into place: a failure anywhere leaves the site's map, roads and patokan
-as they were."""
+"""`siaga map import`, the reading half: everything that takes time and touches no table. `prepare` builds the street
+basemap archive beside its final place from the extract clipped to the regency (extract.py, tiles.py,
+archive.py), and reads, within the same bbox, the road network (domains/roads/importer.read_osm, ferries
+included) and the points of interest (pois.py). actions.store then writes the roads and the patokan in one
+transaction, and only after it commits is the archive renamed into place: a failure anywhere leaves the
+site's map, roads and patokan as they were."""
 
 from __future__ import annotations
 
@@ -90,7 +90,6 @@ def prepare(path: Path, regency: Regency, *, data_dir: Path, now: datetime, bbox
             "desanya: jalankan dulu `siaga regions import BERKAS.geojson`.",
             f"No desa boundaries of {regency.name} ({regency.kode}) are loaded, so patokan cannot be placed in "
             "their desa: run `siaga regions import FILE.geojson` first.")
-    version = check_tilemaker()
     keep = clip_bbox(regency, bbox)
     declared = file_bbox(path)
     if declared is not None and not _overlaps(declared, keep):
@@ -99,6 +98,7 @@ def prepare(path: Path, regency: Regency, *, data_dir: Path, now: datetime, bbox
             "Unduh ekstrak OpenStreetMap yang memuat kabupaten ini.",
             f"{path.name} does not cover {regency.name} (file: {_fmt(declared)}; regency: {_fmt(keep)}). "
             "Download an OpenStreetMap extract that holds this regency.")
+    version = check_tilemaker()
     data_dir.mkdir(parents=True, exist_ok=True)
     staged = archive.staging_path(data_dir)
     seconds: dict[str, float] = {}
@@ -126,17 +126,17 @@ def prepare(path: Path, regency: Regency, *, data_dir: Path, now: datetime, bbox
                     from exc
             seconds["basemap"] = time.perf_counter() - t
             t = time.perf_counter()
-            try:
-                network = read_osm(clipped, progress=progress)
+            try:  # from the original: read_osm cuts ways at missing nodes and keeps segments inside `keep`
+                network = read_osm(path, bbox=keep, progress=progress)
             except RoadImportError as exc:
                 raise MapImportError(f"Jaringan jalan tidak dapat dibaca: {exc}.",
                                      f"The road network cannot be read: {exc}.") from exc
             network.source = f"osm:{path.name}"[:300]
-            network.note = (f"OpenStreetMap extract {path.name}, clipped to {_fmt(keep)} (siaga map import). "
+            network.note = (f"OpenStreetMap extract {path.name}, bbox {_fmt(keep)} (siaga map import). "
                             "© OpenStreetMap contributors (ODbL 1.0)")
             seconds["roads"] = time.perf_counter() - t
             t = time.perf_counter()
-            pois = read_pois(clipped, progress)
+            pois = read_pois(path, bbox=keep, progress=progress)
             seconds["pois"] = time.perf_counter() - t
     except BaseException:
         staged.unlink(missing_ok=True)

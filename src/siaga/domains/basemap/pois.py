@@ -100,10 +100,12 @@ def _way_point(way: object) -> tuple[float, float] | None:
     return p.y, p.x
 
 
-def read_pois(path: Path | str, progress: Progress | None = None) -> PoiFile:
-    """Every named point of interest of the extract that POI_RULES knows, once each: a node at its place,
-    a way at a point inside its outline (or halfway along it), a multipolygon relation at a point inside
-    its area. Errors reading the file propagate (the caller has read it already for the roads)."""
+def read_pois(path: Path | str, bbox: tuple[float, float, float, float] | None = None,
+              progress: Progress | None = None) -> PoiFile:
+    """Every named point of interest of the extract that POI_RULES knows and whose point lies in `bbox`
+    (min_lon, min_lat, max_lon, max_lat; None: anywhere), once each: a node at its place, a way at a point
+    inside its outline (or halfway along it), a multipolygon relation at a point inside its area. Errors
+    reading the file propagate (the caller has read it already for the roads)."""
     import osmium
     import shapely
 
@@ -139,6 +141,9 @@ def read_pois(path: Path | str, progress: Progress | None = None) -> PoiFile:
             ref = f"way/{obj.id}"
             point = _way_point(obj)
         else:  # a relation itself: its area (if it is a multipolygon) comes as an area
+            continue
+        if point is not None and bbox is not None and not (
+                bbox[0] <= point[1] <= bbox[2] and bbox[1] <= point[0] <= bbox[3]):
             continue
         name = name_of(tags, kind)
         if not name:

@@ -245,15 +245,19 @@ def import_landmarks(ctx: Ctx, items: Sequence[schemas.PatokanIn], *, source: st
 
 
 def _referenced_landmarks(db: Session, ids: list[int]) -> set[int]:
-    """Which of these patokan a row of any table refers to (incidents today), found through the schema's
-    foreign keys, so this domain needs to know none of the tables that point at it."""
+    """Which of these patokan a row of any table refers to (incidents today), found through the database's
+    own foreign keys, so this domain needs to know none of the tables that point at it (and a process that
+    never imported their models still sees them)."""
+    from sqlalchemy import column, inspect, table
+
     if not ids:
         return set()
-    target = Landmark.__table__.c.id
-    columns = [fk.parent for table in Landmark.metadata.tables.values() for fk in table.foreign_keys
-               if fk.column is target]
+    schema = inspect(db.connection())
+    columns = [table(name, column(col)).c[col] for name in schema.get_table_names()
+               for fk in schema.get_foreign_keys(name) if fk["referred_table"] == Landmark.__tablename__
+               for col in fk["constrained_columns"]]
     found: set[int] = set()
-    for column in columns:
+    for col in columns:
         for start in range(0, len(ids), 500):
-            found.update(db.scalars(select(column).where(column.in_(ids[start:start + 500])).distinct()))
+            found.update(db.scalars(select(col).where(col.in_(ids[start:start + 500])).distinct()))
     return found
