@@ -21,6 +21,7 @@ from siaga.db.engine import unit_of_work
 from siaga.domains.basemap.archive import archive_info, archive_path
 from siaga.domains.basemap.pois import KEYS, kind_of, name_of
 from siaga.domains.regions.models import Landmark, LandmarkImport, Region
+from siaga.domains.regions.service import geocoder_key
 from siaga.domains.roads.models import RoadEdge, RoadNetwork
 from tests.helsinki_site import REGENCY, cli_env, desa_polygons, helsinki_path, onboard, require_tilemaker
 
@@ -156,6 +157,7 @@ def test_a_second_import_updates_and_never_duplicates(site, engine, ctx_factory)
     assert siaga(site, "map", "import", str(helsinki_path())).returncode == 0
     first = state(engine)
     with unit_of_work(engine) as db:
+        key_before = geocoder_key(db)
         moved = db.scalar(select(Landmark).where(Landmark.osm_ref == "relation/167018"))
         moved.lat, moved.lon, moved.name = moved.lat + 0.001, moved.lon, "Nama lama"
         # A patokan entered by hand that the map names too, 40 m away: tied to the OSM object, not doubled.
@@ -169,6 +171,10 @@ def test_a_second_import_updates_and_never_duplicates(site, engine, ctx_factory)
     second = state(engine)
     assert second["landmarks"] == first["landmarks"]  # the same patokan, back at their places, none twice
     assert second["imports"] == 2 and second["network"] != first["network"]  # a new network token
+    # Every process's reverse geocoder rebuilds: its key changed though no patokan was added by hand.
+    with unit_of_work(engine, write=False) as db:
+        key_after = geocoder_key(db)
+    assert key_after[3] != key_before[3]
 
 
 def test_patokan_gone_from_the_extract_are_removed_unless_an_incident_names_them(site, engine, api):
