@@ -38,6 +38,10 @@ def console(browser, base: str, path: str = "/board"):  # type: ignore[no-untype
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.archive_responses = []  # type: ignore[attr-defined]
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
+    page.on("console", lambda m: page.errors.append(m.text)  # type: ignore[attr-defined]
+            if "Content Security Policy" in m.text else None)
     page.on("response", lambda r: page.archive_responses.append((r.status, r.request.headers.get("range")))  # type: ignore[attr-defined]
             if r.url.endswith(ROUTE) else None)
     page.goto(f"{base}/?next={path}")
@@ -71,6 +75,7 @@ def test_the_console_map_draws_the_imported_street_map(browser, live_server, ctx
         assert 60.16 < lat < 60.18 and 24.93 < lon < 24.96
         # The street map sits under the markers: the tile pane below the overlays.
         assert page.evaluate("getComputedStyle(document.querySelector('.leaflet-tile-pane')).zIndex") == "200"
+        assert page.errors == []  # no script error, nothing the page's CSP refused
         shot(page, "street-map-board")
     finally:
         context.close()
@@ -87,6 +92,7 @@ def test_without_an_archive_the_builtin_basemap_stays_and_none_is_asked_for(brow
         assert "OpenStreetMap" not in page.locator(".leaflet-control-attribution").inner_text()
         lat, lon = page.evaluate(f"(() => {{ const c = {MAP}.map.getCenter(); return [c.lat, c.lng]; }})()")
         assert 0.9 < lat < 2.2 and 100.9 < lon < 102.6  # Bengkalis, from its official outline's bbox
+        assert page.errors == []
         shot(page, "builtin-basemap-board")
     finally:
         context.close()
