@@ -270,3 +270,20 @@ def test_a_failure_while_storing_leaves_map_roads_and_patokan_as_they_were(site,
     assert state(engine) == before
     assert archive.read_bytes() == old_archive
     assert [p.name for p in archive.parent.iterdir()] == ["basemap.pmtiles"]  # the staged one is gone
+
+
+def test_a_site_whose_region_or_desa_boundaries_are_missing_is_told_what_to_load_first(db_url, engine, tmp_path):
+    before = state(engine)
+    unknown = siaga({**cli_env(db_url, tmp_path / "data"), "SIAGA_REGION_CODE": "14.10"}, "map", "import",
+                    str(helsinki_path()))
+    assert unknown.returncode == 1 and "14.10" in unknown.stderr and "siaga site load" in unknown.stderr
+    with unit_of_work(engine) as db:  # Bengkalis's desa lose their outlines: patokan could not be placed
+        for region in db.scalars(select(Region).where(Region.kode.startswith("14.03."),
+                                                      Region.level.in_(("desa", "kelurahan")))):
+            region.boundary = None
+    no_polygons = siaga({**cli_env(db_url, tmp_path / "data"), "SIAGA_REGION_CODE": "14.03"}, "map", "import",
+                        str(helsinki_path()))
+    assert no_polygons.returncode == 1
+    assert "Batas desa Kabupaten Bengkalis (14.03) belum dimuat" in no_polygons.stderr
+    assert "siaga regions import" in no_polygons.stderr
+    assert state(engine)["landmarks"] == before["landmarks"]
