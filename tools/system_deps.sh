@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages that the tests (chromium, for browser tests through Playwright's executable_path —
-# never a downloaded browser; the libraries WeasyPrint loads to write PDF reports) or the benchmarks (wrk,
+# never a downloaded browser; tilemaker, which `siaga map import` runs to build the street basemap; the
+# libraries WeasyPrint loads to write PDF reports) or the benchmarks (wrk,
 # a load generator in C) drive for real.
 # Usage: tools/system_deps.sh [COMMAND...] [--lib PACKAGE...]
 #   COMMAND        a program, looked up with `command -v` (its Debian package has the same name);

@@ -18,7 +18,7 @@ from siaga.domains.incidents.models import (
     TimelineEntry,
     UnitAssignment,
 )
-from siaga.domains.regions.models import BoundaryImport, Landmark, Region
+from siaga.domains.regions.models import BoundaryImport, Landmark, LandmarkImport, Region
 from siaga.domains.response.models import DeadlinePolicy, ResponseRule
 from siaga.domains.roads.models import RoadEdge, RoadNetwork, RoadNode
 from siaga.domains.telephony.models import OperatorLine, TelephonyEdge
@@ -32,4 +32,4 @@ __all__ = ["Base", "AuditEntry", "IdempotencyRecord", "Agency", "Station", "Call
            "UserSession",
            "Event", "LedgerHead", "Deadline", "DeadlinePolicy", "ResponseRule", "RoadEdge", "RoadNetwork", "RoadNode",
            "CallbackAttempt", "CallerMeasure", "NuisanceRule", "RiskModel", "OperatorLine", "RingAttempt",
-           "TelephonyEdge", "SearchSector", "BoundaryImport"]
+           "TelephonyEdge", "SearchSector", "BoundaryImport", "LandmarkImport"]

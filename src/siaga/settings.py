@@ -65,6 +65,9 @@ class Settings(BaseSettings):
                               "http://tiles.local/{z}/{x}/{y}.png; without it the map shows the basemap that ships "
                               "with Siaga (works offline)")
     map_tile_attribution: str = Field(default="", max_length=300)
+    data_dir: Path = Field(default=VAR_DIR / "data", description="where Siaga keeps the files it builds: the "
+                           "street basemap archive of `siaga map import` (basemap.pmtiles). Every host that serves "
+                           "consoles needs its own copy, or a shared folder")
     aml_hmac_key: str = Field(default="", description="Shared key for AML (ETSI TS 103 625) HTTPS posts: when set, "
                               "a post must carry a valid HMAC; when empty, posts are accepted unsigned")
     telephony_bridge: bool = Field(default=False, description="this `siaga serve` process runs the bridge to the "

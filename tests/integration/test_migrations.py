@@ -101,3 +101,31 @@ def test_0010_region_boundaries_go_down_and_up_with_rows_referring_to_regions(em
             assert conn.execute(text("SELECT count(*) FROM landmark")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_0011_osm_refs_go_down_and_up_with_incidents_referring_to_landmarks(empty_db):
+    """0011 adds `landmark.osm_ref` in place (an incident refers to the landmark: SQLite would refuse to copy the
+    table) with a unique index, so one OpenStreetMap object is one patokan; down and up again keep the rows."""
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import IntegrityError
+
+    cfg = alembic(empty_db)
+    command.upgrade(cfg, "head")
+    engine = make_engine(empty_db)
+    insert = ("INSERT INTO landmark (name, kind, lat, lon, coord_approx, note, osm_ref) "
+              "VALUES (:name, 'mosque', 1.46, 102.1, false, '', :ref)")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(insert), {"name": "Masjid Agung", "ref": "node/1"})
+            conn.execute(text(insert), {"name": "Tangan", "ref": None})
+            conn.execute(text(insert), {"name": "Tangan 2", "ref": None})  # many hand-entered: NULL repeats
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(insert), {"name": "Masjid Agung lagi", "ref": "node/1"})
+        command.downgrade(cfg, "0010")
+        assert "osm_ref" not in {c["name"] for c in inspect(engine).get_columns("landmark")}
+        assert "landmark_import" not in inspect(engine).get_table_names()
+        command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*), count(osm_ref) FROM landmark")).one() == (3, 0)
+    finally:
+        engine.dispose()

@@ -135,7 +135,7 @@ def users_add(username: str, role: str = typer.Option(..., help=" | ".join(ROLES
             data = schemas.UserCreate(username=username, full_name=name, role=role, agency_id=agency_id,
                                       language=language)
         except ValidationError as exc:
-            fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+            fail("; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in exc.errors()))
         created = actions.create_user(ctx, data)
     out.print(f"User [bold]{created.username}[/] ({created.role}) created.")
     out.print(f"One-time password: [bold yellow]{created.one_time_password}[/]")
@@ -225,7 +225,7 @@ def demo_call(number: str = typer.Argument("081234567890", help="the caller's nu
                     event_id=f"{ref}-{kind}", call_ref=ref, type=kind, at=now, caller_number=number,
                     location=location if kind == "offered" else None))
         except ValidationError as exc:
-            fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+            fail("; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in exc.errors()))
     out.print(f"Call from [bold]{number}[/] is ringing in the call-takers' queue (ref {ref}).")
 
 
@@ -349,6 +349,7 @@ def main() -> None:
 
 from siaga.cli import callers as _callers  # noqa: E402,F401  registers `siaga callers`
 from siaga.cli import location as _location  # noqa: E402,F401  registers `siaga location`
+from siaga.cli import map as _map  # noqa: E402,F401  registers `siaga map` (and shadows the builtin map() here)
 from siaga.cli import regions as _regions  # noqa: E402,F401  registers `siaga regions`
 from siaga.cli import report as _report  # noqa: E402,F401  registers `siaga report`
 from siaga.cli import simulate as _simulate  # noqa: E402,F401  registers `siaga simulate`

@@ -11,6 +11,6 @@ EVENT_KINDS: tuple[str, ...] = (
     "call.created", "call.updated",
     "timeline.added",
     "agency.created", "station.created", "category.created", "landmark.created", "reference.loaded",
-    "roads.network_replaced", "regions.boundaries_imported",
+    "roads.network_replaced", "regions.boundaries_imported", "regions.landmarks_imported",
     "telephony.line", "telephony.edge",
 )

@@ -1,7 +1,7 @@
 """The consoles: logging in and out, and one screen per role (call-taker, dispatch board, agency console,
 field unit, wallboard, incident page). Pages are rendered here with the reference data they need; what
 changes during a shift (calls, incidents, units) arrives in the browser as the snapshot plus the event
-stream, applied by `static/js/siaga.js` with the same rules as `events/snapshot.py`. Every change goes
+stream, applied by `static/js/siaga.js` with the same rules as `live/snapshot.py`. Every change goes
 through the JSON API, so the consoles and the API can never disagree."""
 
 from __future__ import annotations
@@ -38,14 +38,17 @@ from siaga.core.i18n import negotiate, t
 from siaga.core.security import constant_time_equals
 from siaga.db.engine import open_session
 from siaga.domains.agencies.models import Agency, Station
+from siaga.domains.basemap.archive import archive_info, archive_path
 from siaga.domains.incidents import service as incidents_service
 from siaga.domains.incidents.models import Category
+from siaga.domains.regions import service as regions_service
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import served_regency
 from siaga.domains.users import actions as user_actions
 from siaga.domains.users import schemas as user_schemas
 from siaga.domains.users.models import User
 from siaga.events.kinds import EVENT_KINDS
+from siaga.web import basemap
 from siaga.web.words import OPERATOR_OUTCOMES, status_words, words
 
 HERE = Path(__file__).parent
@@ -115,9 +118,25 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
         "event_kinds": list(EVENT_KINDS),
         "words": _words(request, lang),
         "status": status_words(lang),
-        "map": {"tile_url": settings.map_tile_url, "tile_attribution": settings.map_tile_attribution,
-                "center": [1.45, 101.75], "zoom": 9},
+        "map": map_settings(db, settings),
     }
+
+
+def map_settings(db: Session, settings: Any) -> dict[str, Any]:
+    """What the consoles' map starts from: the site's regency to fit the view to (its outline's bbox, so a
+    second regency opens on itself), a site tile server if one is configured, and the street basemap archive
+    of `siaga map import` when this host has one (else the built-in coastline basemap is drawn alone)."""
+    extent = regions_service.region_extent(db, settings.region_code)
+    archive = archive_info(archive_path(settings.data_dir))
+    vector = None
+    if archive is not None:
+        vector = {"url": basemap.ROUTE, "max_zoom": archive.max_zoom,
+                  "bounds": [[archive.bounds[1], archive.bounds[0]], [archive.bounds[3], archive.bounds[2]]],
+                  "attribution": archive.attribution or "© OpenStreetMap contributors"}
+    return {"tile_url": settings.map_tile_url, "tile_attribution": settings.map_tile_attribution,
+            # [[south, west], [north, east]]; none (an empty gazetteer): Indonesia
+            "bounds": [[extent[1], extent[0]], [extent[3], extent[2]]] if extent else [[-11.0, 95.0], [6.0, 141.0]],
+            "vector": vector}
 
 
 def security_headers(settings: Any) -> dict[str, str]:
@@ -309,6 +328,7 @@ def language_form(request: Request, language: str = Form(default="id", max_lengt
 
 def mount(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(basemap.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
 

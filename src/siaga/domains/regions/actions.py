@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -24,9 +24,10 @@ from siaga.domains.regions.geometry import (
     read_boundary_file,
     region_point,
 )
-from siaga.domains.regions.models import BoundaryImport, Landmark, Region
+from siaga.domains.regions.models import BoundaryImport, Landmark, LandmarkImport, Region
 
 DESA_LEVELS = ("desa", "kelurahan")
+LINK_RADIUS_M = 300.0  # a hand-entered patokan named like a point of interest this close is the same place
 DERIVED_LEVELS = ("kecamatan", "kabupaten", "kota")  # points derived from their desa; never a provinsi's
 
 
@@ -169,3 +170,103 @@ def load_shipped_boundaries(ctx: Ctx, path: Path) -> schemas.BoundaryImportOut |
     if neighbours.exists():
         import_boundaries(ctx, read_boundary_file(neighbours))
     return out
+
+
+def _landmark_key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def _same(lm: Landmark, p: schemas.PatokanIn, kode: str) -> bool:
+    return (lm.name == p.name and lm.kind == p.kind and lm.kode_wilayah == kode and not lm.coord_approx
+            and abs(lm.lat - p.lat) < 1e-7 and abs(lm.lon - p.lon) < 1e-7)
+
+
+def import_landmarks(ctx: Ctx, items: Sequence[schemas.PatokanIn], *, source: str, region_code: str,
+                     progress: Callable[[int, int], None] | None = None) -> schemas.LandmarkImportOut:
+    """Patokan from OpenStreetMap points of interest, in the caller's transaction. Each point goes to the
+    desa whose official polygon holds it (the reverse geocoder's rule); a point in no desa of the regency
+    `region_code` (the sea, a neighbour) is skipped and counted. A patokan already imported from the same
+    OSM object is updated, never added twice; a hand-entered one with the same name within LINK_RADIUS_M
+    is tied to the OSM object. OSM patokan missing from this extract are removed, except those something
+    (an incident) refers to."""
+    from siaga.domains.regions.geometry import haversine_m
+    from siaga.domains.regions.service import build_geocoder
+
+    db = ctx.db
+    geocoder = build_geocoder(db)
+    prefix = region_code + "."
+    by_ref = {lm.osm_ref: lm for lm in db.scalars(select(Landmark).where(Landmark.osm_ref.is_not(None)))}
+    by_name: dict[str, list[Landmark]] = {}
+    for lm in db.scalars(select(Landmark).where(Landmark.osm_ref.is_(None))):
+        by_name.setdefault(_landmark_key(lm.name), []).append(lm)
+    counts = dict.fromkeys(("created", "updated", "unchanged", "linked", "removed", "kept_in_use", "outside"), 0)
+    by_kind: dict[str, int] = {}
+    seen: set[str] = set()
+    for i, p in enumerate(items):
+        if progress and (i % 500 == 0 or i == len(items) - 1):
+            progress(i + 1, len(items))
+        kode = geocoder.desa_at(p.lat, p.lon)
+        if kode is None or not kode.startswith(prefix):
+            counts["outside"] += 1
+            continue
+        seen.add(p.osm_ref)
+        by_kind[p.kind] = by_kind.get(p.kind, 0) + 1
+        lm = by_ref.get(p.osm_ref)
+        if lm is None:
+            near = [c for c in by_name.get(_landmark_key(p.name), [])
+                    if haversine_m(c.lat, c.lon, p.lat, p.lon) <= LINK_RADIUS_M]
+            if near:
+                lm = min(near, key=lambda c: haversine_m(c.lat, c.lon, p.lat, p.lon))
+                by_name[_landmark_key(p.name)].remove(lm)
+                lm.osm_ref = p.osm_ref
+                counts["linked"] += 1
+            else:
+                db.add(Landmark(name=p.name, kind=p.kind, kode_wilayah=kode, lat=p.lat, lon=p.lon,
+                                coord_approx=False, note="OpenStreetMap " + p.osm_ref, osm_ref=p.osm_ref))
+                counts["created"] += 1
+                continue
+        elif _same(lm, p, kode):
+            counts["unchanged"] += 1
+            continue
+        else:
+            counts["updated"] += 1
+        lm.name, lm.kind, lm.kode_wilayah, lm.lat, lm.lon, lm.coord_approx = p.name, p.kind, kode, p.lat, p.lon, False
+    gone = [lm for ref, lm in by_ref.items() if ref not in seen]
+    in_use = _referenced_landmarks(db, [lm.id for lm in gone])
+    for lm in gone:
+        if lm.id in in_use:
+            counts["kept_in_use"] += 1
+        else:
+            db.delete(lm)
+            counts["removed"] += 1
+    row = LandmarkImport(token=uuid.uuid4().hex, source=source[:200], imported_at=ctx.now(),
+                         created_count=counts["created"] + counts["linked"], updated_count=counts["updated"],
+                         removed_count=counts["removed"], skipped_count=counts["outside"],
+                         note=", ".join(f"{k} {v}" for k, v in counts.items()))
+    db.add(row)
+    db.flush()
+    out = schemas.LandmarkImportOut(id=row.id, source=row.source, imported_at=row.imported_at, **counts,
+                                    by_kind=dict(sorted(by_kind.items())))
+    ctx.audit("regions.landmarks_import", "landmark_import", row.id,
+              {"source": row.source, "region": region_code, **counts, "by_kind": out.by_kind})
+    ctx.emit("regions.landmarks_imported", "landmark_import", row.id, out.model_dump(mode="json"))
+    return out
+
+
+def _referenced_landmarks(db: Session, ids: list[int]) -> set[int]:
+    """Which of these patokan a row of any table refers to (incidents today), found through the database's
+    own foreign keys, so this domain needs to know none of the tables that point at it (and a process that
+    never imported their models still sees them)."""
+    from sqlalchemy import column, inspect, table
+
+    if not ids:
+        return set()
+    schema = inspect(db.connection())
+    columns = [table(name, column(col)).c[col] for name in schema.get_table_names()
+               for fk in schema.get_foreign_keys(name) if fk["referred_table"] == Landmark.__tablename__
+               for col in fk["constrained_columns"]]
+    found: set[int] = set()
+    for col in columns:
+        for start in range(0, len(ids), 500):
+            found.update(db.scalars(select(col).where(col.in_(ids[start:start + 500])).distinct()))
+    return found

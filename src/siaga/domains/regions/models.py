@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siaga.db.base import Base, BigId, UTCDateTime
@@ -49,8 +49,28 @@ class BoundaryImport(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class LandmarkImport(Base):
+    """One row per import of patokan from OpenStreetMap (`siaga map import`). Its token is new at every
+    import, so each process's reverse geocoder rebuilds even when the import only moved or renamed
+    patokan (their count and largest id unchanged)."""
+
+    __tablename__ = "landmark_import"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    source: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_count: Mapped[int] = mapped_column(Integer, default=0)
+    removed_count: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class Landmark(Base):
     __tablename__ = "landmark"
+    # A unique index (not a constraint): migration 0011 adds it to the existing table without copying it.
+    __table_args__ = (Index("uq_landmark_osm_ref", "osm_ref", unique=True),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(160), index=True)
@@ -60,3 +80,6 @@ class Landmark(Base):
     lon: Mapped[float] = mapped_column(Float)
     coord_approx: Mapped[bool] = mapped_column(Boolean, default=True)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The OpenStreetMap object a patokan came from ("node/123", "way/45", "relation/6"), so that a new
+    # import of the map updates it instead of adding it twice. NULL for patokan entered by hand.
+    osm_ref: Mapped[str | None] = mapped_column(String(40))

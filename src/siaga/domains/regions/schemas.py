@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -56,6 +57,39 @@ class BoundaryImportOut(BaseModel):
     region_count: int
     created_count: int
     note: str
+
+
+@dataclass(frozen=True)
+class PatokanIn:
+    """A point of interest read from OpenStreetMap (domains/basemap/pois.py), to become a patokan.
+    `osm_ref` names the OSM object: "node/123", "way/45" or "relation/6"."""
+
+    osm_ref: str
+    name: str
+    kind: str
+    lat: float
+    lon: float
+
+
+class LandmarkImportOut(BaseModel):
+    """What an import of patokan did. Created, updated (moved, renamed or re-kinded), unchanged; linked:
+    patokan entered by hand that the map names the same within LINK_RADIUS_M, now tied to their OSM object
+    instead of added twice; removed: OSM patokan no longer in the extract; kept_in_use: those that
+    incidents refer to, kept; outside: points of interest in no desa of the regency (skipped)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    source: str
+    imported_at: datetime
+    created: int
+    updated: int
+    unchanged: int
+    linked: int
+    removed: int
+    kept_in_use: int
+    outside: int
+    by_kind: dict[str, int] = Field(description="patokan from this import, by kind")
 
 
 class RegionRef(BaseModel):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from siaga.domains.regions import schemas
 from siaga.domains.regions.geocode import Geocoder, LandmarkPoint, Place, RegionName
-from siaga.domains.regions.models import BoundaryImport, Landmark, Region
+from siaga.domains.regions.models import BoundaryImport, Landmark, LandmarkImport, Region
 
 
 def search_regions(db: Session, q: str | None, level: str | None, parent: str | None,
@@ -24,6 +24,33 @@ def search_regions(db: Session, q: str | None, level: str | None, parent: str | 
     if parent:
         stmt = stmt.where(Region.parent_kode == parent)
     return list(db.scalars(stmt.order_by(Region.kode).limit(limit)))
+
+
+Extent = tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat
+
+
+def region_extent(db: Session, kode: str) -> Extent | None:
+    """The bounding box of a region (the regency a site serves): its official outline's, else its desa
+    outlines', else its places' points; None when nothing under it has a position."""
+    region = db.get(Region, kode)
+    if region is not None and None not in (region.min_lon, region.min_lat, region.max_lon, region.max_lat):
+        return region.min_lon, region.min_lat, region.max_lon, region.max_lat  # type: ignore[return-value]
+    under = Region.kode.startswith(kode + ".")
+    row = db.execute(select(func.min(Region.min_lon), func.min(Region.min_lat), func.max(Region.max_lon),
+                            func.max(Region.max_lat)).where(under, Region.boundary.is_not(None))).one()
+    if row[0] is None:
+        row = db.execute(select(func.min(Region.lon), func.min(Region.lat), func.max(Region.lon),
+                                func.max(Region.lat)).where(under, Region.lat.is_not(None))).one()
+    if row[0] is None:
+        return None
+    return float(row[0]), float(row[1]), float(row[2]), float(row[3])
+
+
+def desa_polygon_count(db: Session, kode: str) -> int:
+    """How many desa/kelurahan of a region have an official outline (what places a point in a desa)."""
+    return int(db.scalar(select(func.count()).select_from(Region).where(
+        Region.kode.startswith(kode + "."), Region.level.in_(("desa", "kelurahan")),
+        Region.boundary.is_not(None))) or 0)
 
 
 def search_landmarks(db: Session, q: str | None, limit: int) -> list[Landmark]:
@@ -50,17 +77,22 @@ def forget_geocoders() -> None:
         _checked.clear()
 
 
-def geocoder_key(db: Session) -> tuple[str | None, int, int | None]:
-    """What a geocoder was built from: the last boundary import's token and the patokan (only ever added).
-    One cheap query, made before every lookup."""
+GeocoderKey = tuple[str | None, int, int | None, str | None]
+
+
+def geocoder_key(db: Session) -> GeocoderKey:
+    """What a geocoder was built from: the last boundary import's token, the patokan (added one by one by
+    hand, so their count and largest id) and the last import of patokan from the map (which also moves,
+    renames and removes them). One cheap query, made before every lookup."""
     row = db.execute(select(
         select(BoundaryImport.token).order_by(BoundaryImport.id.desc()).limit(1).scalar_subquery(),
         select(func.count(Landmark.id)).scalar_subquery(),
-        select(func.max(Landmark.id)).scalar_subquery())).one()
-    return row[0], int(row[1] or 0), row[2]
+        select(func.max(Landmark.id)).scalar_subquery(),
+        select(LandmarkImport.token).order_by(LandmarkImport.id.desc()).limit(1).scalar_subquery())).one()
+    return row[0], int(row[1] or 0), row[2], row[3]
 
 
-def build_geocoder(db: Session, key: tuple[str | None, int, int | None] | None = None) -> Geocoder:
+def build_geocoder(db: Session, key: GeocoderKey | None = None) -> Geocoder:
     regions = {k: RegionName(k, n, lv) for k, n, lv in db.execute(select(Region.kode, Region.name, Region.level))}
     desa = [(k, text) for k, text in db.execute(
         select(Region.kode, Region.boundary).where(Region.level.in_(("desa", "kelurahan")),

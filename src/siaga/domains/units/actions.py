@@ -1,4 +1,4 @@
-"""The only writers of unit records (status moves live in incidents.dispatch, where assignments are)."""
+"""The only writers of unit records (status moves live in dispatch.actions, where assignments are)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 `siaga demo load` / `siaga site load` fill it from the site folder's questions.json.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import siaga.db.base
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

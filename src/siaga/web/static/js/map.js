@@ -1,5 +1,7 @@
-/* The consoles' map: Leaflet over the basemap that ships with Siaga (works with the internet down),
-   or a site's own tile server when SIAGA_MAP_TILE_URL is set. Layers: incidents, units, the caller's
+/* The consoles' map: Leaflet over the basemap that ships with Siaga (coastline, outlines; works with the
+   internet down), with the site's street map on it when `siaga map import` made one (vector tiles from this
+   server's PMTiles archive, drawn by protomaps-leaflet: streets.js), or a site's own tile server when
+   SIAGA_MAP_TILE_URL is set. The view opens on the site's regency. Layers: incidents, units, the caller's
    location with its accuracy circle, the point the operator picks, search sectors, and the sector being
    drawn (points placed by mouse or touch). */
 "use strict";
@@ -9,6 +11,21 @@ const UNIT_COLOURS = {available: "#2e7d32", assigned: "#6a1b9a", en_route: "#e65
   returning: "#00838f", out_of_service: "#616161"};
 const SECTOR_COLOURS = {open: "#e65100", searching: "#1565c0", cleared: "#2e7d32"};
 
+const STREETS_SCRIPTS = ["/static/vendor/protomaps-leaflet@5.1.0/protomaps-leaflet.js", "/static/js/streets.js"];
+const OSM_ATTRIBUTION = '<a href="https://www.openstreetmap.org/copyright" target="_blank" rel="noopener">' +
+  "© OpenStreetMap contributors</a>";
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const existing = document.querySelector(`script[src="${src}"]`);
+    if (existing && existing.dataset.loaded) { resolve(); return; }
+    const script = existing || document.createElement("script");
+    script.addEventListener("load", () => { script.dataset.loaded = "1"; resolve(); });
+    script.addEventListener("error", () => reject(new Error(src)));
+    if (!existing) { script.src = src; document.head.appendChild(script); }
+  });
+}
+
 function esc(s) {
   return String(s == null ? "" : s).replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;",
     '"': "&quot;", "'": "&#39;"}[c]));
@@ -17,13 +34,21 @@ function esc(s) {
 class SiagaMap {
   constructor(el, options) {
     options = options || {};
-    this.map = L.map(el, {preferCanvas: true, zoomControl: true}).setView(REF.map.center, REF.map.zoom);
+    this.map = L.map(el, {preferCanvas: true, zoomControl: true, maxZoom: 19});
+    this.map.fitBounds(REF.map.bounds, {padding: [8, 8]});
     this.map.attributionControl.setPrefix(false);
+    // Land and coast of the built-in basemap sit under the tiles (the tile pane is at 200), the outlines
+    // above them: streets drawn on land, never hidden by it.
+    this.map.createPane("land").style.zIndex = 150;
+    this.map.getPane("land").style.pointerEvents = "none";
+    this.landRenderer = L.canvas({pane: "land"});
+    this.streets = null;
     if (REF.map.tile_url) {
       L.tileLayer(REF.map.tile_url, {maxZoom: 19, attribution: esc(REF.map.tile_attribution)}).addTo(this.map);
     } else {
       el.style.background = "#cfe3f3";  // sea
     }
+    if (REF.map.vector) this.loadStreets(REF.map.vector);
     this.loadBasemap();
     this.incidentLayer = L.layerGroup().addTo(this.map);
     this.unitLayer = L.layerGroup().addTo(this.map);
@@ -40,6 +65,14 @@ class SiagaMap {
     }
     this.fitted = false;
   }
+  /* The street map of `siaga map import`. If its scripts cannot load, the built-in basemap stays alone. */
+  async loadStreets(vector) {
+    try {
+      for (const src of STREETS_SCRIPTS) await loadScript(src);
+    } catch (err) { return; }
+    this.streets = window.SiagaStreets.layer(Object.assign({}, vector, {attributionHtml: OSM_ATTRIBUTION}));
+    this.streets.addTo(this.map);
+  }
   async loadBasemap() {
     let data = null;
     try {
@@ -47,13 +80,24 @@ class SiagaMap {
       if (r.ok) data = await r.json();
     } catch (err) { data = null; }
     if (data) {
-      const base = L.geoJSON(data, {
-        interactive: false,
+      const under = new Set(["land", "coastline", "river"]);
+      // With the street map, its streets replace the demo roads the built-in basemap draws.
+      const skip = REF.map.vector ? new Set(["road"]) : new Set();
+      L.geoJSON(data, {
+        interactive: false, renderer: this.landRenderer,
+        filter: f => under.has((f.properties || {}).kind),
         style: f => {
           const kind = (f.properties || {}).kind;
           if (kind === "land") return {stroke: false, fillColor: "#f3f0e2", fillOpacity: 1};
           if (kind === "coastline") return {color: "#7d8b5a", weight: 1};
-          if (kind === "river") return {color: "#7fb2d9", weight: 1.5};
+          return {color: "#7fb2d9", weight: 1.5};
+        },
+      }).addTo(this.map);
+      const base = L.geoJSON(data, {
+        interactive: false,
+        filter: f => !under.has((f.properties || {}).kind) && !skip.has((f.properties || {}).kind),
+        style: f => {
+          const kind = (f.properties || {}).kind;
           if (kind === "regency_boundary") return {color: "#7b1fa2", weight: 2, dashArray: "6 4", fill: false};
           if (kind === "kecamatan") return {color: "#9e9e9e", weight: 1, dashArray: "2 4", fill: false};
           if (kind === "road") return {color: "#c62828", weight: 1.5, opacity: 0.7};
