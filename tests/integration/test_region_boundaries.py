@@ -273,3 +273,17 @@ def read_boundary_file_from(features: list[dict]):
     from siaga.domains.regions.geometry import parse_boundaries
 
     return parse_boundaries({"type": "FeatureCollection", "features": features}, "moved.geojson")
+
+
+def test_the_consoles_basemap_is_drawn_from_the_official_outlines(api):
+    """GET /map/outlines.geojson: the built-in map of any site from its boundaries in the database (no
+    Bengkalis file): desa (land), kecamatan, the regency's outline, its neighbours; revalidated by ETag."""
+    r = api().get("/map/outlines.geojson")  # public, like the other map assets
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    kinds: dict[str, int] = {}
+    for f in r.json()["features"]:
+        kinds[f["properties"]["kind"]] = kinds.get(f["properties"]["kind"], 0) + 1
+        assert f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert kinds == {"desa": 155, "kecamatan": 11, "regency_boundary": 1, "neighbour": 11}
+    again = api().get("/map/outlines.geojson", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304

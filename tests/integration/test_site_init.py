@@ -140,6 +140,13 @@ def test_a_second_regency_runs_a_call_to_closure(kode, codes, empty_db, tmp_path
         there = ct.get("/api/v1/regions/at", params={"lat": inside.y, "lon": inside.x}).json()
         assert there["desa"] is None and there["kabupaten"]["kode"] == around[0]["properties"]["kode"]
         assert there["status"] in ("neighbour", "outside")
+        # The console's built-in map is this regency's desa and kecamatan, with its neighbours as land.
+        drawn = TestClient(app).get("/map/outlines.geojson").json()["features"]
+        by_kind: dict[str, set[str]] = {}
+        for f in drawn:
+            by_kind.setdefault(f["properties"]["kind"], set()).add(f["properties"]["kode"])
+        assert {d["kode"] for d in desa} <= by_kind["desa"] and all(k.startswith(kode + ".") for k in by_kind["desa"])
+        assert by_kind["neighbour"] == {f["properties"]["kode"] for f in around}
         # The admin completes the starter set: a fire engine.
         agencies = {a["code"]: a for a in adm.get("/api/v1/agencies").json()}
         assert set(agencies) >= {"DAMKAR", "BPBD", "DINKES", "POLRES"}

@@ -17,6 +17,7 @@ and carries nothing of the centre's.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -28,7 +29,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from siaga.core.errors import Problem
+from siaga.db.engine import open_session
 from siaga.domains.basemap.archive import archive_path, etag_for
+from siaga.domains.regions.service import outlines as build_outlines
+from siaga.domains.regions.service import outlines_token
 
 ROUTE = "/map/basemap.pmtiles"
 MEDIA_TYPE = "application/vnd.pmtiles"
@@ -190,3 +194,19 @@ def basemap_archive(request: Request) -> Response:
     """The archive of `siaga map import`; 404 while none has been made (the map then keeps its built-in
     coastline basemap)."""
     return archive_response(archive_path(request.app.state.settings.data_dir), request)
+
+
+OUTLINES_ROUTE = "/map/outlines.geojson"
+
+
+@router.get(OUTLINES_ROUTE)
+def outlines(request: Request) -> Response:
+    """The built-in basemap of any site, from its official boundaries (regions.service.outlines): land,
+    desa, kecamatan, the regency's own outline and its neighbours. Public like /static (official boundary
+    data); revalidated by ETag, which changes with each boundary import."""
+    with open_session(request.app.state.engine, write=False) as db:
+        tag = f'"outlines-{outlines_token(db)}"'
+        if request.headers.get("if-none-match") == tag:
+            return Response(status_code=304, headers={"ETag": tag, "Cache-Control": "no-cache"})
+        body = json.dumps(build_outlines(db), ensure_ascii=False, separators=(",", ":"))
+    return Response(body, media_type="application/geo+json", headers={"ETag": tag, "Cache-Control": "no-cache"})

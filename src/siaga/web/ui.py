@@ -136,7 +136,10 @@ def map_settings(db: Session, settings: Any) -> dict[str, Any]:
     return {"tile_url": settings.map_tile_url, "tile_attribution": settings.map_tile_attribution,
             # [[south, west], [north, east]]; none (an empty gazetteer): Indonesia
             "bounds": [[extent[1], extent[0]], [extent[3], extent[2]]] if extent else [[-11.0, 95.0], [6.0, 141.0]],
-            "vector": vector}
+            "vector": vector,
+            # every site: its official outlines; the shipped site also its hand-made GSHHG coastline and rivers
+            "outlines": basemap.OUTLINES_ROUTE,
+            "extras": "/static/basemap/bengkalis.geojson" if settings.site_dir is None else None}
 
 
 def security_headers(settings: Any) -> dict[str, str]:

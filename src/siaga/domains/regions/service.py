@@ -3,8 +3,10 @@ geocoding through the per-process Geocoder of geocode.py)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
@@ -193,3 +195,31 @@ def served_regency(db: Session) -> RegionName | None:
         Region.level.in_(("kabupaten", "kota")),
         exists(select(kecamatan.kode).where(kecamatan.parent_kode == Region.kode))).order_by(Region.kode)).first()
     return RegionName(*row) if row else None
+
+
+def outlines_token(db: Session) -> str:
+    """Changes when the outlines change (a boundary import): the consoles' map revalidates against it."""
+    return db.scalar(select(BoundaryImport.token).order_by(BoundaryImport.id.desc()).limit(1)) or "none"
+
+
+def outlines(db: Session) -> dict[str, Any]:
+    """The map's own basemap, from the official boundaries in the database, for any site: the served
+    regency's desa (drawn as land, and as thin outlines close up), its kecamatan and its own outline, and the
+    neighbouring kabupaten/kota (land too, so the coast shows where the sea is). GeoJSON, [lon, lat]."""
+    regency = served_regency(db)
+    prefix = (regency.kode + ".") if regency else None
+    features: list[dict[str, Any]] = []
+    rows = db.execute(select(Region.kode, Region.name, Region.level, Region.boundary)
+                      .where(Region.boundary.is_not(None)).order_by(Region.kode))
+    for kode, name, level, boundary in rows:
+        if regency is not None and kode == regency.kode:
+            kind = "regency_boundary"
+        elif prefix and kode.startswith(prefix):
+            kind = "desa" if level in ("desa", "kelurahan") else "kecamatan" if level == "kecamatan" else None
+        else:
+            kind = "neighbour" if level in ("kabupaten", "kota") else None
+        if kind is None:
+            continue
+        features.append({"type": "Feature", "properties": {"kode": kode, "name": name, "kind": kind},
+                         "geometry": json.loads(boundary)})
+    return {"type": "FeatureCollection", "features": features}

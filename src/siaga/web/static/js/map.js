@@ -31,6 +31,14 @@ function esc(s) {
     '"': "&quot;", "'": "&#39;"}[c]));
 }
 
+async function getJSON(url) {
+  if (!url) return null;
+  try {
+    const r = await fetch(url);
+    return r.ok ? await r.json() : null;
+  } catch (err) { return null; }
+}
+
 class SiagaMap {
   constructor(el, options) {
     options = options || {};
@@ -74,18 +82,16 @@ class SiagaMap {
     this.streets.addTo(this.map);
   }
   async loadBasemap() {
-    let data = null;
-    try {
-      const r = await fetch("/static/basemap/bengkalis.geojson");
-      if (r.ok) data = await r.json();
-    } catch (err) { data = null; }
-    if (data) {
-      const under = new Set(["land", "coastline", "river"]);
-      // With the street map, its streets replace the demo roads the built-in basemap draws.
-      const skip = REF.map.vector ? new Set(["road"]) : new Set();
-      L.geoJSON(data, {
+    // The site's own outlines from its official boundaries (any site): desa and neighbouring kabupaten as
+    // land, the kecamatan and the regency's outline as lines, the desa outlines close up.
+    const outlines = await getJSON(REF.map.outlines);
+    if (outlines) this.drawOutlines(outlines);
+    // The shipped site's hand-made coastline and rivers (GSHHG), under the outlines, when the site has one.
+    const extras = REF.map.extras ? await getJSON(REF.map.extras) : null;
+    if (extras) {
+      L.geoJSON(extras, {
         interactive: false, renderer: this.landRenderer,
-        filter: f => under.has((f.properties || {}).kind),
+        filter: f => ["land", "coastline", "river"].includes((f.properties || {}).kind),
         style: f => {
           const kind = (f.properties || {}).kind;
           if (kind === "land") return {stroke: false, fillColor: "#f3f0e2", fillOpacity: 1};
@@ -93,47 +99,38 @@ class SiagaMap {
           return {color: "#7fb2d9", weight: 1.5};
         },
       }).addTo(this.map);
-      const base = L.geoJSON(data, {
-        interactive: false,
-        filter: f => !under.has((f.properties || {}).kind) && !skip.has((f.properties || {}).kind),
-        style: f => {
-          const kind = (f.properties || {}).kind;
-          if (kind === "regency_boundary") return {color: "#7b1fa2", weight: 2, dashArray: "6 4", fill: false};
-          if (kind === "kecamatan") return {color: "#9e9e9e", weight: 1, dashArray: "2 4", fill: false};
-          if (kind === "road") return {color: "#c62828", weight: 1.5, opacity: 0.7};
-          return {color: "#888", weight: 1, fill: false};
-        },
-        pointToLayer: (f, latlng) => L.circleMarker(latlng, {radius: 2, color: "#666"}),
-      });
-      base.addTo(this.map);
-      base.bringToBack();
-      const attribution = (data.attribution || (data.properties || {}).attribution || "");
+      const attribution = (extras.attribution || (extras.properties || {}).attribution || "");
       if (attribution) this.map.attributionControl.addAttribution(esc(attribution));
     }
-    this.loadDesa();
     for (const r of REF.regions) {
       if (r.level !== "kecamatan" || r.lat == null) continue;
       L.marker([r.lat, r.lon], {interactive: false, keyboard: false,
         icon: L.divIcon({className: "kec-label", html: esc(r.name), iconSize: null})}).addTo(this.map);
     }
   }
-  /* The official desa outlines (bengkalis_desa.geojson, beside the basemap), drawn thin from zoom 11 where
-     they help and do not clutter; not interactive, so a click always reaches the map. */
-  async loadDesa() {
-    let data = null;
-    try {
-      const r = await fetch("/static/basemap/bengkalis_desa.geojson");
-      if (r.ok) data = await r.json();
-    } catch (err) { data = null; }
-    if (!data) return;
-    const layer = L.geoJSON(data, {interactive: false,
+  drawOutlines(data) {
+    const kind = f => (f.properties || {}).kind;
+    L.geoJSON(data, {interactive: false, renderer: this.landRenderer,
+      filter: f => kind(f) === "desa" || kind(f) === "neighbour",
+      style: () => ({stroke: false, fillColor: "#f3f0e2", fillOpacity: 1})}).addTo(this.map);
+    const lines = L.geoJSON(data, {interactive: false,
+      filter: f => kind(f) === "regency_boundary" || kind(f) === "kecamatan",
+      style: f => kind(f) === "regency_boundary"
+        ? {color: "#7b1fa2", weight: 2, dashArray: "6 4", fill: false}
+        : {color: "#9e9e9e", weight: 1, dashArray: "2 4", fill: false}});
+    lines.addTo(this.map);
+    lines.bringToBack();
+    // Drawn thin from zoom 11, where they help and do not clutter; not interactive, so a click always
+    // reaches the map.
+    const desa = L.geoJSON(data, {interactive: false, filter: f => kind(f) === "desa",
       style: () => ({color: "#8d6e63", weight: 0.8, opacity: 0.8, dashArray: "1 3", fill: false})});
     const show = () => {
-      if (this.map.getZoom() >= 11) { if (!this.map.hasLayer(layer)) layer.addTo(this.map); }
-      else if (this.map.hasLayer(layer)) layer.remove();
+      if (this.map.getZoom() >= 11) { if (!this.map.hasLayer(desa)) desa.addTo(this.map); }
+      else if (this.map.hasLayer(desa)) desa.remove();
     };
     this.map.on("zoomend", show);
     show();
+    this.map.attributionControl.addAttribution("Batas wilayah: wilayah_boundaries © Cahya DSN (MIT)");
   }
   /* Markers are kept per id and only rebuilt when what they show changed: a board with hundreds of
      incidents and units redraws in a few milliseconds per event instead of rebuilding every marker. */
