@@ -274,9 +274,14 @@ def test_a_failure_while_storing_leaves_map_roads_and_patokan_as_they_were(site,
 
 def test_a_site_whose_region_or_desa_boundaries_are_missing_is_told_what_to_load_first(db_url, engine, tmp_path):
     before = state(engine)
-    unknown = siaga({**cli_env(db_url, tmp_path / "data"), "SIAGA_REGION_CODE": "14.10"}, "map", "import",
+    # Paser (64.01) is not in this database at all (Kepulauan Meranti is: a neighbour's outline, no desa)
+    unknown = siaga({**cli_env(db_url, tmp_path / "data"), "SIAGA_REGION_CODE": "64.01"}, "map", "import",
                     str(helsinki_path()))
-    assert unknown.returncode == 1 and "14.10" in unknown.stderr and "siaga site load" in unknown.stderr
+    assert unknown.returncode == 1 and "64.01" in unknown.stderr and "siaga site load" in unknown.stderr
+    neighbour = siaga({**cli_env(db_url, tmp_path / "data"), "SIAGA_REGION_CODE": "14.10"}, "map", "import",
+                      str(helsinki_path()))
+    assert neighbour.returncode == 1
+    assert "Batas desa Kabupaten Kepulauan Meranti (14.10) belum dimuat" in neighbour.stderr
     with unit_of_work(engine) as db:  # Bengkalis's desa lose their outlines: patokan could not be placed
         for region in db.scalars(select(Region).where(Region.kode.startswith("14.03."),
                                                       Region.level.in_(("desa", "kelurahan")))):
