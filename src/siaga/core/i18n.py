@@ -105,15 +105,43 @@ def t(key: str, lang: str = SOURCE_LANGUAGE, **params: Any) -> str:
 
 
 def _param(value: Any, lang: str) -> Any:
-    if isinstance(value, Mapping) and MESSAGE_REF in value:
-        inner = {k: v for k, v in value.items() if k != MESSAGE_REF}
-        return t(str(value[MESSAGE_REF]), lang, **inner)
+    """A stored parameter in the reader's language: {"$msg": key, ...} a message; {"$text": {"id": …, "en": …}}
+    words stored in both languages (a guided question as it was asked); {"$decimal": x, "digits": n} a number
+    written the reader's way (12,4 / 12.4); {"$join": sep, "items": [...]} and a plain list (", ") the items
+    rendered one by one. Anything else is shown as given."""
+    if isinstance(value, Mapping):
+        if MESSAGE_REF in value:
+            inner = {k: v for k, v in value.items() if k != MESSAGE_REF}
+            return t(str(value[MESSAGE_REF]), lang, **inner)
+        if "$text" in value and isinstance(value["$text"], Mapping):
+            texts = value["$text"]
+            return str(texts.get(lang) or texts.get(SOURCE_LANGUAGE) or next(iter(texts.values()), ""))
+        if "$decimal" in value:
+            shown = f"{float(value['$decimal']):.{int(value.get('digits', 1))}f}"
+            return shown.replace(".", ",") if lang == "id" else shown
+        if "$join" in value:
+            return str(value["$join"]).join(str(_param(v, lang)) for v in value.get("items", []))
+    if isinstance(value, list):
+        return ", ".join(str(_param(v, lang)) for v in value)
     return value
 
 
 def ref(key: str, **params: Any) -> dict[str, Any]:
     """A parameter that is itself a message, rendered in the reader's language: ref('deadline_step.units')."""
     return {MESSAGE_REF: key, **params}
+
+
+def both(id_text: str, en_text: str) -> dict[str, Any]:
+    """A parameter stored in both languages (data that has its own translation, e.g. a guided question)."""
+    return {"$text": {"id": id_text, "en": en_text}}
+
+
+def decimal(x: float, digits: int = 1) -> dict[str, Any]:
+    return {"$decimal": x, "digits": digits}
+
+
+def joined(separator: str, items: list[Any]) -> dict[str, Any]:
+    return {"$join": separator, "items": items}
 
 
 def message(key: str, **params: Any) -> dict[str, Any]:
@@ -123,11 +151,13 @@ def message(key: str, **params: Any) -> dict[str, Any]:
     return {"code": key, "params": params}
 
 
-def render(code: str | None, params: Mapping[str, Any] | None, lang: str, fallback: str = "") -> str:
-    """A stored message in the reader's language; a record written before codes (no code) keeps its text."""
+def render(code: str | None, params: Mapping[str, Any] | None, lang: str, note: str = "") -> str:
+    """A stored message in the reader's language, followed by the words a person typed with it ("… — note").
+    A record written before codes (no code) is its typed text alone, shown as it was."""
     if not code:
-        return fallback
-    return t(code, lang, **dict(params or {}))
+        return note
+    text = t(code, lang, **dict(params or {}))
+    return f"{text} — {note}" if note else text
 
 
 def negotiate(accept_language: str | None, preferred: str | None = None, default: str = SOURCE_LANGUAGE) -> str:

@@ -34,13 +34,14 @@ from siaga.core.clock import SiteZone, site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem
 from siaga.core.http import SESSION_COOKIE, DbSession, authenticate
-from siaga.core.i18n import negotiate, problem_title, status_words, words
+from siaga.core.i18n import namespace, negotiate, problem_title, status_words, words
 from siaga.core.security import constant_time_equals
 from siaga.db.engine import open_session
 from siaga.domains.agencies.models import UNIT_STATUSES, Agency, Station
 from siaga.domains.calls.models import CALL_OUTCOMES, CALL_STATUSES
 from siaga.domains.incidents import service as incidents_service
 from siaga.domains.incidents.models import ASSIGNMENT_STATES, INCIDENT_STATUSES, Category
+from siaga.domains.incidents.schemas import TimelineOut
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import served_regency
 from siaga.domains.users import actions as user_actions
@@ -254,10 +255,11 @@ def incident_timeline(incident_id: int, request: Request, db: Session = DbSessio
         raise Problem(401, "not_authenticated")
     lang = _lang(request, principal.language)
     incident = incidents_service.get_visible_incident(db, principal, incident_id)
-    entries = incidents_service.timeline(db, incident.id)
+    entries = [TimelineOut.of(e, lang) for e in incidents_service.timeline(db, incident.id)]
     agencies = {a.id: a.short_name for a in db.scalars(select(Agency))}
     return _render(request, "_timeline.html", {
-        "w": words(lang, _zone(request)), "entries": entries, "agencies": agencies, "status": _status_words(lang)})
+        "w": words(lang, _zone(request)), "entries": entries, "agencies": agencies, "status": _status_words(lang),
+        "kinds": namespace("timeline.kind", lang)})
 
 
 @router.post("/login", response_class=HTMLResponse)

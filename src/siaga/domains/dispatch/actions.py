@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
+from siaga.core.i18n import message
 from siaga.domains.agencies.models import Agency
 from siaga.domains.dispatch import deadlines
 from siaga.domains.incidents import schemas, service
@@ -60,18 +61,23 @@ def dispatch_agencies(ctx: Ctx, incident_id: int, data: schemas.DispatchIn) -> s
     return announce_incident(ctx, incident, "incident.assignment_added" if agencies else "incident.updated")
 
 
-def notify_agency(ctx: Ctx, incident: Incident, agency: Agency, reason: str = "") -> Assignment:
+def notify_agency(ctx: Ctx, incident: Incident, agency: Agency, reason: str = "",
+                  backup_for: Agency | None = None) -> Assignment:
     """One agency is told of the incident: the assignment row, its acknowledge deadline, the timeline.
-    The caller announces the incident (the agency's console hears of it through that event)."""
+    The caller announces the incident (the agency's console hears of it through that event). `reason` is what
+    the dispatcher typed; `backup_for` the agency this one stands in for (escalation), said as a message."""
     assignment = Assignment(incident_id=incident.id, agency_id=agency.id, state="notified",
-                            notified_at=ctx.now(), reason=reason, escalation_level=0)
+                            notified_at=ctx.now(), reason=reason, escalation_level=0,
+                            backup_for_agency_id=backup_for.id if backup_for else None)
     ctx.db.add(assignment)
     ctx.db.flush()
     deadlines.step_reached(ctx, assignment, incident)
-    add_timeline(ctx, incident.id, "assignment", reason or agency.short_name,
-                 {"assignment_id": assignment.id, "agency_id": agency.id, "state": "notified"})
+    add_timeline(ctx, incident.id, "assignment", reason or ("" if backup_for else agency.short_name),
+                 {"assignment_id": assignment.id, "agency_id": agency.id, "state": "notified"},
+                 message=message("timeline.backup_for", agency=backup_for.short_name) if backup_for else None)
     ctx.audit("assignment.create", "assignment", assignment.id,
-              {"incident_id": incident.id, "agency_id": agency.id, "reason": reason})
+              {"incident_id": incident.id, "agency_id": agency.id, "reason": reason,
+               **({"backup_for": backup_for.id} if backup_for else {})})
     return assignment
 
 
