@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
-from siaga.core.i18n import message
+from siaga.core.i18n import message, t
 from siaga.domains.agencies.models import Agency
 from siaga.domains.dispatch import deadlines
 from siaga.domains.incidents import schemas, service
@@ -214,9 +214,6 @@ def report_unit_status(ctx: Ctx, unit_id: int, data: unit_schemas.UnitStatusIn) 
     return unit_schemas.UnitOut.model_validate(unit)
 
 
-BUSY_WORDS = {"id": ("sedang bertugas", "tidak siap"), "en": ("busy on another incident", "out of service")}
-
-
 def recommend_for_assignment(ctx: Ctx, assignment_id: int, language: str = "id",
                              limit: int = 5) -> list[roads_schemas.RecommendationOut]:
     """The agency's units for this assignment, fastest by road first, each with its reason when it is
@@ -230,7 +227,6 @@ def recommend_for_assignment(ctx: Ctx, assignment_id: int, language: str = "id",
     units = list(ctx.db.scalars(select(Unit).where(Unit.agency_id == assignment.agency_id, Unit.active.is_(True))
                                 .order_by(Unit.callsign)))
     free = [u for u in units if u.status in ASSIGNABLE_STATUSES]
-    busy_word, oos_word = BUSY_WORDS.get(language, BUSY_WORDS["id"])
     out: list[roads_schemas.RecommendationOut] = []
     if incident.lat is not None and incident.lon is not None:
         ranked = roads_service.recommend_units(ctx.db, incident.lat, incident.lon,
@@ -241,8 +237,7 @@ def recommend_for_assignment(ctx: Ctx, assignment_id: int, language: str = "id",
             unit_id=u.id, callsign=u.callsign, vehicle_type=u.type, offered=True, reachable=False, rank=None,
             eta_s=None, drive_s=None, distance_m=None, snap_m=None, incident_snap_m=None, straight_m=None,
             ferries=[], reason="incident_without_location",
-            explanation=("lokasi kejadian belum ada koordinat" if language == "id"
-                         else "the incident has no coordinates"))
+            explanation=t("dispatch.incident_without_location", language))
             for u in free]
     for u in units:
         if u.status in ASSIGNABLE_STATUSES:
@@ -251,5 +246,6 @@ def recommend_for_assignment(ctx: Ctx, assignment_id: int, language: str = "id",
             unit_id=u.id, callsign=u.callsign, vehicle_type=u.type, offered=False, reachable=False, rank=None,
             eta_s=None, drive_s=None, distance_m=None, snap_m=None, incident_snap_m=None, straight_m=None, ferries=[],
             reason="out_of_service" if u.status == "out_of_service" else "busy",
-            explanation=f"{u.callsign}: {oos_word if u.status == 'out_of_service' else busy_word}"))
+            explanation=t("dispatch.out_of_service" if u.status == "out_of_service" else "dispatch.busy", language,
+                          callsign=u.callsign)))
     return out

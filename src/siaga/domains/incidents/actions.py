@@ -60,6 +60,7 @@ def add_timeline(ctx: Ctx, incident_id: int, kind: str, text: str = "", data: di
     payload = schemas.TimelineOut.of(entry, SOURCE_LANGUAGE).model_dump(mode="json")
     ctx.emit("timeline.added", "timeline", entry.id, payload,
              Audience(agencies=tuple(service.agency_ids_of(ctx.db, incident_id))))
+    return entry
 
 
 def _next_number(ctx: Ctx) -> str:
