@@ -66,6 +66,36 @@ def test_missed_acknowledge_alerts_supervisor_then_backup_agency(api, engine, cl
     assert any("cadangan" in e["text"] for e in timeline(api, incident))
 
 
+def test_escalations_read_in_each_readers_language_and_the_backup_says_whom_it_stands_in_for(
+        api, engine, clock, settings):
+    """The timeline stores what the escalation said as a message code: an English reader reads it in English,
+    an Indonesian one in Indonesian, from the same row; the backup agency's assignment names the agency it
+    stands in for, and the incident page's timeline speaks the reader's language."""
+    incident = new_incident(api)
+    send(api, incident, "DAMKAR")
+    clock.advance(seconds=61)
+    assert fire(engine, clock, settings) == 1
+    clock.advance(seconds=61)
+    assert fire(engine, clock, settings) == 1
+    url = f"/api/v1/incidents/{incident['id']}/timeline"
+    said = {lang: [e for e in api("disp").get(url, headers={"Accept-Language": lang}).json()
+                   if e["kind"] in ("escalated", "assignment")] for lang in ("id", "en")}
+    assert [e["text"] for e in said["id"]] == [
+        "Damkar", "Damkar belum menerima (acknowledge) dalam batas waktu: supervisor diberi tahu",
+        "Damkar masih belum menerima (acknowledge): instansi cadangan BPBD diberi tahu", "cadangan untuk Damkar"]
+    assert [e["text"] for e in said["en"]] == [
+        "Damkar", "Damkar has not acknowledged in time: the supervisor was alerted",
+        "Damkar has still not acknowledged: the backup agency BPBD was notified", "backup for Damkar"]
+    assert [e["code"] for e in said["en"]] == [None, "timeline.escalated_supervisor", "timeline.escalated_backup",
+                                               "timeline.backup_for"]
+    assert said["en"][1]["params"] == {"agency": "Damkar", "step": {"$msg": "deadline_step.acknowledge"}}
+    agencies = ids(api, "/api/v1/agencies")
+    backup = next(a for a in get(api, incident)["assignments"] if a["agency_id"] == agencies["BPBD"])
+    assert backup["backup_for_agency_id"] == agencies["DAMKAR"] and backup["reason"] == ""
+    page = api("disp").get(f"/incident/{incident['id']}/timeline?lang=en").text
+    assert "the backup agency BPBD was notified" in page and "Escalated" in page and "cadangan" not in page
+
+
 def test_each_step_done_in_time_cancels_its_deadline_and_starts_the_next(api, engine, clock, settings):
     incident = new_incident(api, priority=2)
     damkar = send(api, incident, "DAMKAR")

@@ -103,6 +103,64 @@ def test_0010_region_boundaries_go_down_and_up_with_rows_referring_to_regions(em
         engine.dispose()
 
 
+def test_0012_codes_go_down_as_indonesian_words_and_the_timeline_stays_append_only(empty_db):
+    """Going back below 0012 loses no words: a coded timeline entry gets its message written into its text in
+    Bahasa Indonesia, a backup assignment says whom it stands in for in its reason; an entry written before
+    codes keeps its text; and the timeline refuses an UPDATE again afterwards."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import DatabaseError
+    from sqlalchemy.orm import Session
+
+    from siaga.core.i18n import message, ref
+    from siaga.domains.agencies.models import Agency
+    from siaga.domains.incidents.models import Assignment, Category, Incident, TimelineEntry
+
+    cfg = alembic(empty_db)
+    command.upgrade(cfg, "head")
+    engine = make_engine(empty_db)
+    at = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    try:
+        with Session(engine) as db:
+            db.add(Category(code="kebakaran", name_id="Kebakaran", name_en="Fire", default_priority=2, active=True))
+            damkar = Agency(code="DAMKAR", name="Dinas Pemadam Kebakaran", short_name="Damkar", kind="fire")
+            bpbd = Agency(code="BPBD", name="Badan Penanggulangan Bencana Daerah", short_name="BPBD", kind="disaster")
+            db.add_all([damkar, bpbd])
+            db.flush()
+            incident = Incident(number="BKS-2026-000001", category_code="kebakaran", priority=2, status="new",
+                                created_at=at)
+            db.add(incident)
+            db.flush()
+            db.add(Assignment(incident_id=incident.id, agency_id=bpbd.id, state="notified", notified_at=at,
+                              reason="", backup_for_agency_id=damkar.id))
+            said = message("timeline.escalated_backup", agency="Damkar", step=ref("deadline_step.acknowledge"),
+                           backup="BPBD")
+            db.add_all([TimelineEntry(incident_id=incident.id, at=at, actor="", kind="note", text="api besar"),
+                        TimelineEntry(incident_id=incident.id, at=at, actor="", kind="escalated", text="",
+                                      code=said["code"], params=said["params"]),
+                        TimelineEntry(incident_id=incident.id, at=at, actor="", kind="sector", text="kebun sawit",
+                                      code="timeline.sector_created",
+                                      params={"name": "Sektor A", "size": ref("sector.area_m2", n=800)})])
+            db.commit()
+        command.downgrade(cfg, "0013")
+        with engine.connect() as conn:
+            texts = [row[0] for row in conn.execute(text("SELECT text FROM timeline_entry ORDER BY id"))]
+            reason = conn.execute(text("SELECT reason FROM assignment")).scalar_one()
+        assert texts == ["api besar",
+                         "Damkar masih belum menerima (acknowledge): instansi cadangan BPBD diberi tahu",
+                         "Sektor A: sektor baru (800 m²) — kebun sawit"]
+        assert reason == "cadangan untuk Damkar"
+        with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.execute(text("UPDATE timeline_entry SET text = 'changed'"))
+        command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT code, text FROM timeline_entry ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [(None, t) for t in texts]
+    finally:
+        engine.dispose()
+
+
 def test_0011_osm_refs_go_down_and_up_with_incidents_referring_to_landmarks(empty_db):
     """0011 adds `landmark.osm_ref` in place (an incident refers to the landmark: SQLite would refuse to copy the
     table) with a unique index, so one OpenStreetMap object is one patokan; down and up again keep the rows."""

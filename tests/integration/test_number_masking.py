@@ -114,18 +114,24 @@ def test_the_stored_call_linked_entry_holds_no_full_number(api, engine, clock):
         rows = db.scalars(select(TimelineEntry).where(TimelineEntry.incident_id == inc["id"],
                                                       TimelineEntry.kind == "call_linked")
                           .order_by(TimelineEntry.id)).all()
-        stored = [(e.text, e.data) for e in rows]
+        stored = [(e.code, e.params, e.text, e.data) for e in rows]
         events = [json.dumps(e.payload) for e in db.scalars(select(Event).where(Event.kind == "timeline.added"))
                   if e.payload["kind"] == "call_linked"]
-    assert stored == [(f"panggilan #{c1['id']} · {MASKED}", {"call_id": c1["id"]}),
-                      (f"panggilan #{second['id']} · {MASKED}", {"call_id": second["id"]}),
-                      ("panggilan · nomor disembunyikan", {"call_id": hidden["id"]})]
+    assert stored == [
+        ("timeline.call_linked", {"call_id": c1["id"], "number": MASKED}, "", {"call_id": c1["id"]}),
+        ("timeline.call_linked", {"call_id": second["id"], "number": MASKED}, "", {"call_id": second["id"]}),
+        ("timeline.call_linked_withheld", {}, "", {"call_id": hidden["id"]})]
     assert len(events) == 3 and not [e for e in events if "77771234" in e or "7777-1234" in e]
-    # Every reader gets the stored text as it is; the incident page still shows the masked number.
+    # Every reader reads the same masked words, in their own language; the incident page shows the masked number.
+    said = {"id": [f"panggilan #{c1['id']} · {MASKED}", f"panggilan #{second['id']} · {MASKED}",
+                   "panggilan · nomor disembunyikan"],
+            "en": [f"call #{c1['id']} · {MASKED}", f"call #{second['id']} · {MASKED}", "call · number withheld"]}
     for who in ("sup", "disp"):
-        texts = [e["text"] for e in api(who).get(f"/api/v1/incidents/{inc['id']}/timeline").json()
-                 if e["kind"] == "call_linked"]
-        assert texts == [text for text, _ in stored], who
+        for lang, expected in said.items():
+            texts = [e["text"] for e in api(who).get(f"/api/v1/incidents/{inc['id']}/timeline",
+                                                     headers={"Accept-Language": lang}).json()
+                     if e["kind"] == "call_linked"]
+            assert texts == expected, (who, lang)
         page = api(who).get(f"/incident/{inc['id']}/timeline").text
         assert page.count(MASKED) == 2 and "77771234" not in page
 

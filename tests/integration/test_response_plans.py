@@ -70,7 +70,10 @@ def test_equal_overlapping_rules_are_reported_and_the_older_wins(api):
     findings = api("admin").get("/api/v1/response-rules/check").json()
     overlap = [f for f in findings if f["kind"] == "overlap"]
     assert overlap and overlap[0]["rule_ids"] == [first["id"], second["id"]]
-    assert "wins" in overlap[0]["message"]
+    assert overlap[0]["message"].endswith("'Medis malam → Dinkes' (yang lebih lama) yang berlaku")
+    english = api("admin").get("/api/v1/response-rules/check", headers={"Accept-Language": "en"}).json()
+    assert [f["message"] for f in english if f["kind"] == "overlap"][0].endswith(
+        "'Medis malam → Dinkes' (the older) wins")
     # The test clock is 01:00 UTC = 08:00 WIB: only the second window (04–08) would... 08 is excluded.
     assert proposed(api, create(api, category_code="medis")) == {"DINKES"}
 

@@ -9,10 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from siaga.core.clock import SiteZone, site_zone
+from siaga.core.i18n import words
 from siaga.domains.callers import risk
 from siaga.domains.reports import fmt
 from siaga.settings import Settings
-from siaga.web.words import words
 
 
 @pytest.mark.parametrize(("name", "label", "shown"), [

@@ -133,9 +133,12 @@ def decide(measure_id: PathId, data: schemas.MeasureDecision,
 
 
 @router.get("/callbacks", response_model=list[schemas.CallbackItem])
-def callbacks(include_done: bool = False, ctx: Ctx = Depends(ctx_for("calls.read"))) -> list[schemas.CallbackItem]:
-    """Numbers to call back (abandoned, silent, out-of-hours calls of the last 72 h), priority first."""
-    return [privacy.numbered_for(ctx.actor, item) for item in service.callbacks(ctx.db, ctx.now(), include_done)]
+def callbacks(request: Request, include_done: bool = False,
+              ctx: Ctx = Depends(ctx_for("calls.read"))) -> list[schemas.CallbackItem]:
+    """Numbers to call back (abandoned, silent, out-of-hours calls of the last 72 h), priority first; each
+    `reason` in the request's language."""
+    items = service.callbacks(ctx.db, ctx.now(), include_done, request_language(request))
+    return [privacy.numbered_for(ctx.actor, item) for item in items]
 
 
 @router.post("/calls/{call_id}/callbacks", status_code=201, response_model=schemas.CallbackAttemptOut)

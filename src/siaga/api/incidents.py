@@ -80,17 +80,21 @@ def change_status(incident_id: PathId, data: schemas.IncidentStatusIn,
 
 
 @router.get("/incidents/{incident_id}/timeline", response_model=list[schemas.TimelineOut])
-def get_timeline(incident_id: PathId, ctx: Ctx = Depends(ctx_for("incidents.read"))) -> list[schemas.TimelineOut]:
+def get_timeline(incident_id: PathId, request: Request,
+                 ctx: Ctx = Depends(ctx_for("incidents.read"))) -> list[schemas.TimelineOut]:
+    """The incident's timeline; each entry's `text` in the request's language (Accept-Language, else the
+    user's setting), with its message `code` and `params` as stored and what a person typed as `note`."""
 
     incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id)
-    return timeline_entries_for(ctx.actor, [schemas.TimelineOut.model_validate(e)
-                                            for e in service.timeline(ctx.db, incident.id)])
+    lang = request_language(request)
+    entries = [schemas.TimelineOut.of(e, lang) for e in service.timeline(ctx.db, incident.id)]
+    return timeline_entries_for(ctx.actor, entries)
 
 
 @router.post("/incidents/{incident_id}/notes", status_code=201, response_model=schemas.TimelineOut)
 def add_note(incident_id: PathId, data: schemas.NoteIn, request: Request,
              ctx: Ctx = Depends(ctx_for("incidents.note"))) -> Response:
-    return idempotent(request, ctx, data, lambda: actions.add_note(ctx, incident_id, data))
+    return idempotent(request, ctx, data, lambda: actions.add_note(ctx, incident_id, data, request_language(request)))
 
 
 @router.post("/incidents/{incident_id}/calls", response_model=schemas.IncidentOut, responses=CONFLICT)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
+from siaga.core.errors import request_language
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
 from siaga.domains.dispatch import actions as dispatch
@@ -45,10 +46,10 @@ def list_rules(ctx: Ctx = Depends(ctx_for("reference.read"))) -> list[schemas.Ru
 
 
 @router.get("/response-rules/check", response_model=list[schemas.Finding])
-def check_rules(ctx: Ctx = Depends(ctx_for("reference.read"))) -> list[schemas.Finding]:
+def check_rules(request: Request, ctx: Ctx = Depends(ctx_for("reference.read"))) -> list[schemas.Finding]:
     """What to look at: categories no base rule covers, overlapping equally specific rules (the older
-    wins), rules naming inactive agencies."""
-    return [schemas.Finding(**f) for f in plans.check_plan(ctx.db)]
+    wins), rules naming inactive agencies; each message in the request's language."""
+    return [schemas.Finding(**f) for f in plans.check_plan(ctx.db, request_language(request))]
 
 
 @router.post("/response-rules", status_code=201, response_model=schemas.RuleOut)

@@ -52,9 +52,9 @@ def action_ctx() -> Iterator[Ctx]:
             yield Ctx(db=db, actor=SYSTEM, clock=Clock(), settings=settings)
     except Problem as problem:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in problem.errors)
-        from siaga.core.i18n import t
+        from siaga.core.i18n import problem_title
 
-        fail(t(problem.code, "en", **problem.params) + (f" ({detail})" if detail else ""))
+        fail(problem_title(problem.code, "en", **problem.params) + (f" ({detail})" if detail else ""))
     except (OperationalError, ProgrammingError) as exc:
         if "no such table" in str(exc) or "does not exist" in str(exc):
             fail("the database has no schema yet: run `siaga db upgrade` first")

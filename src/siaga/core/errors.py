@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from siaga.core.i18n import negotiate, t
+from siaga.core.i18n import negotiate, problem_title
 
 log = logging.getLogger("siaga.errors")
 
@@ -78,7 +78,7 @@ class Problem(Exception):
     def to_dict(self, lang: str) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": PROBLEM_TYPE_BASE + self.code,
-            "title": t(self.code, lang, **self.params),
+            "title": problem_title(self.code, lang, **self.params),
             "status": self.status,
             "code": self.code,
         }

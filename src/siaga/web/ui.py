@@ -34,13 +34,15 @@ from siaga.core.clock import SiteZone, site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem
 from siaga.core.http import SESSION_COOKIE, DbSession, authenticate
-from siaga.core.i18n import negotiate, t
+from siaga.core.i18n import namespace, negotiate, problem_title, status_words, words
 from siaga.core.security import constant_time_equals
 from siaga.db.engine import open_session
-from siaga.domains.agencies.models import Agency, Station
+from siaga.domains.agencies.models import UNIT_STATUSES, Agency, Station
 from siaga.domains.basemap.archive import archive_info, archive_path
+from siaga.domains.calls.models import CALL_OUTCOMES, CALL_STATUSES
 from siaga.domains.incidents import service as incidents_service
-from siaga.domains.incidents.models import Category
+from siaga.domains.incidents.models import ASSIGNMENT_STATES, INCIDENT_STATUSES, Category
+from siaga.domains.incidents.schemas import TimelineOut
 from siaga.domains.regions import service as regions_service
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import served_regency
@@ -49,7 +51,6 @@ from siaga.domains.users import schemas as user_schemas
 from siaga.domains.users.models import User
 from siaga.events.kinds import EVENT_KINDS
 from siaga.web import basemap
-from siaga.web.words import OPERATOR_OUTCOMES, status_words, words
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -66,6 +67,8 @@ SCREENS: dict[str, tuple[frozenset[str], str]] = {
     "callers": (frozenset({SUPERVISOR, DISPATCHER}), "nav_callers"),
     "staffing": (frozenset({SUPERVISOR, ADMIN}), "nav_staffing"),
 }
+# Outcomes an operator chooses; "abandoned" and "missed" are set by the telephony side.
+OPERATOR_OUTCOMES = ("emergency", "information", "prank", "ghost", "wrong_number", "test")
 HOME_SCREEN = {CALL_TAKER: "calltaker", DISPATCHER: "board", SUPERVISOR: "board", ADMIN: "board",
                AGENCY_OPERATOR: "agency"}
 
@@ -117,7 +120,7 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
         "outcomes": list(OPERATOR_OUTCOMES),
         "event_kinds": list(EVENT_KINDS),
         "words": _words(request, lang),
-        "status": status_words(lang),
+        "status": _status_words(lang),
         "map": map_settings(db, settings),
     }
 
@@ -166,6 +169,12 @@ def _site_name(request: Request) -> str:
     with open_session(request.app.state.engine, write=False) as db:
         regency = served_regency(db)
     return regency.name if regency else ""
+
+
+def _status_words(lang: str) -> dict[str, dict[str, str]]:
+    """Status words in the order of each life cycle (the board counts units in this order)."""
+    return status_words(lang, {"incident": INCIDENT_STATUSES, "assignment": ASSIGNMENT_STATES, "unit": UNIT_STATUSES,
+                               "call": CALL_STATUSES, "outcome": (*CALL_OUTCOMES, "unclassified")})
 
 
 def _words(request: Request, lang: str) -> dict[str, str]:
@@ -268,10 +277,11 @@ def incident_timeline(incident_id: int, request: Request, db: Session = DbSessio
         raise Problem(401, "not_authenticated")
     lang = _lang(request, principal.language)
     incident = incidents_service.get_visible_incident(db, principal, incident_id)
-    entries = incidents_service.timeline(db, incident.id)
+    entries = [TimelineOut.of(e, lang) for e in incidents_service.timeline(db, incident.id)]
     agencies = {a.id: a.short_name for a in db.scalars(select(Agency))}
     return _render(request, "_timeline.html", {
-        "w": words(lang, _zone(request)), "entries": entries, "agencies": agencies, "status": status_words(lang)})
+        "w": words(lang, _zone(request)), "entries": entries, "agencies": agencies, "status": _status_words(lang),
+        "kinds": namespace("timeline.kind", lang)})
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -283,15 +293,15 @@ def login_form(request: Request, username: str = Form(default="", max_length=60)
         raise Problem(403, "csrf_failed")
     error = None
     if not username or not password:
-        error = t("login_failed", lang)
+        error = problem_title("login_failed", lang)
     else:
         try:
             result = do_login(request, db, user_schemas.LoginIn(username=username, password=password))
         except Problem as problem:  # throttled
-            error = t(problem.code, lang, **problem.params)
+            error = problem_title(problem.code, lang, **problem.params)
             result = None
         if isinstance(result, Problem):
-            error = t(result.code, lang)
+            error = problem_title(result.code, lang)
         elif result is not None:
             token, _out = result
             response = RedirectResponse("/?next=" + _safe_next(next_path), status_code=303)

@@ -41,6 +41,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from siaga.core.clock import SiteZone
+from siaga.core.i18n import t
 from siaga.domains.callers import schemas
 from siaga.domains.callers.models import RiskModel
 from siaga.domains.calls.models import Call
@@ -60,7 +61,6 @@ PARAMS_VERSION = 1
 MAX_REASONS = 3
 MIN_REASON = 0.05  # a term smaller than this (in log-odds) is not worth a line on the screen
 THRESHOLD_FLOOR = 0.5
-HINT_NOTE = ("petunjuk, bukan keputusan", "a hint, not a decision")
 
 
 class InsufficientData(ValueError):
@@ -167,27 +167,11 @@ def _n(raw: dict[str, float], key: str) -> int:
 
 
 def phrase(feature: str, raw: dict[str, float], at: datetime, zone: SiteZone, lang: str = "id") -> str:
-    en = lang == "en"
+    """One reason in plain words ("4 panggilan iseng dalam 7 hari"), from the catalogue's `risk.*`."""
     clock = f"{zone.local(at):%H:%M} {zone.label_at(at)}"
-    if feature == "withheld":
-        return ("number withheld" if en else "nomor disembunyikan") if raw[feature] else \
-            ("number shown" if en else "nomor terlihat")
-    if feature == "first_time":
-        return ("no calls from this number in 90 days" if en else "belum pernah menelepon dalam 90 hari") \
-            if raw[feature] else ("called before in the last 90 days" if en else "pernah menelepon dalam 90 hari")
-    if feature == "night":
-        return (f"at night ({clock})" if en else f"malam hari ({clock})") if raw[feature] else \
-            (f"daytime or evening ({clock})" if en else f"siang/sore hari ({clock})")
-    n = _n(raw, feature)
-    words = {
-        "pranks_7d": (f"{n} panggilan iseng dalam 7 hari", f"{n} prank calls in 7 days"),
-        "pranks_90d": (f"{n} panggilan iseng dalam 90 hari", f"{n} prank calls in 90 days"),
-        "calls_24h": (f"{n} panggilan dalam 24 jam", f"{n} calls in 24 hours"),
-        "emergencies_90d": (f"{n} laporan darurat dalam 90 hari", f"{n} genuine emergencies in 90 days"),
-        "short_calls_90d": (f"{n} panggilan singkat (< {SHORT_CALL_S} detik) dalam 90 hari",
-                            f"{n} short calls (< {SHORT_CALL_S} s) in 90 days"),
-    }[feature]
-    return words[1] if en else words[0]
+    if feature in ("withheld", "first_time", "night"):
+        return t(f"risk.{feature}_{'yes' if raw[feature] else 'no'}", lang, clock=clock)
+    return t(f"risk.{feature}", lang, n=_n(raw, feature), short_s=SHORT_CALL_S)
 
 
 def explain(model: Model, raw: dict[str, float], at: datetime, zone: SiteZone,
@@ -237,7 +221,7 @@ def hint(db: Session, call: Call, zone: SiteZone, lang: str = "id") -> schemas.R
     return schemas.RiskOut(
         available=True, call_id=call.id, model_id=model.id, score=round(score, 4),
         flagged=score >= model.threshold, threshold=model.threshold,
-        reasons=explain(model, raw, call.offered_at, zone, lang), note=HINT_NOTE[1 if lang == "en" else 0],
+        reasons=explain(model, raw, call.offered_at, zone, lang), note=t("risk_note", lang),
         trained_at=model.trained_at, test_precision=test.get("precision"), test_recall=test.get("recall"),
         test_genuine_flagged_share=test.get("genuine_flagged_share"))
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siaga.core.geo import distance_m
+from siaga.core.i18n import has, t
 from siaga.domains.callers import schemas
 from siaga.domains.callers.actions import CALLBACK_OUTCOMES
 from siaga.domains.callers.models import CallbackAttempt
@@ -25,12 +26,10 @@ REACHED = ("reached_ok", "reached_emergency", "reached_no_need")
 def _ago(delta: timedelta, lang: str) -> str:
     days = delta.days
     if days >= 60:
-        n, unit = days // 30, ("bulan", "months")
-    elif days >= 1:
-        n, unit = days, ("hari", "days")
-    else:
-        n, unit = max(1, delta.seconds // 3600), ("jam", "hours")
-    return f"{n} {unit[0]} lalu" if lang == "id" else f"{n} {unit[1]} ago"
+        return t("caller.months_ago", lang, n=days // 30)
+    if days >= 1:
+        return t("caller.days_ago", lang, n=days)
+    return t("caller.hours_ago", lang, n=max(1, delta.seconds // 3600))
 
 
 def summary(db: Session, raw_number: str, now: datetime, lang: str = "id",
@@ -40,29 +39,27 @@ def summary(db: Session, raw_number: str, now: datetime, lang: str = "id",
     caller reads "Penelepon baru", as the history panel beside it, fetched the same way, says)."""
     number = normalise_msisdn(raw_number)
     if not number:
-        return "Nomor disembunyikan: tidak ada riwayat" if lang == "id" else "Number withheld: no history"
+        return t("caller.withheld", lang)
     mine = Call.caller_number.in_(msisdn_variants(number))
     if exclude_call_id is not None:
         mine = mine & (Call.id != exclude_call_id)
     calls = db.execute(select(Call.outcome, Call.offered_at).where(mine, Call.offered_at <= now)).all()
     if not calls:
-        return "Penelepon baru" if lang == "id" else "First-time caller"
+        return t("caller.first_time", lang)
     week = [o for o, at in calls if at >= now - timedelta(days=7)]
     parts = []
-    words = {"prank": ("iseng", "prank"), "ghost": ("kosong", "silent"), "abandoned": ("terputus", "abandoned")}
-    for outcome, (id_word, en_word) in words.items():
+    for outcome in ("prank", "ghost", "abandoned"):
         n = week.count(outcome)
         if n:
-            parts.append(f"{n} panggilan {id_word} dalam 7 hari" if lang == "id" else f"{n} {en_word} calls in 7 days")
+            parts.append(t(f"caller.week_{outcome}", lang, n=n))
     emergencies = [at for o, at in calls if o == "emergency"]
     if emergencies:
-        when = _ago(now - max(emergencies), lang)
-        parts.append(f"darurat terakhir {when}" if lang == "id" else f"last genuine emergency {when}")
+        parts.append(t("caller.last_emergency", lang, when=_ago(now - max(emergencies), lang)))
     elif not parts:
         n = len(calls)
-        parts.append(f"{n} panggilan sebelumnya" if lang == "id" else f"{n} earlier call{'' if n == 1 else 's'}")
+        parts.append(t("caller.earlier_call" if n == 1 else "caller.earlier_calls", lang, n=n))
     else:
-        parts.append("belum pernah darurat" if lang == "id" else "never a genuine emergency")
+        parts.append(t("caller.never_emergency", lang))
     return "; ".join(parts)
 
 
@@ -75,7 +72,8 @@ def measures_of(db: Session, raw_number: str) -> list[schemas.MeasureOut]:
     return [schemas.MeasureOut.model_validate(m) for m in rows]
 
 
-def callbacks(db: Session, now: datetime, include_done: bool = False) -> list[schemas.CallbackItem]:
+def callbacks(db: Session, now: datetime, include_done: bool = False,
+              lang: str = "id") -> list[schemas.CallbackItem]:
     """Abandoned, silent and out-of-hours calls of the last 72 h, one row per number (its latest such
     call), until someone reached the caller after it. Silent calls from a number with a past genuine
     emergency come first."""
@@ -114,9 +112,8 @@ def callbacks(db: Session, now: datetime, include_done: bool = False) -> list[sc
         loc = last_location.get(number)
         nearby = [n for n, lat, lon in open_incidents
                   if loc is not None and distance_m(loc[0], loc[1], lat, lon) <= NEARBY_M]
-        reason = ("panggilan kosong dari nomor yang pernah melapor darurat" if priority
-                  else {"ghost": "panggilan kosong", "abandoned": "terputus sebelum dijawab",
-                        "missed_out_of_hours": "tak terjawab (di luar jam layanan)"}.get(last.outcome or "", ""))
+        why = "callback_reason.ghost_after_emergency" if priority else f"callback_reason.{last.outcome}"
+        reason = t(why, lang) if has(why) else ""
         items.append(schemas.CallbackItem(
             number=number, last_call_id=last.id, last_offered_at=last.offered_at, last_outcome=last.outcome,
             calls=len(calls), priority=priority, reason=reason, last_lat=loc[0] if loc else None,

@@ -26,12 +26,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from siaga.core.authz import TELEPHONY, Principal
+from siaga.core.i18n import message
 
 # What the retention purge writes instead of a number (normalise_msisdn reads it as withheld, so an
 # anonymised call never joins anyone's history, measures or risk hint).
 ANONYMISED = "anonymised"
 _MASKED_KEY = "_masked"  # the masked copy of an event, made once per process and shared by every stream
-LINKED_CALL = "panggilan"  # how the text of a `call_linked` entry written by linked_call_text begins
+LINKED_CALL = "panggilan"  # how the text of a `call_linked` entry written as prose (before codes) began
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -92,26 +93,28 @@ def call_payload_for(who: Principal, payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "caller_number": masked(payload.get("caller_number", ""))}
 
 
-def linked_call_text(call_id: int, number: str | None) -> str:
-    """The stored text of a `call_linked` timeline entry: the call by its id and the number masked
-    ('panggilan #12 · ****890'), never the full number (the entry's data holds the call id). The incident
-    page shows the last three digits of this text, so a number with no digits to show (withheld, too
-    short) is written without the id: 'panggilan · nomor disembunyikan'."""
+def linked_call_message(call_id: int, number: str | None) -> dict[str, Any]:
+    """What a `call_linked` timeline entry stores: the call by its id and the number masked ('panggilan #12 ·
+    ****890' / 'call #12 · ****890'), never the full number (the entry's data holds the call id). A number
+    with no digits to show (withheld, too short) is written without the id: 'panggilan · nomor disembunyikan'."""
     shown = masked(number)
     if any(ch.isdigit() for ch in shown):
-        return f"{LINKED_CALL} #{call_id} · {shown}"
-    return f"{LINKED_CALL} · {shown or 'nomor disembunyikan'}"
+        return message("timeline.call_linked", call_id=call_id, number=shown)
+    if shown:
+        return message("timeline.call_linked_masked", number=shown)
+    return message("timeline.call_linked_withheld")
 
 
 def _linked_text(text: str) -> str:
-    """A `call_linked` text for a reader without numbers.reveal: one written by linked_call_text is already
-    masked; an older one is the caller's number itself."""
+    """A `call_linked` text (before codes) for a reader without numbers.reveal: one written as 'panggilan #12 ·
+    ****890' is already masked; an older one is the caller's number itself."""
     return text if text.startswith(LINKED_CALL) else masked(text)
 
 
 def timeline_for(who: Principal, entry: dict[str, Any]) -> dict[str, Any]:
-    """A timeline entry `call_linked` written before linked_call_text carries the caller's number as its text."""
-    if entry.get("kind") != "call_linked" or sees_full_numbers(who):
+    """A timeline entry `call_linked` written as prose long ago carries the caller's number as its text; one
+    with a code holds the number masked already."""
+    if entry.get("kind") != "call_linked" or entry.get("code") or sees_full_numbers(who):
         return entry
     return {**entry, "text": _linked_text(entry.get("text", ""))}
 
@@ -119,8 +122,8 @@ def timeline_for(who: Principal, entry: dict[str, Any]) -> dict[str, Any]:
 def timeline_entries_for(who: Principal, entries: list[M]) -> list[M]:
     if sees_full_numbers(who):
         return entries
-    return [e.model_copy(update={"text": _linked_text(getattr(e, "text", ""))})
-            if getattr(e, "kind", "") == "call_linked" else e for e in entries]
+    return [e.model_copy(update={"text": _linked_text(getattr(e, "text", "")), "note": ""})
+            if getattr(e, "kind", "") == "call_linked" and not getattr(e, "code", None) else e for e in entries]
 
 
 def _carries_number(event: dict[str, Any]) -> bool:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
+from siaga.core.i18n import message, t
 from siaga.domains.agencies.models import Agency
 from siaga.domains.dispatch import deadlines
 from siaga.domains.incidents import schemas, service
@@ -60,18 +61,23 @@ def dispatch_agencies(ctx: Ctx, incident_id: int, data: schemas.DispatchIn) -> s
     return announce_incident(ctx, incident, "incident.assignment_added" if agencies else "incident.updated")
 
 
-def notify_agency(ctx: Ctx, incident: Incident, agency: Agency, reason: str = "") -> Assignment:
+def notify_agency(ctx: Ctx, incident: Incident, agency: Agency, reason: str = "",
+                  backup_for: Agency | None = None) -> Assignment:
     """One agency is told of the incident: the assignment row, its acknowledge deadline, the timeline.
-    The caller announces the incident (the agency's console hears of it through that event)."""
+    The caller announces the incident (the agency's console hears of it through that event). `reason` is what
+    the dispatcher typed; `backup_for` the agency this one stands in for (escalation), said as a message."""
     assignment = Assignment(incident_id=incident.id, agency_id=agency.id, state="notified",
-                            notified_at=ctx.now(), reason=reason, escalation_level=0)
+                            notified_at=ctx.now(), reason=reason, escalation_level=0,
+                            backup_for_agency_id=backup_for.id if backup_for else None)
     ctx.db.add(assignment)
     ctx.db.flush()
     deadlines.step_reached(ctx, assignment, incident)
-    add_timeline(ctx, incident.id, "assignment", reason or agency.short_name,
-                 {"assignment_id": assignment.id, "agency_id": agency.id, "state": "notified"})
+    add_timeline(ctx, incident.id, "assignment", reason or ("" if backup_for else agency.short_name),
+                 {"assignment_id": assignment.id, "agency_id": agency.id, "state": "notified"},
+                 message=message("timeline.backup_for", agency=backup_for.short_name) if backup_for else None)
     ctx.audit("assignment.create", "assignment", assignment.id,
-              {"incident_id": incident.id, "agency_id": agency.id, "reason": reason})
+              {"incident_id": incident.id, "agency_id": agency.id, "reason": reason,
+               **({"backup_for": backup_for.id} if backup_for else {})})
     return assignment
 
 
@@ -208,9 +214,6 @@ def report_unit_status(ctx: Ctx, unit_id: int, data: unit_schemas.UnitStatusIn) 
     return unit_schemas.UnitOut.model_validate(unit)
 
 
-BUSY_WORDS = {"id": ("sedang bertugas", "tidak siap"), "en": ("busy on another incident", "out of service")}
-
-
 def recommend_for_assignment(ctx: Ctx, assignment_id: int, language: str = "id",
                              limit: int = 5) -> list[roads_schemas.RecommendationOut]:
     """The agency's units for this assignment, fastest by road first, each with its reason when it is
@@ -224,7 +227,6 @@ def recommend_for_assignment(ctx: Ctx, assignment_id: int, language: str = "id",
     units = list(ctx.db.scalars(select(Unit).where(Unit.agency_id == assignment.agency_id, Unit.active.is_(True))
                                 .order_by(Unit.callsign)))
     free = [u for u in units if u.status in ASSIGNABLE_STATUSES]
-    busy_word, oos_word = BUSY_WORDS.get(language, BUSY_WORDS["id"])
     out: list[roads_schemas.RecommendationOut] = []
     if incident.lat is not None and incident.lon is not None:
         ranked = roads_service.recommend_units(ctx.db, incident.lat, incident.lon,
@@ -235,8 +237,7 @@ def recommend_for_assignment(ctx: Ctx, assignment_id: int, language: str = "id",
             unit_id=u.id, callsign=u.callsign, vehicle_type=u.type, offered=True, reachable=False, rank=None,
             eta_s=None, drive_s=None, distance_m=None, snap_m=None, incident_snap_m=None, straight_m=None,
             ferries=[], reason="incident_without_location",
-            explanation=("lokasi kejadian belum ada koordinat" if language == "id"
-                         else "the incident has no coordinates"))
+            explanation=t("dispatch.incident_without_location", language))
             for u in free]
     for u in units:
         if u.status in ASSIGNABLE_STATUSES:
@@ -245,5 +246,6 @@ def recommend_for_assignment(ctx: Ctx, assignment_id: int, language: str = "id",
             unit_id=u.id, callsign=u.callsign, vehicle_type=u.type, offered=False, reachable=False, rank=None,
             eta_s=None, drive_s=None, distance_m=None, snap_m=None, incident_snap_m=None, straight_m=None, ferries=[],
             reason="out_of_service" if u.status == "out_of_service" else "busy",
-            explanation=f"{u.callsign}: {oos_word if u.status == 'out_of_service' else busy_word}"))
+            explanation=t("dispatch.out_of_service" if u.status == "out_of_service" else "dispatch.busy", language,
+                          callsign=u.callsign)))
     return out

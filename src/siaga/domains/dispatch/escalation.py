@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from siaga.core.authz import SYSTEM
 from siaga.core.clock import Clock
 from siaga.core.context import Ctx
+from siaga.core.i18n import message, ref
 from siaga.db.engine import open_session, unit_of_work
 from siaga.domains.agencies.models import Agency
 from siaga.domains.dispatch import deadlines
@@ -33,7 +34,6 @@ from siaga.settings import Settings
 log = logging.getLogger("siaga.deadlines")
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 
-STEP_WORDS = {"acknowledge": "menerima (acknowledge)", "units": "mengirim unit", "on_scene": "tiba di lokasi"}
 
 
 def fire_due(engine: Engine, clock: Clock, settings: Settings, *, limit: int = 100, process: str = PROCESS) -> int:
@@ -79,9 +79,9 @@ def fire_one(ctx: Ctx, deadline_id: int, process: str = PROCESS) -> bool:
         assignment.escalation_level = max(assignment.escalation_level, 1)
         assignment.escalated_at = now
         add_timeline(ctx, incident.id, "escalated",
-                     f"{agency.short_name} belum {STEP_WORDS[deadline.step]} dalam batas waktu: supervisor "
-                     "diberi tahu",
-                     {"assignment_id": assignment.id, "agency_id": agency.id, "step": deadline.step, "level": 1})
+                     data={"assignment_id": assignment.id, "agency_id": agency.id, "step": deadline.step, "level": 1},
+                     message=message("timeline.escalated_supervisor", agency=agency.short_name,
+                                     step=ref(f"deadline_step.{deadline.step}")))
         deadlines.schedule(ctx, assignment, incident, deadline.step, level=1)
     else:
         assignment.escalation_level = max(assignment.escalation_level, 2)
@@ -96,16 +96,19 @@ def _notify_backup(ctx: Ctx, incident: Incident, assignment: Assignment, agency:
     backup = ctx.db.get(Agency, agency.backup_agency_id) if agency.backup_agency_id else None
     already = backup is not None and ctx.db.scalar(select(Assignment.id).where(
         Assignment.incident_id == incident.id, Assignment.agency_id == backup.id)) is not None
+    step_word = ref(f"deadline_step.{step}")
     if backup is None or not backup.active or already:
-        why = "tidak ada instansi cadangan" if backup is None or not backup.active else \
-            f"{backup.short_name} sudah ditugaskan"
+        said = message("timeline.escalated_no_backup", agency=agency.short_name, step=step_word) \
+            if backup is None or not backup.active else \
+            message("timeline.escalated_backup_busy", agency=agency.short_name, step=step_word,
+                    backup=backup.short_name)
         add_timeline(ctx, incident.id, "escalated",
-                     f"{agency.short_name} masih belum {STEP_WORDS[step]}; {why} — supervisor harus bertindak",
-                     {"assignment_id": assignment.id, "agency_id": agency.id, "step": step, "level": 2})
+                     data={"assignment_id": assignment.id, "agency_id": agency.id, "step": step, "level": 2},
+                     message=said)
         return
     add_timeline(ctx, incident.id, "escalated",
-                 f"{agency.short_name} masih belum {STEP_WORDS[step]}: instansi cadangan {backup.short_name} "
-                 "diberi tahu",
-                 {"assignment_id": assignment.id, "agency_id": agency.id, "step": step, "level": 2,
-                  "backup_agency_id": backup.id})
-    notify_agency(ctx, incident, backup, reason=f"cadangan untuk {agency.short_name}")
+                 data={"assignment_id": assignment.id, "agency_id": agency.id, "step": step, "level": 2,
+                       "backup_agency_id": backup.id},
+                 message=message("timeline.escalated_backup", agency=agency.short_name, step=step_word,
+                                 backup=backup.short_name))
+    notify_agency(ctx, incident, backup, backup_for=agency)

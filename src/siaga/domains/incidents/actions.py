@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
+from siaga.core.i18n import SOURCE_LANGUAGE
 from siaga.db.engine import dialect_insert
 from siaga.domains.calls.actions import announce_call
 from siaga.domains.calls.models import Call
-from siaga.domains.calls.privacy import linked_call_text
+from siaga.domains.calls.privacy import linked_call_message
 from siaga.domains.incidents import schemas, service
 from siaga.domains.incidents.models import (
     ASSIGNMENT_FINISHED,
@@ -47,14 +48,19 @@ def announce_incident(ctx: Ctx, incident: Incident, kind: str, *,
     return out
 
 
-def add_timeline(ctx: Ctx, incident_id: int, kind: str, text: str = "", data: dict[str, Any] | None = None) -> None:
+def add_timeline(ctx: Ctx, incident_id: int, kind: str, text: str = "", data: dict[str, Any] | None = None, *,
+                 message: dict[str, Any] | None = None) -> TimelineEntry:
+    """One timeline entry: `message` (core.i18n.message: a catalogue key and its parameters) for what the
+    system says, `text` only for what a person typed. The event carries it rendered in Bahasa Indonesia."""
     entry = TimelineEntry(incident_id=incident_id, at=ctx.now(), actor_id=ctx.actor.user_id or None,
-                          actor=ctx.actor.full_name, kind=kind, text=text, data=data or {})
+                          actor=ctx.actor.full_name, kind=kind, text=text, data=data or {},
+                          code=message["code"] if message else None, params=message["params"] if message else None)
     ctx.db.add(entry)
     ctx.db.flush()
-    payload = schemas.TimelineOut.model_validate(entry).model_dump(mode="json")
+    payload = schemas.TimelineOut.of(entry, SOURCE_LANGUAGE).model_dump(mode="json")
     ctx.emit("timeline.added", "timeline", entry.id, payload,
              Audience(agencies=tuple(service.agency_ids_of(ctx.db, incident_id))))
+    return entry
 
 
 def _next_number(ctx: Ctx) -> str:
@@ -177,8 +183,8 @@ def create_incident(ctx: Ctx, data: schemas.IncidentCreate) -> schemas.IncidentO
     add_timeline(ctx, incident.id, "created", data.description,
                  {"category": incident.category_code, "priority": incident.priority})
     if answers:
-        add_timeline(ctx, incident.id, "guided_answers", service.answers_text(questions, answers),
-                     {"answers": answers, "suggested_priority": suggested})
+        add_timeline(ctx, incident.id, "guided_answers", data={"answers": answers, "suggested_priority": suggested},
+                     message=service.answers_message(questions, answers))
     ctx.audit("incident.create", "incident", incident.id,
               {"number": incident.number, **fields, **({"answers": answers} if answers else {})})
     if call is not None:
@@ -255,13 +261,11 @@ def set_incident_status(ctx: Ctx, incident: Incident, target: str, note: str = "
     ctx.audit("incident.status", "incident", incident.id, {"from": current, "to": target, "note": note})
 
 
-def add_note(ctx: Ctx, incident_id: int, data: schemas.NoteIn) -> schemas.TimelineOut:
+def add_note(ctx: Ctx, incident_id: int, data: schemas.NoteIn, lang: str = SOURCE_LANGUAGE) -> schemas.TimelineOut:
     incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id)
-    add_timeline(ctx, incident.id, "note", data.text)
+    entry = add_timeline(ctx, incident.id, "note", data.text)
     ctx.audit("incident.note", "incident", incident.id, {"text": data.text})
-    entry = ctx.db.scalars(select(TimelineEntry).where(TimelineEntry.incident_id == incident.id)
-                           .order_by(TimelineEntry.id.desc()).limit(1)).one()
-    return schemas.TimelineOut.model_validate(entry)
+    return schemas.TimelineOut.of(entry, lang)
 
 
 def _attach_call(ctx: Ctx, incident: Incident, call: Call) -> None:
@@ -271,7 +275,8 @@ def _attach_call(ctx: Ctx, incident: Incident, call: Call) -> None:
         call.outcome = "emergency"
     # The text names the call and its number masked, never the full number: the timeline is append-only and
     # goes into exports (a reader with numbers.reveal reveals the number from the call, audited).
-    add_timeline(ctx, incident.id, "call_linked", linked_call_text(call.id, call.caller_number), {"call_id": call.id})
+    add_timeline(ctx, incident.id, "call_linked", data={"call_id": call.id},
+                 message=linked_call_message(call.id, call.caller_number))
     ctx.audit("call.link", "call", call.id, {"incident_id": incident.id})
     announce_call(ctx, call, "call.updated")
 

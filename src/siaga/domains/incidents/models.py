@@ -101,7 +101,10 @@ class Incident(Base):
 
 
 class TimelineEntry(Base):
-    """Append-only history of one incident: calls linked, notes, assignments, status changes."""
+    """Append-only history of one incident: calls linked, notes, assignments, status changes. What the system
+    says is stored as a message `code` (a catalogue key, core/i18n) and its JSON `params`, rendered in each
+    reader's language; `text` is only what a person typed (a note, a reason), kept as typed. Entries written
+    before codes (migration 0012) have no code, and their text is shown as it was."""
 
     __tablename__ = "timeline_entry"
 
@@ -113,6 +116,8 @@ class TimelineEntry(Base):
     kind: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    code: Mapped[str | None] = mapped_column(String(80))
+    params: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class Assignment(Base):
@@ -132,7 +137,9 @@ class Assignment(Base):
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")  # what the dispatcher or agency typed
+    # the agency this one stands in for: notified as its backup when that one missed a deadline twice
+    backup_for_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     # 0: on time; 1: a deadline was missed and the supervisor alerted (or the agency declined);
     # 2: missed again, the backup agency notified.
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from siaga.core.geo import area_m2
+from siaga.core.i18n import render
 from siaga.core.ids import DbId, Version
 
 IncidentStatus = Literal["new", "dispatched", "on_scene", "resolved", "closed", "cancelled"]
@@ -64,6 +65,7 @@ class AssignmentOut(BaseModel):
     declined_at: datetime | None
     cancelled_at: datetime | None
     reason: str
+    backup_for_agency_id: int | None = Field(default=None, description="notified as this agency's backup")
     escalation_level: int = 0
     escalated_at: datetime | None = None
     due_at: datetime | None = Field(default=None, description="when the step it waits for falls due")
@@ -205,7 +207,10 @@ class NoteIn(BaseModel):
 
 
 class TimelineOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """One timeline entry. `text` is the entry in the reader's language (the request's; Bahasa Indonesia in
+    the event stream, which many readers share): the system's message, then what a person typed with it.
+    `code` and `params` are the message as stored (a client may render it itself); `note` is what the person
+    typed, as typed. Entries written before codes have no code: their text is shown as it was stored."""
 
     id: int
     incident_id: int
@@ -214,7 +219,16 @@ class TimelineOut(BaseModel):
     actor: str
     kind: str
     text: str
+    code: str | None = None
+    params: dict[str, Any] | None = None
+    note: str = ""
     data: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: Any, lang: str) -> TimelineOut:
+        return cls(id=entry.id, incident_id=entry.incident_id, at=entry.at, actor_id=entry.actor_id,
+                   actor=entry.actor, kind=entry.kind, text=render(entry.code, entry.params, lang, entry.text or ""),
+                   code=entry.code, params=entry.params, note=entry.text or "", data=entry.data or {})
 
 
 class LinkCallIn(BaseModel):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from siaga.core.authz import Principal
 from siaga.core.errors import Problem, invalid
 from siaga.core.geo import EARTH_RADIUS_M, distance_m
+from siaga.core.i18n import both, joined, message, ref
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents import schemas
 from siaga.domains.incidents.models import (
@@ -156,7 +157,7 @@ def nearby_incidents(db: Session, who: Principal, *, lat: float, lon: float, rad
 
 # --- Guided questions: checking answers, suggesting a priority --------------------------------------
 
-YES_NO_TEXT = {True: "Ya", False: "Tidak", None: "Tidak diketahui"}
+YES_NO_WORDS = {True: "timeline.answer_yes", False: "timeline.answer_no", None: "timeline.answer_unknown"}
 
 
 def check_category(db: Session, category_code: str | None, subcategory_code: str | None, *,
@@ -221,17 +222,19 @@ def suggest_priority(category_default: int, answers: Mapping[str, Any],
     return priority
 
 
-def answers_text(questions: Mapping[str, schemas.Question], answers: Mapping[str, Any]) -> str:
-    """The answers as the agency reads them in the timeline, in Bahasa Indonesia."""
-    lines = ["Jawaban panduan:"]
+def answers_message(questions: Mapping[str, schemas.Question], answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers as the agency reads them in the timeline, with each question and chosen option in both
+    languages as they were asked at the time (an admin may reword them later): a message with parameters."""
+    lines = []
     for qid, value in answers.items():
         question = questions[qid]
         if question.kind == "yesno" or value is None:
-            shown = YES_NO_TEXT[value if isinstance(value, bool) else None]
+            shown: Any = ref(YES_NO_WORDS[value if isinstance(value, bool) else None])
         elif question.kind == "choice":
-            shown = next(o.text_id for o in question.options if o.value == value)
+            option = next(o for o in question.options if o.value == value)
+            shown = both(option.text_id, option.text_en)
         else:
             shown = str(value)
-        separator = " " if question.text_id.endswith("?") else ": "
-        lines.append(f"- {question.text_id}{separator}{shown}")
-    return "\n".join(lines)
+        line = "timeline.guided_answer_q" if question.text_id.endswith("?") else "timeline.guided_answer"
+        lines.append(ref(line, question=both(question.text_id, question.text_en), answer=shown))
+    return message("timeline.guided_answers", answers=joined("\n", lines))

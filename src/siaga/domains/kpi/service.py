@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from siaga.core.clock import SiteZone
+from siaga.core.i18n import t
 from siaga.domains.agencies.models import Agency
 from siaga.domains.calls.marks import real_call, real_incident, simulated_call, simulated_incident
 from siaga.domains.calls.models import CALL_OUTCOMES, Call
@@ -470,34 +471,29 @@ def _filled(period: Period, by: str, found: dict[Key, Any], empty: Callable[[], 
     return dict(sorted(found.items(), key=lambda kv: (kv[0] is None, str(kv[0]))))
 
 
-DOW = {"id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
-       "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
-MONTHS = {"id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-                 "Oktober", "November", "Desember"),
-          "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                 "October", "November", "December")}
-NONE_LABEL = {"id": "(tanpa)", "en": "(none)"}
+def month_name(month: int, lang: str) -> str:
+    return t(f"month.{month}", lang)
 
 
 def format_day(day: date, lang: str) -> str:
-    return f"{day.day} {MONTHS[lang][day.month - 1]} {day.year}"
+    return f"{day.day} {month_name(day.month, lang)} {day.year}"
 
 
 def labels(db: Session, by: str, keys: Iterable[Key], lang: str) -> dict[Key, str]:
     """What to call each group, in the reader's language: category names, kecamatan names, agency short
     names, operators' full names, local hours ("08:00"), days of the week, dates ("1 Oktober 2026")."""
     keys = list(keys)
-    none = NONE_LABEL[lang]
+    none = t("kpi.none", lang)
     if by == "total":
-        return {k: "Total" for k in keys}
+        return {k: t("kpi.total", lang) for k in keys}
     if by == "hour":
         return {k: f"{k:02d}:00" for k in keys if isinstance(k, int)}
     if by == "dow":
-        return {k: DOW[lang][k - 1] for k in keys if isinstance(k, int)}
+        return {k: t(f"dow.{k}", lang) for k in keys if isinstance(k, int)}
     if by in ("day", "week"):
         return {k: format_day(date.fromisoformat(k), lang) for k in keys if isinstance(k, str)}
     if by == "month":
-        return {k: f"{MONTHS[lang][int(k[5:7]) - 1]} {k[:4]}" for k in keys if isinstance(k, str)}
+        return {k: f"{month_name(int(k[5:7]), lang)} {k[:4]}" for k in keys if isinstance(k, str)}
     names: dict[Any, str] = {}
     wanted = [k for k in keys if k is not None]
     if by == "category" and wanted:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import shapely
 from shapely.ops import unary_union
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from siaga.core.i18n import ref, t
 from siaga.domains.regions.geometry import area_km2, distance_to_m, load_geometry
 from siaga.domains.regions.models import Landmark, Region
 
@@ -25,12 +27,12 @@ SLIVER_KM2 = 0.1
 class Finding:
     kind: str
     subject: str
-    text_id: str
-    text_en: str
+    message: str  # its words: the catalogue's `region_check.<message>`, filled with `params`
+    params: dict[str, Any] = field(default_factory=dict)
     problem: bool = True  # False: a note that does not fail the check
 
     def text(self, lang: str) -> str:
-        return self.text_en if lang == "en" else self.text_id
+        return t(f"region_check.{self.message}", lang, **self.params)
 
 
 @dataclass
@@ -78,16 +80,13 @@ def check_gazetteer(db: Session, region_code: str, stations: Iterable[StationPoi
     add = report.findings.append
 
     if not regions:
-        add(Finding("no_regions", region_code, f"Tidak ada wilayah {region_code} di gazetir",
-                    f"No regions of {region_code} in the gazetteer"))
+        add(Finding("no_regions", region_code, "no_regions", {"code": region_code}))
         return report
     for kode, r in regions.items():
         if r.level in DESA_LEVELS and kode not in desa:
-            add(Finding("no_polygon", kode, f"{kode} {r.name}: tanpa poligon batas",
-                        f"{kode} {r.name}: has no boundary polygon"))
+            add(Finding("no_polygon", kode, "no_polygon", {"kode": kode, "name": r.name}))
         elif r.level not in DESA_LEVELS and kode not in geoms and not any(k.startswith(kode + ".") for k in desa):
-            add(Finding("no_polygon", kode, f"{kode} {r.name}: tanpa poligon batas (dan desanya juga tidak)",
-                        f"{kode} {r.name}: has no boundary polygon (nor have its desa)"))
+            add(Finding("no_polygon", kode, "no_polygon_nor_desa", {"kode": kode, "name": r.name}))
 
     kodes = list(desa)
     tree = shapely.STRtree([desa[k] for k in kodes]) if desa else None
@@ -105,13 +104,11 @@ def check_gazetteer(db: Session, region_code: str, stations: Iterable[StationPoi
         own = geoms.get(kode)
         if own is not None and not own.covers(shapely.Point(r.lon, r.lat)):
             off = distance_to_m(own, r.lat, r.lon)
-            add(Finding("point_outside", kode, f"{kode} {r.name}: titik ({r.lat:.5f}, {r.lon:.5f}) di luar "
-                        f"poligonnya sendiri ({_m(off)})", f"{kode} {r.name}: point ({r.lat:.5f}, {r.lon:.5f}) is "
-                        f"outside its own polygon ({_m(off)} away)"))
+            add(Finding("point_outside", kode, "point_outside", {"kode": kode, "name": r.name, "lat": f"{r.lat:.5f}",
+                                                                 "lon": f"{r.lon:.5f}", "off": _m(off)}))
         elif r.level not in DESA_LEVELS and any(k.startswith(kode + ".") for k in desa):
             if not any(k.startswith(kode + ".") for k in desa_holding(r.lat, r.lon)):
-                add(Finding("point_outside", kode, f"{kode} {r.name}: titik tidak di dalam desa mana pun "
-                            "miliknya", f"{kode} {r.name}: point is in none of its own desa"))
+                add(Finding("point_outside", kode, "point_in_no_own_desa", {"kode": kode, "name": r.name}))
 
     if tree is not None:
         left, right = tree.query([desa[k] for k in kodes], predicate="intersects")
@@ -121,9 +118,8 @@ def check_gazetteer(db: Session, region_code: str, stations: Iterable[StationPoi
             overlap = area_km2(desa[kodes[i]].intersection(desa[kodes[j]]))
             if overlap > SLIVER_KM2:
                 a, b = regions[kodes[i]], regions[kodes[j]]
-                add(Finding("overlap", f"{a.kode}/{b.kode}", f"{a.name} dan {b.name} bertumpang tindih "
-                            f"{overlap:.2f} km²", f"{a.name} and {b.name} overlap by {overlap:.2f} km² "
-                            f"(slivers up to {SLIVER_KM2} km² are tolerated)"))
+                add(Finding("overlap", f"{a.kode}/{b.kode}", "overlap", {
+                    "a": a.name, "b": b.name, "km2": f"{overlap:.2f}", "sliver": SLIVER_KM2}))
 
     named_area: dict[str, object] = {}
 
@@ -141,23 +137,20 @@ def check_gazetteer(db: Session, region_code: str, stations: Iterable[StationPoi
     for st in stations:
         places.append(("station", f"{st.code} {st.name}", st.kode_wilayah, st.lat, st.lon, False))
         report.stations += 1
-    word = {"patokan": ("Patokan", "Patokan"), "station": ("Pos", "Station")}
     for what, name, named, lat, lon, island in places:
         if tree is None:
             break
-        w_id, w_en = word[what]
         inside = desa_holding(lat, lon)
         if not inside:
             nearest = kodes[int(tree.query_nearest(shapely.Point(lon, lat))[0])]
             off = distance_to_m(desa[nearest], lat, lon)
             if island:  # published coordinates of an islet the simplified desa outlines leave out: a note
-                add(Finding("island_off_polygons", name, f"Pulau {name}: koordinat terbitan di luar poligon desa "
-                            f"({_m(off)})", f"Island {name}: published coordinates outside the desa polygons "
-                            f"({_m(off)})", problem=False))
+                add(Finding("island_off_polygons", name, "island_off_polygons", {"name": name, "off": _m(off)},
+                            problem=False))
                 continue
-            add(Finding(f"{what}_off_land", name, f"{w_id} {name} ({lat:.5f}, {lon:.5f}): tidak di darat — di "
-                        f"luar semua desa, {_m(off)} dari {regions[nearest].name}", f"{w_en} {name} ({lat:.5f}, "
-                        f"{lon:.5f}): off land — in no desa, {_m(off)} from {regions[nearest].name}"))
+            add(Finding(f"{what}_off_land", name, "off_land", {
+                "what": ref(f"region_check.{what}"), "name": name, "lat": f"{lat:.5f}", "lon": f"{lon:.5f}",
+                "off": _m(off), "nearest": regions[nearest].name}))
             continue
         if not named or named == region_code or named not in regions:
             continue
@@ -168,7 +161,7 @@ def check_gazetteer(db: Session, region_code: str, stations: Iterable[StationPoi
         if not ok:
             off = distance_to_m(area, lat, lon)
             here = regions[inside[0]].name
-            add(Finding(f"{what}_outside_named", name, f"{w_id} {name}: menyebut {named} {regions[named].name}, "
-                        f"tetapi terletak di {here} ({_m(off)} dari {regions[named].name})", f"{w_en} {name}: names "
-                        f"{named} {regions[named].name} but lies in {here} ({_m(off)} from it)"))
+            add(Finding(f"{what}_outside_named", name, "outside_named", {
+                "what": ref(f"region_check.{what}"), "name": name, "named": named,
+                "named_name": regions[named].name, "here": here, "off": _m(off)}))
     return report

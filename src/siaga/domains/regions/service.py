@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from siaga.core.i18n import namespace
 from siaga.domains.regions import schemas
 from siaga.domains.regions.geocode import Geocoder, LandmarkPoint, Place, RegionName
 from siaga.domains.regions.models import BoundaryImport, Landmark, LandmarkImport, Region
@@ -134,24 +135,12 @@ def get_geocoder(db: Session) -> Geocoder:
     return geocoder
 
 
-_WORDS = {
-    "id": {"desa": "Desa", "kelurahan": "Kelurahan", "kecamatan": "Kec.", "from": "dari", "near": "Tidak di desa mana "
-           "pun (laut atau wilayah tetangga)", "outside": "Di luar wilayah layanan", "to": "ke",
-           "neighbour": "Wilayah tetangga",
-           "no_boundaries": "Batas wilayah belum dimuat"},
-    "en": {"desa": "Desa", "kelurahan": "Kelurahan", "kecamatan": "Kec.", "from": "from", "near": "In no desa (the "
-           "sea, or a neighbouring regency)", "outside": "Outside the area served", "to": "to",
-           "neighbour": "Neighbouring regency",
-           "no_boundaries": "No boundaries loaded"},
-}
-
-
 def _metres(m: float) -> str:
     return f"{m:.0f} m" if m < 1000 else f"{m / 1000:.1f} km"
 
 
 def place_label(place: Place, lang: str) -> str:
-    w = _WORDS["en" if lang == "en" else "id"]
+    w = namespace("place", lang)
     if place.desa is not None:
         parts = [f"{w[place.desa.level]} {place.desa.name}"]
         if place.kecamatan:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from siaga.core.audit import AuditEntry, verify_chain
 from siaga.core.clock import SiteZone
 from siaga.core.errors import invalid
+from siaga.core.i18n import namespace, t, words
 from siaga.domains.callers.models import CallbackAttempt
 from siaga.domains.callers.retention import last_purge
 from siaga.domains.calls.models import Call, CallerMeasure
@@ -26,21 +27,8 @@ from siaga.domains.regions.service import served_regency
 from siaga.domains.reports.render import TEMPLATES, PdfUnavailable
 from siaga.domains.users.models import User
 from siaga.events.models import LedgerHead
-from siaga.web.words import words
 
 MAX_DAYS = 366
-
-MEASURE_KIND = {"flag": ("ditandai", "flag"), "lower_priority": ("antrean diturunkan", "lower priority"),
-                "restriction": ("pembatasan (panggilan tetap diterima)", "restriction (calls still answered)")}
-MEASURE_STATE = {"proposed": ("diusulkan", "proposed"), "active": ("berlaku", "active"),
-                 "expired": ("berakhir", "expired"), "lifted": ("dicabut", "lifted"),
-                 "rejected": ("ditolak", "rejected")}
-CALLBACK_RESULT = {"reached_ok": ("terhubung, aman", "reached, all well"),
-                   "reached_emergency": ("terhubung, darurat", "reached, an emergency"),
-                   "reached_no_need": ("terhubung, tidak perlu bantuan", "reached, no help needed"),
-                   "no_answer": ("tidak diangkat", "no answer"), "busy": ("sibuk", "busy"),
-                   "unreachable": ("tidak dapat dihubungi", "unreachable")}
-
 
 def check_period(date_from: date, date_to: date) -> None:
     """[from, to) in days of the site's zone, at most 366 days; a 422 naming the field otherwise."""
@@ -104,16 +92,15 @@ def retention_note(db: Session, date_from: date, lang: str, retention_days: int 
     """The pack says when nuisance records were anonymised, so a missing prank call is not mistaken for an
     altered record: the newest `retention.purge` audit entry (its time and cutoff)."""
 
-    i = 0 if lang == "id" else 1
     purge = last_purge(db)
     days = (purge or {}).get("retention_days") or retention_days
-    rule = TEXT["retention_rule"][i].format(days=days if days else "?")
+    rule = t("evidence.retention_rule", lang, days=days if days else "?")
     if purge is None:
-        return rule + " " + TEXT["retention_never"][i]
-    text = rule + " " + TEXT["retention_last"][i].format(at=zone.format(purge["at"]),
-                                                          cutoff=zone.format(purge["cutoff"]))
+        return rule + " " + t("evidence.retention_never", lang)
+    text = rule + " " + t("evidence.retention_last", lang, at=zone.format(purge["at"]),
+                          cutoff=zone.format(purge["cutoff"]))
     if zone.day_start(date_from) < purge["cutoff"]:
-        text += " " + TEXT["retention_overlap"][i]
+        text += " " + t("evidence.retention_overlap", lang)
     return text
 
 
@@ -122,7 +109,8 @@ def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: da
     number = check_number(raw_number)
     check_period(date_from, date_to)
     lang = "en" if lang == "en" else "id"
-    i = 0 if lang == "id" else 1
+    kinds, states = namespace("evidence.measure_kind", lang), namespace("evidence.measure_state", lang)
+    results = namespace("callback_result", lang)
     regency = served_regency(db)
     site = regency.name if regency else ""
     w = words(lang, zone, site)
@@ -150,14 +138,14 @@ def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: da
                             notes=c.notes or "", hashes=hashes.get(str(c.id), [])))
 
     def who(uid: int | None) -> str:
-        return names.get(uid, "—") if uid else "sistem"
+        return names.get(uid, "—") if uid else t("evidence.system", lang)
 
     measures = []
     for m in db.scalars(select(CallerMeasure).where(CallerMeasure.number == number)
                         .order_by(CallerMeasure.created_at, CallerMeasure.id)):
         measures.append({
-            "id": str(m.id), "kind": MEASURE_KIND.get(m.kind, (m.kind, m.kind))[i],
-            "state": MEASURE_STATE.get(m.state, (m.state, m.state))[i], "reason": m.reason or "—",
+            "id": str(m.id), "kind": kinds.get(m.kind, m.kind),
+            "state": states.get(m.state, m.state), "reason": m.reason or "—",
             "legal_basis": m.legal_basis or "—",
             "created": f"{zone.format(m.created_at)} · {who(m.created_by)}",
             "decided": f"{zone.format(m.decided_at)} · {who(m.decided_by)}" if m.decided_at else "—",
@@ -166,7 +154,7 @@ def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: da
             "note": m.note or ""})
     callbacks = [{"call_id": str(a.call_id), "at": zone.format(a.at),
                   "by": who(a.by_user),
-                  "result": CALLBACK_RESULT.get(a.result, (a.result, a.result))[i], "note": a.note or ""}
+                  "result": results.get(a.result, a.result), "note": a.note or ""}
                  for a in db.scalars(select(CallbackAttempt).where(CallbackAttempt.number.in_(variants),
                                                                    CallbackAttempt.at >= start,
                                                                    CallbackAttempt.at < end)
@@ -197,7 +185,7 @@ th { background: #eee; } .hash { font-family: "DejaVu Sans Mono", monospace; fon
   word-break: break-all; } .ok { color: #060; font-weight: bold; } .bad { color: #a00; font-weight: bold; }
 .note { white-space: pre-wrap; }
 </style></head><body>
-<div class="org">{{ T.org.replace("{site}", e.site) }}</div>
+<div class="org">{{ T.org }}</div>
 <h1>{{ T.title }}</h1>
 <dl>
 <dt>{{ T.number }}</dt><dd><strong>{{ e.number }}</strong></dd>
@@ -251,77 +239,12 @@ th { background: #eee; } .hash { font-family: "DejaVu Sans Mono", monospace; fon
 <p>{{ T.how_1 }}</p><p>{{ T.how_2 }}</p><p>{{ T.how_3 }}</p>
 </body></html>""")
 
-TEXT = {
-    "title": ("Paket Bukti Panggilan 112", "112 Call Evidence Pack"),
-    "org": ("Pemerintah {site} — Layanan 112", "Government of {site} — 112 Service"),
-    "number": ("Nomor penelepon", "Caller number"),
-    "period": ("Periode", "Period"),
-    "period_note": ("awal termasuk, akhir tidak termasuk", "start included, end excluded"),
-    "generated_at": ("Dibuat pada", "Generated at"),
-    "generated_by": ("Dibuat oleh", "Generated by"),
-    "calls_n": ("Jumlah panggilan", "Number of calls"),
-    "times_zone": ("Semua waktu dalam {tz_long}.", "All times are {tz_long}."),
-    "calls": ("Panggilan", "Calls"),
-    "received_as": ("Nomor seperti diterima", "Number as received"),
-    "offered": ("Masuk", "Offered"), "answered": ("Dijawab", "Answered"), "ended": ("Selesai", "Ended"),
-    "duration": ("Durasi", "Duration"), "outcome": ("Hasil", "Outcome"), "operator": ("Operator", "Operator"),
-    "notes": ("Catatan operator", "Operator notes"),
-    "no_calls": ("Tidak ada panggilan dari nomor ini dalam periode.", "No calls from this number in the period."),
-    "measures": ("Tindakan terhadap nomor", "Measures on the number"),
-    "kind": ("Jenis", "Kind"), "state": ("Status", "State"), "reason": ("Alasan", "Reason"),
-    "legal_basis": ("Dasar hukum", "Legal basis"), "proposed_by": ("Diusulkan (waktu · oleh)", "Proposed (when · by)"),
-    "decided_by": ("Diputuskan (waktu · oleh)", "Decided (when · by)"), "expires": ("Berakhir", "Expires"),
-    "ended_by": ("Dicabut/berakhir (waktu · oleh)", "Ended (when · by)"),
-    "no_measures": ("Tidak ada tindakan terhadap nomor ini.", "No measures on this number."),
-    "never_block": ("Tindakan hanya berupa informasi dan posisi antrean terbatas; tidak ada panggilan yang diblokir.",
-                    "Measures are information and a bounded queue position; no call is ever blocked."),
-    "callbacks": ("Telepon balik", "Callbacks"), "call": ("Panggilan", "Call"), "at": ("Waktu", "At"),
-    "by": ("Oleh", "By"), "result": ("Hasil", "Result"),
-    "no_callbacks": ("Tidak ada telepon balik dalam periode.", "No callbacks in the period."),
-    "integrity": ("Integritas catatan (rantai hash audit)", "Record integrity (audit hash chain)"),
-    "chain_status": ("Pemeriksaan seluruh log audit", "Check of the whole audit log"),
-    "intact": ("UTUH (intact)", "INTACT (utuh)"), "broken": ("RUSAK (broken)", "BROKEN (rusak)"),
-    "entries_checked": ("entri diperiksa", "entries checked"), "problems": ("masalah", "problems"),
-    "last_hash": ("Hash rantai terakhir log", "The log's last chain hash"),
-    "seq": ("No. entri", "Entry"), "action": ("Aksi", "Action"), "chain_hash": ("Hash rantai", "Chain hash"),
-    "retention_title": ("Retensi data", "Data retention"),
-    "retention_rule": ("Panggilan iseng, kosong dan salah sambung yang tidak terkait kejadian, tindakan yang sudah "
-                       "berakhir dan telepon balik yang lebih tua dari {days} hari dianonimkan: nomor dan catatannya "
-                       "dihapus, sehingga tidak dapat muncul di paket ini.",
-                       "Prank, silent and wrong-number calls with no incident, ended measures and callback attempts "
-                       "older than {days} days are anonymised: their numbers and notes are removed, so they cannot "
-                       "appear in this pack."),
-    "retention_never": ("Sampai saat paket ini dibuat, belum ada catatan yang dianonimkan.",
-                        "No record had been anonymised when this pack was made."),
-    "retention_last": ("Anonimisasi terakhir: {at}, untuk catatan sebelum {cutoff}.",
-                       "Last anonymisation: {at}, for records before {cutoff}."),
-    "retention_overlap": ("Periode paket ini dimulai sebelum batas itu: catatan gangguan dari masa itu mungkin telah "
-                          "dianonimkan dan tidak tercantum.",
-                          "This pack's period starts before that cutoff: nuisance records from then may have been "
-                          "anonymised and are not listed."),
-    "how_title": ("Cara memverifikasi", "How to verify"),
-    "how_1": ("Setiap perubahan pada panggilan dicatat di log audit yang hanya dapat ditambah. Setiap entri "
-              "memiliki hash isi (SHA-256 atas waktu, pelaku, aksi, entitas dan data) dan hash rantai = "
-              "SHA-256(hash rantai sebelumnya : nomor entri : hash isi).",
-              "Every change to a call is written to an append-only audit log. Each entry has a content hash "
-              "(SHA-256 over its time, actor, action, entity and data) and a chain hash = "
-              "SHA-256(previous chain hash : entry number : content hash)."),
-    "how_2": ("Untuk memverifikasi, administrator menjalankan `siaga audit verify` di server: perintah itu "
-              "menghitung ulang seluruh rantai dan melaporkan setiap entri yang diubah atau dihapus.",
-              "To verify, an administrator runs `siaga audit verify` on the server: it recomputes the whole "
-              "chain and reports every entry that was changed or deleted."),
-    "how_3": ("Kemudian bandingkan hash rantai di atas dengan entri yang sama di log (tabel audit_log, kolom hash): "
-              "jika sama dan rantai utuh, catatan panggilan tidak diubah sejak dibuat.",
-              "Then compare the chain hashes above with the same entries in the log (table audit_log, column "
-              "hash): if they match and the chain is intact, the call records were not altered since written."),
-}
-
-
 def evidence_html(db: Session, number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
                   generated_by: str = "system", retention_days: int | None = None, *, zone: SiteZone) -> str:
     e = gather(db, number, date_from, date_to, now, lang, generated_by, retention_days, zone=zone)
-    i = 0 if e.lang == "id" else 1
-    return TEMPLATE.render(e=e, T={k: v[i].replace("{tz_long}", zone.long_label) for k, v in TEXT.items()})
+    texts = {k: v.replace("{tz_long}", zone.long_label).replace("{site}", e.site)
+             for k, v in namespace("evidence", e.lang).items() if "." not in k}
+    return TEMPLATE.render(e=e, T=texts)
 
 
 def evidence_pdf(db: Session, number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",

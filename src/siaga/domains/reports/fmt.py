@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from siaga.core.clock import SiteZone
-from siaga.domains.kpi.service import MONTHS, Period, format_day
+from siaga.core.i18n import t
+from siaga.domains.kpi.service import Period, format_day
+from siaga.domains.kpi.service import month_name as month_name
 
 DASH = "—"
 
@@ -36,8 +38,13 @@ def duration(seconds: float | None, lang: str) -> str:
     if seconds is None:
         return DASH
     if abs(seconds) < 100:
-        return decimal(seconds, lang) + " s"
-    return decimal(seconds / 60, lang) + (" mnt" if lang == "id" else " min")
+        return t("unit.seconds", lang, n=decimal(seconds, lang))
+    return minutes(seconds / 60, lang)
+
+
+def minutes(value: float | None, lang: str) -> str:
+    """'12,5 mnt' / '12.5 min'."""
+    return DASH if value is None else t("unit.minutes", lang, n=decimal(value, lang))
 
 
 def period_text(period: Period, lang: str) -> str:
@@ -46,10 +53,6 @@ def period_text(period: Period, lang: str) -> str:
     if first == last:
         return format_day(first, lang)
     return f"{format_day(first, lang)} – {format_day(last, lang)}"
-
-
-def month_name(month: int, lang: str) -> str:
-    return MONTHS[lang][month - 1]
 
 
 def local_time(moment: datetime, lang: str, zone: SiteZone) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.orm import Session
 
 from siaga.core.clock import SiteZone
+from siaga.core.i18n import t
 from siaga.db.engine import open_session
 from siaga.domains.agencies.models import Agency
 from siaga.domains.calls.marks import real_call, real_incident
@@ -28,7 +29,6 @@ from siaga.domains.kpi.definitions import FALSE_CALL_OUTCOMES
 from siaga.domains.kpi.service import Period, _in, simulated_counts
 from siaga.domains.kpi.sql import kecamatan_of, seconds_between
 from siaga.domains.regions.service import served_regency
-from siaga.web.words import STATUS_WORDS
 
 FORMAT_NAME = "siaga112-monitoring"
 FORMAT_VERSION = 1
@@ -52,9 +52,8 @@ def centre(db: Session) -> dict[str, str]:
 
 
 def taxonomy(db: Session) -> dict[str, Any]:
-    outcomes = STATUS_WORDS["outcome"]
     return {
-        "call_outcomes": [{"code": o, "id": outcomes[o][0], "en": outcomes[o][1],
+        "call_outcomes": [{"code": o, "id": t(f"status.outcome.{o}", "id"), "en": t(f"status.outcome.{o}", "en"),
                            "false_call": o in FALSE_CALL_OUTCOMES} for o in CALL_OUTCOMES],
         "categories": [{"code": c.code, "parent": c.parent_code, "id": c.name_id, "en": c.name_en}
                        for c in db.scalars(select(Category).order_by(Category.code))],

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from siaga.core.clock import Clock
+from siaga.core.i18n import words
 from siaga.domains.kpi import service as kpi
 from siaga.domains.kpi.definitions import OUTCOMES, STAGES, TARGETS, CallCounts, ProcessingCounts, StageTimes
 from siaga.domains.regions.service import served_regency
 from siaga.domains.reports import fmt
-from siaga.web.words import words
 
 Progress = Callable[[str, int, int], None]
 

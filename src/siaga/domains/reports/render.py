@@ -60,7 +60,7 @@ def report_charts(report: PeriodReport) -> dict[str, Markup]:
     if response:
         out["stages"] = charts.bars([(label, v / 60) for label, v in response],
                                     title=f"{w['stage_response']} — {w['st_median']}",
-                                    fmt=lambda v: fmt.decimal(v, lang) + (" mnt" if lang == "id" else " min"))
+                                    fmt=lambda v: fmt.minutes(v, lang))
     return out
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siaga.core.clock import SiteZone
+from siaga.core.i18n import t
 from siaga.domains.agencies.models import Agency
 from siaga.domains.incidents.models import Assignment, Category, Incident
 from siaga.domains.response.models import ResponseRule
@@ -153,9 +154,9 @@ def overlaps(a: ResponseRule, b: ResponseRule) -> bool:
     return all((a.answers or {})[k] == (b.answers or {})[k] for k in shared)
 
 
-def check_plan(db: Session) -> list[dict[str, Any]]:
+def check_plan(db: Session, lang: str = "id") -> list[dict[str, Any]]:
     """What an admin should look at: categories no base rule covers, equally specific base rules that
-    overlap (the older wins), and rules naming an agency that is not active."""
+    overlap (the older wins), and rules naming an agency that is not active; each `message` in `lang`."""
 
     rules = db.scalars(select(ResponseRule).where(ResponseRule.active.is_(True)).order_by(ResponseRule.id)).all()
     active_agencies = {a.code for a in db.scalars(select(Agency).where(Agency.active.is_(True)))}
@@ -170,17 +171,15 @@ def check_plan(db: Session) -> list[dict[str, Any]]:
                                    .order_by(Category.code)):
             if category.code not in covered:
                 findings.append({"kind": "uncovered_category", "category_code": category.code,
-                                 "message": f"no base rule for every {category.code} incident: the dispatcher "
-                                            "chooses agencies by hand"})
+                                 "message": t("plan_check.uncovered_category", lang, category=category.code)})
     for i, a in enumerate(bases):
         for b in bases[i + 1:]:
             if specificity(a) == specificity(b) and overlaps(a, b):
                 findings.append({"kind": "overlap", "rule_ids": [a.id, b.id],
-                                 "message": f"'{a.name}' and '{b.name}' are equally specific and can match the same "
-                                            f"incident: '{a.name}' (the older) wins"})
+                                 "message": t("plan_check.overlap", lang, a=a.name, b=b.name)})
     for r in rules:
         dead = [c for c in r.agency_codes or [] if c not in active_agencies]
         if dead:
             findings.append({"kind": "inactive_agency", "rule_ids": [r.id],
-                             "message": f"'{r.name}' names agencies that are not active: {', '.join(dead)}"})
+                             "message": t("plan_check.inactive_agency", lang, rule=r.name, agencies=", ".join(dead))})
     return findings

@@ -27,6 +27,7 @@ from scipy.spatial import cKDTree
 
 from siaga.core.errors import invalid
 from siaga.core.geo import EARTH_RADIUS_M
+from siaga.core.i18n import namespace
 from siaga.domains.roads.speeds import (
     FERRY_SPEED_KMH,
     FERRY_WAIT_MIN,
@@ -699,40 +700,9 @@ def recommend(router: Router | None, lat: float, lon: float, candidates: Sequenc
 
 # ------------------------------------------------------------------------------------- explanations
 
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "offered": "ETA {eta}, {dist} by road",
-        "ferry": "; crosses {names} (ferry waiting time included)",
-        "offroad": "; starts {snap} from the road",
-        "slower_by_road": "closer in a straight line ({straight}) than {best}, but {eta} by road ({dist})",
-        "no_position": "position unknown",
-        "unknown_vehicle_type": "no travel speeds for vehicle type {type}",
-        "unit_off_road": "{snap} from the nearest road (or boat lane) it can use (over the {limit} limit)",
-        "incident_off_road": "the incident is {snap} from the nearest road (or boat lane) this vehicle "
-                             "can use (over the {limit} limit)",
-        "no_route": "no road or ferry connection to the incident",
-        "no_road_network": "no road network loaded",
-        "min": "{m} min", "h": "{h} h {m:02d} min", "km": "{v} km", "m": "{v} m", "dec": ".",
-    },
-    "id": {
-        "offered": "tiba dalam {eta}, {dist} lewat jalan",
-        "ferry": "; menyeberang {names} (termasuk waktu tunggu feri)",
-        "offroad": "; berangkat {snap} dari jalan",
-        "slower_by_road": "lebih dekat garis lurus ({straight}) daripada {best}, tetapi {eta} lewat jalan ({dist})",
-        "no_position": "posisi tidak diketahui",
-        "unknown_vehicle_type": "tidak ada tabel kecepatan untuk jenis kendaraan {type}",
-        "unit_off_road": "{snap} dari jalan (atau alur perahu) terdekat yang dapat dilalui (melebihi batas {limit})",
-        "incident_off_road": "lokasi kejadian {snap} dari jalan (atau alur perahu) terdekat yang dapat "
-                             "dilalui kendaraan ini (melebihi batas {limit})",
-        "no_route": "tidak ada jalan atau penyeberangan ke lokasi kejadian",
-        "no_road_network": "jaringan jalan belum dimuat",
-        "min": "{m} menit", "h": "{h} jam {m} menit", "km": "{v} km", "m": "{v} m", "dec": ",",
-    },
-}
-
-
 def _words(language: str) -> dict[str, str]:
-    return _WORDS.get(language, _WORDS["id"])
+    """The explanations' words (the catalogue's `route.*`) in one language."""
+    return namespace("route", language)
 
 
 def format_duration(seconds: float, words: dict[str, str]) -> str:

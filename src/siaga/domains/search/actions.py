@@ -1,5 +1,6 @@
 """The only writers of search sectors. Each change goes into the incident's shared timeline in the words
-the teams use on the radio ("Sektor A: dicari oleh BPBD", "Sektor A: bersih — tidak ditemukan"), is
+the teams use on the radio ("Sektor A: dicari oleh BPBD", "Sektor A: bersih — tidak ditemukan"; stored as
+message codes, so each reader reads them in their own language), is
 audited, and is announced with the incident as it now stands, so every console that follows the
 incident (the centre's and each assigned agency's) redraws the sector."""
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from siaga.core.authz import AGENCY_OPERATOR
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
+from siaga.core.i18n import decimal, joined, message, ref
 from siaga.domains.agencies.models import Agency
 from siaga.domains.incidents import service as incident_service
 from siaga.domains.incidents.actions import (
@@ -64,11 +66,11 @@ def _agency_of(ctx: Ctx, assignment_id: int | None) -> str:
     return agency.short_name if agency is not None else f"#{assignment_id}"
 
 
-def _size(area: float) -> str:
-    """12,4 ha — the way the search teams say it."""
+def _size(area: float) -> dict[str, Any]:
+    """12,4 ha — the way the search teams say it (12.4 ha in English)."""
     if area < 1000:
-        return f"{round(area)} m²"
-    return f"{area / 10_000:.1f}".replace(".", ",") + " ha"
+        return ref("sector.area_m2", n=round(area))
+    return ref("sector.area_ha", n=decimal(area / 10_000))
 
 
 def _check_name(ctx: Ctx, incident_id: int, name: str, sector_id: int | None = None) -> None:
@@ -79,9 +81,10 @@ def _check_name(ctx: Ctx, incident_id: int, name: str, sector_id: int | None = N
             {"field": "body.name", "message": "another sector of this incident has this name", "code": "duplicate"}])
 
 
-def _log(ctx: Ctx, sector: SearchSector, text: str) -> None:
-    add_timeline(ctx, sector.incident_id, "sector", text,
-                 {"sector_id": sector.id, "status": sector.status, "assignment_id": sector.assignment_id})
+def _log(ctx: Ctx, sector: SearchSector, said: dict[str, Any], typed: str = "") -> None:
+    add_timeline(ctx, sector.incident_id, "sector", typed,
+                 {"sector_id": sector.id, "status": sector.status, "assignment_id": sector.assignment_id},
+                 message=said)
 
 
 def create_sector(ctx: Ctx, incident_id: int, data: schemas.SectorCreate) -> schemas.SectorOut:
@@ -101,12 +104,12 @@ def create_sector(ctx: Ctx, incident_id: int, data: schemas.SectorCreate) -> sch
     ctx.db.add(sector)
     ctx.db.flush()
     out = schemas.SectorOut.of(sector)
-    text = f"{sector.name}: sektor baru ({_size(out.area_m2)})"
     if sector.assignment_id is not None:
-        text += f", tim {_agency_of(ctx, sector.assignment_id)}"
-    if sector.note:
-        text += f" — {sector.note}"
-    _log(ctx, sector, text)
+        said = message("timeline.sector_created_team", name=sector.name, size=_size(out.area_m2),
+                       team=_agency_of(ctx, sector.assignment_id))
+    else:
+        said = message("timeline.sector_created", name=sector.name, size=_size(out.area_m2))
+    _log(ctx, sector, said, sector.note)
     ctx.audit("sector.create", "search_sector", sector.id,
               {"incident_id": incident.id, **data.model_dump(mode="json")})
     announce_incident(ctx, incident, "incident.updated")
@@ -155,30 +158,32 @@ def update_sector(ctx: Ctx, sector_id: int, data: schemas.SectorUpdate) -> schem
     sector.updated_at = ctx.now()
     ctx.db.flush()
     out = schemas.SectorOut.of(sector)
-    _log(ctx, sector, f"{sector.name}: " + "; ".join(_describe(ctx, sector, changes, old_name, out.area_m2)))
+    _log(ctx, sector, message("timeline.sector_changed", name=sector.name,
+                              changes=joined("; ", _describe(ctx, sector, changes, old_name, out.area_m2))))
     ctx.audit("sector.update", "search_sector", sector.id, {"before": before, "after": changes})
     announce_incident(ctx, incident, "incident.updated")
     return out
 
 
-def _describe(ctx: Ctx, sector: SearchSector, changes: dict[str, Any], old_name: str, area: float) -> list[str]:
-    """What changed, in Indonesian, for the shared timeline; the status first."""
+def _describe(ctx: Ctx, sector: SearchSector, changes: dict[str, Any], old_name: str,
+              area: float) -> list[dict[str, Any]]:
+    """What changed, for the shared timeline (messages; the notes as the teams typed them); the status first."""
     parts = []
     team = _agency_of(ctx, sector.assignment_id)
     note = changes.get("note", "")
     if "status" in changes:
         if sector.status == "searching":
-            parts.append(f"dicari oleh {team}" if team else "mulai dicari")
+            parts.append(ref("sector.searching_by", team=team) if team else ref("sector.searching"))
         elif sector.status == "cleared":
-            parts.append(f"bersih — {sector.note}")
+            parts.append(ref("sector.cleared", note=sector.note))
         else:
-            parts.append("dibuka lagi" + (f" — {note}" if note else ""))
+            parts.append(ref("sector.reopened_note", note=note) if note else ref("sector.reopened"))
     if "assignment_id" in changes and not (sector.status == "searching" and "status" in changes and team):
-        parts.append(f"tim {team}" if team else "tim dilepas")
+        parts.append(ref("sector.team", team=team) if team else ref("sector.team_released"))
     if "name" in changes:
-        parts.append(f"nama sebelumnya {old_name}")
+        parts.append(ref("sector.renamed", old=old_name))
     if "polygon" in changes:
-        parts.append(f"batas diubah ({_size(area)})")
+        parts.append(ref("sector.reshaped", size=_size(area)))
     if "note" in changes and "status" not in changes:
-        parts.append(f"catatan: {note}" if note else "catatan dihapus")
-    return parts or ["diperbarui"]
+        parts.append(ref("sector.note", note=note) if note else ref("sector.note_removed"))
+    return parts or [ref("sector.updated")]

@@ -43,7 +43,7 @@ function incidentActions() {
       const key = "as" + a.id + state;
       const reason = (this.text["as" + a.id] || "").trim();
       if (needsText && !reason) {
-        this.err = Object.assign({}, this.err, {[key]: FIELD_ERRORS.missing[REF.lang === "id" ? 0 : 1] + " — " +
+        this.err = Object.assign({}, this.err, {[key]: fieldError("missing") + " — " +
           (state === "declined" ? W.decline_reason : W.outcome_note)});
         const el = document.getElementById("text-as" + a.id); if (el) el.focus();
         return;
@@ -88,7 +88,7 @@ function incidentActions() {
     addNote(incident) {
       const key = "note" + incident.id;
       const text = (this.text[key] || "").trim();
-      if (!text) { this.err = Object.assign({}, this.err, {[key]: FIELD_ERRORS.missing[REF.lang === "id" ? 0 : 1]}); return; }
+      if (!text) { this.err = Object.assign({}, this.err, {[key]: fieldError("missing")}); return; }
       return this.act(key, "POST", `/api/v1/incidents/${incident.id}/notes`, {text}, () => { this.text[key] = ""; });
     },
   };

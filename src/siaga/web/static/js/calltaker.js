@@ -274,7 +274,7 @@ function callTaker() {
       if (this.busy || !this.call()) return;
       this.errors = {}; this.formError = "";
       if (!this.form.category_code) {
-        this.errors = {category_code: FIELD_ERRORS.missing[REF.lang === "id" ? 0 : 1]};
+        this.errors = {category_code: fieldError("missing")};
         document.getElementById("f-category").focus();
         return;
       }

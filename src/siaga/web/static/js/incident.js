@@ -87,7 +87,7 @@ function incidentPage(id, mayReveal, readsCalls) {
         data => this.show(data));
     },
     assignAgency() {
-      if (!this.agencyPick) { this.err = Object.assign({}, this.err, {agency: FIELD_ERRORS.missing[REF.lang === "id" ? 0 : 1]}); return; }
+      if (!this.agencyPick) { this.err = Object.assign({}, this.err, {agency: fieldError("missing")}); return; }
       return this.act("agency", "POST", `/api/v1/incidents/${this.id}/assignments`, {agency_id: Number(this.agencyPick)},
         data => { this.agencyPick = ""; this.show(data); });
     },
@@ -120,12 +120,11 @@ function incidentPage(id, mayReveal, readsCalls) {
     /* problem+json → messages next to their fields: `slots` maps a body field to its error slot; what no
        field names goes to `fallback` */
     placeErrors(r, slots, fallback) {
-      const lang = REF.lang === "id" ? 0 : 1;
       const out = {[fallback]: ""};
       let placed = false;
       for (const e of (r.data && r.data.errors) || []) {
         const field = String(e.field || "").replace(/^(body|query|path)\./, "").split(".")[0];
-        const message = W["sector_err_" + e.code] || (FIELD_ERRORS[e.code] ? FIELD_ERRORS[e.code][lang] : e.message);
+        const message = W["sector_err_" + e.code] || fieldError(e.code) || e.message;
         const slot = slots[field];
         if (!slot) continue;
         out[slot] = out[slot] ? out[slot] + "; " + message : message;
@@ -164,7 +163,7 @@ function incidentPage(id, mayReveal, readsCalls) {
       this.drawClosed = false;
     },
     async saveSector() {
-      const missing = FIELD_ERRORS.missing[REF.lang === "id" ? 0 : 1];
+      const missing = fieldError("missing");
       const errors = {sectorPolygon: this.drawClosed ? "" : W.sector_close_first,
         sectorName: this.sectorName.trim() ? "" : missing, sectorTeam: "", sector: ""};
       this.setErrors(errors);

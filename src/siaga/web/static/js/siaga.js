@@ -13,18 +13,8 @@ const INCIDENT_OPEN = ["new", "dispatched", "on_scene", "resolved"];
 const ASSIGNMENT_DONE = ["cleared", "declined", "cancelled"];
 const CALL_LIVE = ["offered", "ringing", "answered"];
 const STAFF_ROLES = ["call_taker", "dispatcher", "supervisor", "admin"];
-const FIELD_ERRORS = {
-  missing: ["Wajib diisi", "Required"],
-  string_too_long: ["Terlalu panjang", "Too long"],
-  string_too_short: ["Terlalu pendek", "Too short"],
-  greater_than_equal: ["Nilai terlalu kecil", "Value too small"],
-  less_than_equal: ["Nilai terlalu besar", "Value too large"],
-  unknown: ["Tidak dikenal", "Unknown"],
-  enum: ["Pilihan tidak sah", "Not a valid choice"],
-  literal_error: ["Pilihan tidak sah", "Not a valid choice"],
-  float_parsing: ["Harus berupa angka", "Must be a number"],
-  int_parsing: ["Harus berupa angka bulat", "Must be a whole number"],
-};
+// A field error's words by its code (the catalogue's field_error_<code>); other codes show the server's message.
+const fieldError = code => W["field_error_" + code];
 
 const Siaga = {
   clockOffset: Date.parse(REF.server_now) - Date.now(),
@@ -101,8 +91,7 @@ const Siaga = {
     const errors = {};
     for (const e of (data && data.errors) || []) {
       const field = String(e.field || "").replace(/^(body|query|path)\./, "");
-      const known = FIELD_ERRORS[e.code];
-      errors[field] = known ? known[REF.lang === "id" ? 0 : 1] : e.message;
+      errors[field] = fieldError(e.code) || e.message;
     }
     const problem = data || {detail: W.error_generic};
     if (!problem.detail) problem.detail = problem.title || W.error_generic;
