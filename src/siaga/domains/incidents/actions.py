@@ -26,6 +26,7 @@ from siaga.domains.incidents.models import (
     IncidentCounter,
     TimelineEntry,
 )
+from siaga.domains.incidents.questions import asked
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import get_geocoder
 from siaga.events.outbox import Audience
@@ -178,7 +179,7 @@ def create_incident(ctx: Ctx, data: schemas.IncidentCreate) -> schemas.IncidentO
                  {"category": incident.category_code, "priority": incident.priority})
     if answers:
         add_timeline(ctx, incident.id, "guided_answers", service.answers_text(questions, answers),
-                     {"answers": answers, "suggested_priority": suggested})
+                     {"answers": answers, "suggested_priority": suggested, "asked": asked(ctx.db, answers)})
     ctx.audit("incident.create", "incident", incident.id,
               {"number": incident.number, **fields, **({"answers": answers} if answers else {})})
     if call is not None:
