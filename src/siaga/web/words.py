@@ -9,13 +9,38 @@ WORDS: dict[str, tuple[str, str]] = {
     # shell
     "title": ("Siaga 112 {site}", "Siaga 112 {site}"),
     "guided_questions": ("Pertanyaan panduan", "Guided questions"),
-    "guided_questions_note": ("Pertanyaan yang diajukan operator per kategori. Ubah kata-katanya atau nonaktifkan; "
-                              "jawaban kejadian yang lalu tetap tersimpan apa adanya.",
-                              "What call-takers ask per category. Reword or retire a question; answers already "
-                              "given on past incidents stay as they were."),
+    "guided_questions_note": ("Pertanyaan yang diajukan operator per kategori, berlaku seketika. Tambah, ubah "
+                              "kata-katanya, urutkan, atau berhentikan; jawaban kejadian yang lalu tetap tersimpan "
+                              "bersama pertanyaan seperti saat ditanyakan.",
+                              "What call-takers ask per category, from the moment it is saved. Add, reword, "
+                              "reorder or stop asking a question; answers on past incidents stay stored with the "
+                              "question as it was asked."),
     "question_id_text": ("Pertanyaan (Indonesia)", "Question (Indonesian)"),
     "question_en_text": ("Pertanyaan (Inggris)", "Question (English)"),
     "no_questions": ("Belum ada pertanyaan untuk kategori ini.", "No questions for this category yet."),
+    "question_asked": ("Ditanyakan", "Asked"),
+    "question_retired": ("tidak ditanyakan lagi", "no longer asked"),
+    "question_saved": ("Tersimpan", "Saved"),
+    "question_kind": ("Jenis jawaban", "Kind of answer"),
+    "kind_yesno": ("Ya / Tidak", "Yes / No"),
+    "kind_choice": ("Pilihan", "Choice"),
+    "kind_text": ("Teks bebas", "Free text"),
+    "question_code": ("Kode pertanyaan", "Question code"),
+    "question_code_note": ("Tetap selamanya (jawaban merujuk kode ini): huruf kecil, angka, _ dan titik, "
+                           "mis. kebakaran.tabung_gas.",
+                           "Fixed for ever (answers refer to it): lowercase letters, digits, _ and dots, "
+                           "e.g. kebakaran.tabung_gas."),
+    "raises_priority": ("Menaikkan prioritas ke", "Raises the priority to"),
+    "raises_on": ("bila jawabannya", "when the answer is"),
+    "answer_options": ("Pilihan jawaban", "Answer options"),
+    "option_value": ("Kode pilihan", "Option code"),
+    "option_id_text": ("Teks pilihan (Indonesia)", "Option text (Indonesian)"),
+    "option_en_text": ("Teks pilihan (Inggris)", "Option text (English)"),
+    "add_option": ("Tambah pilihan", "Add an option"),
+    "remove_option": ("Hapus pilihan", "Remove the option"),
+    "move_up": ("Naikkan", "Move up"),
+    "move_down": ("Turunkan", "Move down"),
+    "add_question": ("Tambah pertanyaan", "Add a question"),
     "site_name": ("{site}", "{site}"),
     "login": ("Masuk", "Log in"),
     "logout": ("Keluar", "Log out"),

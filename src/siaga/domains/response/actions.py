@@ -57,13 +57,18 @@ def check_question_change(ctx: Ctx, question: Question, active: bool) -> None:
         value = rule.answers[question.id]
         if not active:
             errors.append({"field": "body.active", "code": "in_use", "message":
-                           f"response rule '{rule.name}' (#{rule.id}) matches {question.id} = {value}: a retired "
+                           f"Aturan respons '{rule.name}' (#{rule.id}) memakai jawaban {question.id} = {value}: "
+                           "pertanyaan yang tidak ditanyakan lagi tak pernah dijawab, jadi aturan itu tak akan "
+                           "pernah cocok; ubah atau nonaktifkan aturannya dulu. / "
+                           f"Response rule '{rule.name}' (#{rule.id}) matches {question.id} = {value}: a retired "
                            "question is never answered, so the rule would never match; change or switch off "
-                           "the rule first"})
+                           "the rule first."})
         elif wrong := incident_service.answer_error(question, value):
             errors.append({"field": "body.question.options", "code": "in_use", "message":
-                           f"response rule '{rule.name}' (#{rule.id}) matches {question.id} = {value}, which this "
-                           f"question would no longer allow ({wrong[0]}); change or switch off the rule first"})
+                           f"Aturan respons '{rule.name}' (#{rule.id}) memakai jawaban {question.id} = {value}, "
+                           "yang tidak lagi bisa diberikan; ubah atau nonaktifkan aturannya dulu. / "
+                           f"Response rule '{rule.name}' (#{rule.id}) matches {question.id} = {value}, which this "
+                           f"question would no longer allow ({wrong[0]}); change or switch off the rule first."})
     if errors:
         raise Problem(409, "conflict", errors=errors)
 

@@ -192,6 +192,8 @@ def check_plan(db: Session) -> list[dict[str, Any]]:
             question, active = asked.get(qid, (None, False))
             if question is None or not active or answer_error(question, value):
                 findings.append({"kind": "unasked_answer", "rule_ids": [r.id],
-                                 "message": f"'{r.name}' matches {qid} = {value}, an answer call-takers are not "
-                                            "asked for: the rule never matches"})
+                                 "message": f"'{r.name}' memakai jawaban {qid} = {value} yang tidak ditanyakan "
+                                            "operator: aturan ini tak pernah cocok. / "
+                                            f"'{r.name}' matches {qid} = {value}, an answer call-takers are not "
+                                            "asked for: the rule never matches."})
     return findings
