@@ -16,6 +16,7 @@ from siaga.api import calls as calls_api
 from siaga.api import events as events_api
 from siaga.api import incidents as incidents_api
 from siaga.api import location as location_api
+from siaga.api import questions as questions_api
 from siaga.api import regions as regions_api
 from siaga.api import reports as reports_api
 from siaga.api import response as response_api
@@ -44,6 +45,7 @@ API_ROUTERS += (staffing_api.router,)
 API_ROUTERS += (reports_api.router,)
 API_ROUTERS += (telephony_api.router,)
 API_ROUTERS += (location_api.router,)
+API_ROUTERS += (questions_api.router,)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None,

@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.conftest import BACKEND, PASSWORD
 
@@ -397,28 +396,3 @@ def test_admin_edits_the_response_plan_in_the_browser(browse, live_server, api):
     supervisor.wait_for_selector("#rules tbody tr")
     assert not supervisor.locator("#rule-form").is_visible()  # supervisors read, admins edit
 
-
-def test_admin_rewords_a_guided_question_and_the_call_taker_asks_the_new_words(browse, live_server, api, clock):
-    """Guided questions are data the admin edits on the plan page; the next call-taker asks what was saved."""
-    admin = browse("admin", live_server, "/plan")
-    admin.select_option("#q-category", "kebakaran")
-    row = admin.locator("#question-list tr[data-question='kebakaran.terjebak']")
-    row.locator(".q-text-id").fill("Masih ada orang di dalam bangunan?")
-    with admin.expect_response(lambda r: "/api/v1/guided-questions/" in r.url and r.request.method == "PUT") as put:
-        row.locator(".q-save").click()
-    assert put.value.status == 200
-    row.locator(".q-text-id").fill("")  # an empty question is refused, next to the question, nothing stored
-    with admin.expect_response(lambda r: "/api/v1/guided-questions/" in r.url and r.request.method == "PUT") as bad:
-        row.locator(".q-save").click()
-    assert bad.value.status == 422
-    expect(row.locator(".field-error")).not_to_be_empty()
-    shot(admin, "plan-questions")
-
-    ct = browse("ct", live_server, "/calltaker")
-    offer_call(api, "e2e-gq-1", "081277770001", clock.now().isoformat())
-    ct.wait_for_selector("#call-queue li:has-text('081277770001')", timeout=LIVE_MS)
-    ct.keyboard.press("a")
-    ct.wait_for_selector("#active-call .caller:has-text('081277770001')")
-    ct.select_option("#f-category", "kebakaran")
-    expect(ct.locator(".questions .question").filter(has_text="Masih ada orang di dalam bangunan?")).to_have_count(1)
-    assert ct.locator(".questions .question").filter(has_text="Apakah ada orang yang terjebak").count() == 0

@@ -114,7 +114,9 @@ def test_a_second_regency_runs_a_call_to_closure(kode, codes, empty_db, tmp_path
     assert (settings.region_code, settings.incident_prefix, settings.timezone) == (kode, prefix, zone)
     try:
         with unit_of_work(engine) as db:
-            load_reference(Ctx(db=db, actor=SYSTEM, clock=FixedClock(START), settings=settings), folder)
+            report = load_reference(Ctx(db=db, actor=SYSTEM, clock=FixedClock(START), settings=settings), folder)
+        starter = json.loads((folder / "questions.json").read_text(encoding="utf-8"))["categories"]
+        assert report.added["questions"] == sum(len(qs) for qs in starter.values())
         _staff(engine)
         app = create_app(settings, clock=FixedClock(START), engine=engine)
 
@@ -147,6 +149,12 @@ def test_a_second_regency_runs_a_call_to_closure(kode, codes, empty_db, tmp_path
             by_kind.setdefault(f["properties"]["kind"], set()).add(f["properties"]["kode"])
         assert {d["kode"] for d in desa} <= by_kind["desa"] and all(k.startswith(kode + ".") for k in by_kind["desa"])
         assert by_kind["neighbour"] == {f["properties"]["kode"] for f in around}
+        # The call-taker is asked the starter questions the site folder gave, now this database's own.
+        fire = ct.get("/api/v1/categories/kebakaran/questions").json()["questions"]
+        assert [q["id"] for q in fire] == [q["id"] for q in starter["kebakaran"]]
+        assert [q["text_id"] for q in fire] == [q["text_id"] for q in starter["kebakaran"]]
+        listed = adm.get("/api/v1/guided-questions").json()
+        assert {q["category_code"] for q in listed} == set(starter) and all(q["version"] == 1 for q in listed)
         # The admin completes the starter set: a fire engine.
         agencies = {a["code"]: a for a in adm.get("/api/v1/agencies").json()}
         assert set(agencies) >= {"DAMKAR", "BPBD", "DINKES", "POLRES"}

@@ -12,7 +12,7 @@ from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
 from siaga.domains.calls.privacy import timeline_entries_for
 from siaga.domains.dispatch import actions as dispatch
-from siaga.domains.incidents import actions, questions, schemas, service
+from siaga.domains.incidents import actions, schemas, service
 from siaga.domains.incidents.questions import questions_for
 from siaga.domains.incidents.schemas import IncidentStatus
 from siaga.domains.roads import schemas as roads_schemas
@@ -141,26 +141,3 @@ def category_questions(code: str = Path(max_length=60), ctx: Ctx = Depends(ctx_f
         raise Problem(404, "not_found")
     return schemas.CategoryQuestionsOut(category_code=category.code, questions=questions_for(ctx.db, category.code))
 
-
-@router.get("/guided-questions", response_model=list[questions.GuidedQuestionOut], tags=["reference"])
-def list_guided_questions(category_code: str | None = Query(default=None, max_length=60),
-                          ctx: Ctx = Depends(ctx_for("reference.read"))) -> list[questions.GuidedQuestionOut]:
-    """Every guided question (retired ones too, `active: false`), by category and position."""
-    return questions.list_questions(ctx.db, category_code)
-
-
-@router.post("/guided-questions", status_code=201, response_model=questions.GuidedQuestionOut, tags=["reference"],
-             responses={409: {"description": "a question with this id exists"}})
-def create_guided_question(data: questions.GuidedQuestionIn,
-                           ctx: Ctx = Depends(ctx_for("reference.write"))) -> questions.GuidedQuestionOut:
-    """A new question for a top-level category. Its id is for ever: answers refer to it."""
-    return questions.create_question(ctx, data)
-
-
-@router.put("/guided-questions/{question_id}", response_model=questions.GuidedQuestionOut, tags=["reference"],
-            responses={409: {"description": "changed meanwhile (stale version)"}})
-def update_guided_question(data: questions.GuidedQuestionUpdate, question_id: str = Path(max_length=80),
-                           ctx: Ctx = Depends(ctx_for("reference.write"))) -> questions.GuidedQuestionOut:
-    """Edit a question's wording, options or place, or retire it (`active: false`): call-takers stop seeing
-    it at once; incidents that answered it keep their answers and the words they were given."""
-    return questions.update_question(ctx, question_id, data)

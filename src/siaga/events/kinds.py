@@ -13,4 +13,5 @@ EVENT_KINDS: tuple[str, ...] = (
     "agency.created", "station.created", "category.created", "landmark.created", "reference.loaded",
     "roads.network_replaced", "regions.boundaries_imported", "regions.landmarks_imported",
     "telephony.line", "telephony.edge",
+    "question.changed",
 )

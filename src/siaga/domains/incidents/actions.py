@@ -27,6 +27,7 @@ from siaga.domains.incidents.models import (
     IncidentCounter,
     TimelineEntry,
 )
+from siaga.domains.incidents.questions import asked
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import get_geocoder
 from siaga.events.outbox import Audience
@@ -183,7 +184,8 @@ def create_incident(ctx: Ctx, data: schemas.IncidentCreate) -> schemas.IncidentO
     add_timeline(ctx, incident.id, "created", data.description,
                  {"category": incident.category_code, "priority": incident.priority})
     if answers:
-        add_timeline(ctx, incident.id, "guided_answers", data={"answers": answers, "suggested_priority": suggested},
+        add_timeline(ctx, incident.id, "guided_answers",
+                     data={"answers": answers, "suggested_priority": suggested, "asked": asked(ctx.db, answers)},
                      message=service.answers_message(questions, answers))
     ctx.audit("incident.create", "incident", incident.id,
               {"number": incident.number, **fields, **({"answers": answers} if answers else {})})

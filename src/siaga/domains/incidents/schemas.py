@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from siaga.core.geo import area_m2
 from siaga.core.i18n import render
@@ -104,14 +104,17 @@ class IncidentOut(BaseModel):
 Priority = Annotated[int, Field(ge=1, le=4)]
 AnswerValue = StrictBool | Annotated[str, Field(max_length=500)] | None
 Answers = Annotated[dict[Annotated[str, Field(max_length=80)], AnswerValue], Field(max_length=40)]
+# A question's or an option's words: never blank (spaces alone are refused as too short), one line.
+QuestionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+QUESTION_ID = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"  # in URLs and in answers' field paths (body.answers.<id>)
 
 
 class QuestionOption(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: str = Field(min_length=1, max_length=60)
-    text_id: str = Field(min_length=1)
-    text_en: str = Field(min_length=1)
+    text_id: QuestionText
+    text_en: QuestionText
     raises_priority_to: Priority | None = None
 
 
@@ -122,10 +125,11 @@ class Question(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=80)
+    id: str = Field(min_length=1, max_length=80, pattern=QUESTION_ID,
+                    description="for ever: answers refer to it (lowercase, digits, _ and .)")
     kind: Literal["yesno", "choice", "text"]
-    text_id: str = Field(min_length=1)
-    text_en: str = Field(min_length=1)
+    text_id: QuestionText
+    text_en: QuestionText
     options: list[QuestionOption] = []
     raises_priority_to: Priority | None = None
     raises_on: Literal["yes", "no"] = "yes"

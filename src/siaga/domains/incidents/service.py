@@ -179,6 +179,20 @@ def check_category(db: Session, category_code: str | None, subcategory_code: str
     return category
 
 
+def answer_error(question: schemas.Question, value: Any) -> tuple[str, str] | None:
+    """What is wrong with this answer to this question (message, code), or None when it fits its kind:
+    the one check for incidents' answers, response rules' answers and question edits."""
+    if value is None:
+        return None
+    if question.kind == "yesno" and not isinstance(value, bool):
+        return "answer true, false or null", "bool_type"
+    if question.kind == "choice" and value not in [o.value for o in question.options]:
+        return f"one of: {', '.join(o.value for o in question.options)}", "enum"
+    if question.kind == "text" and not isinstance(value, str):
+        return "answer with text", "string_type"
+    return None
+
+
 def check_answers(db: Session, category_code: str, answers: Mapping[str, Any]) -> dict[str, schemas.Question]:
     """Each answer names an active question of this category (incidents.questions, in the database) and
     fits its kind; every wrong one is reported, each with its field path (body.answers.<question id>)."""
@@ -189,15 +203,8 @@ def check_answers(db: Session, category_code: str, answers: Mapping[str, Any]) -
         if question is None:
             errors.append({"field": field, "message": f"not a question of category {category_code}",
                            "code": "unknown"})
-        elif value is None:
-            continue
-        elif question.kind == "yesno" and not isinstance(value, bool):
-            errors.append({"field": field, "message": "answer true, false or null", "code": "bool_type"})
-        elif question.kind == "choice" and value not in [o.value for o in question.options]:
-            allowed = ", ".join(o.value for o in question.options)
-            errors.append({"field": field, "message": f"one of: {allowed}", "code": "enum"})
-        elif question.kind == "text" and not isinstance(value, str):
-            errors.append({"field": field, "message": "answer with text", "code": "string_type"})
+        elif wrong := answer_error(question, value):
+            errors.append({"field": field, "message": wrong[0], "code": wrong[1]})
     if errors:
         raise Problem(422, "validation_failed", errors=errors)
     return {qid: mine[qid] for qid in answers}

@@ -9,6 +9,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
 from siaga.domains.agencies.models import Agency
 from siaga.domains.incidents import service as incident_service
+from siaga.domains.incidents.schemas import Question
 from siaga.domains.regions.models import Region
 from siaga.domains.response import schemas
 from siaga.domains.response.models import DeadlinePolicy, ResponseRule
@@ -42,6 +43,34 @@ def validate_rule(ctx: Ctx, data: schemas.RuleFields) -> None:
             raise invalid(f"body.units.{i}.type", f"unknown unit type: {unit.type}", "unknown")
     if not data.agency_codes and not data.units:
         raise invalid("body.agency_codes", "a rule must name at least one agency or unit", "missing")
+
+
+def check_question_change(ctx: Ctx, question: Question, active: bool) -> None:
+    """A guided question's edit must leave every active rule that names it able to match: retiring the
+    question, or taking away the option a rule matches, would silently stop that rule from ever bringing
+    its agencies. Refused (409) naming each such rule; change or switch off the rule first."""
+    errors = []
+    rules = ctx.db.scalars(select(ResponseRule).where(ResponseRule.active.is_(True)).order_by(ResponseRule.id))
+    for rule in rules:
+        if question.id not in (rule.answers or {}):
+            continue
+        value = rule.answers[question.id]
+        if not active:
+            errors.append({"field": "body.active", "code": "in_use", "message":
+                           f"Aturan respons '{rule.name}' (#{rule.id}) memakai jawaban {question.id} = {value}: "
+                           "pertanyaan yang tidak ditanyakan lagi tak pernah dijawab, jadi aturan itu tak akan "
+                           "pernah cocok; ubah atau nonaktifkan aturannya dulu. / "
+                           f"Response rule '{rule.name}' (#{rule.id}) matches {question.id} = {value}: a retired "
+                           "question is never answered, so the rule would never match; change or switch off "
+                           "the rule first."})
+        elif wrong := incident_service.answer_error(question, value):
+            errors.append({"field": "body.question.options", "code": "in_use", "message":
+                           f"Aturan respons '{rule.name}' (#{rule.id}) memakai jawaban {question.id} = {value}, "
+                           "yang tidak lagi bisa diberikan; ubah atau nonaktifkan aturannya dulu. / "
+                           f"Response rule '{rule.name}' (#{rule.id}) matches {question.id} = {value}, which this "
+                           f"question would no longer allow ({wrong[0]}); change or switch off the rule first."})
+    if errors:
+        raise Problem(409, "conflict", errors=errors)
 
 
 def _fields(data: schemas.RuleFields) -> dict:

@@ -20,6 +20,8 @@ from siaga.core.clock import SiteZone
 from siaga.core.i18n import t
 from siaga.domains.agencies.models import Agency
 from siaga.domains.incidents.models import Assignment, Category, Incident
+from siaga.domains.incidents.questions import all_questions
+from siaga.domains.incidents.service import answer_error
 from siaga.domains.response.models import ResponseRule
 
 
@@ -156,7 +158,8 @@ def overlaps(a: ResponseRule, b: ResponseRule) -> bool:
 
 def check_plan(db: Session, lang: str = "id") -> list[dict[str, Any]]:
     """What an admin should look at: categories no base rule covers, equally specific base rules that
-    overlap (the older wins), and rules naming an agency that is not active; each `message` in `lang`."""
+    overlap (the older wins), rules naming an agency that is not active, and rules matching an answer no
+    call-taker can give (the question retired, gone or without that option); each `message` in `lang`."""
 
     rules = db.scalars(select(ResponseRule).where(ResponseRule.active.is_(True)).order_by(ResponseRule.id)).all()
     active_agencies = {a.code for a in db.scalars(select(Agency).where(Agency.active.is_(True)))}
@@ -182,4 +185,12 @@ def check_plan(db: Session, lang: str = "id") -> list[dict[str, Any]]:
         if dead:
             findings.append({"kind": "inactive_agency", "rule_ids": [r.id],
                              "message": t("plan_check.inactive_agency", lang, rule=r.name, agencies=", ".join(dead))})
+    asked = all_questions(db)
+    for r in rules:
+        for qid, value in (r.answers or {}).items():
+            question, active = asked.get(qid, (None, False))
+            if question is None or not active or answer_error(question, value):
+                findings.append({"kind": "unasked_answer", "rule_ids": [r.id],
+                                 "message": t("plan_check.unasked_answer", lang, rule=r.name, question=qid,
+                                              value=str(value))})
     return findings

@@ -34,6 +34,10 @@ function callTaker() {
       this.loadCallbacks();
       setInterval(() => this.loadCallbacks(), 30000);
       Live.on(event => { if (event.entity === "call" && event.payload && event.payload.outcome) this.loadCallbacks(); });
+      // An admin changed the questions of the category being asked: ask the saved ones from now on.
+      Live.on(event => {
+        if (event.kind === "question.changed" && event.payload && event.payload.category_code === this.form.category_code) this.loadQuestions();
+      });
     },
     /* after a reload: my calls that ended (caller hung up) before I recorded their outcome */
     async loadUnfinished() {
@@ -199,6 +203,11 @@ function callTaker() {
       const r = await Siaga.api("GET", `/api/v1/categories/${encodeURIComponent(code)}/questions`);
       if (code !== this.form.category_code) return;
       this.questions = r.ok ? (Array.isArray(r.data) ? r.data : r.data.questions || []) : [];
+      // an answer to a question no longer asked (retired meanwhile) would be refused with the incident
+      if (r.ok) {
+        const asked = new Set(this.questions.map(q => q.id));
+        for (const id of Object.keys(this.form.answers)) if (!asked.has(id)) delete this.form.answers[id];
+      }
       this.answered(resetPriority);
     },
     optionValue(o) { return typeof o === "string" ? o : (o.value || o.id); },

@@ -1,5 +1,5 @@
 /* The response plan screen: rules (admins add and switch them on/off), what to check, guided questions
-   (admins reword, reorder or retire them; call-takers ask what is saved here), deadline policies. */
+   (admins add, reword, reorder or retire them; call-takers ask what is saved here), deadline policies. */
 "use strict";
 
 function emptyRule() {
@@ -11,18 +11,90 @@ function planAdmin() {
   return {
     isAdmin: REF.me.role === "admin", rules: [], findings: [], policies: [], form: emptyRule(), errors: {},
     formError: "", err: {}, policy: {agency_id: "", priority: "", step: "acknowledge", seconds: 60},
-    questions: [], qErrors: {}, qCategory: (REF.categories.find(c => !c.parent) || {}).code || "",
-    async init() { await Promise.all([this.load(), this.loadQuestions()]); },
+    questions: [], qErrors: {}, qSaved: {}, busy: false, newQ: null, newErrors: {}, newError: "",
+    qCategory: (REF.categories.find(c => !c.parent) || {}).code || "",
+    async init() { this.newQ = this.emptyQuestion(); await Promise.all([this.load(), this.loadQuestions()]); },
+    emptyOption() { return {value: "", text_id: "", text_en: "", raises_priority_to: ""}; },
+    emptyQuestion() {
+      return {id: this.qCategory ? this.qCategory + "." : "", kind: "yesno", text_id: "", text_en: "",
+        raises_priority_to: "", raises_on: "yes", options: []};
+    },
+    kindChanged() {
+      if (this.newQ.kind === "choice" && this.newQ.options.length < 2) this.newQ.options = [this.emptyOption(), this.emptyOption()];
+      if (this.newQ.kind !== "choice") this.newQ.options = [];
+    },
+    /* a question as the form edits it (priorities as strings for the selects; saved option codes locked) */
+    editable(row) {
+      const q = JSON.parse(JSON.stringify(row.question));
+      q.raises_priority_to = q.raises_priority_to == null ? "" : String(q.raises_priority_to);
+      q.options = (q.options || []).map(o => ({...o, saved: true,
+        raises_priority_to: o.raises_priority_to == null ? "" : String(o.raises_priority_to)}));
+      return {...row, question: q, loaded: JSON.stringify([row.question, row.active])};
+    },
+    /* the form's question as the API takes it */
+    questionBody(q) {
+      const prio = v => (v === "" || v == null ? null : Number(v));
+      const body = {id: q.id.trim(), kind: q.kind, text_id: q.text_id, text_en: q.text_en, raises_on: q.raises_on || "yes",
+        raises_priority_to: q.kind === "yesno" ? prio(q.raises_priority_to) : null, options: []};
+      if (q.kind === "choice") {
+        body.options = q.options.map(o => ({value: o.value.trim(), text_id: o.text_id, text_en: o.text_en,
+          raises_priority_to: prio(o.raises_priority_to)}));
+      }
+      return body;
+    },
+    problemText(r) { return [r.problem.detail, ...Object.values(r.errors)].filter(Boolean).join(" — "); },
     async loadQuestions() {
       if (!this.qCategory) return;
-      const r = await Siaga.api("GET", "/api/v1/guided-questions?" + new URLSearchParams({category_code: this.qCategory}));
-      if (r.ok) this.questions = r.data;
+      const code = this.qCategory;
+      const r = await Siaga.api("GET", "/api/v1/guided-questions?" + new URLSearchParams({category_code: code}));
+      if (!r.ok || code !== this.qCategory) return;
+      this.questions = r.data.map(row => this.editable(row));
+      this.qErrors = {}; this.qSaved = {};
+      if (!this.newQ || !this.newQ.text_id) this.newQ = this.emptyQuestion();
     },
     async saveQuestion(q) {
+      this.busy = true;
       const r = await Siaga.api("PUT", `/api/v1/guided-questions/${encodeURIComponent(q.id)}`,
-        {version: q.version, question: q.question, active: q.active, position: q.position});
-      this.qErrors = {...this.qErrors, [q.id]: r.ok ? "" : [r.problem.detail, ...Object.values(r.errors)].filter(Boolean).join(" ")};
-      if (r.ok) Object.assign(q, r.data);
+        {version: q.version, question: this.questionBody(q.question), active: q.active});
+      this.busy = false;
+      this.qErrors = {...this.qErrors, [q.id]: r.ok ? "" : this.problemText(r)};
+      this.qSaved = {...this.qSaved, [q.id]: r.ok};
+      if (r.ok) Object.assign(q, this.editable(r.data));
+    },
+    /* move a question up or down: the whole order is sent at once (the server refuses a list that misses a
+       question added meanwhile); words being edited in other rows are kept */
+    async move(i, step) {
+      const ids = this.questions.map(q => q.id);
+      [ids[i], ids[i + step]] = [ids[i + step], ids[i]];
+      this.busy = true;
+      const r = await Siaga.api("PUT", `/api/v1/categories/${encodeURIComponent(this.qCategory)}/questions/order`, {ids});
+      this.busy = false;
+      this.qErrors = {...this.qErrors, _order: r.ok ? "" : this.problemText(r)};
+      if (!r.ok) return;
+      const mine = Object.fromEntries(this.questions.map(q => [q.id, q]));
+      this.questions = r.data.map(row => {
+        const local = mine[row.id];
+        if (!local) return this.editable(row);
+        // Only the place moved: keep what is being typed with the new version and place. If someone else
+        // changed the question meanwhile, keep the version seen, so saving over their words is refused.
+        const same = JSON.stringify([row.question, row.active]) === local.loaded;
+        return Object.assign(local, same ? {position: row.position, version: row.version} : {position: row.position});
+      });
+    },
+    async addQuestion() {
+      this.newErrors = {}; this.newError = "";
+      const body = {category_code: this.qCategory, question: this.questionBody(this.newQ), active: true};
+      const r = await Siaga.api("POST", "/api/v1/guided-questions", body);
+      if (!r.ok) {
+        this.newErrors = r.errors;
+        this.newError = this.problemText(r);
+        return;
+      }
+      this.newQ = this.emptyQuestion();
+      // added to the list as saved; what is being typed in the other questions stays
+      if (r.data.category_code === this.qCategory) {
+        this.questions = [...this.questions, this.editable(r.data)].sort((a, b) => a.position - b.position || a.id.localeCompare(b.id));
+      }
     },
     async load() {
       const [rules, findings, policies] = await Promise.all([Siaga.api("GET", "/api/v1/response-rules"),
