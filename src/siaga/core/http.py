@@ -3,11 +3,13 @@ response is sent), authentication by session cookie or API token, CSRF, and Idem
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from anyio import CancelScope
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select, update
@@ -27,31 +29,56 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _db(request: Request) -> Iterator[Session]:
-    """Readers get a plain transaction; writers a writer's (BEGIN IMMEDIATE on SQLite). The commit
-    happens here, before FastAPI sends the response, so a 2xx always means 'stored'."""
-    write = request.method not in SAFE_METHODS
-    session = open_session(request.app.state.engine, write=write)
-    session.info["clock"] = request.app.state.clock
+def _finish(session: Session, error: BaseException | None) -> None:
+    """Commit (or, after an error, roll back) and close: in one trip to a worker thread."""
     try:
-        yield session
-        session.commit()
-    except StaleDataError as exc:
-        session.rollback()
-        raise Problem(409, "stale_version", current="?") from exc
-    except IntegrityError as exc:
-        session.rollback()
-        raise Problem(409, "conflict") from exc
-    except OperationalError as exc:
-        session.rollback()
-        if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
-            raise Problem(503, "database_busy", headers={"Retry-After": "1"}) from exc
-        raise
+        if error is None:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def _as_problem(exc: BaseException) -> BaseException:
+    if isinstance(exc, StaleDataError):
+        return Problem(409, "stale_version", current="?")
+    if isinstance(exc, IntegrityError):
+        return Problem(409, "conflict")
+    if isinstance(exc, OperationalError) and any(
+            word in str(exc).lower() for word in ("locked", "could not serialize")):
+        return Problem(503, "database_busy", headers={"Retry-After": "1"})
+    return exc
+
+
+async def _db(request: Request) -> AsyncIterator[Session]:
+    """Readers get a plain transaction; writers a writer's (BEGIN IMMEDIATE on SQLite). The commit
+    happens here, before FastAPI sends the response, so a 2xx always means 'stored'. Opening a session
+    touches no database (it connects on first use, in the endpoint's thread), so it happens on the event
+    loop; the commit and close go to a worker thread in one trip."""
+    write = request.method not in SAFE_METHODS
+    session = open_session(request.app.state.engine, write=write)
+    session.info["clock"] = request.app.state.clock
+    try:
+        yield session
+    except BaseException as exc:
+        with CancelScope(shield=True):  # a client gone away still gets its transaction rolled back
+            await run_in_threadpool(_finish, session, exc)
+        problem = _as_problem(exc)
+        if problem is exc:
+            raise
+        raise problem from exc
+    try:
+        with CancelScope(shield=True):
+            await run_in_threadpool(_finish, session, None)
+    except (StaleDataError, IntegrityError, OperationalError) as exc:
+        problem = _as_problem(exc)
+        if problem is exc:
+            raise
+        raise problem from exc
 
 
 # scope="function": the exit code (commit) runs before the response is sent.
@@ -91,11 +118,12 @@ def current_principal(request: Request, db: Session = DbSession) -> Principal:
     return principal
 
 
-def ctx_for(permission: str) -> Callable[..., Ctx]:
+def ctx_for(permission: str) -> Callable[..., Awaitable[Ctx]]:
     """Dependency: the request's Ctx, after checking that the caller holds `permission`."""
 
-    def dependency(request: Request, db: Session = DbSession,
-                   principal: Principal = Depends(current_principal, scope="function")) -> Ctx:
+    # async: it only checks and assembles, so it runs on the event loop instead of taking a worker thread.
+    async def dependency(request: Request, db: Session = DbSession,
+                         principal: Principal = Depends(current_principal, scope="function")) -> Ctx:
         principal.require(permission)
         return Ctx(db=db, actor=principal, clock=request.app.state.clock, settings=request.app.state.settings)
 

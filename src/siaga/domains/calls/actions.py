@@ -3,15 +3,20 @@ data: an odd order or a bad location is recorded, and the call stays in the queu
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.util import identity_key
 
 from siaga.core.audit import AuditEntry
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
-from siaga.db.engine import dialect_insert
 from siaga.domains.calls import schemas, service
 from siaga.domains.calls.models import (
     CALL_EVENT_TARGET,
@@ -29,8 +34,8 @@ from siaga.domains.regions.models import Region
 from siaga.domains.users.models import User
 
 
-def announce_call(ctx: Ctx, call: Call, kind: str, *,
-                  all_locations: list[CallLocation] | None = None) -> schemas.CallOut:
+def announce_call(ctx: Ctx, call: Any, kind: str, *,
+                  all_locations: list[Any] | None = None) -> schemas.CallOut:
     """`all_locations`: every location the call has, known to the caller (a call created in this
     transaction with these and no other): they are not read back."""
     ctx.db.flush()
@@ -39,7 +44,9 @@ def announce_call(ctx: Ctx, call: Call, kind: str, *,
     return out
 
 
-def _add_location(ctx: Ctx, call: Call, loc: schemas.LocationIn) -> CallLocation:
+def _add_location(ctx: Ctx, call: Any, loc: schemas.LocationIn) -> Row[Any]:
+    """Keep a reported location beside the call, as it came: one the call cannot use is flagged, never
+    dropped. A Core INSERT (the telephony hot path): the row comes back whole."""
     valid, reason = loc.valid, loc.invalid_reason
     kode = loc.kode_wilayah
     if kode and ctx.db.get(Region, kode) is None:
@@ -47,12 +54,12 @@ def _add_location(ctx: Ctx, call: Call, loc: schemas.LocationIn) -> CallLocation
         valid, reason, kode = False, f"unknown kode wilayah {kode}", None
     if (loc.lat is None) != (loc.lon is None):
         valid, reason = False, reason or "only one of lat/lon given"
-    row = CallLocation(call_id=call.id, source=loc.source, lat=loc.lat, lon=loc.lon,
-                       accuracy_m=loc.accuracy_m, kode_wilayah=kode, address_text=loc.address_text,
-                       received_at=ctx.now(), valid=valid, invalid_reason=reason, shape=loc.shape,
-                       detail=loc.detail, reference_uri=loc.reference_uri, located_at=loc.located_at)
-    ctx.db.add(row)
-    return row
+    conn, _ = _core(ctx)
+    return conn.execute(_NEW_LOCATION, {
+        "call_id": call.id, "source": loc.source, "lat": loc.lat, "lon": loc.lon, "accuracy_m": loc.accuracy_m,
+        "kode_wilayah": kode, "address_text": loc.address_text, "received_at": ctx.now(), "valid": valid,
+        "invalid_reason": reason, "shape": loc.shape, "detail": loc.detail, "reference_uri": loc.reference_uri,
+        "located_at": loc.located_at}).one()
 
 
 UNMATCHED_FIX = "aml.unmatched"  # the audit action an AML fix with no call yet is kept under (location.actions)
@@ -63,44 +70,46 @@ def _same(column: Any, value: Any) -> Any:
     return column.is_(None) if value is None else column == value
 
 
-def already_attached(ctx: Ctx, call: Call, loc: LocationIn) -> bool:
+def already_attached(ctx: Ctx, call: Any, loc: LocationIn) -> bool:
     return ctx.db.scalar(select(CallLocation.id).where(
         CallLocation.call_id == call.id, CallLocation.source == loc.source, _same(CallLocation.lat, loc.lat),
         _same(CallLocation.lon, loc.lon), _same(CallLocation.accuracy_m, loc.accuracy_m),
         _same(CallLocation.located_at, loc.located_at), CallLocation.valid == loc.valid).limit(1)) is not None
 
 
-_WAITING_FIXES = (select(AuditEntry)
-                  .where(AuditEntry.action == UNMATCHED_FIX, AuditEntry.entity_id == bindparam("number"),
-                         AuditEntry.at >= bindparam("since"))
-                  .order_by(AuditEntry.seq).limit(20))
+_AUDIT = AuditEntry.__table__
+_WAITING_FIXES = (select(_AUDIT.c.seq, _AUDIT.c.data)
+                  .where(_AUDIT.c.action == UNMATCHED_FIX, _AUDIT.c.entity_id == bindparam("number"),
+                         _AUDIT.c.at >= bindparam("since"))
+                  .order_by(_AUDIT.c.seq).limit(20))
 
 
-def attach_waiting_fixes(ctx: Ctx, call: Call, within: timedelta = WAITING_WINDOW) -> int:
+def attach_waiting_fixes(ctx: Ctx, call: Any, within: timedelta = WAITING_WINDOW) -> int:
     """Adopt the AML fixes that arrived for this call's number before the call was recorded (kept as
     `aml.unmatched` audit entries, at most `within` before the call was offered). Returns how many were
     attached; each once, however often this is called. For the telephony intake to call on a new call."""
     normalised = normalise_msisdn(call.caller_number)
     if not normalised:
         return 0
-    entries = ctx.db.scalars(_WAITING_FIXES, {"number": normalised, "since": call.offered_at - within})
+    conn, _ = _core(ctx)
+    entries = conn.execute(_WAITING_FIXES, {"number": normalised, "since": call.offered_at - within}).all()
     attached = 0
-    for entry in entries:
+    for seq, data in entries:
         try:
-            loc = LocationIn.model_validate(entry.data_dict.get("location") or {})
+            loc = LocationIn.model_validate(json.loads(data).get("location") or {})
         except ValueError:
             continue
         if already_attached(ctx, call, loc):
             continue
         _add_location(ctx, call, loc)
-        ctx.audit("aml.attach", "call", call.id, {"from_audit_seq": entry.seq, "via": "waiting"})
+        ctx.audit("aml.attach", "call", call.id, {"from_audit_seq": seq, "via": "waiting"})
         attached += 1
     if attached:
         announce_call(ctx, call, "call.updated")
     return attached
 
 
-def move(call: Call, target: str) -> bool:
+def move(call: Any, target: str) -> bool:
     """Move the call's status to `target` when CALL_TRANSITIONS allows it; False (nothing changed) when not."""
     if target not in CALL_TRANSITIONS[call.status]:
         return False
@@ -178,38 +187,99 @@ def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallO
     return announce_call(ctx, call, "call.updated")
 
 
-_CALL_BY_REF = select(Call).where(Call.external_ref == bindparam("ref")).with_for_update()
+# --- the telephony hot path ----------------------------------------------------------------------------
+# Every call's every event comes through here (the SIP intake, the call-event API, replays), so it speaks
+# SQLAlchemy Core on the session's own connection and transaction: pre-built statements, plain rows, no
+# ORM unit of work. The rules are the ones above (CALL_EVENT_TARGET, status_after_end, move) applied to
+# a plain record of the row; what changed goes back in one UPDATE that bumps the version exactly as the
+# ORM's version counter does, so an ORM writer holding the old version still gets its 409.
+
+CALL = Call.__table__
+CALL_LOCATION = CallLocation.__table__
+CALL_EVENT = CallEventRecord.__table__
+_WRITABLE = ("caller_number", "status", "answered_at", "ended_at", "operator_id", "outcome")
+_CALL_BY_REF = select(*CALL.c).where(CALL.c.external_ref == bindparam("ref")).with_for_update()
+_CALL_BY_ID = select(*CALL.c).where(CALL.c.id == bindparam("id"))
+_OPERATOR_ID = select(User.__table__.c.id).where(User.__table__.c.username == bindparam("username"))
+_UPDATE_CALL = (CALL.update().where(CALL.c.id == bindparam("call_id"))
+                .values({**{name: bindparam(name) for name in _WRITABLE}, "version": CALL.c.version + 1}))
+_NEW_CALL = {d: (pg_insert if d == "postgresql" else sqlite_insert)(CALL)
+             .on_conflict_do_nothing(index_elements=["external_ref"]).returning(*CALL.c)
+             for d in ("postgresql", "sqlite")}
+_NEW_EVENT = {d: (pg_insert if d == "postgresql" else sqlite_insert)(CALL_EVENT)
+              .on_conflict_do_nothing(index_elements=["event_id"]).returning(CALL_EVENT.c.event_id)
+              for d in ("postgresql", "sqlite")}
+_NEW_LOCATION = CALL_LOCATION.insert().returning(*CALL_LOCATION.c)
 
 
-def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[Call, bool]:
-    """The call this event belongs to, locked; created on its first event, whichever type that is.
-    Two processes racing on a call's first events both end up with the one row (ON CONFLICT). An
-    `offered` event is nearly always a call's first: it tries the INSERT first (the new row comes back
+def _core(ctx: Ctx) -> tuple[Connection, str]:
+    """The session's connection (same transaction), after flushing what the session still holds, so a
+    Core statement sees every earlier change of this unit of work."""
+    ctx.db.flush()
+    conn = ctx.db.connection()
+    return conn, conn.dialect.name
+
+
+def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[SimpleNamespace, bool]:
+    """The call this event belongs to, locked, as a plain record; created on its first event, whichever
+    type that is. Two processes racing on a call's first events both end up with the one row (ON CONFLICT).
+    An `offered` event is nearly always a call's first: it tries the INSERT first (the new row comes back
     whole, already locked as ours); any other event looks for the call first."""
+    conn, dialect = _core(ctx)
     if ev.type != "offered":
-        call = ctx.db.scalar(_CALL_BY_REF, {"ref": ev.call_ref})
-        if call is not None:
-            return call, False
-    created = ctx.db.scalars(
-        dialect_insert(ctx.db, Call).values(
-            external_ref=ev.call_ref, caller_number=ev.caller_number, called_number=ev.called_number,
-            status="offered", offered_at=ev.at, notes="", simulated=ev.simulated, version=1)
-        .on_conflict_do_nothing(index_elements=["external_ref"]).returning(Call)
-    ).first()
-    if created is not None:
-        return created, True
-    call = ctx.db.scalar(_CALL_BY_REF, {"ref": ev.call_ref})
-    assert call is not None
-    return call, False
+        row = conn.execute(_CALL_BY_REF, {"ref": ev.call_ref}).first()
+        if row is not None:
+            return SimpleNamespace(**row._mapping), False
+    row = conn.execute(_NEW_CALL[dialect], {
+        "external_ref": ev.call_ref, "caller_number": ev.caller_number, "called_number": ev.called_number,
+        "status": "offered", "offered_at": ev.at, "notes": "", "simulated": ev.simulated, "version": 1,
+    }).first()
+    if row is not None:
+        return SimpleNamespace(**row._mapping), True
+    row = conn.execute(_CALL_BY_REF, {"ref": ev.call_ref}).first()
+    assert row is not None
+    return SimpleNamespace(**row._mapping), False
 
 
 def _claim_event_id(ctx: Ctx, ev: schemas.CallEventIn, call_id: int) -> bool:
     """Record the event id; False when it was recorded before (a replay or a retry)."""
-    return ctx.db.execute(
-        dialect_insert(ctx.db, CallEventRecord).values(
-            event_id=ev.event_id, call_id=call_id, type=ev.type, at=ev.at, received_at=ctx.now())
-        .on_conflict_do_nothing(index_elements=["event_id"]).returning(CallEventRecord.event_id)
-    ).first() is not None
+    conn = ctx.db.connection()
+    return conn.execute(_NEW_EVENT[conn.dialect.name], {
+        "event_id": ev.event_id, "call_id": call_id, "type": ev.type, "at": ev.at, "received_at": ctx.now(),
+    }).first() is not None
+
+
+def apply_call_event(call: Any, ev: schemas.CallEventIn, operator_id: Callable[[str], int | None]) -> None:
+    """What a telephony event does to a call (a row record or an ORM Call): times, the operator, the status
+    (CALL_EVENT_TARGET, status_after_end, along CALL_TRANSITIONS) and why nobody took it."""
+    if not call.caller_number and ev.caller_number:
+        call.caller_number = ev.caller_number
+    if ev.type == "answered":
+        call.answered_at = call.answered_at or ev.at
+        if ev.operator_username and call.operator_id is None:
+            call.operator_id = operator_id(ev.operator_username)
+    elif ev.type in ("ended", "abandoned", "missed"):
+        call.ended_at = call.ended_at or ev.at
+    target = CALL_EVENT_TARGET[ev.type]
+    if target == "end":
+        target = status_after_end(call.answered_at is not None, ev.type)
+    if target is not None and move(call, target):
+        if target == "abandoned":  # nobody took it: say why, unless someone already said
+            call.outcome = call.outcome or ("missed_out_of_hours" if ev.type == "missed" and call.answered_at is None
+                                            else "abandoned")
+
+
+def _save(ctx: Ctx, call: SimpleNamespace, before: dict[str, Any]) -> None:
+    """Write back what the event changed, bumping the version; an ORM copy of the call already in this
+    session is expired so that it reads the row again."""
+    if all(getattr(call, name) == before[name] for name in _WRITABLE):
+        return
+    conn = ctx.db.connection()
+    conn.execute(_UPDATE_CALL, {"call_id": call.id, **{name: getattr(call, name) for name in _WRITABLE}})
+    call.version += 1
+    held = ctx.db.identity_map.get(identity_key(Call, call.id))
+    if held is not None:
+        ctx.db.expire(held)
 
 
 def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventResult:
@@ -220,27 +290,15 @@ def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventRes
             # The same event id for another call: refuse it, and the call just created with it.
             raise Problem(409, "duplicate", what="event_id", value=ev.event_id)
         return schemas.CallEventResult(duplicate=True, call=service.call_out(ctx.db, call))
-    if not call.caller_number and ev.caller_number:
-        call.caller_number = ev.caller_number
-    if ev.type == "answered":
-        call.answered_at = call.answered_at or ev.at
-        if ev.operator_username and call.operator_id is None:
-            call.operator_id = ctx.db.scalar(select(User.id).where(User.username == ev.operator_username))
-    elif ev.type in ("ended", "abandoned", "missed"):
-        call.ended_at = call.ended_at or ev.at
-    target = CALL_EVENT_TARGET[ev.type]
-    if target == "end":
-        target = status_after_end(call.answered_at is not None, ev.type)
-    if target is not None and move(call, target):
-        if target == "abandoned":  # nobody took it: say why, unless someone already said
-            call.outcome = call.outcome or ("missed_out_of_hours" if ev.type == "missed" and call.answered_at is None
-                                            else "abandoned")
+    before = {name: getattr(call, name) for name in _WRITABLE}
+    conn = ctx.db.connection()
+    apply_call_event(call, ev, lambda username: conn.execute(_OPERATOR_ID, {"username": username}).scalar())
+    _save(ctx, call, before)
     given = ([ev.location] if ev.location is not None else []) + ev.locations
     added = [_add_location(ctx, call, loc) for loc in given]
     attached = 0
     if created and call.caller_number:
         # An AML fix may arrive (by SMS) before the call is recorded: it was kept, and joins the call now.
-        ctx.db.flush()
         attached = attach_waiting_fixes(ctx, call)
     ctx.audit("call.event", "call", call.id, {"event_id": ev.event_id, "type": ev.type, "at": ev.at.isoformat(),
                                               **({"simulated": True} if created and call.simulated else {})})

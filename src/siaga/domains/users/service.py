@@ -12,14 +12,16 @@ from siaga.core.authz import Principal
 from siaga.core.security import digest, session_digest
 from siaga.domains.users.models import ApiToken, User, UserSession
 
-# Every request authenticates: one pre-built statement each (built and cache-keyed once), plain columns
-# (no ORM objects to load), the validity checks in the WHERE clause.
-_PRINCIPAL_COLUMNS = (User.id, User.username, User.full_name, User.role, User.agency_id, User.language)
-_BY_SESSION = (select(*_PRINCIPAL_COLUMNS, UserSession.csrf_token).join(User, User.id == UserSession.user_id)
-               .where(UserSession.id == bindparam("key"), UserSession.expires_at > bindparam("now"),
-                      User.active.is_(True)))
-_BY_TOKEN = (select(*_PRINCIPAL_COLUMNS).join(ApiToken, ApiToken.user_id == User.id)
-             .where(ApiToken.token_hash == bindparam("key"), ApiToken.revoked_at.is_(None), User.active.is_(True)))
+# Every request authenticates: one pre-built Core statement each (built and cache-keyed once), run on the
+# session's connection (no ORM compile or loading), plain columns, the validity checks in the WHERE clause.
+_USER, _TOKEN, _SESSION = User.__table__, ApiToken.__table__, UserSession.__table__
+_PRINCIPAL_COLUMNS = (_USER.c.id, _USER.c.username, _USER.c.full_name, _USER.c.role, _USER.c.agency_id,
+                      _USER.c.language)
+_BY_SESSION = (select(*_PRINCIPAL_COLUMNS, _SESSION.c.csrf_token).join(_USER, _USER.c.id == _SESSION.c.user_id)
+               .where(_SESSION.c.id == bindparam("key"), _SESSION.c.expires_at > bindparam("now"),
+                      _USER.c.active.is_(True)))
+_BY_TOKEN = (select(*_PRINCIPAL_COLUMNS).join(_TOKEN, _TOKEN.c.user_id == _USER.c.id)
+             .where(_TOKEN.c.token_hash == bindparam("key"), _TOKEN.c.revoked_at.is_(None), _USER.c.active.is_(True)))
 
 
 def _principal(row: Any, via: str, csrf: str = "") -> Principal:
@@ -29,13 +31,13 @@ def _principal(row: Any, via: str, csrf: str = "") -> Principal:
 
 def principal_for_session(db: Session, secret: str, cookie: str, now: datetime) -> Principal | None:
     """The user behind a browser session cookie, if the session is current and the user active."""
-    row = db.execute(_BY_SESSION, {"key": session_digest(secret, cookie), "now": now}).first()
+    row = db.connection().execute(_BY_SESSION, {"key": session_digest(secret, cookie), "now": now}).first()
     return None if row is None else _principal(row, "session", row.csrf_token)
 
 
 def principal_for_token(db: Session, token: str) -> Principal | None:
     """The user behind an API token, if the token is not revoked and the user active."""
-    row = db.execute(_BY_TOKEN, {"key": digest(token)}).first()
+    row = db.connection().execute(_BY_TOKEN, {"key": digest(token)}).first()
     return None if row is None else _principal(row, "token")
 
 
