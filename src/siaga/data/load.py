@@ -23,6 +23,7 @@ from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.response.seed import load_plan
 from siaga.domains.roads.actions import load_demo_network
 from siaga.domains.units.models import Unit
+from siaga.events.kinds import EventKind
 
 DATA_DIR = Path(__file__).parent
 BENGKALIS = DATA_DIR / "bengkalis"
@@ -168,5 +169,5 @@ def load_reference(ctx: Ctx, folder: Path = BENGKALIS) -> LoadReport:
         report.count("road_network")  # only into a database with no road network
     if report.added:
         ctx.audit("reference.load", "reference", folder.name, report.added)
-        ctx.emit("reference.loaded", "reference", None, {"folder": folder.name, "added": report.added})
+        ctx.emit(EventKind.REFERENCE_LOADED, "reference", None, {"folder": folder.name, "added": report.added})
     return report
