@@ -1,30 +1,54 @@
-"""A console hears only the event kinds it subscribes to: every kind the code emits must be listed."""
+"""A console hears only the event kinds it subscribes to, so the outbox accepts nothing but an EventKind:
+a kind outside the enumeration fails where it is emitted, before it could be committed and lost."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from datetime import UTC, datetime
 
-from siaga.events.kinds import EVENT_KINDS
+import pytest
+from sqlalchemy.orm import Session
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "siaga"
-EMITTED = re.compile(r"""(?:announce_[a-z]+|emit)\([^"\n]*?"([a-z_]+\.[a-z_]+)"(?:\s+if[^"\n]*"([a-z_]+\.[a-z_]+)")?""")
-
-
-def emitted_kinds() -> set[str]:
-    kinds: set[str] = set()
-    for path in SRC.rglob("*.py"):
-        for match in EMITTED.finditer(path.read_text(encoding="utf-8")):
-            kinds.update(k for k in match.groups() if k)
-    return kinds
+from siaga.core.authz import SYSTEM
+from siaga.core.clock import FixedClock
+from siaga.core.context import Ctx
+from siaga.events.kinds import EVENT_KINDS, EventKind
+from siaga.events.outbox import emit
+from siaga.settings import Settings
 
 
-def test_every_emitted_kind_is_listed():
-    found = emitted_kinds()
-    assert {"incident.created", "incident.escalated", "call.updated", "timeline.added"} <= found  # the scan works
-    assert found - set(EVENT_KINDS) == set()
+def queued(session: Session) -> list[dict]:
+    pending = session.info.get("siaga_ledger")
+    return [] if pending is None else pending.events
 
 
-def test_consoles_subscribe_to_the_list():
-    js = (SRC / "web" / "static" / "js" / "siaga.js").read_text(encoding="utf-8")
-    assert "REF.event_kinds" in js and "const EVENT_KINDS = [" not in js
+@pytest.mark.parametrize("kind", ["incident.creatd", "incident.created", "", None, 1])
+def test_emitting_anything_but_an_event_kind_is_refused(kind):
+    """A misspelt kind, and even a listed one as a bare string: only the enumeration's members pass."""
+    session = Session()
+    with pytest.raises(TypeError, match="not an EventKind"):
+        emit(session, kind, "incident", 1, {})  # type: ignore[arg-type]
+    assert queued(session) == []
+
+
+def test_an_action_context_refuses_an_unlisted_kind_too():
+    ctx = Ctx(db=Session(), actor=SYSTEM, clock=FixedClock(datetime(2026, 11, 27, tzinfo=UTC)), settings=Settings())
+    with pytest.raises(TypeError):
+        ctx.emit("unit.teleported", "unit", 1, {})  # type: ignore[arg-type]
+    ctx.emit(EventKind.UNIT_CREATED, "unit", 1, {"id": 1})
+    assert [e["kind"] for e in queued(ctx.db)] == ["unit.created"]
+
+
+def test_a_kind_is_queued_as_its_plain_name():
+    """What the ledger writes and the stream names (`event: unit.created`) is the string, not the member."""
+    session = Session()
+    emit(session, EventKind.TIMELINE_ADDED, "timeline", 7, {"incident_id": 1})
+    (event,) = queued(session)
+    assert event["kind"] == "timeline.added" and type(event["kind"]) is str
+
+
+def test_the_console_list_is_the_enumeration():
+    assert EVENT_KINDS == tuple(kind.value for kind in EventKind)
+    assert len(set(EVENT_KINDS)) == len(EVENT_KINDS)
+    # SSE event names: one line, no spaces; the consoles' listeners are keyed by exactly these.
+    assert all(re.fullmatch(r"[a-z_]+\.[a-z_]+", kind) for kind in EVENT_KINDS)

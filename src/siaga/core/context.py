@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from siaga.core.authz import Principal
 from siaga.core.clock import Clock
+from siaga.events.kinds import EventKind
 from siaga.events.outbox import Audience, audit, emit
 from siaga.settings import Settings
 
@@ -31,6 +32,6 @@ class Ctx:
         audit(self.db, actor_id=self.actor.user_id or None, actor=self.actor.label, action=action,
               entity=entity, entity_id=entity_id, data=data)
 
-    def emit(self, kind: str, entity: str, entity_id: int | None, payload: dict[str, Any],
+    def emit(self, kind: EventKind, entity: str, entity_id: int | None, payload: dict[str, Any],
              audience: Audience | None = None) -> None:
         emit(self.db, kind, entity, entity_id, payload, audience or Audience())

@@ -22,7 +22,9 @@ from siaga.domains.regions.actions import load_shipped_boundaries
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.response.seed import load_plan
 from siaga.domains.roads.actions import load_demo_network
+from siaga.domains.units.actions import announce_unit
 from siaga.domains.units.models import Unit
+from siaga.events.kinds import EventKind
 
 DATA_DIR = Path(__file__).parent
 BENGKALIS = DATA_DIR / "bengkalis"
@@ -60,6 +62,9 @@ class Kind:
     stored: Callable[[Session], Iterable[str]]  # the keys already in the database
     build: Callable[[Ctx, dict[str, str]], Any]
     prepare: Callable[[list[dict[str, str]]], list[dict[str, str]]] = lambda file_rows: file_rows
+    # Rows that are live state, not reference data, are announced like any other new one: a console open
+    # while a site folder is loaded shows them at once (tests/integration/test_event_guard.py).
+    announce: Callable[[Ctx, Any], None] | None = None
 
 
 def _agency_id(ctx: Ctx, code: str) -> int:
@@ -132,7 +137,8 @@ KINDS: tuple[Kind, ...] = (
          _category, prepare=lambda file_rows: sorted(file_rows, key=lambda r: r["parent_code"] != "")),
     Kind("agencies", "agencies.csv", lambda r: r["code"], lambda db: db.scalars(select(Agency.code)), _agency),
     Kind("stations", "stations.csv", lambda r: r["code"], lambda db: db.scalars(select(Station.code)), _station),
-    Kind("units", "units.csv", lambda r: r["callsign"], lambda db: db.scalars(select(Unit.callsign)), _unit),
+    Kind("units", "units.csv", lambda r: r["callsign"], lambda db: db.scalars(select(Unit.callsign)), _unit,
+         announce=lambda ctx, unit: announce_unit(ctx, unit, EventKind.UNIT_CREATED)),
     Kind("landmarks", "landmarks.csv", lambda r: r["name"], _landmark_names, _landmark),
     Kind("islands", "islands.csv", lambda r: r["name"], _landmark_names, _island, prepare=_island_names),
 )
@@ -144,8 +150,11 @@ def _load_kind(ctx: Ctx, folder: Path, kind: Kind, report: LoadReport) -> None:
         key = kind.key(row)
         if key in stored:
             continue
-        ctx.db.add(kind.build(ctx, row))
+        built = kind.build(ctx, row)
+        ctx.db.add(built)
         ctx.db.flush()  # the next row (a subcategory, a station) may refer to this one
+        if kind.announce is not None:
+            kind.announce(ctx, built)
         stored.add(key)
         report.count(kind.name)
 
@@ -168,5 +177,5 @@ def load_reference(ctx: Ctx, folder: Path = BENGKALIS) -> LoadReport:
         report.count("road_network")  # only into a database with no road network
     if report.added:
         ctx.audit("reference.load", "reference", folder.name, report.added)
-        ctx.emit("reference.loaded", "reference", None, {"folder": folder.name, "added": report.added})
+        ctx.emit(EventKind.REFERENCE_LOADED, "reference", None, {"folder": folder.name, "added": report.added})
     return report

@@ -1,17 +1,39 @@
-"""Every kind of event the outbox emits. Browser consoles subscribe to exactly these (SSE delivers a named
-event only to a listener for that name), so a kind missing here would be silently lost in every console:
-`tests/unit/test_event_kinds.py` fails when the code emits a kind this list does not name."""
+"""Every kind of event the outbox emits, as one typed enumeration. Browser consoles subscribe to exactly
+these (SSE delivers a named event only to a listener for that name; web/ui.py hands EVENT_KINDS to
+siaga.js as REF.event_kinds), so a kind missing here would be silently lost in every console: the outbox
+refuses to emit anything that is not an EventKind, and live/snapshot.py gives every kind a rule (or names
+it as reference data), which tests/integration/test_event_guard.py proves kind by kind."""
 
 from __future__ import annotations
 
-EVENT_KINDS: tuple[str, ...] = (
-    "incident.created", "incident.updated", "incident.status_changed", "incident.assignment_added",
-    "incident.assignment_changed", "incident.unit_assigned", "incident.escalated",
-    "unit.created", "unit.status_changed",
-    "call.created", "call.updated",
-    "timeline.added",
-    "agency.created", "station.created", "category.created", "landmark.created", "reference.loaded",
-    "roads.network_replaced", "regions.boundaries_imported", "regions.landmarks_imported",
-    "telephony.line", "telephony.edge",
-    "question.changed",
-)
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    INCIDENT_CREATED = "incident.created"
+    INCIDENT_UPDATED = "incident.updated"
+    INCIDENT_STATUS_CHANGED = "incident.status_changed"
+    INCIDENT_ASSIGNMENT_ADDED = "incident.assignment_added"
+    INCIDENT_ASSIGNMENT_CHANGED = "incident.assignment_changed"
+    INCIDENT_UNIT_ASSIGNED = "incident.unit_assigned"
+    INCIDENT_ESCALATED = "incident.escalated"
+    UNIT_CREATED = "unit.created"
+    UNIT_STATUS_CHANGED = "unit.status_changed"
+    CALL_CREATED = "call.created"
+    CALL_UPDATED = "call.updated"
+    TIMELINE_ADDED = "timeline.added"
+    AGENCY_CREATED = "agency.created"
+    STATION_CREATED = "station.created"
+    CATEGORY_CREATED = "category.created"
+    LANDMARK_CREATED = "landmark.created"
+    REFERENCE_LOADED = "reference.loaded"
+    ROADS_NETWORK_REPLACED = "roads.network_replaced"
+    REGIONS_BOUNDARIES_IMPORTED = "regions.boundaries_imported"
+    REGIONS_LANDMARKS_IMPORTED = "regions.landmarks_imported"
+    TELEPHONY_LINE = "telephony.line"
+    TELEPHONY_EDGE = "telephony.edge"
+    QUESTION_CHANGED = "question.changed"
+
+
+# What the consoles subscribe to (the SSE event names), in the enumeration's order.
+EVENT_KINDS: tuple[str, ...] = tuple(kind.value for kind in EventKind)

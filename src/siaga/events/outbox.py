@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from siaga.core.audit import AuditEntry, canonical_json, chain_hash, content_hash
 from siaga.core.clock import Clock
+from siaga.events.kinds import EventKind
 from siaga.events.models import Event, LedgerHead
 
 NOTIFY_CHANNEL = "siaga_events"
@@ -59,10 +60,15 @@ def audit(session: Session, *, actor_id: int | None, actor: str, action: str, en
     })
 
 
-def emit(session: Session, kind: str, entity: str, entity_id: int | None, payload: dict[str, Any],
+def emit(session: Session, kind: EventKind, entity: str, entity_id: int | None, payload: dict[str, Any],
          audience: Audience = STAFF_ONLY) -> None:
+    """Queue an event for this transaction. Only an EventKind is accepted, never a bare string (even a listed
+    one): consoles subscribe to the enumeration's values, so a kind outside it would reach no console, and a
+    typo must fail where it is written rather than be committed and lost."""
+    if not isinstance(kind, EventKind):
+        raise TypeError(f"event kind {kind!r} is not an EventKind (siaga.events.kinds): no console would hear it")
     _pending(session).events.append({
-        "kind": kind, "entity": entity, "entity_id": entity_id, "payload": payload,
+        "kind": kind.value, "entity": entity, "entity_id": entity_id, "payload": payload,
         "audience": audience.as_dict(),
     })
 

@@ -9,6 +9,7 @@ from siaga.core.errors import Problem, invalid
 from siaga.domains.agencies import schemas
 from siaga.domains.agencies.models import UNIT_STATUSES, Agency, Station
 from siaga.domains.regions.models import Region
+from siaga.events.kinds import EventKind
 
 
 def create_agency(ctx: Ctx, data: schemas.AgencyCreate) -> schemas.AgencyOut:
@@ -22,7 +23,7 @@ def create_agency(ctx: Ctx, data: schemas.AgencyCreate) -> schemas.AgencyOut:
     ctx.db.flush()
     out = schemas.AgencyOut.model_validate(agency)
     ctx.audit("agency.create", "agency", agency.id, data.model_dump())
-    ctx.emit("agency.created", "agency", agency.id, out.model_dump(mode="json"))
+    ctx.emit(EventKind.AGENCY_CREATED, "agency", agency.id, out.model_dump(mode="json"))
     return out
 
 
@@ -38,5 +39,5 @@ def create_station(ctx: Ctx, data: schemas.StationCreate) -> schemas.StationOut:
     ctx.db.flush()
     out = schemas.StationOut.model_validate(station)
     ctx.audit("station.create", "station", station.id, data.model_dump())
-    ctx.emit("station.created", "station", station.id, out.model_dump(mode="json"))
+    ctx.emit(EventKind.STATION_CREATED, "station", station.id, out.model_dump(mode="json"))
     return out

@@ -17,6 +17,7 @@ from siaga.domains.callers.models import NuisanceRule
 from siaga.domains.calls.actions import announce_call
 from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, CallerMeasure
 from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
+from siaga.events.kinds import EventKind
 from siaga.settings import Settings
 
 APPLIED_AT_ONCE = ("flag", "lower_priority")  # information and a bounded queue position only
@@ -64,7 +65,7 @@ def announce_number(ctx: Ctx, raw_number: str) -> None:
         return
     for call in ctx.db.scalars(select(Call).where(Call.caller_number.in_(msisdn_variants(number)),
                                                   Call.status.in_(CALL_LIVE_STATUSES))):
-        announce_call(ctx, call, "call.updated")
+        announce_call(ctx, call, EventKind.CALL_UPDATED)
 
 
 def expire_due(ctx: Ctx) -> int:

@@ -32,9 +32,10 @@ from siaga.domains.calls.numbers import normalise_msisdn
 from siaga.domains.calls.schemas import LocationIn
 from siaga.domains.regions.models import Region
 from siaga.domains.users.models import User
+from siaga.events.kinds import EventKind
 
 
-def announce_call(ctx: Ctx, call: Any, kind: str, *,
+def announce_call(ctx: Ctx, call: Any, kind: EventKind, *,
                   all_locations: list[Any] | None = None) -> schemas.CallOut:
     """`all_locations`: every location the call has, known to the caller (a call created in this
     transaction with these and no other): they are not read back."""
@@ -105,7 +106,7 @@ def attach_waiting_fixes(ctx: Ctx, call: Any, within: timedelta = WAITING_WINDOW
         ctx.audit("aml.attach", "call", call.id, {"from_audit_seq": seq, "via": "waiting"})
         attached += 1
     if attached:
-        announce_call(ctx, call, "call.updated")
+        announce_call(ctx, call, EventKind.CALL_UPDATED)
     return attached
 
 
@@ -128,7 +129,7 @@ def create_call(ctx: Ctx, data: schemas.CallCreate) -> schemas.CallOut:
     if data.location is not None:
         _add_location(ctx, call, data.location)
     ctx.audit("call.create", "call", call.id, data.model_dump(mode="json"))
-    return announce_call(ctx, call, "call.created")
+    return announce_call(ctx, call, EventKind.CALL_CREATED)
 
 
 def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.CallOut:
@@ -156,7 +157,7 @@ def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.Cal
         call.ended_at = ctx.now()
         move(call, status_after_end(call.answered_at is not None, "ended"))
     ctx.audit("call.update", "call", call.id, changes)
-    return announce_call(ctx, call, "call.updated")
+    return announce_call(ctx, call, EventKind.CALL_UPDATED)
 
 
 def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallOut:
@@ -184,7 +185,7 @@ def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallO
     call.answered_at = call.answered_at or ctx.now()
     call.operator_id = me
     ctx.audit("call.claim", "call", call.id, {"from": before, "operator_id": me})
-    return announce_call(ctx, call, "call.updated")
+    return announce_call(ctx, call, EventKind.CALL_UPDATED)
 
 
 # --- the telephony hot path ----------------------------------------------------------------------------
@@ -199,7 +200,6 @@ CALL_LOCATION = CallLocation.__table__
 CALL_EVENT = CallEventRecord.__table__
 _WRITABLE = ("caller_number", "status", "answered_at", "ended_at", "operator_id", "outcome")
 _CALL_BY_REF = select(*CALL.c).where(CALL.c.external_ref == bindparam("ref")).with_for_update()
-_CALL_BY_ID = select(*CALL.c).where(CALL.c.id == bindparam("id"))
 _OPERATOR_ID = select(User.__table__.c.id).where(User.__table__.c.username == bindparam("username"))
 _UPDATE_CALL = (CALL.update().where(CALL.c.id == bindparam("call_id"))
                 .values({**{name: bindparam(name) for name in _WRITABLE}, "version": CALL.c.version + 1}))
@@ -302,6 +302,6 @@ def ingest_call_event(ctx: Ctx, ev: schemas.CallEventIn) -> schemas.CallEventRes
         attached = attach_waiting_fixes(ctx, call)
     ctx.audit("call.event", "call", call.id, {"event_id": ev.event_id, "type": ev.type, "at": ev.at.isoformat(),
                                               **({"simulated": True} if created and call.simulated else {})})
-    out = announce_call(ctx, call, "call.created" if created else "call.updated",
+    out = announce_call(ctx, call, EventKind.CALL_CREATED if created else EventKind.CALL_UPDATED,
                         all_locations=added if created and not attached else None)
     return schemas.CallEventResult(duplicate=False, call=out)

@@ -111,12 +111,18 @@ def _linked_text(text: str) -> str:
     return text if text.startswith(LINKED_CALL) else masked(text)
 
 
-def timeline_for(who: Principal, entry: dict[str, Any]) -> dict[str, Any]:
-    """A timeline entry `call_linked` written as prose long ago carries the caller's number as its text; one
-    with a code holds the number masked already."""
-    if entry.get("kind") != "call_linked" or entry.get("code") or sees_full_numbers(who):
+def _masked_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A timeline entry `call_linked` written as prose long ago carries the caller's number as its text, and
+    so as its note (what was typed); one with a code holds the number masked already."""
+    if entry.get("kind") != "call_linked" or entry.get("code"):
         return entry
-    return {**entry, "text": _linked_text(entry.get("text", ""))}
+    return {**entry, "text": _linked_text(entry.get("text", "")), "note": ""}
+
+
+def timeline_for(who: Principal, entry: dict[str, Any]) -> dict[str, Any]:
+    """A timeline entry (as a dict: the snapshot, the stream) as this reader may see it — the rule of
+    `timeline_entries_for`, which the REST API uses."""
+    return entry if sees_full_numbers(who) else _masked_entry(entry)
 
 
 def timeline_entries_for(who: Principal, entries: list[M]) -> list[M]:
@@ -136,7 +142,7 @@ def _masked_copy(event: dict[str, Any]) -> dict[str, Any]:
     if event["entity"] == "call":
         payload["caller_number"] = masked(payload.get("caller_number", ""))
     else:
-        payload["text"] = _linked_text(payload.get("text", ""))
+        payload = _masked_entry(payload)
     body = {k: event[k] for k in ("id", "at", "kind", "entity", "entity_id")}
     body["payload"] = payload
     data = json.dumps(body, separators=(",", ":"))

@@ -25,6 +25,7 @@ from siaga.domains.units import schemas as unit_schemas
 from siaga.domains.units.actions import announce_unit
 from siaga.domains.units.models import ASSIGNABLE_STATUSES, UNIT_TRANSITIONS, Unit
 from siaga.domains.units.service import get_visible_unit
+from siaga.events.kinds import EventKind
 
 
 def create_assignment(ctx: Ctx, incident_id: int, data: schemas.AssignmentCreate) -> schemas.IncidentOut:
@@ -39,7 +40,7 @@ def create_assignment(ctx: Ctx, incident_id: int, data: schemas.AssignmentCreate
     if exists is not None:
         raise Problem(409, "already_assigned")
     notify_agency(ctx, incident, agency)
-    return announce_incident(ctx, incident, "incident.assignment_added")
+    return announce_incident(ctx, incident, EventKind.INCIDENT_ASSIGNMENT_ADDED)
 
 
 def dispatch_agencies(ctx: Ctx, incident_id: int, data: schemas.DispatchIn) -> schemas.IncidentOut:
@@ -58,7 +59,8 @@ def dispatch_agencies(ctx: Ctx, incident_id: int, data: schemas.DispatchIn) -> s
             agencies.append(agency)
     for agency in agencies:
         notify_agency(ctx, incident, agency, reason=data.note)
-    return announce_incident(ctx, incident, "incident.assignment_added" if agencies else "incident.updated")
+    kind = EventKind.INCIDENT_ASSIGNMENT_ADDED if agencies else EventKind.INCIDENT_UPDATED
+    return announce_incident(ctx, incident, kind)
 
 
 def notify_agency(ctx: Ctx, incident: Incident, agency: Agency, reason: str = "",
@@ -102,7 +104,7 @@ def _release_units(ctx: Ctx, assignment: Assignment) -> None:
         ua.cleared_at = now
         unit.status = "returning" if unit.status in ("en_route", "on_scene") else "available"
         unit.status_at = now
-        announce_unit(ctx, unit, "unit.status_changed")
+        announce_unit(ctx, unit, EventKind.UNIT_STATUS_CHANGED)
 
 
 def change_assignment_state(ctx: Ctx, assignment_id: int, data: schemas.AssignmentStateIn) -> schemas.IncidentOut:
@@ -139,7 +141,7 @@ def change_assignment_state(ctx: Ctx, assignment_id: int, data: schemas.Assignme
                   "to": target})
     ctx.audit("assignment.state", "assignment", assignment.id,
               {"from": current, "to": target, "reason": data.reason})
-    return announce_incident(ctx, incident, "incident.assignment_changed")
+    return announce_incident(ctx, incident, EventKind.INCIDENT_ASSIGNMENT_CHANGED)
 
 
 def assign_unit(ctx: Ctx, assignment_id: int, data: schemas.AssignUnitIn) -> schemas.IncidentOut:
@@ -169,8 +171,8 @@ def assign_unit(ctx: Ctx, assignment_id: int, data: schemas.AssignUnitIn) -> sch
     add_timeline(ctx, incident.id, "unit_assigned", unit.callsign,
                  {"assignment_id": assignment.id, "unit_id": unit.id})
     ctx.audit("unit.assign", "unit", unit.id, {"assignment_id": assignment.id, "incident_id": incident.id})
-    announce_unit(ctx, unit, "unit.status_changed")
-    return announce_incident(ctx, incident, "incident.unit_assigned")
+    announce_unit(ctx, unit, EventKind.UNIT_STATUS_CHANGED)
+    return announce_incident(ctx, incident, EventKind.INCIDENT_UNIT_ASSIGNED)
 
 
 def report_unit_status(ctx: Ctx, unit_id: int, data: unit_schemas.UnitStatusIn) -> unit_schemas.UnitOut:
@@ -208,9 +210,9 @@ def report_unit_status(ctx: Ctx, unit_id: int, data: unit_schemas.UnitStatusIn) 
         add_timeline(ctx, incident.id, "unit_status", unit.callsign,
                      {"unit_id": unit.id, "from": current, "to": target})
     ctx.audit("unit.status", "unit", unit.id, {"from": current, "to": target, "lat": data.lat, "lon": data.lon})
-    announce_unit(ctx, unit, "unit.status_changed")
+    announce_unit(ctx, unit, EventKind.UNIT_STATUS_CHANGED)
     if incident is not None:
-        announce_incident(ctx, incident, "incident.updated")
+        announce_incident(ctx, incident, EventKind.INCIDENT_UPDATED)
     return unit_schemas.UnitOut.model_validate(unit)
 
 

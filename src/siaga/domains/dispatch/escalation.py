@@ -29,6 +29,7 @@ from siaga.domains.dispatch import deadlines
 from siaga.domains.dispatch.actions import notify_agency
 from siaga.domains.incidents.actions import add_timeline, announce_incident
 from siaga.domains.incidents.models import INCIDENT_OPEN_STATUSES, Assignment, Deadline, Incident
+from siaga.events.kinds import EventKind
 from siaga.settings import Settings
 
 log = logging.getLogger("siaga.deadlines")
@@ -87,7 +88,7 @@ def fire_one(ctx: Ctx, deadline_id: int, process: str = PROCESS) -> bool:
         assignment.escalation_level = max(assignment.escalation_level, 2)
         assignment.escalated_at = now
         _notify_backup(ctx, incident, assignment, agency, deadline.step)
-    announce_incident(ctx, incident, "incident.escalated")
+    announce_incident(ctx, incident, EventKind.INCIDENT_ESCALATED)
     return True
 
 

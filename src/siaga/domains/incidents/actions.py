@@ -30,10 +30,11 @@ from siaga.domains.incidents.models import (
 from siaga.domains.incidents.questions import asked
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import get_geocoder
+from siaga.events.kinds import EventKind
 from siaga.events.outbox import Audience
 
 
-def announce_incident(ctx: Ctx, incident: Incident, kind: str, *,
+def announce_incident(ctx: Ctx, incident: Incident, kind: EventKind, *,
                       created_with_calls: list[int] | None = None) -> schemas.IncidentOut:
     """Emit the incident as it now stands to staff and every agency assigned to it. `created_with_calls`:
     the incident was created in this transaction, with these calls and nothing else linked to it yet (no
@@ -59,7 +60,7 @@ def add_timeline(ctx: Ctx, incident_id: int, kind: str, text: str = "", data: di
     ctx.db.add(entry)
     ctx.db.flush()
     payload = schemas.TimelineOut.of(entry, SOURCE_LANGUAGE).model_dump(mode="json")
-    ctx.emit("timeline.added", "timeline", entry.id, payload,
+    ctx.emit(EventKind.TIMELINE_ADDED, "timeline", entry.id, payload,
              Audience(agencies=tuple(service.agency_ids_of(ctx.db, incident_id))))
     return entry
 
@@ -105,7 +106,7 @@ def create_category(ctx: Ctx, data: schemas.CategoryCreate) -> schemas.CategoryO
     ctx.db.flush()
     out = schemas.CategoryOut.model_validate(category)
     ctx.audit("category.create", "category", category.code, data.model_dump())
-    ctx.emit("category.created", "category", None, out.model_dump(mode="json"))
+    ctx.emit(EventKind.CATEGORY_CREATED, "category", None, out.model_dump(mode="json"))
     return out
 
 
@@ -191,7 +192,7 @@ def create_incident(ctx: Ctx, data: schemas.IncidentCreate) -> schemas.IncidentO
               {"number": incident.number, **fields, **({"answers": answers} if answers else {})})
     if call is not None:
         _attach_call(ctx, incident, call)
-    return announce_incident(ctx, incident, "incident.created", created_with_calls=[call.id] if call else [])
+    return announce_incident(ctx, incident, EventKind.INCIDENT_CREATED, created_with_calls=[call.id] if call else [])
 
 
 def update_incident(ctx: Ctx, incident_id: int, data: schemas.IncidentUpdate) -> schemas.IncidentOut:
@@ -212,14 +213,14 @@ def update_incident(ctx: Ctx, incident_id: int, data: schemas.IncidentUpdate) ->
         setattr(incident, key, value)
     add_timeline(ctx, incident.id, "updated", "", {"before": before, "after": changes})
     ctx.audit("incident.update", "incident", incident.id, {"before": before, "after": changes})
-    return announce_incident(ctx, incident, "incident.updated")
+    return announce_incident(ctx, incident, EventKind.INCIDENT_UPDATED)
 
 
 def change_incident_status(ctx: Ctx, incident_id: int, data: schemas.IncidentStatusIn) -> schemas.IncidentOut:
     incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id, for_update=True)
     check_version(incident.version, data.version)
     set_incident_status(ctx, incident, data.status, data.note)
-    return announce_incident(ctx, incident, "incident.status_changed")
+    return announce_incident(ctx, incident, EventKind.INCIDENT_STATUS_CHANGED)
 
 
 def cancel_deadlines(ctx: Ctx, *, assignment_id: int | None = None, incident_id: int | None = None,
@@ -280,7 +281,7 @@ def _attach_call(ctx: Ctx, incident: Incident, call: Call) -> None:
     add_timeline(ctx, incident.id, "call_linked", data={"call_id": call.id},
                  message=linked_call_message(call.id, call.caller_number))
     ctx.audit("call.link", "call", call.id, {"incident_id": incident.id})
-    announce_call(ctx, call, "call.updated")
+    announce_call(ctx, call, EventKind.CALL_UPDATED)
 
 
 def link_call(ctx: Ctx, incident_id: int, data: schemas.LinkCallIn) -> schemas.IncidentOut:
@@ -293,4 +294,4 @@ def link_call(ctx: Ctx, incident_id: int, data: schemas.LinkCallIn) -> schemas.I
     if call.incident_id is not None:
         raise Problem(409, "duplicate", what="call → incident", value=str(call.incident_id))
     _attach_call(ctx, incident, call)
-    return announce_incident(ctx, incident, "incident.updated")
+    return announce_incident(ctx, incident, EventKind.INCIDENT_UPDATED)

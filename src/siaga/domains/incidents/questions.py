@@ -28,6 +28,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
 from siaga.domains.incidents.models import Category, GuidedQuestion
 from siaga.domains.incidents.schemas import Question
+from siaga.events.kinds import EventKind
 
 QUESTIONS_FILE = "questions.json"
 MAX_PER_CATEGORY = 200
@@ -148,7 +149,7 @@ def _next_position(ctx: Ctx, category_code: str) -> int:
 
 def _announce(ctx: Ctx, category_code: str, ids: list[str], change: str) -> None:
     """Call-takers with this category open ask the new questions at once; plan pages reload."""
-    ctx.emit("question.changed", "guided_question", None, {"category_code": category_code, "ids": ids,
+    ctx.emit(EventKind.QUESTION_CHANGED, "guided_question", None, {"category_code": category_code, "ids": ids,
                                                           "change": change})
 
 

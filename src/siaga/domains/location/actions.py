@@ -21,6 +21,7 @@ from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call
 from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
 from siaga.domains.location import schemas
 from siaga.domains.location.aml import AmlFix
+from siaga.events.kinds import EventKind
 
 MATCH_WINDOW = timedelta(hours=24)  # a fix for a call older than this is not that call's
 
@@ -71,7 +72,7 @@ def ingest_aml(ctx: Ctx, fix: AmlFix, *, via: str, sender: str = "") -> schemas.
                                     call=calls_service.call_out(ctx.db, call), fix=fix_out(fix))
     _add_location(ctx, call, loc)
     ctx.audit("aml.attach", "call", call.id, summary)
-    out = announce_call(ctx, call, "call.updated")
+    out = announce_call(ctx, call, EventKind.CALL_UPDATED)
     return schemas.AmlIngestOut(attached=True, call_id=call.id, call=out, fix=fix_out(fix))
 
 

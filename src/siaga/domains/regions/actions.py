@@ -25,6 +25,7 @@ from siaga.domains.regions.geometry import (
     region_point,
 )
 from siaga.domains.regions.models import BoundaryImport, Landmark, LandmarkImport, Region
+from siaga.events.kinds import EventKind
 
 DESA_LEVELS = ("desa", "kelurahan")
 LINK_RADIUS_M = 300.0  # a hand-entered patokan named like a point of interest this close is the same place
@@ -39,7 +40,7 @@ def create_landmark(ctx: Ctx, data: schemas.LandmarkCreate) -> schemas.LandmarkO
     ctx.db.flush()
     out = schemas.LandmarkOut.model_validate(lm)
     ctx.audit("landmark.create", "landmark", lm.id, data.model_dump())
-    ctx.emit("landmark.created", "landmark", lm.id, out.model_dump(mode="json"))
+    ctx.emit(EventKind.LANDMARK_CREATED, "landmark", lm.id, out.model_dump(mode="json"))
     return out
 
 
@@ -117,7 +118,7 @@ def import_boundaries(ctx: Ctx, parsed: BoundaryFile, *, replace: bool = False,
             "points_derived": len(derived) + sum(r.level in DESA_LEVELS for r in touched), "replace": replace,
             "repaired": parsed.notes[:50]}
     ctx.audit("regions.boundaries_import", "boundary_import", row.id, data)
-    ctx.emit("regions.boundaries_imported", "boundary_import", row.id, out.model_dump(mode="json"))
+    ctx.emit(EventKind.REGIONS_BOUNDARIES_IMPORTED, "boundary_import", row.id, out.model_dump(mode="json"))
     return out
 
 
@@ -249,7 +250,7 @@ def import_landmarks(ctx: Ctx, items: Sequence[schemas.PatokanIn], *, source: st
                                     by_kind=dict(sorted(by_kind.items())))
     ctx.audit("regions.landmarks_import", "landmark_import", row.id,
               {"source": row.source, "region": region_code, **counts, "by_kind": out.by_kind})
-    ctx.emit("regions.landmarks_imported", "landmark_import", row.id, out.model_dump(mode="json"))
+    ctx.emit(EventKind.REGIONS_LANDMARKS_IMPORTED, "landmark_import", row.id, out.model_dump(mode="json"))
     return out
 
 

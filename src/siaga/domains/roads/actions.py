@@ -11,6 +11,7 @@ from siaga.core.context import Ctx
 from siaga.domains.roads import schemas
 from siaga.domains.roads.importer import ParsedNetwork, Progress, read_demo
 from siaga.domains.roads.models import RoadEdge, RoadNetwork, RoadNode
+from siaga.events.kinds import EventKind
 
 DEMO_FILE = Path(__file__).parents[2] / "data" / "bengkalis" / "roads_demo.json"
 CHUNK = 20_000
@@ -57,7 +58,7 @@ def replace_network(ctx: Ctx, parsed: ParsedNetwork, progress: Progress | None =
     out = schemas.NetworkOut.model_validate(network)
     data = out.model_dump(mode="json", exclude={"imported_at"})
     ctx.audit("roads.import", "road_network", network.id, data)
-    ctx.emit("roads.network_replaced", "road_network", network.id, out.model_dump(mode="json"))
+    ctx.emit(EventKind.ROADS_NETWORK_REPLACED, "road_network", network.id, out.model_dump(mode="json"))
     return out
 
 

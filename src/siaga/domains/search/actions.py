@@ -30,6 +30,7 @@ from siaga.domains.incidents.models import (
 )
 from siaga.domains.search import schemas
 from siaga.domains.search.models import MAX_SECTORS_PER_INCIDENT, SECTOR_TRANSITIONS
+from siaga.events.kinds import EventKind
 
 
 def _open_incident(ctx: Ctx, incident_id: int) -> Incident:
@@ -112,7 +113,7 @@ def create_sector(ctx: Ctx, incident_id: int, data: schemas.SectorCreate) -> sch
     _log(ctx, sector, said, sector.note)
     ctx.audit("sector.create", "search_sector", sector.id,
               {"incident_id": incident.id, **data.model_dump(mode="json")})
-    announce_incident(ctx, incident, "incident.updated")
+    announce_incident(ctx, incident, EventKind.INCIDENT_UPDATED)
     return out
 
 
@@ -161,7 +162,7 @@ def update_sector(ctx: Ctx, sector_id: int, data: schemas.SectorUpdate) -> schem
     _log(ctx, sector, message("timeline.sector_changed", name=sector.name,
                               changes=joined("; ", _describe(ctx, sector, changes, old_name, out.area_m2))))
     ctx.audit("sector.update", "search_sector", sector.id, {"before": before, "after": changes})
-    announce_incident(ctx, incident, "incident.updated")
+    announce_incident(ctx, incident, EventKind.INCIDENT_UPDATED)
     return out
 
 

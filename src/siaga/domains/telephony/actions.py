@@ -22,6 +22,7 @@ from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, RingAttempt
 from siaga.domains.telephony import schemas, service
 from siaga.domains.telephony.models import OperatorLine, TelephonyEdge
 from siaga.domains.users.models import User
+from siaga.events.kinds import EventKind
 
 DEFAULT_REGISTRATION_S = 3600
 
@@ -59,7 +60,7 @@ def _announce_line(ctx: Ctx, line: OperatorLine) -> None:
     user = ctx.db.get(User, line.user_id)
     assert user is not None
     out = service.line_out(line, user, ctx.now())
-    ctx.emit("telephony.line", "operator_line", line.user_id, out.model_dump(mode="json"))
+    ctx.emit(EventKind.TELEPHONY_LINE, "operator_line", line.user_id, out.model_dump(mode="json"))
 
 
 def _line_for_update(ctx: Ctx, user_id: int) -> OperatorLine | None:
@@ -312,7 +313,7 @@ def edge_seen(ctx: Ctx, state: str, detail: dict[str, object] | None = None) -> 
     if changed:
         ctx.audit("telephony.edge", "telephony_edge", 0, {"state": state})
         ctx.db.flush()
-        ctx.emit("telephony.edge", "telephony_edge", None, service.edge(ctx.db).model_dump(mode="json"))
+        ctx.emit(EventKind.TELEPHONY_EDGE, "telephony_edge", None, service.edge(ctx.db).model_dump(mode="json"))
 
 
 # --- the queue's decisions ---------------------------------------------------------------------------------

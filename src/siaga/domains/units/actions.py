@@ -9,6 +9,7 @@ from siaga.core.errors import Problem, invalid
 from siaga.domains.agencies.models import Agency, Station
 from siaga.domains.units import schemas
 from siaga.domains.units.models import Unit
+from siaga.events.kinds import EventKind
 from siaga.events.outbox import Audience
 
 
@@ -16,7 +17,7 @@ def unit_payload(unit: Unit) -> dict:
     return schemas.UnitOut.model_validate(unit).model_dump(mode="json")
 
 
-def announce_unit(ctx: Ctx, unit: Unit, kind: str) -> None:
+def announce_unit(ctx: Ctx, unit: Unit, kind: EventKind) -> None:
     ctx.db.flush()
     ctx.emit(kind, "unit", unit.id, unit_payload(unit), Audience(agencies=(unit.agency_id,)))
 
@@ -36,5 +37,5 @@ def create_unit(ctx: Ctx, data: schemas.UnitCreate) -> schemas.UnitOut:
     ctx.db.add(unit)
     ctx.db.flush()
     ctx.audit("unit.create", "unit", unit.id, data.model_dump())
-    announce_unit(ctx, unit, "unit.created")
+    announce_unit(ctx, unit, EventKind.UNIT_CREATED)
     return schemas.UnitOut.model_validate(unit)

@@ -1,14 +1,17 @@
 /* Siaga 112 consoles: the live store every screen shares, the API helper, and formatting.
-   The store starts from /api/v1/snapshot and follows /api/v1/events (SSE) from the snapshot's last event.
-   Events carry the whole entity as it stands after the change; applyEvent() keeps exactly what
-   events/snapshot.py apply_event() keeps, so a console shows what a fresh snapshot would. */
+   The store starts from /api/v1/snapshot and follows /api/v1/events (SSE) from the snapshot's last event,
+   listening for every kind in REF.event_kinds (events/kinds.py EventKind). Events carry the whole entity as
+   it stands after the change; apply() keeps exactly what live/snapshot.py apply_event() keeps, so a console
+   shows what a fresh snapshot would. An incident's timeline, the operators' lines and the SIP edge are not
+   in the store: the pages showing them read them again when their events arrive (the incident and field
+   pages, the telephony bar); apply_event() holds them too, so the guard proves those events as well. */
 "use strict";
 
 const REF = JSON.parse(document.getElementById("siaga-ref").textContent);
 const W = REF.words;
 const S = REF.status;
 const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-const EVENT_KINDS = REF.event_kinds;  // from events/kinds.py: every kind the server emits
+const EVENT_KINDS = REF.event_kinds;  // events/kinds.py EventKind: every kind the server may emit
 const INCIDENT_OPEN = ["new", "dispatched", "on_scene", "resolved"];
 const ASSIGNMENT_DONE = ["cleared", "declined", "cancelled"];
 const CALL_LIVE = ["offered", "ringing", "answered"];
