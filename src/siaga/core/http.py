@@ -12,7 +12,9 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,7 +24,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
 from siaga.core.idempotency import IdempotencyRecord, request_fingerprint
 from siaga.core.security import constant_time_equals
-from siaga.db.engine import dialect_insert, open_session
+from siaga.db.engine import open_session
 
 SESSION_COOKIE = "siaga_session"
 CSRF_HEADER = "x-csrf-token"
@@ -132,6 +134,15 @@ def ctx_for(permission: str) -> Callable[..., Awaitable[Ctx]]:
     return dependency
 
 
+_IDEMPOTENCY = IdempotencyRecord.__table__
+# Every create with an Idempotency-Key claims it: pre-built Core statements on the session's connection.
+_CLAIM_KEY = {d: (pg_insert if d == "postgresql" else sqlite_insert)(_IDEMPOTENCY)
+              .on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(_IDEMPOTENCY.c.id)
+              for d in ("postgresql", "sqlite")}
+_KEEP_RESPONSE = (_IDEMPOTENCY.update().where(_IDEMPOTENCY.c.id == bindparam("claimed"))
+                  .values(status_code=bindparam("status_code"), response=bindparam("response")))
+
+
 def idempotent(request: Request, ctx: Ctx, body: BaseModel | None,
                create: Callable[[], BaseModel], status_code: int = 201) -> JSONResponse:
     """Run `create` once per (user, Idempotency-Key). A retry with the same key and body gets the first
@@ -158,18 +169,15 @@ def idempotent(request: Request, ctx: Ctx, body: BaseModel | None,
     # Claim the key first, in one statement: a concurrent twin's INSERT waits on the unique index until
     # our transaction ends, then (we committed) finds the key taken and replays our response instead of
     # creating a second record; if we rolled back, the twin's claim succeeds and it creates.
-    claimed = db.execute(
-        dialect_insert(db, IdempotencyRecord).values(
-            user_id=ctx.actor.user_id, key=key, method=request.method, path=request.url.path,
-            request_hash=fingerprint, status_code=0, response=None, created_at=ctx.now())
-        .on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(IdempotencyRecord.id)
-    ).scalar()
+    conn = db.connection()
+    claimed = conn.execute(_CLAIM_KEY[conn.dialect.name], {
+        "user_id": ctx.actor.user_id, "key": key, "method": request.method, "path": request.url.path,
+        "request_hash": fingerprint, "status_code": 0, "response": None, "created_at": ctx.now()}).scalar()
     if claimed is None:
         existing = lookup()
         if existing is None or existing.status_code == 0:
             raise Problem(409, "conflict")
         return replay(existing)
     result: Any = create().model_dump(mode="json")
-    db.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == claimed)
-               .values(status_code=status_code, response=result))
+    conn.execute(_KEEP_RESPONSE, {"claimed": claimed, "status_code": status_code, "response": result})
     return JSONResponse(result, status_code=status_code)

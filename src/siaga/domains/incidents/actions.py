@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from siaga.core.clock import site_zone
@@ -51,7 +51,7 @@ def announce_incident(ctx: Ctx, incident: Incident, kind: EventKind, *,
 
 
 def add_timeline(ctx: Ctx, incident_id: int, kind: str, text: str = "", data: dict[str, Any] | None = None, *,
-                 message: dict[str, Any] | None = None) -> TimelineEntry:
+                 message: dict[str, Any] | None = None, agencies: tuple[int, ...] | None = None) -> TimelineEntry:
     """One timeline entry: `message` (core.i18n.message: a catalogue key and its parameters) for what the
     system says, `text` only for what a person typed. The event carries it rendered in Bahasa Indonesia."""
     entry = TimelineEntry(incident_id=incident_id, at=ctx.now(), actor_id=ctx.actor.user_id or None,
@@ -60,8 +60,9 @@ def add_timeline(ctx: Ctx, incident_id: int, kind: str, text: str = "", data: di
     ctx.db.add(entry)
     ctx.db.flush()
     payload = schemas.TimelineOut.of(entry, SOURCE_LANGUAGE).model_dump(mode="json")
-    ctx.emit(EventKind.TIMELINE_ADDED, "timeline", entry.id, payload,
-             Audience(agencies=tuple(service.agency_ids_of(ctx.db, incident_id))))
+    if agencies is None:  # the incident's agencies see its timeline (a caller that knows them says so)
+        agencies = tuple(service.agency_ids_of(ctx.db, incident_id))
+    ctx.emit(EventKind.TIMELINE_ADDED, "timeline", entry.id, payload, Audience(agencies=agencies))
     return entry
 
 
@@ -81,13 +82,20 @@ def _next_number(ctx: Ctx) -> str:
     return f"{ctx.settings.incident_prefix}-{year}-{last:06d}"
 
 
+_COUNTER = IncidentCounter.__table__
+_BUMP = (_COUNTER.update().where(_COUNTER.c.year == bindparam("y"))
+         .values(last=_COUNTER.c.last + 1).returning(_COUNTER.c.last))
+
+
 def _bump_counter(conn: Any, year: int) -> int:
-    conn.execute(dialect_insert(conn, IncidentCounter).values(year=year, last=0)
-                 .on_conflict_do_nothing(index_elements=["year"]))
-    return conn.execute(
-        update(IncidentCounter).where(IncidentCounter.year == year)
-        .values(last=IncidentCounter.last + 1).returning(IncidentCounter.last)
-    ).scalar_one()
+    """The year's next number: one UPDATE, and on a year's first incident an INSERT (racing creators
+    both end up bumping the one row)."""
+    last = conn.execute(_BUMP, {"y": year}).scalar()
+    if last is None:
+        conn.execute(dialect_insert(conn, IncidentCounter).values(year=year, last=0)
+                     .on_conflict_do_nothing(index_elements=["year"]))
+        last = conn.execute(_BUMP, {"y": year}).scalar_one()
+    return last
 
 
 def create_category(ctx: Ctx, data: schemas.CategoryCreate) -> schemas.CategoryOut:
@@ -182,12 +190,13 @@ def create_incident(ctx: Ctx, data: schemas.IncidentCreate) -> schemas.IncidentO
                         status="new", created_at=now, created_by=ctx.actor.user_id or None, outcome_note="")
     ctx.db.add(incident)
     ctx.db.flush()
+    # A new incident has no agency yet: its first entries are for staff (agencies read them when assigned).
     add_timeline(ctx, incident.id, "created", data.description,
-                 {"category": incident.category_code, "priority": incident.priority})
+                 {"category": incident.category_code, "priority": incident.priority}, agencies=())
     if answers:
         add_timeline(ctx, incident.id, "guided_answers",
                      data={"answers": answers, "suggested_priority": suggested, "asked": asked(ctx.db, answers)},
-                     message=service.answers_message(questions, answers))
+                     message=service.answers_message(questions, answers), agencies=())
     ctx.audit("incident.create", "incident", incident.id,
               {"number": incident.number, **fields, **({"answers": answers} if answers else {})})
     if call is not None:
