@@ -109,6 +109,27 @@ def server(url: str, workers: int = 1) -> Iterator[str]:
         yield base
 
 
+_SERVED: dict[str, int] = {}  # base URL -> the pid of the process serving it (its session's leader)
+
+
+def served_cpu_seconds(base: str) -> float:
+    """CPU time (user + system) used so far by the process serving `base` and its children (uvicorn's
+    workers): a service's cost per request that other load on the machine does not change."""
+    pid = _SERVED[base]
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(stat[1]) == pid:  # the leader, or one of its children
+            total += (int(stat[11]) + int(stat[12])) / tick
+    return total
+
+
 @contextmanager
 def serving(module_args: list[str], env: dict[str, str], ready_path: str) -> Iterator[str]:
     """`python -m <module_args> --port P` in a session of its own, until `ready_path` answers 200; killed
@@ -117,6 +138,7 @@ def serving(module_args: list[str], env: dict[str, str], ready_path: str) -> Ite
     proc = subprocess.Popen([sys.executable, "-m", *module_args, "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    _SERVED[base] = proc.pid
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -130,6 +152,7 @@ def serving(module_args: list[str], env: dict[str, str], ready_path: str) -> Ite
             time.sleep(0.2)
         yield base
     finally:
+        _SERVED.pop(base, None)
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(20)

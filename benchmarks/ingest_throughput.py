@@ -1,14 +1,23 @@
-"""Incident creation and call-event ingestion through the HTTP API on PostgreSQL, sustained, against the
-raw durable single-row insert rate of the same PostgreSQL with the same number of concurrent clients,
-measured in the same run. Target: the API reaches at least 25% of the raw rate. Also p50/p99 latency.
+"""Incident creation and call-event ingestion through the HTTP API on PostgreSQL, sustained, against
+baselines measured in the same run on the same machine:
+
+- `rate_vs_raw_same_rows`: the bare SQL of the rows one call event must write (the call, the event
+  record, an audit entry, an outbox event, the ledger head that orders them, and the NOTIFY), with the
+  same number of concurrent clients. Issue #13's targets: call events at least 50% of it with p99 at
+  most 150 ms at 16 clients; incident creation (which writes more: the incident, its number, two
+  timeline entries, the idempotency record) at least 35%. Reported, and not met: ARCHITECTURE.md
+  ("Known limits") shows why with a profile, and proposes the CPU targets below.
+- `cpu_ms_per_request`: the service's own CPU time (all workers, user + system) per request, against the
+  same figure for the stack's one-insert app (_one_insert_app.py: FastAPI, pydantic and SQLAlchemy doing
+  nothing but one INSERT and COMMIT). Unlike a rate, other load on the machine does not move it: it says
+  what the application adds to the stack. Targets: at most 4x for a call event, 7.5x for an incident.
+- context: the raw single-row insert rate (the old 25% target, retired: the stack's own one-insert app
+  reaches ~20-26% of it), the framework's ceiling (GET /openapi.json) and the one-insert app's rate.
 
 The load comes from wrk when it is installed (`make bench` installs it as root), so that the load
-generator takes little of the machine's CPU; otherwise from a Python client. Two more baselines give
-the figure its context: the bare SQL of the rows a call event must write, the framework's ceiling (GET /openapi.json:
-cached, no database) on the same server, and the stack's ceiling for a durable write (the same
-request to an app of this stack that does nothing but the raw single-row INSERT: _one_insert_app.py).
+generator takes little of the machine's CPU; otherwise from a Python client.
 
-Usage: python benchmarks/ingest_throughput.py [--seconds 8] [--clients 16] [--workers 4]"""
+Usage: python benchmarks/ingest_throughput.py [--seconds 8] [--clients 16] [--workers N (default: cores)]"""
 
 from __future__ import annotations
 
@@ -26,8 +35,13 @@ from contextlib import contextmanager
 
 import httpx
 import psycopg
-from _common import TOKENS, bench_database, emit, percentile, server, serving
+from _common import TOKENS, bench_database, emit, percentile, served_cpu_seconds, server, serving
 
+TARGETS = {"call_event": 0.50, "incident": 0.35}  # of rate_vs_raw_same_rows (issue #13; not met, see below)
+# Proposed instead (ARCHITECTURE.md, "Known limits"): the service's CPU per request at most this many times the
+# stack's one-insert app's, measured in the same run (3.7x and 6.8x measured; 5.3x and 10x before the hot path).
+CPU_TARGETS = {"call_event": 4.0, "incident": 7.5}
+P99_TARGET_MS = {"call_event": 150.0}
 RAW_SQL = "INSERT INTO bench_raw (at, payload) VALUES (now(), %s)"
 # The rows one call event must write by the issue's own rules (the call, the event record, an audit
 # entry, an outbox event, the ledger head that orders them, and the NOTIFY), as bare SQL: what the
@@ -114,7 +128,9 @@ local threads = 0
 setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
 request = function()
   counter = counter + 1
-  local id = string.format("w%d-%d-%d", tid or 0, counter, math.random(1, 1000000000))
+  -- "{run}" is new for every wrk run: wrk's random numbers repeat from run to run, and a repeated id
+  -- would be a cheaper duplicate (a replayed event, an Idempotency-Key replay), not a new call.
+  local id = string.format("{run}-%d-%d", tid or 0, counter)
   if "{kind}" == "incident" then
     return wrk.format("POST", "/api/v1/incidents", {{["Content-Type"]="application/json",
       ["Authorization"]="Bearer {ct}", ["Idempotency-Key"]=id}},
@@ -138,7 +154,8 @@ def wrk_rate(base: str, clients: int, seconds: float, kind: str | None) -> tuple
     framework's own ceiling, GET /openapi.json (cached, no database)."""
     args = ["wrk", "-t2", f"-c{clients}", f"-d{max(1, int(seconds))}s", "--latency"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(WRK_SCRIPT.format(kind=kind or "", ct=TOKENS["bench_ct"], phone=TOKENS["bench_phone"]))
+        f.write(WRK_SCRIPT.format(kind=kind or "", ct=TOKENS["bench_ct"], phone=TOKENS["bench_phone"],
+                                  run=uuid.uuid4().hex[:12]))
     out = subprocess.run(args + ([base + "/openapi.json"] if kind is None else ["-s", f.name, base]),
                          capture_output=True, text=True, check=True).stdout
     os.unlink(f.name)
@@ -164,40 +181,51 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4)
+    # As many app processes as cores (uvicorn's advice for async servers): 4 on this 2-core machine cost
+    # ~20% more CPU per request in contention than 2 and served fewer requests.
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     use_wrk = shutil.which("wrk") is not None
     with bench_database("siaga_bench_ingest") as url:
         raw, raw_lat = raw_insert_rate(url, args.clients, args.seconds)
         same_rows, _ = raw_insert_rate(url, args.clients, args.seconds, SAME_ROWS_SQL)
-        one_insert = None
+        one_insert = one_insert_cpu_ms = None
         if use_wrk:
             with one_insert_app(url, args.workers) as base:
                 wrk_rate(base, args.clients, 1, "call_event")  # warm-up
+                cpu = served_cpu_seconds(base)
                 one_insert = wrk_rate(base, args.clients, args.seconds, "call_event")[0]
+                one_insert_cpu_ms = (served_cpu_seconds(base) - cpu) * 1000 / (one_insert * args.seconds)
             emit("ingest_stack_one_insert", "rate_vs_raw_insert", one_insert, "ratio", raw,
                  clients=args.clients, workers=args.workers, load_generator="wrk", database="postgresql")
         with server(url, workers=args.workers) as base:
             framework = wrk_rate(base, args.clients, args.seconds, None)[0] if use_wrk else None
             for kind in ("incident", "call_event"):
+                cpu = served_cpu_seconds(base)
                 if use_wrk:
                     wrk_rate(base, args.clients, 1, kind)  # warm-up
+                    cpu = served_cpu_seconds(base)
                     rate, p50, p99, errors = wrk_rate(base, args.clients, args.seconds, kind)
                 else:
                     asyncio.run(api_rate(base, args.clients, 1.0, kind))  # warm-up
+                    cpu = served_cpu_seconds(base)
                     rate, lat, errors = asyncio.run(api_rate(base, args.clients, args.seconds, kind))
                     p50, p99 = percentile(lat, 50) * 1000, percentile(lat, 99) * 1000
+                cpu_ms = (served_cpu_seconds(base) - cpu) * 1000 / max(1.0, rate * args.seconds)
                 name = f"ingest_{kind}"
                 common = {"clients": args.clients, "workers": args.workers, "errors": errors,
                           "load_generator": "wrk" if use_wrk else "python-httpx", "database": "postgresql"}
-                emit(name, "rate_vs_raw_insert", rate, "ratio_target", raw, target=0.25, **common)
-                emit(name, "rate_vs_raw_same_rows", rate, "ratio", same_rows, **common)
+                emit(name, "rate_vs_raw_same_rows", rate, "ratio_target", same_rows, target=TARGETS[kind], **common)
+                emit(name, "rate_vs_raw_insert", rate, "ratio", raw, **common)
                 if framework:
                     emit(name, "rate_vs_framework_ceiling", rate, "ratio", framework, **common)
                 if one_insert:
                     emit(name, "rate_vs_stack_one_insert", rate, "ratio", one_insert, **common)
+                    emit(name, "cpu_ms_per_request", cpu_ms, "ratio_target", one_insert_cpu_ms,
+                         target=CPU_TARGETS[kind], higher_is_better=False, **common)
                 emit(name, "latency_p50", p50, "ms", percentile(raw_lat, 50) * 1000, **common)
-                emit(name, "latency_p99", p99, "ms", percentile(raw_lat, 99) * 1000, **common)
+                emit(name, "latency_p99", p99, "ms", percentile(raw_lat, 99) * 1000, higher_is_better=False,
+                     target=P99_TARGET_MS.get(kind), **common)
 
 
 if __name__ == "__main__":
