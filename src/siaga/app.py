@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
+        _close_streams_on_stop(hub)
         await ticker.start()
         if bridge is not None:
             await bridge.start()
@@ -100,6 +104,24 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     _mount_docs(app)
     logging.getLogger("siaga").setLevel(logging.INFO)
     return app
+
+
+def _close_streams_on_stop(hub: EventHub) -> None:
+    """On SIGTERM or SIGINT, end every console's event stream at once (they reconnect, to another process
+    when there is one), then let the server's own handler stop it: an open stream would otherwise hold
+    the process for its whole graceful timeout. Only where signals can be handled (the main thread of a
+    server process; not under a test client)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            hub.close_streams_soon()
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(sig, handler)
 
 
 SWAGGER = "/static/vendor/swagger-ui-dist@5.35.0"

@@ -86,3 +86,26 @@ def test_killing_one_process_loses_nothing(two_servers):
     with SSEClient(base_b, token_for("disp"), last_event_id=0) as console:
         ev = console.until(lambda e: e.event == "incident.created", limit=500)
         assert ev.data["entity_id"] == created["id"]
+
+
+def test_a_stopping_process_sends_its_consoles_elsewhere_and_stops_at_once(two_servers):
+    """SIGTERM with consoles connected: each is told `reset` (server_stopping) at once, so that it reconnects
+    (to the other process) instead of showing itself live on a process that no longer saves anything, and
+    the process exits without waiting out its graceful timeout for the streams. The other process keeps
+    serving the same centre."""
+    a, base_a, _b, base_b = two_servers
+    with SSEClient(base_a, token_for("disp"), read_timeout=30) as console, \
+            SSEClient(base_a, token_for("damkar"), read_timeout=30) as agency_console:
+        os.killpg(a.pid, signal.SIGTERM)
+        for stream in (console, agency_console):
+            told = stream.until(lambda e: e.event == "reset", limit=500)
+            assert told.data["reason"] == "server_stopping"
+            with pytest.raises(EOFError):  # and the stream ends there
+                stream.next(timeout=30)
+        a.wait(30)
+    assert a.returncode is not None
+    with SSEClient(base_b, token_for("disp")) as elsewhere:
+        created = httpx.post(base_b + "/api/v1/incidents", json={"category_code": "kebakaran"},
+                             headers=auth("ct"), timeout=10).json()
+        assert elsewhere.until(lambda e: e.event == "incident.created").data["payload"]["number"] == \
+            created["number"]

@@ -110,8 +110,10 @@ def serve(host: str = typer.Option(None, help="default SIAGA_HOST or 127.0.0.1")
         fail("several workers need PostgreSQL (SIAGA_DATABASE_URL); SQLite serves one process")
     host, port = host or settings.host, port or settings.port
     out.print(f"Siaga 112 on [bold]http://{host}:{port}[/]  (API docs: http://{host}:{port}/docs)")
+    # Consoles' event streams end as soon as the stop is asked (app._close_streams_on_stop); any other
+    # request still running gets a few seconds, not the two minutes a console could hold the process for.
     uvicorn.run("siaga.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, log_level="info")
+                proxy_headers=False, log_level="info", timeout_graceful_shutdown=5)
 
 
 @users_app.command("add")

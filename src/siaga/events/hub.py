@@ -27,6 +27,7 @@ from siaga.events.outbox import NOTIFY_CHANNEL, add_after_commit_hook, remove_af
 log = logging.getLogger("siaga.events")
 
 RESET = "reset"  # sent to a subscriber that fell too far behind: reload the snapshot
+STOPPING = "stopping"  # sent to every subscriber when this process is asked to stop: reconnect elsewhere
 
 
 class Subscription:
@@ -67,6 +68,7 @@ class EventHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = False
+        self.stopping = False
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -100,7 +102,26 @@ class EventHub:
     def subscribe(self) -> Subscription:
         sub = Subscription(self.queue_size)
         self.subscribers.add(sub)
+        if self.stopping:
+            sub.queue.put_nowait(STOPPING)
         return sub
+
+    def close_streams(self) -> None:
+        """This process is stopping: every console's stream ends now (told to reconnect, which reaches
+        another process), instead of holding the server open until its graceful timeout while the console
+        still shows itself live and every save fails. Call on the event loop."""
+        self.stopping = True
+        for sub in list(self.subscribers):
+            with contextlib.suppress(asyncio.QueueEmpty):
+                while True:
+                    sub.queue.get_nowait()
+            sub.queue.put_nowait(STOPPING)
+
+    def close_streams_soon(self) -> None:
+        """close_streams from anywhere (a signal handler, another thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.close_streams)
 
     def unsubscribe(self, sub: Subscription) -> None:
         self.subscribers.discard(sub)

@@ -19,7 +19,7 @@ from siaga.core.aio import within
 from siaga.core.authz import Principal
 from siaga.core.clock import Clock
 from siaga.domains.calls.privacy import event_for
-from siaga.events.hub import RESET, EventHub, last_event_id, read_events
+from siaga.events.hub import RESET, STOPPING, EventHub, last_event_id, read_events
 
 log = logging.getLogger("siaga.events")
 
@@ -99,6 +99,9 @@ async def event_stream(request: Request, hub: EventHub, principal: Principal, af
                 continue
             if item == RESET:
                 yield format_reset(hub.last_id, "too_far_behind")
+                return
+            if item == STOPPING:
+                yield format_reset(hub.last_id, "server_stopping")
                 return
             assert isinstance(item, list)
             if heartbeat is not None:

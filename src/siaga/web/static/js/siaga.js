@@ -207,7 +207,14 @@ const LiveStore = {
     };
     for (const kind of EVENT_KINDS) es.addEventListener(kind, handler);
     es.addEventListener("message", handler);
-    es.addEventListener("reset", () => { this.state = "reconnecting"; this.connect(); });
+    es.addEventListener("reset", msg => {
+      this.state = "reconnecting";
+      let reason = "";
+      try { reason = JSON.parse(msg.data).reason; } catch (err) { /* an old server: reconnect at once */ }
+      // A stopping server: reconnect after a moment, when it no longer takes connections (another does).
+      if (reason === "server_stopping") { es.close(); setTimeout(() => this.connect(), 300 + Math.random() * 500); }
+      else this.connect();
+    });
   },
   /* open incidents, newest first */
   incidentList() { return Object.values(this.incidents).sort((a, b) => b.id - a.id); },
