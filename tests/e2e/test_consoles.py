@@ -179,7 +179,10 @@ def test_call_to_closure_across_every_console(browse, live_server, api, clock):
     field.wait_for_function("window.Live && Live.state === 'live'")
     field.wait_for_selector(f"#field-assignment:has-text('{number}')")
     assert "dekat SD Negeri 5" in field.locator("#field-assignment").inner_text()
-    assert "google.com/maps/dir" in field.locator("#field-assignment a.nav-btn").get_attribute("href")
+    # Navigation that needs no internet: a geo: URI the phone's map app opens; the web map beside it.
+    href = field.locator("#field-assignment a.nav-btn").get_attribute("href")
+    assert href.startswith("geo:") and href.endswith(f"({number})")
+    assert "google.com/maps/dir" in field.locator("#field-assignment a.web-nav").get_attribute("href")
     shot(field, "field-unit")
     for button, status in (("BERANGKAT", "en_route"), ("TIBA DI LOKASI", "on_scene")):
         field.get_by_role("button", name=button).click()

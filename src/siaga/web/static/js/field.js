@@ -32,7 +32,13 @@ function fieldUnit() {
     },
     incidentId() { const i = this.incident(); return i ? i.id : null; },
     can(target) { const u = this.unit(); return !!u && (UNIT_MOVES[u.status] || []).includes(target); },
+    /* geo: (RFC 5870) opens the phone's own map app — Organic Maps, OsmAnd, Google Maps with offline areas —
+       which navigates without internet; the web map is offered beside it for a phone with none. */
     navUrl() {
+      const i = this.incident();
+      return `geo:${i.lat},${i.lon}?q=${i.lat},${i.lon}(${encodeURIComponent(i.number)})`;
+    },
+    webNavUrl() {
       const i = this.incident();
       return `https://www.google.com/maps/dir/?api=1&destination=${i.lat},${i.lon}`;
     },
