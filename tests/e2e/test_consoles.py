@@ -399,3 +399,29 @@ def test_admin_edits_the_response_plan_in_the_browser(browse, live_server, api):
     supervisor.wait_for_selector("#rules tbody tr")
     assert not supervisor.locator("#rule-form").is_visible()  # supervisors read, admins edit
 
+
+
+def test_an_incident_without_a_location_says_so_until_it_is_set(browse, live_server, api):
+    """An emergency is never refused for want of a place, but no screen lets it pass unnoticed: the board,
+    the incident page and the agency console show "Lokasi belum diketahui" until a location is set, and
+    drop it live when one is."""
+    dinkes = next(a for a in api("admin").get("/api/v1/agencies").json() if a["code"] == "DINKES")
+    nowhere = api("disp").post("/api/v1/incidents", json={"category_code": "medis"}).json()
+    somewhere = api("disp").post("/api/v1/incidents", json={"category_code": "medis", "address_text": "Duri"}).json()
+    api("disp").post(f"/api/v1/incidents/{nowhere['id']}/assignments", json={"agency_id": dinkes["id"]})
+    board = browse("disp", live_server, "/board")
+    row = board.locator(f"tr:has-text('{nowhere['number']}') .no-location")
+    row.wait_for()
+    assert row.inner_text() == "Lokasi belum diketahui"
+    assert not board.locator(f"tr:has-text('{somewhere['number']}') .no-location").is_visible()
+    agency = browse("dinkes", live_server, "/agency")
+    agency.locator(f".incident-card[data-number='{nowhere['number']}'] .no-location").wait_for()
+    page = browse("disp", live_server, f"/incident/{nowhere['id']}")
+    page.locator(".no-location").wait_for()
+
+    api("disp").patch(f"/api/v1/incidents/{nowhere['id']}", json={"kode_wilayah": "14.03.01.1001",
+                                                                    "version": nowhere["version"]}).raise_for_status()
+    row.wait_for(state="hidden", timeout=LIVE_MS)
+    agency.locator(f".incident-card[data-number='{nowhere['number']}'] .no-location").wait_for(
+        state="hidden", timeout=LIVE_MS)
+    page.locator(".no-location").wait_for(state="hidden", timeout=LIVE_MS)

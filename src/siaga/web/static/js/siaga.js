@@ -36,6 +36,11 @@ const Siaga = {
     const parent = this.regionsByKode[r.parent];
     return parent && parent.level === "kecamatan" ? r.name + ", " + parent.name : r.name;
   },
+  /* Where to send someone: coordinates, a desa, a patokan or an address. An incident may be created without
+     (an emergency is never refused), but every screen says so until it is set. */
+  hasLocation(i) {
+    return !!i && (i.lat != null || !!i.kode_wilayah || i.landmark_id != null || !!(i.address_text || "").trim());
+  },
   kecamatanOf(kode) {
     let r = this.regionsByKode[kode];
     while (r && r.level !== "kecamatan") r = this.regionsByKode[r.parent];
