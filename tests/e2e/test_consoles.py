@@ -425,3 +425,17 @@ def test_an_incident_without_a_location_says_so_until_it_is_set(browse, live_ser
     agency.locator(f".incident-card[data-number='{nowhere['number']}'] .no-location").wait_for(
         state="hidden", timeout=LIVE_MS)
     page.locator(".no-location").wait_for(state="hidden", timeout=LIVE_MS)
+
+
+def test_a_mistyped_manual_number_is_refused_in_words(browse, live_server):
+    """A number typed by hand that is no number ("abc") is refused with how to write one, in Bahasa
+    Indonesia; the call-taker corrects it and the call is recorded."""
+    page = browse("ct", live_server, "/calltaker")
+    page.click("details.manual summary")
+    page.fill("#manual-number", "abc")
+    page.click("details.manual button[type=submit]")
+    page.get_by_text("Bukan nomor telepon: tulis seperti 0812 3456 7890").wait_for()
+    assert page.locator("#incident-form").count() == 0
+    page.fill("#manual-number", "0812 3456 7890")
+    page.click("details.manual button[type=submit]")
+    page.wait_for_selector("#incident-form")

@@ -77,7 +77,7 @@ def test_an_event_that_cannot_be_a_call_event_is_refused_with_the_field(api, bod
 
 
 def test_operator_records_outcome_before_closing_a_call(api):
-    call = api("ct").post("/api/v1/calls", json={"caller_number": "0815"}).json()
+    call = api("ct").post("/api/v1/calls", json={"caller_number": "0815 1234 5678"}).json()
     r = api("ct").patch(f"/api/v1/calls/{call['id']}", json={"version": call["version"], "end": True})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.outcome"
     r = api("ct").patch(f"/api/v1/calls/{call['id']}", json={"version": call["version"], "outcome": "prank",
@@ -120,3 +120,20 @@ def test_a_calls_first_events_racing_make_one_call(live_server):
     assert sorted(results) == [201, 201, 201, 201]
     calls = httpx.get(live_server + "/api/v1/calls", headers={"Authorization": f"Bearer {token_for('ct')}"}).json()
     assert len(calls) == 1 and calls[0]["status"] == "answered"
+
+
+@pytest.mark.parametrize("typed", ["abc", "0" * 40, "0812", "+0123456789"])
+def test_a_hand_typed_number_that_is_no_number_is_refused_saying_how_to_write_one(api, typed):
+    r = api("ct").post("/api/v1/calls", json={"caller_number": typed}, headers={"Accept-Language": "id"})
+    assert r.status_code == 422
+    (error,) = r.json()["errors"]
+    assert error["field"] == "body.caller_number" and error["code"] == "phone_number"
+    assert "0812 3456 7890" in error["message"]
+    assert api("ct").get("/api/v1/calls", params={"caller_number": typed}).json() == []  # nothing recorded
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("0812-3456-7890", "081234567890"),
+                                               ("+62 812 3456 7890", "+6281234567890"), ("112", "112"), ("", "")])
+def test_a_hand_typed_number_is_kept_tidy(api, typed, stored):
+    r = api("ct").post("/api/v1/calls", json={"caller_number": typed})
+    assert r.status_code == 201 and r.json()["caller_number"] == stored

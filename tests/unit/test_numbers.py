@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn, tidy_typed_number
+from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn, tidy_typed_number, typed_number_problem
 
 # What follows the trunk 0 of an Indonesian number: mobile (8…) or area code and subscriber, 8–12 digits.
 subscriber = st.from_regex(r"[2-9][0-9]{7,11}", fullmatch=True)
@@ -58,3 +58,34 @@ def test_variants_cover_the_forms_a_network_or_an_operator_stores():
 def test_a_typed_number_loses_its_spaces_and_dashes_but_keeps_its_form():
     assert tidy_typed_number(" 0812-3456 7890 ") == "081234567890"
     assert tidy_typed_number("+62 (812) 3456.7890") == "+6281234567890"
+
+
+# --- a number typed by hand ------------------------------------------------------------------------------
+
+@given(subscriber, st.sampled_from(["0", "62", "+62", "+62 0"]), st.sampled_from(["", " ", "-", "."]))
+def test_an_indonesian_number_is_accepted_however_it_is_written(rest, prefix, sep):
+    typed = prefix + sep.join(rest[i:i + 4] for i in range(0, len(rest), 4))
+    tidy = tidy_typed_number(typed)
+    assert typed_number_problem(tidy) is None
+    assert normalise_msisdn(tidy) == "+62" + rest  # and it is the caller's one key
+
+
+@given(st.text(max_size=60))
+def test_what_is_accepted_is_a_number(raw):
+    tidy = tidy_typed_number(raw)
+    if typed_number_problem(tidy) is None and tidy:
+        assert normalise_msisdn(tidy) != ""  # never a word, never a withheld marker
+        assert tidy.lstrip("+").isdigit()
+
+
+@pytest.mark.parametrize("typed", ["112", "110", "14045", "21234", "0766 21234", "+44 20 7946 0958",
+                                   "+65 9123 4567", "0812-3456-7890", "(0766) 212345", ""])
+def test_short_local_and_foreign_numbers_are_accepted(typed):
+    assert typed_number_problem(tidy_typed_number(typed)) is None
+
+
+@pytest.mark.parametrize("typed", ["abc", "0" * 40, "000000000", "0812", "12", "+0123456789", "08123456789012345",
+                                   "081234567890x", "+62", "1" * 9, "tel:112"])
+def test_what_is_not_a_number_is_refused_with_the_forms_to_use(typed):
+    why = typed_number_problem(tidy_typed_number(typed))
+    assert why is not None and "0812 3456 7890" in why

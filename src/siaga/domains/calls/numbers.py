@@ -61,3 +61,20 @@ def msisdn_variants(normalised: str) -> list[str]:
 def tidy_typed_number(raw: str) -> str:
     """A number typed by hand, without the spaces and dashes people write it with ('0812-3456 789')."""
     return _SEPARATORS.sub("", raw.strip())
+
+
+# What a person can type for a caller's number (after tidy_typed_number): an Indonesian national number
+# (0 + an area code or mobile prefix, which never starts with 0: 9 to 13 digits), the same with 62 or +62
+# (and the common slip +62 0812…, which normalise_msisdn mends),
+# another country's number in international form (+ and 8 to 15 digits, E.164), or a short or local number
+# (112, 110, 14045, a local 21234: 3 to 8 digits, not starting with 0). Nothing else is a number.
+_TYPED_FORMS = re.compile(r"0[1-9][0-9]{7,11}|\+?620?[1-9][0-9]{7,11}|\+(?!62)[1-9][0-9]{7,14}|[1-9][0-9]{2,7}")
+
+
+def typed_number_problem(tidy: str) -> str | None:
+    """Why a hand-typed number (already tidied) cannot be a caller's number, or None. An empty number is
+    allowed: the caller's number may be withheld or unknown."""
+    if not tidy or _TYPED_FORMS.fullmatch(tidy):
+        return None
+    return ("not a telephone number: write it as 0812 3456 7890, +62 812 3456 7890, an international "
+            "+<country><number>, or a short number such as 112")

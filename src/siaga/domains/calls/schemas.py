@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from siaga.core.ids import Version
-from siaga.domains.calls.numbers import tidy_typed_number
+from siaga.domains.calls.numbers import tidy_typed_number, typed_number_problem
 
 # Before a silent call may be recorded as ghost: asked for a key press or a tap, listened for background
 # sounds, tried (or queued) a callback, checked for a location. A silent caller may be a victim.
@@ -97,7 +98,11 @@ class CallCreate(BaseModel):
     @field_validator("caller_number")
     @classmethod
     def _tidy(cls, value: str) -> str:
-        return tidy_typed_number(value)
+        tidy = tidy_typed_number(value)
+        why = typed_number_problem(tidy)
+        if why:
+            raise PydanticCustomError("phone_number", why)
+        return tidy
 
 
 class CallUpdate(BaseModel):
