@@ -439,3 +439,19 @@ def test_a_mistyped_manual_number_is_refused_in_words(browse, live_server):
     page.fill("#manual-number", "0812 3456 7890")
     page.click("details.manual button[type=submit]")
     page.wait_for_selector("#incident-form")
+
+
+@pytest.mark.parametrize(("where", "first"), [((1.4662, 102.1043), "Masjid Agung Istiqomah Bengkalis"),
+                                              ((1.2900, 101.2300), "Masjid Agung Duri")])
+def test_place_search_offers_the_place_nearest_the_caller_first(browse, live_server, api, clock, where, first):
+    """Two patokan answer "Masjid Agung", 100 km apart: the one near the caller's fix comes first."""
+    number = f"0822333{int(where[1] * 100):05d}"
+    offer_call(api, f"e2e-near-{where[1]}", number, clock.now().isoformat(), lat=where[0], lon=where[1], accuracy=80)
+    ct = browse("ct", live_server, "/calltaker")
+    ct.wait_for_selector(f"#call-queue li:has-text('{number}')")
+    ct.keyboard.press("a")
+    ct.wait_for_selector("#active-call")
+    ct.fill("#f-place", "masjid agung")
+    ct.dispatch_event("#f-place", "input")
+    ct.wait_for_selector("#place-list li")
+    assert ct.locator("#place-list li").first.inner_text().startswith(first)

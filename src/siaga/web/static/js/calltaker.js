@@ -229,7 +229,14 @@ function callTaker() {
       if (!this.priorityTouched) this.form.priority = p;
       this.saveDraft();
     },
-    placeSearch() { this.places = Siaga.searchPlaces(this.placeQuery, 8); this.placeIndex = 0; },
+    /* where the caller is thought to be: the point on the form, else the call's first valid fix */
+    nearCaller() {
+      if (this.form.lat != null) return {lat: this.form.lat, lon: this.form.lon};
+      const call = this.call();
+      const loc = call && (call.locations || []).find(l => l.valid && l.lat != null);
+      return loc ? {lat: loc.lat, lon: loc.lon} : null;
+    },
+    placeSearch() { this.places = Siaga.searchPlaces(this.placeQuery, 8, this.nearCaller()); this.placeIndex = 0; },
     placeMove(d) { if (this.places.length) this.placeIndex = (this.placeIndex + d + this.places.length) % this.places.length; },
     placeChoose(idx) {
       const p = this.places[idx];

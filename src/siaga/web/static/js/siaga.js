@@ -120,8 +120,10 @@ const Siaga = {
     const a = Math.sin(dlat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dlon / 2) ** 2;
     return 2 * R * Math.asin(Math.sqrt(a));
   },
-  /* places a call-taker can type: desa/kelurahan, kecamatan, patokan; accent- and case-insensitive */
-  searchPlaces(q, limit) {
+  /* places a call-taker can type: desa/kelurahan, kecamatan, patokan; accent- and case-insensitive. With
+     `near` ({lat, lon}: where the caller is thought to be), equally good matches come nearest first — the
+     "Masjid Agung" of the caller's town before the one 100 km away. */
+  searchPlaces(q, limit, near) {
     const norm = s => (s || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
     q = norm(q).trim();
     if (q.length < 2) return [];
@@ -135,7 +137,10 @@ const Siaga = {
         this.regionName(lm.kode) : ""), kode: lm.kode, lat: lm.lat, lon: lm.lon, approx: lm.approx,
         landmark_id: lm.id, name: lm.name, starts: norm(lm.name).startsWith(q)});
     }
-    out.sort((a, b) => (b.starts - a.starts) || a.label.localeCompare(b.label));
+    const far = p => (near && near.lat != null && p.lat != null ? this.haversine(near.lat, near.lon, p.lat, p.lon)
+      : Infinity);
+    for (const p of out) p.distance_m = far(p);
+    out.sort((a, b) => (b.starts - a.starts) || (a.distance_m - b.distance_m) || a.label.localeCompare(b.label));
     return out.slice(0, limit || 8);
   },
 };
