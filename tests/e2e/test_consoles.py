@@ -455,3 +455,23 @@ def test_place_search_offers_the_place_nearest_the_caller_first(browse, live_ser
     ct.dispatch_event("#f-place", "input")
     ct.wait_for_selector("#place-list li")
     assert ct.locator("#place-list li").first.inner_text().startswith(first)
+
+
+def test_the_wallboard_counts_late_incidents_and_its_operators_as_the_header_does(browse, live_server, api, clock):
+    """The wallboard's late tile follows the board's own rule (an assignment past its deadline); its
+    operator count is the one the header shows."""
+    damkar = next(a for a in api("admin").get("/api/v1/agencies").json() if a["code"] == "DAMKAR")
+    fire = api("disp").post("/api/v1/incidents", json={"category_code": "kebakaran", "address_text": "Pasar"}).json()
+    api("disp").post(f"/api/v1/incidents/{fire['id']}/assignments", json={"agency_id": damkar["id"]}).raise_for_status()
+    wall = browse("sup", live_server, "/wallboard", viewport={"width": 1920, "height": 1080})
+    assert wall.locator("#wb-late .value").inner_text() == "0"
+    clock.advance(seconds=3600)  # nobody acknowledged it in an hour
+    wall.reload()
+    wall.wait_for_function("document.querySelector('#wb-late .value').innerText === '1'", timeout=LIVE_MS)
+    assert "alert" in wall.locator("#wb-late").get_attribute("class")
+    wall.wait_for_function("document.querySelector('#wb-operators .value').innerText !== '—'", timeout=LIVE_MS)
+    # No operator phones in this centre (the phone case: tests/integration/test_wallboard.py): consoles open
+    # are counted and the tile says so; the header, which speaks of phones, shows no count to disagree with.
+    assert api("sup").get("/api/v1/telephony/status").json()["lines"] == []
+    assert wall.locator("#wb-operators .sub").inner_text() == "konsol terbuka"
+    assert not wall.locator("#tel-on-duty").is_visible()

@@ -19,7 +19,8 @@ from tests.conftest import PASSWORD, START, ids
 
 WIB = SiteZone.named("Asia/Jakarta")  # the test app's default zone
 
-EMPTY = {"calls_waiting": 0, "longest_wait_s": 0, "operators_on_duty": 0, "calls_offered_today": 0,
+EMPTY = {"calls_waiting": 0, "longest_wait_s": 0, "operators_on_duty": 0, "operators_counted_by": "consoles",
+         "calls_offered_today": 0,
          "calls_answered_today": 0, "answered_within_15s_today": 0, "pct_answered_within_15s": None,
          "open_incidents": 0, "open_by_category": {}, "open_by_agency": {}}
 
@@ -198,3 +199,16 @@ def test_an_open_console_marks_its_operator_on_duty_every_30_seconds_without_hol
     assert wallboard(api)["operators_on_duty"] == 0
     for client in (ct, disp, damkar):
         client.close()
+
+
+def test_where_operators_have_phones_the_wallboard_counts_who_can_answer_as_the_header_does(api, ctx_factory):
+    """One meaning of "operator bertugas" on every screen: with operator phones in Siaga, the wallboard counts
+    those available or on a call — the telephony bar's count — not the consoles open."""
+    from tests.integration.test_telephony_queue import give_line
+
+    give_line(ctx_factory, "ct", "1001")
+    give_line(ctx_factory, "sup", "1003", presence="break")
+    board = wallboard(api)
+    header = api("ct").get("/api/v1/telephony/status").json()
+    assert board["operators_counted_by"] == "phones"
+    assert board["operators_on_duty"] == header["on_duty"] == 1

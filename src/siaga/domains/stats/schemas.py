@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -13,8 +14,12 @@ class WallboardOut(BaseModel):
 
     calls_waiting: int = Field(description="Live calls offered or ringing, not yet answered")
     longest_wait_s: int = Field(description="Seconds the oldest waiting call has waited; 0 when none waits")
-    operators_on_duty: int = Field(description="Call-takers, dispatchers and supervisors with a console open "
-                                               "(seen in the last 90 s)")
+    operators_on_duty: int = Field(description="Operators who can answer the 112 line now (phone available or "
+                                               "on a call: the same count as the consoles' header) where the centre "
+                                               "has operator phones; otherwise call-takers, dispatchers and "
+                                               "supervisors with a console open (seen in the last 90 s)")
+    operators_counted_by: Literal["phones", "consoles"] = Field(
+        default="consoles", description="which of the two measures operators_on_duty is")
     calls_offered_today: int
     calls_answered_today: int
     answered_within_15s_today: int

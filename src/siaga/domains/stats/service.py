@@ -15,6 +15,7 @@ from siaga.domains.calls.marks import real_call
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents.models import ASSIGNMENT_FINISHED, INCIDENT_OPEN_STATUSES, Assignment, Incident
 from siaga.domains.stats import schemas
+from siaga.domains.telephony import service as telephony_service
 from siaga.domains.users.models import User, UserSession
 
 WAITING_STATUSES = ("offered", "ringing")
@@ -28,7 +29,17 @@ def start_of_local_day(now: datetime, zone: SiteZone) -> datetime:
     return zone.day_start(zone.today(now))
 
 
-def operators_on_duty(db: Session, now: datetime) -> int:
+def operators_on_duty(db: Session, now: datetime) -> tuple[int, str]:
+    """How many operators are on duty, and by what measure: where the centre's operators have phones in
+    Siaga (operator lines), those who can answer now — the same count as every console's header; where they
+    have none (calls reach Siaga from a PBX's events), those with a console open (seen within 90 s)."""
+    phones = telephony_service.lines(db, now)
+    if phones:
+        return telephony_service.answering(phones), "phones"
+    return consoles_open(db, now), "consoles"
+
+
+def consoles_open(db: Session, now: datetime) -> int:
     return db.scalar(
         select(func.count(func.distinct(User.id))).join(UserSession, UserSession.user_id == User.id)
         .where(User.active.is_(True), User.role.in_(ON_DUTY_ROLES), UserSession.expires_at > now,
@@ -50,10 +61,12 @@ def wallboard(db: Session, now: datetime, zone: SiteZone) -> schemas.WallboardOu
         select(Assignment.agency_id, func.count()).join(Incident, Incident.id == Assignment.incident_id)
         .where(Incident.status.in_(INCIDENT_OPEN_STATUSES), Assignment.state.not_in(ASSIGNMENT_FINISHED))
         .group_by(Assignment.agency_id)).all()
+    on_duty, counted_by = operators_on_duty(db, now)
     return schemas.WallboardOut(
         calls_waiting=waiting,
         longest_wait_s=max(0, int((now - oldest).total_seconds())) if oldest is not None else 0,
-        operators_on_duty=operators_on_duty(db, now),
+        operators_on_duty=on_duty,
+        operators_counted_by=counted_by,
         calls_offered_today=len(today),
         calls_answered_today=len(answered),
         answered_within_15s_today=within,

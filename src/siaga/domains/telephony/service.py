@@ -67,8 +67,13 @@ def edge(db: Session) -> schemas.EdgeOut:
     return schemas.EdgeOut(state=row.state, since=row.since, last_seen_at=row.last_seen_at, detail=row.detail)
 
 
+def answering(ls: list[schemas.LineOut]) -> int:
+    """Operators who can answer the 112 line now: their phone is available or already on a call. The one
+    meaning of "operator bertugas" wherever the centre has phones (the header, the wallboard)."""
+    return sum(1 for line in ls if line.presence == "available" or line.busy)
+
+
 def status(db: Session, now: datetime) -> schemas.TelephonyStatus:
     ls = lines(db, now)
-    return schemas.TelephonyStatus(edge=edge(db), lines=ls, queue=queue(db, now),
-                                   on_duty=sum(1 for line in ls if line.presence == "available" or line.busy))
+    return schemas.TelephonyStatus(edge=edge(db), lines=ls, queue=queue(db, now), on_duty=answering(ls))
 

@@ -2,19 +2,8 @@
    state, overdue items highlighted, units by status, filters, and the live map. */
 "use strict";
 
-// Assignments carry their deadline from the server (deadline policies per agency and priority); an
-// incident that no agency has been sent to yet is flagged after 120 s.
-const UNASSIGNED_DEADLINE_S = 120;
-
-function assignmentOverdue(a) {
-  if (ASSIGNMENT_DONE.includes(a.state)) return a.state === "declined" && a.escalation_level > 0;
-  return Siaga.isLate(a) || a.escalation_level > 0;
-}
-
-function incidentOverdue(i) {
-  if (i.status === "new" && !i.assignments.length) return Siaga.seconds(i.created_at) > UNASSIGNED_DEADLINE_S;
-  return i.assignments.some(assignmentOverdue);
-}
+const assignmentOverdue = a => Siaga.assignmentOverdue(a);
+const incidentOverdue = i => Siaga.incidentOverdue(i);
 
 function board() {
   return {

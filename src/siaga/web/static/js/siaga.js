@@ -14,6 +14,7 @@ const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content |
 const EVENT_KINDS = REF.event_kinds;  // events/kinds.py EventKind: every kind the server may emit
 const INCIDENT_OPEN = ["new", "dispatched", "on_scene", "resolved"];
 const ASSIGNMENT_DONE = ["cleared", "declined", "cancelled"];
+const UNASSIGNED_DEADLINE_S = 120;
 const CALL_LIVE = ["offered", "ringing", "answered"];
 const STAFF_ROLES = ["call_taker", "dispatcher", "supervisor", "admin"];
 // A field error's words by its code (the catalogue's field_error_<code>); other codes show the server's message.
@@ -78,6 +79,20 @@ const Siaga = {
     return left >= 0 ? `${step} ${this.fmtDuration(left)}` : `${W.late_by} ${step} ${this.fmtDuration(-left)}`;
   },
   isLate(a, now) { return !!a.due_at && Date.parse(a.due_at) < (now || this.now()); },
+  /* What the board highlights and the wallboard counts. Assignments carry their deadline from the server
+     (deadline policies per agency and priority); an incident no agency has been sent to yet is flagged
+     after UNASSIGNED_DEADLINE_S. */
+  assignmentOverdue(a) {
+    if (ASSIGNMENT_DONE.includes(a.state)) return a.state === "declined" && a.escalation_level > 0;
+    return this.isLate(a) || a.escalation_level > 0;
+  },
+  incidentOverdue(i) {
+    if (i.status === "new" && !i.assignments.length) return this.seconds(i.created_at) > UNASSIGNED_DEADLINE_S;
+    return i.assignments.some(a => this.assignmentOverdue(a));
+  },
+  incidentEscalated(i) {
+    return i.assignments.some(a => a.escalation_level > 0 && !["cleared", "cancelled"].includes(a.state));
+  },
   fmtDistance(m) { return m >= 1000 ? (m / 1000).toFixed(1) + " km" : Math.round(m) + " m"; },
 
   /* fetch the JSON API; never throws: {ok, status, data, problem, errors: {field: message}} */

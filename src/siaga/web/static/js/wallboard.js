@@ -25,6 +25,9 @@ function wallboard() {
       const base = this.stats.longest_wait_s || 0;
       return base ? base + Math.floor((Date.now() - this.fetchedAt) / 1000) : 0;
     },
+    /* late and escalated open incidents, by the board's own rules, from the live store */
+    lateCount() { this.$store.live.tick; return this.$store.live.incidentList().filter(i => Siaga.incidentOverdue(i)).length; },
+    escalatedCount() { this.$store.live.version; return this.$store.live.incidentList().filter(i => Siaga.incidentEscalated(i)).length; },
     byCategory() { return Object.entries(this.stats.open_by_category || {}).sort((a, b) => b[1] - a[1]); },
     byAgency() { return Object.entries(this.stats.open_by_agency || {}).sort((a, b) => b[1] - a[1]); },
   };
