@@ -475,3 +475,20 @@ def test_the_wallboard_counts_late_incidents_and_its_operators_as_the_header_doe
     assert api("sup").get("/api/v1/telephony/status").json()["lines"] == []
     assert wall.locator("#wb-operators .sub").inner_text() == "konsol terbuka"
     assert not wall.locator("#tel-on-duty").is_visible()
+
+
+def test_text_over_its_limit_is_refused_with_the_limit_never_cut(browse, live_server):
+    """A description pasted longer than the 5,000 characters an incident keeps is not cut short by the field:
+    saving is refused next to the field with the limit, and everything typed is still there to shorten."""
+    page = browse("ct", live_server, "/calltaker")
+    page.click("details.manual summary")
+    page.fill("#manual-number", "0812 3456 7890")
+    page.click("details.manual button[type=submit]")
+    page.wait_for_selector("#incident-form")
+    page.select_option("#f-category", "kebakaran")
+    long_text = "Rumah kayu terbakar. " * 250  # 5,250 characters
+    page.fill("#f-description", long_text)
+    assert page.locator("#f-description").input_value() == long_text  # nothing cut while typing
+    page.keyboard.press("Control+Enter")
+    page.get_by_text("Terlalu panjang: paling banyak 5000 karakter").wait_for()
+    assert page.locator("#f-description").input_value() == long_text

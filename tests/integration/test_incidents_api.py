@@ -215,3 +215,12 @@ def test_admin_adds_a_subcategory_and_call_takers_can_use_it(api):
     dup = api("admin").post("/api/v1/categories", json={"code": "medis", "name_id": "Medis", "name_en": "Medical"})
     assert dup.status_code == 409
     assert api("ct").post("/api/v1/categories", json={"code": "x", "name_id": "xx", "name_en": "xx"}).status_code == 403
+
+
+def test_a_field_over_its_limit_is_refused_naming_the_field_and_the_limit(api):
+    r = api("ct").post("/api/v1/incidents", json={"category_code": "kebakaran", "description": "x" * 5001})
+    assert r.status_code == 422
+    (error,) = r.json()["errors"]
+    assert (error["field"], error["code"], error["limit"]) == ("body.description", "string_too_long", 5000)
+    r = api("ct").post("/api/v1/incidents", json={"category_code": "kebakaran", "priority": 9})
+    assert r.json()["errors"][0]["limit"] == 4

@@ -22,6 +22,10 @@ class FieldError(BaseModel):
     field: str
     message: str
     code: str
+    limit: int | float | None = None  # the bound broken (a maximum length, a least value…), for the message
+
+
+_LIMITS = ("max_length", "min_length", "le", "ge", "lt", "gt")
 
 
 class ProblemOut(BaseModel):
@@ -123,10 +127,13 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "code": e.get("type", "")}
-            for e in exc.errors()
-        ]
+        errors = []
+        for e in exc.errors():
+            error = {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "code": e.get("type", "")}
+            limit = next((e["ctx"][k] for k in _LIMITS if k in (e.get("ctx") or {})), None)
+            if isinstance(limit, int | float) and not isinstance(limit, bool):
+                error["limit"] = limit  # the console says "at most 40 characters", not only "too long"
+            errors.append(error)
         return problem_response(request, Problem(422, "validation_failed", errors=errors))
 
     @app.exception_handler(StarletteHTTPException)

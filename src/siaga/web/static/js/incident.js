@@ -124,7 +124,7 @@ function incidentPage(id, mayReveal, readsCalls) {
       let placed = false;
       for (const e of (r.data && r.data.errors) || []) {
         const field = String(e.field || "").replace(/^(body|query|path)\./, "").split(".")[0];
-        const message = W["sector_err_" + e.code] || fieldError(e.code) || e.message;
+        const message = W["sector_err_" + e.code] || fieldError(e.code, e.limit) || e.message;
         const slot = slots[field];
         if (!slot) continue;
         out[slot] = out[slot] ? out[slot] + "; " + message : message;

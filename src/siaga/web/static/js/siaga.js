@@ -18,7 +18,11 @@ const UNASSIGNED_DEADLINE_S = 120;
 const CALL_LIVE = ["offered", "ringing", "answered"];
 const STAFF_ROLES = ["call_taker", "dispatcher", "supervisor", "admin"];
 // A field error's words by its code (the catalogue's field_error_<code>); other codes show the server's message.
-const fieldError = code => W["field_error_" + code];
+// With the bound broken when there is one ("paling banyak 40 karakter"): text is refused, never cut.
+const fieldError = (code, limit) => {
+  const words = W["field_error_" + code];
+  return words && limit != null ? words.replace("{limit}", String(limit)) : words;
+};
 
 const Siaga = {
   clockOffset: Date.parse(REF.server_now) - Date.now(),
@@ -114,7 +118,7 @@ const Siaga = {
     const errors = {};
     for (const e of (data && data.errors) || []) {
       const field = String(e.field || "").replace(/^(body|query|path)\./, "");
-      errors[field] = fieldError(e.code) || e.message;
+      errors[field] = fieldError(e.code, e.limit) || e.message;
     }
     const problem = data || {detail: W.error_generic};
     if (!problem.detail) problem.detail = problem.title || W.error_generic;
