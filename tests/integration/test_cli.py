@@ -70,3 +70,28 @@ def test_password_reset_and_token(fresh_sqlite):
 def test_serve_refuses_several_workers_on_sqlite(fresh_sqlite):
     r = siaga(fresh_sqlite, "serve", "--workers", "2")
     assert r.returncode == 1 and "PostgreSQL" in r.stderr
+
+
+def test_the_demo_board_starts_under_way_not_red(fresh_sqlite):
+    """The demo a newcomer opens: every agency has acknowledged and has a unit on its way, so no clock runs
+    out in the first minutes (the earliest due is a unit's arrival, 15 minutes or more away), and operator1
+    has no call left waiting for its outcome."""
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import create_engine, text
+
+    siaga(fresh_sqlite, "db", "upgrade")
+    loaded = siaga(fresh_sqlite, "demo", "load")
+    assert loaded.returncode == 0, loaded.stderr
+    engine = create_engine(fresh_sqlite)
+    with engine.connect() as conn:
+        states = conn.execute(text("SELECT state FROM assignment")).scalars().all()
+        assert states and set(states) == {"units_assigned"}
+        pending = conn.execute(text("SELECT step, due_at FROM deadline WHERE state = 'pending'")).all()
+        assert pending and {step for step, _ in pending} == {"on_scene"}
+        now = datetime.now()
+        assert min(datetime.fromisoformat(str(due)).replace(tzinfo=None) for _, due in pending) > \
+            now + timedelta(minutes=14)
+        unfinished = conn.execute(text("SELECT count(*) FROM call WHERE outcome IS NULL OR status != 'ended'"))
+        assert unfinished.scalar() == 0
+    engine.dispose()

@@ -20,7 +20,6 @@ from siaga.domains.incidents import schemas as incident_schemas
 from siaga.domains.incidents import service as incident_service
 from siaga.domains.incidents.models import Category, Incident
 from siaga.domains.regions.models import Region
-from siaga.domains.units.models import Unit
 from siaga.domains.users import actions as user_actions
 from siaga.domains.users import schemas as user_schemas
 from siaga.domains.users.actions import principal_of
@@ -104,18 +103,35 @@ def load_demo_incidents(ctx: Ctx) -> int:
             category_code=cat, subcategory_code=sub if sub and ctx.db.get(Category, sub) is not None else None,
             priority=prio, lat=lat, lon=lon, kode_wilayah=kode_known, address_text=address, patokan=patokan,
             description=text, call_id=call_id))
+        # The call-taker finished the call: hung up a few minutes in, recorded as an emergency (a demo must not
+        # leave operator1 with calls still waiting for an outcome).
+        call_actions.ingest_call_event(as_operator, call_schemas.CallEventIn(
+            event_id=f"{ref}-ended", call_ref=ref, type="ended", at=event_time + timedelta(minutes=3)))
+        call = ctx.db.get(Call, call_id)
+        assert call is not None
+        ctx.db.refresh(call)
+        call_actions.update_call(as_operator, call.id, call_schemas.CallUpdate(version=call.version,
+                                                                              outcome="emergency"))
         for code in codes:
             if code in agencies:
                 dispatch.create_assignment(as_dispatcher, out.id,
                                            incident_schemas.AssignmentCreate(agency_id=agencies[code]))
+        _under_way(as_dispatcher, out.id)
         count += 1
-    # One ambulance already on its way to the medical call.
-    medical = ctx.db.scalar(select(Incident).where(Incident.category_code == "medis"))
-    ambulance = ctx.db.scalar(select(Unit).where(Unit.agency_id == agencies.get("DINKES"),
-                                                 Unit.type == "ambulance").order_by(Unit.callsign))
-    if medical is not None and ambulance is not None:
-        out = incident_service.incident_out(ctx.db, medical)
-        assignment = next((a for a in out.assignments if a.agency_id == agencies.get("DINKES")), None)
-        if assignment is not None:
-            dispatch.assign_unit(as_dispatcher, assignment.id, incident_schemas.AssignUnitIn(unit_id=ambulance.id))
     return count
+
+
+def _under_way(ctx: Ctx, incident_id: int) -> None:
+    """Every agency has acknowledged (by radio, recorded by the dispatcher) and sent its nearest free unit,
+    as on a real board a few minutes in: the clocks left running are the realistic ones (units to arrive,
+    15–30 minutes), not a minute to acknowledge that would turn a demo board red before anyone looks."""
+    for a in incident_service.incident_out(ctx.db, ctx.db.get(Incident, incident_id)).assignments:
+        dispatch.change_assignment_state(ctx, a.id, incident_schemas.AssignmentStateIn(state="acknowledged",
+                                                                                       version=a.version))
+        ranked = dispatch.recommend_for_assignment(ctx, a.id)
+        # The fastest by road; where the demo's roads do not reach, the nearest on the map (the recommendation
+        # lists only free units: busy and out-of-service ones are not among them).
+        best = next((r for r in ranked if r.offered), None) or min(
+            ranked, key=lambda r: r.straight_m if r.straight_m is not None else float("inf"), default=None)
+        if best is not None:
+            dispatch.assign_unit(ctx, a.id, incident_schemas.AssignUnitIn(unit_id=best.unit_id))
