@@ -48,3 +48,34 @@ def test_api_docs_work_without_the_internet(page, live_server):
     page.wait_for_selector(".swagger-ui .info .title")
     assert "Siaga 112" in page.locator(".swagger-ui .info .title").inner_text()
     assert foreign == []
+
+
+def test_no_console_asks_for_anything_that_is_not_there(browser, live_server, api):
+    """Every screen of every role, loaded in a browser: not one request the page makes answers 4xx or 5xx
+    (no missing favicon, script, style, map tile or API call), and the header carries the icon."""
+    from siaga.web.ui import SCREENS
+    from tests.conftest import TEST_USERS
+
+    roles = {user: role for user, role, _agency in TEST_USERS}
+    screens = {user: [f"/{name}" for name, (allowed, _word) in SCREENS.items() if roles[user] in allowed]
+               for user in ("ct", "disp", "sup", "admin", "damkar")}
+    incident = api("disp").post("/api/v1/incidents", json={"category_code": "kebakaran", "lat": 1.468,
+                                                          "lon": 102.103}).json()
+    screens["disp"].append(f"/incident/{incident['id']}")
+    failures = []
+    for user, paths in screens.items():
+        context = browser.new_context(locale="id-ID", timezone_id="Asia/Jakarta")
+        page = context.new_page()
+        page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.on("requestfailed", lambda r: None if r.failure == "net::ERR_ABORTED"  # left by navigating on
+                else failures.append(f"failed {r.url}: {r.failure}"))
+        page.goto(f"{live_server}/?next={paths[0]}")
+        page.fill("#username", user)
+        page.fill("#password", PASSWORD)
+        page.click("form[action='/login'] button[type=submit]")
+        for path in paths:
+            page.goto(live_server + path)
+            page.wait_for_load_state("networkidle")
+            assert page.locator("link[rel=icon]").count() == 1
+        context.close()
+    assert failures == []

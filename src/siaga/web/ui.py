@@ -230,6 +230,13 @@ def _page_context(request: Request, principal: Principal, lang: str, screen: str
             "role_label": ROLE_LABELS.get(principal.role, (principal.role, principal.role))[i]}
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """For clients that ask for it without reading the page's <link rel=icon>: the same icon."""
+    return Response((HERE / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, db: Session = DbSession) -> Response:
     principal = authenticate(request, db)
