@@ -224,3 +224,12 @@ def test_a_field_over_its_limit_is_refused_naming_the_field_and_the_limit(api):
     assert (error["field"], error["code"], error["limit"]) == ("body.description", "string_too_long", 5000)
     r = api("ct").post("/api/v1/incidents", json={"category_code": "kebakaran", "priority": 9})
     assert r.json()["errors"][0]["limit"] == 4
+
+
+def test_field_errors_speak_the_readers_language(api):
+    body = {"category_code": "kebakaran", "description": "x" * 5001}
+    indonesian = api("ct").post("/api/v1/incidents", json=body, headers={"Accept-Language": "id"}).json()
+    english = api("ct").post("/api/v1/incidents", json=body, headers={"Accept-Language": "en"}).json()
+    assert indonesian["errors"][0]["message"] == "Terlalu panjang: paling banyak 5000 karakter"
+    assert english["errors"][0]["message"] == "Too long: at most 5000 characters"
+    assert indonesian["title"] != english["title"]

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from siaga.core.i18n import negotiate, problem_title
+from siaga.core.i18n import has, negotiate, problem_title, t
 
 log = logging.getLogger("siaga.errors")
 
@@ -127,12 +127,16 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        lang = request_language(request)
         errors = []
         for e in exc.errors():
-            error = {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "code": e.get("type", "")}
+            code = e.get("type", "")
+            error = {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "code": code}
             limit = next((e["ctx"][k] for k in _LIMITS if k in (e.get("ctx") or {})), None)
             if isinstance(limit, int | float) and not isinstance(limit, bool):
                 error["limit"] = limit  # the console says "at most 40 characters", not only "too long"
+            if has(f"field_error_{code}", lang):  # in the reader's language where the catalogue has words
+                error["message"] = t(f"field_error_{code}", lang, limit=error.get("limit", ""))
             errors.append(error)
         return problem_response(request, Problem(422, "validation_failed", errors=errors))
 
