@@ -13,7 +13,7 @@ const S = REF.status;
 const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 const EVENT_KINDS = REF.event_kinds;  // events/kinds.py EventKind: every kind the server may emit
 const INCIDENT_OPEN = ["new", "dispatched", "on_scene", "resolved"];
-const ASSIGNMENT_DONE = ["cleared", "declined", "cancelled"];
+const ASSIGNMENT_DONE = ["cleared", "declined", "cancelled", "stood_down"];
 const CALL_LIVE = ["offered", "ringing", "answered"];
 const STAFF_ROLES = ["call_taker", "dispatcher", "supervisor", "admin"];
 // A field error's words by its code (the catalogue's field_error_<code>); other codes show the server's message.
