@@ -315,7 +315,8 @@ def stand_down(ctx: Ctx, incident: Incident) -> list[Assignment]:
 
 
 def _agency_names(ctx: Ctx, agency_ids: list[int]) -> list[str]:
-    names = dict(ctx.db.execute(select(Agency.id, Agency.short_name).where(Agency.id.in_(agency_ids))).tuples())
+    names = {agency_id: name for agency_id, name in
+             ctx.db.execute(select(Agency.id, Agency.short_name).where(Agency.id.in_(agency_ids)))}
     return [names.get(i, f"#{i}") for i in agency_ids]
 
 
