@@ -12,6 +12,7 @@ function assignmentOverdue(a) {
 }
 
 function incidentOverdue(i) {
+  if (!INCIDENT_ACTIVE.includes(i.status)) return false;  // resolved: every agency stood down, nothing is late
   if (i.status === "new" && !i.assignments.length) return Siaga.seconds(i.created_at) > UNASSIGNED_DEADLINE_S;
   return i.assignments.some(assignmentOverdue);
 }

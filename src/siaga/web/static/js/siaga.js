@@ -13,6 +13,7 @@ const S = REF.status;
 const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 const EVENT_KINDS = REF.event_kinds;  // events/kinds.py EventKind: every kind the server may emit
 const INCIDENT_OPEN = ["new", "dispatched", "on_scene", "resolved"];
+const INCIDENT_ACTIVE = ["new", "dispatched", "on_scene"];  // incidents/models.py INCIDENT_ACTIVE_STATUSES
 const ASSIGNMENT_DONE = ["cleared", "declined", "cancelled", "stood_down"];
 const CALL_LIVE = ["offered", "ringing", "answered"];
 const STAFF_ROLES = ["call_taker", "dispatcher", "supervisor", "admin"];
