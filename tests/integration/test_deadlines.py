@@ -143,23 +143,16 @@ def test_policy_per_agency_and_priority(api, engine, clock, settings):
     assert fire(engine, clock, settings) == 1
 
 
-def test_closing_needs_every_assignment_finished_and_cancels_deadlines(api, engine, clock, settings):
+def test_closing_needs_a_note_after_resolving_stood_every_agency_down(api, engine, clock, settings):
     incident = new_incident(api)
     damkar = send(api, incident, "DAMKAR")
     api("disp").post(f"/api/v1/incidents/{incident['id']}/status",
                      json={"status": "resolved", "version": get(api, incident)["version"]})
-    r = api("disp").post(f"/api/v1/incidents/{incident['id']}/status",
-                         json={"status": "closed", "version": get(api, incident)["version"], "note": "selesai"})
-    assert r.status_code == 409 and r.json()["code"] == "incident_not_clear"
-    api("damkar").post(f"/api/v1/assignments/{damkar['id']}/state",
-                       json={"state": "acknowledged", "version": damkar["version"]})
     damkar = next(a for a in get(api, incident)["assignments"] if a["id"] == damkar["id"])
-    cleared = api("damkar").post(f"/api/v1/assignments/{damkar['id']}/state",
-                                 json={"state": "cleared", "version": damkar["version"]})
-    assert cleared.status_code == 422 and cleared.json()["errors"][0]["field"] == "body.reason"
-    assert api("damkar").post(f"/api/v1/assignments/{damkar['id']}/state",
-                              json={"state": "cleared", "version": damkar["version"],
-                                    "reason": "api padam"}).status_code == 200
+    assert damkar["state"] == "stood_down"
+    refused = api("disp").post(f"/api/v1/incidents/{incident['id']}/status",
+                               json={"status": "closed", "version": get(api, incident)["version"]})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body.note"
     r = api("disp").post(f"/api/v1/incidents/{incident['id']}/status",
                          json={"status": "closed", "version": get(api, incident)["version"], "note": "selesai"})
     assert r.status_code == 200

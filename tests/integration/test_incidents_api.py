@@ -106,7 +106,7 @@ def test_recategorising_drops_subcategory_of_old_category(api):
     assert r.json()["category_code"] == "medis" and r.json()["subcategory_code"] is None
 
 
-def test_full_lifecycle_to_closed_requires_cleared_assignments_and_a_note(api):
+def test_full_lifecycle_resolving_stands_the_agency_down_and_closing_needs_a_note(api):
     agencies = ids(api, "/api/v1/agencies")
     inc = create(api).json()
     r = api("disp").post(f"/api/v1/incidents/{inc['id']}/assignments", json={"agency_id": agencies["DAMKAR"]})
@@ -132,14 +132,13 @@ def test_full_lifecycle_to_closed_requires_cleared_assignments_and_a_note(api):
                                json={"status": "resolved", "version": inc_now["version"]})
     assert resolve.status_code == 200, resolve.text
     version = resolve.json()["version"]
-    blocked = api("disp").post(f"/api/v1/incidents/{inc['id']}/status",
-                               json={"status": "closed", "version": version, "note": "api padam"})
-    assert blocked.status_code == 409 and blocked.json()["code"] == "incident_not_clear"
+    # Resolving stood the agency down (its unit on scene returns): there is nothing left for it to clear.
     a = api("damkar").get(f"/api/v1/incidents/{inc['id']}").json()["assignments"][0]
+    assert a["state"] == "stood_down" and a["stood_down_at"] and a["due_step"] is None
+    assert api("damkar").get(f"/api/v1/units/{pumper['id']}").json()["status"] == "returning"
     cleared = api("damkar").post(f"/api/v1/assignments/{a['id']}/state",
                                  json={"state": "cleared", "version": a["version"], "reason": "api padam"})
-    assert cleared.status_code == 200, cleared.text
-    assert api("damkar").get(f"/api/v1/units/{pumper['id']}").json()["status"] == "returning"
+    assert cleared.status_code == 409 and cleared.json()["code"] == "invalid_transition"
     no_note = api("disp").post(f"/api/v1/incidents/{inc['id']}/status",
                                json={"status": "closed", "version": version})
     assert no_note.status_code == 422 and no_note.json()["errors"][0]["field"] == "body.note"

@@ -11,10 +11,10 @@ from siaga.core.i18n import message, t
 from siaga.domains.agencies.models import Agency
 from siaga.domains.dispatch import deadlines
 from siaga.domains.incidents import schemas, service
-from siaga.domains.incidents.actions import add_timeline, announce_incident, set_incident_status
+from siaga.domains.incidents.actions import add_timeline, announce_incident, release_units, set_incident_status
 from siaga.domains.incidents.models import (
     ASSIGNMENT_TRANSITIONS,
-    INCIDENT_OPEN_STATUSES,
+    INCIDENT_ACTIVE_STATUSES,
     Assignment,
     Incident,
     UnitAssignment,
@@ -30,16 +30,16 @@ from siaga.events.kinds import EventKind
 
 def create_assignment(ctx: Ctx, incident_id: int, data: schemas.AssignmentCreate) -> schemas.IncidentOut:
     incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id, for_update=True)
-    if incident.status not in INCIDENT_OPEN_STATUSES:
+    if incident.status not in INCIDENT_ACTIVE_STATUSES:  # a resolved incident is reopened first
         raise Problem(409, "invalid_transition", current=incident.status, target="assigned")
     agency = ctx.db.get(Agency, data.agency_id)
     if agency is None or not agency.active:
         raise invalid("body.agency_id", "unknown agency", "unknown")
     exists = ctx.db.scalar(select(Assignment).where(Assignment.incident_id == incident.id,
-                                                    Assignment.agency_id == agency.id))
-    if exists is not None:
+                                                    Assignment.agency_id == agency.id).with_for_update())
+    if exists is not None and exists.state != "stood_down":
         raise Problem(409, "already_assigned")
-    notify_agency(ctx, incident, agency)
+    notify_agency(ctx, incident, agency, again=exists)
     return announce_incident(ctx, incident, EventKind.INCIDENT_ASSIGNMENT_ADDED)
 
 
@@ -47,31 +47,46 @@ def dispatch_agencies(ctx: Ctx, incident_id: int, data: schemas.DispatchIn) -> s
     """Send the incident to several agencies at once (the response plan's proposal, confirmed or edited
     by the dispatcher): all of them or none; agencies already assigned are left as they are."""
     incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id, for_update=True)
-    if incident.status not in INCIDENT_OPEN_STATUSES:
+    if incident.status not in INCIDENT_ACTIVE_STATUSES:  # a resolved incident is reopened first
         raise Problem(409, "invalid_transition", current=incident.status, target="assigned")
-    assigned = set(ctx.db.scalars(select(Assignment.agency_id).where(Assignment.incident_id == incident.id)))
+    assigned = {a.agency_id: a for a in ctx.db.scalars(
+        select(Assignment).where(Assignment.incident_id == incident.id).order_by(Assignment.id).with_for_update())}
     agencies = []
     for i, agency_id in enumerate(dict.fromkeys(data.agency_ids)):
         agency = ctx.db.get(Agency, agency_id)
         if agency is None or not agency.active:
             raise invalid(f"body.agency_ids.{i}", "unknown agency", "unknown")
-        if agency.id not in assigned:
+        if agency.id not in assigned or assigned[agency.id].state == "stood_down":
             agencies.append(agency)
     for agency in agencies:
-        notify_agency(ctx, incident, agency, reason=data.note)
+        notify_agency(ctx, incident, agency, reason=data.note, again=assigned.get(agency.id))
     kind = EventKind.INCIDENT_ASSIGNMENT_ADDED if agencies else EventKind.INCIDENT_UPDATED
     return announce_incident(ctx, incident, kind)
 
 
 def notify_agency(ctx: Ctx, incident: Incident, agency: Agency, reason: str = "",
-                  backup_for: Agency | None = None) -> Assignment:
+                  backup_for: Agency | None = None, again: Assignment | None = None) -> Assignment:
     """One agency is told of the incident: the assignment row, its acknowledge deadline, the timeline.
     The caller announces the incident (the agency's console hears of it through that event). `reason` is what
-    the dispatcher typed; `backup_for` the agency this one stands in for (escalation), said as a message."""
-    assignment = Assignment(incident_id=incident.id, agency_id=agency.id, state="notified",
-                            notified_at=ctx.now(), reason=reason, escalation_level=0,
-                            backup_for_agency_id=backup_for.id if backup_for else None)
-    ctx.db.add(assignment)
+    the dispatcher typed; `backup_for` the agency this one stands in for (escalation), said as a message.
+
+    `again`: the agency's assignment stood down when the incident was resolved, now reopened and the agency
+    sent again. One agency has one assignment per incident, so that row starts over as notified: its earlier
+    times are cleared (response times are measured from this notification) and stay in the timeline and the
+    audit log."""
+    if again is not None:
+        assert again.state == "stood_down" and again.agency_id == agency.id
+        assignment = again
+        assignment.state, assignment.notified_at, assignment.reason = "notified", ctx.now(), reason
+        assignment.acknowledged_at = assignment.dispatched_at = assignment.on_scene_at = None
+        assignment.cleared_at = assignment.declined_at = assignment.cancelled_at = assignment.stood_down_at = None
+        assignment.escalation_level, assignment.escalated_at = 0, None
+        assignment.backup_for_agency_id = backup_for.id if backup_for else None
+    else:
+        assignment = Assignment(incident_id=incident.id, agency_id=agency.id, state="notified",
+                                notified_at=ctx.now(), reason=reason, escalation_level=0,
+                                backup_for_agency_id=backup_for.id if backup_for else None)
+        ctx.db.add(assignment)
     ctx.db.flush()
     deadlines.step_reached(ctx, assignment, incident)
     add_timeline(ctx, incident.id, "assignment", reason or ("" if backup_for else agency.short_name),
@@ -79,32 +94,23 @@ def notify_agency(ctx: Ctx, incident: Incident, agency: Agency, reason: str = ""
                  message=message("timeline.backup_for", agency=backup_for.short_name) if backup_for else None)
     ctx.audit("assignment.create", "assignment", assignment.id,
               {"incident_id": incident.id, "agency_id": agency.id, "reason": reason,
-               **({"backup_for": backup_for.id} if backup_for else {})})
+               **({"backup_for": backup_for.id} if backup_for else {}), **({"again": True} if again else {})})
     return assignment
 
 
 def _get_assignment(ctx: Ctx, assignment_id: int) -> tuple[Assignment, Incident]:
+    """The assignment and its incident, both locked: the incident first, then the assignment — the order
+    resolving or cancelling the incident (incidents.actions.stand_down) and the ticker (escalation.fire_one)
+    keep, so an agency acting at the instant the incident is resolved waits for it and then finds the
+    assignment stood down."""
+    incident_id = ctx.db.scalar(select(Assignment.incident_id).where(Assignment.id == assignment_id))
+    incident = None if incident_id is None else ctx.db.scalar(
+        select(Incident).where(Incident.id == incident_id).with_for_update())
     assignment = ctx.db.scalar(select(Assignment).where(Assignment.id == assignment_id).with_for_update())
-    if assignment is None or not ctx.actor.may_see_agencies([assignment.agency_id]):
+    if assignment is None or incident is None or not ctx.actor.may_see_agencies([assignment.agency_id]):
         raise Problem(404, "not_found")
     ctx.actor.require_agency(assignment.agency_id)
-    incident = ctx.db.get(Incident, assignment.incident_id)
-    assert incident is not None
     return assignment, incident
-
-
-def _release_units(ctx: Ctx, assignment: Assignment) -> None:
-    """An assignment that ends frees its units: on the road or on scene they return, others are free."""
-    now = ctx.now()
-    for ua in ctx.db.scalars(select(UnitAssignment).where(UnitAssignment.assignment_id == assignment.id,
-                                                          UnitAssignment.active.is_(True))):
-        unit = ctx.db.get(Unit, ua.unit_id)
-        assert unit is not None
-        ua.active = False
-        ua.cleared_at = now
-        unit.status = "returning" if unit.status in ("en_route", "on_scene") else "available"
-        unit.status_at = now
-        announce_unit(ctx, unit, EventKind.UNIT_STATUS_CHANGED)
 
 
 def change_assignment_state(ctx: Ctx, assignment_id: int, data: schemas.AssignmentStateIn) -> schemas.IncidentOut:
@@ -125,14 +131,14 @@ def change_assignment_state(ctx: Ctx, assignment_id: int, data: schemas.Assignme
         assignment.on_scene_at = assignment.on_scene_at or now
     elif target == "cleared":
         assignment.cleared_at = now
-        _release_units(ctx, assignment)
+        release_units(ctx, assignment)
     elif target == "declined":
         assignment.declined_at = now
         assignment.escalation_level = max(assignment.escalation_level, 1)  # the supervisor must act
         assignment.escalated_at = now
     elif target == "cancelled":
         assignment.cancelled_at = now
-        _release_units(ctx, assignment)
+        release_units(ctx, assignment)
     if data.reason:
         assignment.reason = data.reason
     deadlines.step_reached(ctx, assignment, incident)

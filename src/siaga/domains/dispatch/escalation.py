@@ -8,7 +8,10 @@ down fires on the first tick after start.
 
 Level 0 missed: the supervisor is alerted (escalation level 1 on the assignment, a timeline entry and an
 `incident.escalated` event every console shows) and a second deadline of the same length starts.
-Level 1 missed: the agency's backup agency is notified (a new assignment, with its own deadlines)."""
+Level 1 missed: the agency's backup agency is notified (a new assignment, with its own deadlines).
+
+A resolved or cancelled incident has no pending deadline: `incidents.actions.stand_down` cancels them in the
+transaction that changes its status, under the incident's row lock, which `fire_one` takes before its claim."""
 
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from siaga.domains.agencies.models import Agency
 from siaga.domains.dispatch import deadlines
 from siaga.domains.dispatch.actions import notify_agency
 from siaga.domains.incidents.actions import add_timeline, announce_incident
-from siaga.domains.incidents.models import INCIDENT_OPEN_STATUSES, Assignment, Deadline, Incident
+from siaga.domains.incidents.models import INCIDENT_ACTIVE_STATUSES, Assignment, Deadline, Incident
 from siaga.events.kinds import EventKind
 from siaga.settings import Settings
 
@@ -56,6 +59,20 @@ def fire_due(engine: Engine, clock: Clock, settings: Settings, *, limit: int = 1
 
 
 def fire_one(ctx: Ctx, deadline_id: int, process: str = PROCESS) -> bool:
+    """Claim one deadline and escalate it. Locks in the order every incident writer keeps — the incident,
+    then the assignment, then the deadline's compare-and-set — so a claim racing the incident's resolution
+    (or cancellation) in another process either runs wholly before it (and is then stood down with the rest)
+    or waits for it and finds the deadline cancelled. The incident's status is re-read under its lock: a
+    deadline of an incident that is no longer active never escalates, whatever its own row says."""
+    ids = ctx.db.execute(select(Deadline.incident_id, Deadline.assignment_id)
+                         .where(Deadline.id == deadline_id, Deadline.state == "pending")).first()
+    if ids is None:
+        return False  # another process (or a cancel) got there first
+    incident = ctx.db.scalar(select(Incident).where(Incident.id == ids.incident_id).with_for_update()
+                             .execution_options(populate_existing=True))
+    assignment = ctx.db.scalar(select(Assignment).where(Assignment.id == ids.assignment_id).with_for_update()
+                               .execution_options(populate_existing=True))
+    assert assignment is not None and incident is not None
     claimed = ctx.db.execute(
         update(Deadline).where(Deadline.id == deadline_id, Deadline.state == "pending")
         .values(state="fired", fired_at=ctx.now(), fired_by=process[:80])
@@ -65,12 +82,10 @@ def fire_one(ctx: Ctx, deadline_id: int, process: str = PROCESS) -> bool:
     deadline = ctx.db.get(Deadline, deadline_id)
     assert deadline is not None
     ctx.db.refresh(deadline)
-    assignment = ctx.db.scalar(select(Assignment).where(Assignment.id == deadline.assignment_id).with_for_update())
-    incident = ctx.db.get(Incident, deadline.incident_id)
-    assert assignment is not None and incident is not None
-    if assignment.state not in deadlines.WAITING_STATE[deadline.step] or incident.status not in INCIDENT_OPEN_STATUSES:
-        deadline.state = "cancelled"  # the step was done in the same instant; nothing to escalate
-        return True
+    if (assignment.state not in deadlines.WAITING_STATE[deadline.step]
+            or incident.status not in INCIDENT_ACTIVE_STATUSES):
+        deadline.state = "cancelled"  # the step was done, or the incident finished: nothing to escalate
+        return False
     agency = ctx.db.get(Agency, assignment.agency_id)
     assert agency is not None
     now = ctx.now()

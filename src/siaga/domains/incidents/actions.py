@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
-from siaga.core.i18n import SOURCE_LANGUAGE
+from siaga.core.i18n import SOURCE_LANGUAGE, joined, message
 from siaga.db.engine import dialect_insert
+from siaga.domains.agencies.models import Agency
 from siaga.domains.calls.actions import announce_call
 from siaga.domains.calls.models import Call
 from siaga.domains.calls.privacy import linked_call_message
@@ -26,10 +27,13 @@ from siaga.domains.incidents.models import (
     Incident,
     IncidentCounter,
     TimelineEntry,
+    UnitAssignment,
 )
 from siaga.domains.incidents.questions import asked
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import get_geocoder
+from siaga.domains.units.actions import announce_unit
+from siaga.domains.units.models import Unit
 from siaga.events.kinds import EventKind
 from siaga.events.outbox import Audience
 
@@ -247,6 +251,9 @@ def cancel_deadlines(ctx: Ctx, *, assignment_id: int | None = None, incident_id:
 
 
 def set_incident_status(ctx: Ctx, incident: Incident, target: str, note: str = "") -> None:
+    """Move the incident to `target`. The caller holds the incident's row lock (get_visible_incident
+    for_update). Resolving or cancelling it stands down every open assignment and stops every pending
+    deadline in this same transaction (`stand_down`), so no agency is paged for a finished incident."""
     current = incident.status
     if target == current:
         return
@@ -266,11 +273,65 @@ def set_incident_status(ctx: Ctx, incident: Incident, target: str, note: str = "
     if target in ("closed", "cancelled"):
         incident.closed_at = now
         incident.outcome_note = note
-        cancel_deadlines(ctx, incident_id=incident.id)
     if current == "closed":  # reopened: audited below with the reason
         incident.closed_at = None
     add_timeline(ctx, incident.id, "status", note, {"from": current, "to": target})
     ctx.audit("incident.status", "incident", incident.id, {"from": current, "to": target, "note": note})
+    if target in ("resolved", "closed", "cancelled"):
+        stand_down(ctx, incident)
+
+
+def stand_down(ctx: Ctx, incident: Incident) -> list[Assignment]:
+    """The incident is finished (resolved or cancelled): every open assignment is stood down (`stood_down`),
+    its units released as a cleared assignment's are (on the road or on scene they return, others are free),
+    and every pending deadline of the incident is cancelled — acknowledge, units, on-scene, the supervisor's and
+    the backup's alike. One timeline entry names the agencies stood down; the agencies' consoles hear it through
+    the incident event the caller emits (every agency assigned is in its audience, stood down or not).
+
+    Locks: the caller holds the incident's row; the open assignments are locked here before the deadlines are
+    touched, the order dispatch actions and the ticker keep too (incident, assignment, deadline), so a deadline
+    the ticker claims concurrently waits for this transaction and then finds nothing pending (`escalation.
+    fire_one` locks the incident first and re-reads its status)."""
+    now = ctx.now()
+    open_ones = list(ctx.db.scalars(
+        select(Assignment).where(Assignment.incident_id == incident.id, Assignment.state.not_in(ASSIGNMENT_FINISHED))
+        .order_by(Assignment.id).with_for_update()))
+    cancel_deadlines(ctx, incident_id=incident.id)
+    if not open_ones:
+        return []
+    names = _agency_names(ctx, [a.agency_id for a in open_ones])
+    for assignment in open_ones:
+        before = assignment.state
+        assignment.state = "stood_down"
+        assignment.stood_down_at = now
+        release_units(ctx, assignment)
+        ctx.audit("assignment.state", "assignment", assignment.id,
+                  {"from": before, "to": "stood_down", "reason": f"incident {incident.status}"})
+    add_timeline(ctx, incident.id, "stood_down",
+                 data={"assignment_ids": [a.id for a in open_ones], "agency_ids": [a.agency_id for a in open_ones],
+                       "to": "stood_down", "incident_status": incident.status},
+                 message=message(f"timeline.stood_down_{incident.status}", agencies=joined(", ", names)))
+    return open_ones
+
+
+def _agency_names(ctx: Ctx, agency_ids: list[int]) -> list[str]:
+    names = {agency_id: name for agency_id, name in
+             ctx.db.execute(select(Agency.id, Agency.short_name).where(Agency.id.in_(agency_ids)))}
+    return [names.get(i, f"#{i}") for i in agency_ids]
+
+
+def release_units(ctx: Ctx, assignment: Assignment) -> None:
+    """An assignment that ends frees its units: on the road or on scene they return, others are free."""
+    now = ctx.now()
+    for ua in ctx.db.scalars(select(UnitAssignment).where(UnitAssignment.assignment_id == assignment.id,
+                                                          UnitAssignment.active.is_(True))):
+        unit = ctx.db.get(Unit, ua.unit_id)
+        assert unit is not None
+        ua.active = False
+        ua.cleared_at = now
+        unit.status = "returning" if unit.status in ("en_route", "on_scene") else "available"
+        unit.status_at = now
+        announce_unit(ctx, unit, EventKind.UNIT_STATUS_CHANGED)
 
 
 def add_note(ctx: Ctx, incident_id: int, data: schemas.NoteIn, lang: str = SOURCE_LANGUAGE) -> schemas.TimelineOut:

@@ -22,8 +22,11 @@ INCIDENT_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 ASSIGNMENT_STATES = ("notified", "acknowledged", "units_assigned", "on_scene", "cleared", "declined",
-                     "cancelled")
-ASSIGNMENT_FINISHED = frozenset({"cleared", "declined", "cancelled"})
+                     "cancelled", "stood_down")
+# cleared: the agency finished, with its outcome note; declined: the agency refused; cancelled: the dispatcher
+# withdrew this one agency; stood_down: the centre resolved or cancelled the whole incident, ending every open
+# assignment at once (incidents.actions.stand_down), so no agency is paged or escalated for it afterwards.
+ASSIGNMENT_FINISHED = frozenset({"cleared", "declined", "cancelled", "stood_down"})
 ASSIGNMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     "notified": frozenset({"acknowledged", "declined", "cancelled"}),
     "acknowledged": frozenset({"units_assigned", "on_scene", "cleared", "declined", "cancelled"}),
@@ -32,7 +35,11 @@ ASSIGNMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     "cleared": frozenset(),
     "declined": frozenset(),
     "cancelled": frozenset(),
+    "stood_down": frozenset(),  # sending the agency again (after reopening) notifies it anew: dispatch.notify_agency
 }
+# The incident statuses whose assignments still run (deadlines fire, agencies act). A resolved incident is still
+# open on the boards (until closed), but its assignments are stood down: nothing of it may page anyone.
+INCIDENT_ACTIVE_STATUSES = ("new", "dispatched", "on_scene")
 
 
 class Category(Base):
@@ -137,6 +144,7 @@ class Assignment(Base):
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stood_down_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # migration 0014
     reason: Mapped[str] = mapped_column(Text, default="")  # what the dispatcher or agency typed
     # the agency this one stands in for: notified as its backup when that one missed a deadline twice
     backup_for_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))

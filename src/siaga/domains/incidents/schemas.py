@@ -64,6 +64,7 @@ class AssignmentOut(BaseModel):
     cleared_at: datetime | None
     declined_at: datetime | None
     cancelled_at: datetime | None
+    stood_down_at: datetime | None = Field(default=None, description="the incident was resolved or cancelled")
     reason: str
     backup_for_agency_id: int | None = Field(default=None, description="notified as this agency's backup")
     escalation_level: int = 0

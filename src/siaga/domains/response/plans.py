@@ -104,7 +104,7 @@ class Proposal:
 
     @property
     def missing(self) -> list[ProposedAgency]:
-        return [a for a in self.agencies if a.assignment_state is None]
+        return [a for a in self.agencies if a.assignment_state in (None, "stood_down")]  # stood down: sent again
 
 
 def choose_rules(rules: Sequence[ResponseRule], facts: Facts) -> list[ResponseRule]:

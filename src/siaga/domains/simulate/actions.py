@@ -173,8 +173,8 @@ def _write_incidents(ctx: Ctx, chunk: list[engine.SimCall], priority: dict[str, 
         })
     ids = ctx.db.execute(insert(Incident).returning(Incident.id, sort_by_parameter_order=True), rows).scalars().all()
     assignment_rows = [{"incident_id": incident_id, "agency_id": agency_id, "state": "cleared", **step,
-                        "declined_at": None, "cancelled_at": None, "reason": "", "escalation_level": 0,
-                        "escalated_at": None, "version": 1}
+                        "declined_at": None, "cancelled_at": None, "stood_down_at": None, "reason": "",
+                        "escalation_level": 0, "escalated_at": None, "version": 1}
                        for incident_id, (chosen, steps) in zip(ids, plans, strict=True)
                        for agency_id, step in zip(chosen, steps, strict=True)]
     if assignment_rows:

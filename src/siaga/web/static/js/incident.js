@@ -75,6 +75,8 @@ function incidentPage(id, mayReveal, readsCalls) {
       this.map.setUnits(this.$store.live.unitList().filter(u => ids.has(u.id)));
     },
     open() { return this.inc && INCIDENT_OPEN.includes(this.inc.status); },
+    // agencies are sent only to an active incident: a resolved one is reopened first (its agencies stood down)
+    active() { return this.inc && INCIDENT_ACTIVE.includes(this.inc.status); },
     /* the response plan's proposal for the incident as it now stands; missing agencies pre-selected */
     async loadPlan() {
       const r = await Siaga.api("GET", `/api/v1/incidents/${this.id}/proposal`);

@@ -13,7 +13,8 @@ const S = REF.status;
 const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 const EVENT_KINDS = REF.event_kinds;  // events/kinds.py EventKind: every kind the server may emit
 const INCIDENT_OPEN = ["new", "dispatched", "on_scene", "resolved"];
-const ASSIGNMENT_DONE = ["cleared", "declined", "cancelled"];
+const INCIDENT_ACTIVE = ["new", "dispatched", "on_scene"];  // incidents/models.py INCIDENT_ACTIVE_STATUSES
+const ASSIGNMENT_DONE = ["cleared", "declined", "cancelled", "stood_down"];
 const UNASSIGNED_DEADLINE_S = 120;
 const CALL_LIVE = ["offered", "ringing", "answered"];
 const STAFF_ROLES = ["call_taker", "dispatcher", "supervisor", "admin"];
@@ -91,11 +92,13 @@ const Siaga = {
     return this.isLate(a) || a.escalation_level > 0;
   },
   incidentOverdue(i) {
+    if (!INCIDENT_ACTIVE.includes(i.status)) return false;  // resolved: every agency stood down, nothing is late
     if (i.status === "new" && !i.assignments.length) return this.seconds(i.created_at) > UNASSIGNED_DEADLINE_S;
     return i.assignments.some(a => this.assignmentOverdue(a));
   },
   incidentEscalated(i) {
-    return i.assignments.some(a => a.escalation_level > 0 && !["cleared", "cancelled"].includes(a.state));
+    return INCIDENT_ACTIVE.includes(i.status) &&
+      i.assignments.some(a => a.escalation_level > 0 && !["cleared", "cancelled", "stood_down"].includes(a.state));
   },
   fmtDistance(m) { return m >= 1000 ? (m / 1000).toFixed(1) + " km" : Math.round(m) + " m"; },
 
