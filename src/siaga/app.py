@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     for router in API_ROUTERS:
         api.include_router(router)
     app.include_router(api)
+    app.include_router(events_api.probes)
     ui.mount(app)
     _mount_docs(app)
     logging.getLogger("siaga").setLevel(logging.INFO)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +26,10 @@ from siaga.domains.location.aml import (
     verify_hmac,
 )
 from siaga.domains.location.errors import AmlAuthError, AmlError
+
+# No stopwatch in these tests (a busy machine is not a bug): a parser that backtracks or expands without
+# bound on these inputs would not finish at all, and this per-test limit catches it.
+pytestmark = pytest.mark.timeout(120)
 
 
 def v1(lat: str = "1.46600", lon: str = "102.10400", rd: str = "25", pm: str = "G", top: str = "20261127010005",
@@ -198,14 +201,12 @@ def test_v1_round_trip_through_text_and_data_sms(lat, lon, radius):
 
 
 def _only_declared(call, *args) -> None:  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
     try:
         fix = call(*args)
         loc = fix.to_location()
         assert loc.source == "aml" and (loc.valid or loc.invalid_reason)
     except AmlError as exc:
         assert exc.reason
-    assert time.perf_counter() - started < 1
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])

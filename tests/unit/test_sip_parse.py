@@ -3,8 +3,6 @@ multipart bodies, the caller, the Geolocation header — and the INVITE's locati
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +19,10 @@ from siaga.domains.location.sip import (
     parse_sip_message,
     split_commas,
 )
+
+# No stopwatch in these tests (a busy machine is not a bug): a parser that backtracks or expands without
+# bound on these inputs would not finish at all, and this per-test limit catches it.
+pytestmark = pytest.mark.timeout(120)
 
 PIDF = ('<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" '
         'xmlns:gp="urn:ietf:params:xml:ns:pidf:geopriv10" xmlns:gml="http://www.opengis.net/gml" '
@@ -196,7 +198,6 @@ def storable(*texts: str) -> bool:
 
 
 def _only_declared(raw: bytes) -> None:
-    started = time.perf_counter()
     try:
         msg = parse_sip_message(raw)
         assert storable(msg.call_id, msg.caller_number, msg.caller_uri, msg.caller_display)
@@ -205,7 +206,6 @@ def _only_declared(raw: bytes) -> None:
             assert storable(loc.reference_uri, loc.invalid_reason, loc.address_text)
     except SipParseError as exc:
         assert exc.status in (400, 413, 505, 513) and exc.reason
-    assert time.perf_counter() - started < 2
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -230,11 +230,9 @@ def test_mutated_invites_only_raise_sip_parse_error(edits):
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=200), st.binary(max_size=3000), st.text(max_size=300))
 def test_locations_from_parts_never_raises(content_type, body, geolocation):
-    started = time.perf_counter()
     for loc in locations_from_parts(content_type, body, geolocation):
         assert loc.source == "pidf_lo"
         assert storable(loc.reference_uri, loc.invalid_reason, loc.address_text)
-    assert time.perf_counter() - started < 2
 
 
 def test_control_characters_never_reach_stored_fields():

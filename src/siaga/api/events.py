@@ -1,5 +1,5 @@
 """The live event stream (SSE, resumable with Last-Event-ID), the snapshot it continues from, the
-audit log and its verification, and health."""
+audit log and its verification, health, and the readiness probe (`GET /readyz`, outside /api/v1)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from siaga.core.audit import AuditEntry, verify_chain
 from siaga.core.authz import Principal
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem, invalid
+from siaga.core.errors import COMMON_RESPONSES, Problem, invalid, unavailable
 from siaga.core.http import SESSION_COOKIE, authenticate, ctx_for
 from siaga.core.security import session_digest
 from siaga.db.engine import open_session
@@ -26,6 +27,8 @@ from siaga.live.snapshot import take_snapshot
 from siaga.live.stream import Heartbeat, event_stream
 
 router = APIRouter(tags=["events"])
+# Probes for load balancers and orchestrators, at the root like their conventions (/readyz).
+probes = APIRouter(tags=["health"])
 
 
 def _authenticate_briefly(request: Request) -> Principal | None:
@@ -176,3 +179,22 @@ def health(request: Request) -> HealthOut:
     return HealthOut(ok=database == "ok", database=database,
                      event_stream_listening=hub.listening or request.app.state.engine.dialect.name == "sqlite",
                      last_event_id=hub.last_id)
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    database: str
+
+
+@probes.get("/readyz", response_model=ReadyOut, responses={503: COMMON_RESPONSES[503]})
+def readyz(request: Request) -> ReadyOut:
+    """Ready to take calls: the database answers. When it does not, 503 problem+json
+    `database_unavailable` naming the database (`params.database`: postgresql or sqlite) with Retry-After,
+    as every route answers while the database is down. No authentication: a load balancer asks it."""
+    engine: Engine = request.app.state.engine
+    try:
+        with open_session(engine, write=False) as db:
+            db.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as exc:
+        raise unavailable(engine.dialect.name) from exc
+    return ReadyOut(ready=True, database=engine.dialect.name)

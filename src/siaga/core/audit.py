@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import BigInteger, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from siaga.core.safejson import dumps
 from siaga.db.base import Base, UTCDateTime
 from siaga.events.models import LedgerHead
 
@@ -45,7 +46,9 @@ class AuditEntry(Base):
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Non-finite floats as their marker text, NUL and lone surrogates as U+FFFD (core.safejson): the text
+    is stored and hashed as it is, on either database."""
+    return dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def content_hash(at: datetime, actor_id: int | None, actor: str, action: str, entity: str,

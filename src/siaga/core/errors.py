@@ -12,10 +12,12 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from siaga.core.i18n import has, negotiate, problem_title, t
+from siaga.db.engine import database_unavailable
 
 log = logging.getLogger("siaga.errors")
 
 PROBLEM_TYPE_BASE = "https://siaga112.id/problems/"
+UNAVAILABLE_RETRY_AFTER_S = 2  # database_unavailable: long enough not to hammer a database coming back
 
 
 class FieldError(BaseModel):
@@ -56,7 +58,8 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: _problem_response_doc("Validation failed; `errors` names each field"),
     429: _problem_response_doc("Too many attempts"),
     500: _problem_response_doc("Server error; nothing was half-saved"),
-    503: _problem_response_doc("Database busy; retry"),
+    503: _problem_response_doc("Database busy (database_busy) or unreachable (database_unavailable); "
+                               "retry after Retry-After seconds"),
 }
 
 
@@ -97,6 +100,19 @@ class Problem(Exception):
 def invalid(field: str, message: str, code: str = "invalid") -> Problem:
     """A 422 naming one field, for checks beyond the schema (unknown references, cross-field rules)."""
     return Problem(422, "validation_failed", errors=[{"field": field, "message": message, "code": code}])
+
+
+def unavailable(database: str) -> Problem:
+    """503 database_unavailable with Retry-After: the database (`database`: its kind, postgresql or sqlite)
+    cannot be reached; the same request may be sent again as it is (a PBX, a console and a readiness probe
+    all read it so)."""
+    return Problem(503, "database_unavailable", headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)},
+                   database=database)
+
+
+def _database_of(request: Request) -> str:
+    engine = getattr(request.app.state, "engine", None)
+    return engine.dialect.name if engine is not None else "database"
 
 
 def request_language(request: Request) -> str:
@@ -148,6 +164,9 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):  # outside a request's unit of work (core.http._db says the same)
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+            return problem_response(request, unavailable(_database_of(request)))
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(request, Problem(500, "internal_error"))
 

@@ -1,6 +1,8 @@
 """Refuse, before any route sees them, requests no emergency data needs: bodies over the size limit
 (413) and NUL characters anywhere in the path, query or body (422) — PostgreSQL cannot store NUL in
-text, SQLite would, and the two databases must behave alike."""
+text, SQLite would, and the two databases must behave alike. The call-event intake is the exception for
+the body: an emergency call is never refused for its data, so its schema (calls.schemas.CallEventIn)
+replaces NUL with U+FFFD instead."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from siaga.core.errors import Problem
 from siaga.core.i18n import negotiate
 
 MAX_BODY_BYTES = 1024 * 1024
+# Bodies whose NUL characters the route's schema replaces (core.safejson) instead of having them refused.
+NUL_TOLERANT_PATHS = frozenset({"/api/v1/call-events"})
 
 
 class RequestGuard:
@@ -35,6 +39,7 @@ class RequestGuard:
             return
         messages: list[Message] = []
         size = 0
+        refuse_nul = scope["path"] not in NUL_TOLERANT_PATHS
         while True:
             message = await receive()
             messages.append(message)
@@ -45,7 +50,7 @@ class RequestGuard:
             if size > self.max_body:
                 await self._refuse(scope, send, Problem(413, "payload_too_large", limit=self.max_body))
                 return
-            if b"\x00" in body or b"\\u0000" in body:
+            if refuse_nul and (b"\x00" in body or b"\\u0000" in body):
                 await self._refuse(scope, send, _nul_problem("body"))
                 return
             if not message.get("more_body", False):

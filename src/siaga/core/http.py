@@ -15,16 +15,17 @@ from pydantic import BaseModel
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from siaga.core.authz import Principal
 from siaga.core.context import Ctx
-from siaga.core.errors import Problem, invalid
+from siaga.core.errors import Problem, invalid, unavailable
 from siaga.core.idempotency import IdempotencyRecord, request_fingerprint
 from siaga.core.security import constant_time_equals
-from siaga.db.engine import open_session
+from siaga.db.engine import database_unavailable, open_session
 
 SESSION_COOKIE = "siaga_session"
 CSRF_HEADER = "x-csrf-token"
@@ -45,13 +46,17 @@ def _finish(session: Session, error: BaseException | None) -> None:
         session.close()
 
 
-def _as_problem(exc: BaseException) -> BaseException:
+def _as_problem(exc: BaseException, database: str) -> BaseException:
     if isinstance(exc, StaleDataError):
         return Problem(409, "stale_version", current="?")
     if isinstance(exc, IntegrityError):
         return Problem(409, "conflict")
-    if isinstance(exc, OperationalError) and any(
-            word in str(exc).lower() for word in ("locked", "could not serialize")):
+    if database_unavailable(exc):
+        # A PBX and the consoles retry on 503 + Retry-After; nothing was stored (a commit cut off midway
+        # is safe to retry too: call events are idempotent by event id, creations by Idempotency-Key).
+        return unavailable(database)
+    if isinstance(exc, PoolTimeout) or (isinstance(exc, OperationalError) and any(
+            word in str(exc).lower() for word in ("locked", "could not serialize"))):
         return Problem(503, "database_busy", headers={"Retry-After": "1"})
     return exc
 
@@ -68,16 +73,20 @@ async def _db(request: Request) -> AsyncIterator[Session]:
         yield session
     except BaseException as exc:
         with CancelScope(shield=True):  # a client gone away still gets its transaction rolled back
-            await run_in_threadpool(_finish, session, exc)
-        problem = _as_problem(exc)
+            try:
+                await run_in_threadpool(_finish, session, exc)
+            except DBAPIError as lost:  # the rollback failed too: the original error says more
+                if not database_unavailable(lost):
+                    raise
+        problem = _as_problem(exc, request.app.state.engine.dialect.name)
         if problem is exc:
             raise
         raise problem from exc
     try:
         with CancelScope(shield=True):
             await run_in_threadpool(_finish, session, None)
-    except (StaleDataError, IntegrityError, OperationalError) as exc:
-        problem = _as_problem(exc)
+    except (StaleDataError, DBAPIError, PoolTimeout) as exc:
+        problem = _as_problem(exc, request.app.state.engine.dialect.name)
         if problem is exc:
             raise
         raise problem from exc

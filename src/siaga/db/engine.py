@@ -1,5 +1,6 @@
 """Engines and units of work. SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE
-for writers (so two writers queue instead of failing); PostgreSQL gets a pool and pre-ping."""
+for writers (so two writers queue instead of failing); PostgreSQL gets a pool and pre-ping. Both write
+JSON columns with core.safejson.dumps, so a NaN stored on one is stored alike on the other."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
+
+from siaga.core.safejson import dumps as json_dumps
 
 
 def normalise_url(url: str) -> str:
@@ -30,7 +34,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                               pool_size=pool_size, max_overflow=20)
+                               pool_size=pool_size, max_overflow=20, json_serializer=json_dumps)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -49,7 +53,32 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True,
-                         pool_recycle=1800)
+                         pool_recycle=1800, json_serializer=json_dumps)
+
+
+# SQLSTATEs of a PostgreSQL that cannot be reached or is going away: connection exceptions (class 08),
+# admin or crash shutdown, "cannot connect now" (starting up), too many connections.
+_UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03", "53300")
+_SQLITE_UNAVAILABLE = ("unable to open database file", "disk i/o error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached (down, restarting, connection lost, file gone),
+    as opposed to a statement it refused: the request may be retried as it is."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    if type(orig).__module__.startswith("psycopg"):
+        sqlstate = getattr(orig, "sqlstate", None)
+        # No SQLSTATE: the client library's own failure (refused, reset, timed out), not the server's answer.
+        return sqlstate is None or sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+    return any(words in str(orig).lower() for words in _SQLITE_UNAVAILABLE)
 
 
 @lru_cache(maxsize=8)

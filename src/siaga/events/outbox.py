@@ -4,7 +4,6 @@ announced to consoles before it is committed, and nothing committed goes unannou
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from siaga.core.audit import AuditEntry, canonical_json, chain_hash, content_hash
 from siaga.core.clock import Clock
+from siaga.core.safejson import dumps
 from siaga.events.kinds import EventKind
 from siaga.events.models import Event, LedgerHead
 
@@ -110,7 +110,7 @@ def _append_postgres(session: Session, now: datetime, audits: list[dict[str, Any
     inserts, and sends NOTIFY (delivered at commit) inside siaga_ledger_append."""
     return session.execute(
         text("SELECT siaga_ledger_append(:at, CAST(:audits AS json), CAST(:events AS json), :channel)"),
-        {"at": now, "audits": json.dumps(audits, default=str), "events": json.dumps(events, default=str),
+        {"at": now, "audits": dumps(audits, default=str), "events": dumps(events, default=str),
          "channel": NOTIFY_CHANNEL},
     ).scalar_one()
 

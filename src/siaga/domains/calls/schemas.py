@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from siaga.core.ids import Version
+from siaga.core.safejson import safe_json
 from siaga.domains.calls.numbers import tidy_typed_number, typed_number_problem
 
 # Before a silent call may be recorded as ghost: asked for a key press or a tap, listened for background
@@ -125,11 +127,67 @@ class CallClaim(BaseModel):
     version: Version
 
 
+# A reported position's numbers and the range each must fall in to be used.
+_POSITION_RANGES = (("lat", -90.0, 90.0), ("lon", -180.0, 180.0), ("accuracy_m", 0.0, 1_000_000.0))
+UNUSABLE_KEY = "unusable_values"  # where in `detail` a location keeps the numbers it could not use, as sent
+
+
+def _usable_number(value: Any, low: float, high: float) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return False
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return False
+    return math.isfinite(number) and low <= number <= high
+
+
+def keep_unusable_position(loc: dict[str, Any]) -> dict[str, Any]:
+    """A reported location (as sent, before validation) whose lat, lon or accuracy is no usable number (NaN,
+    Infinity, out of range, too big, not a number) is kept, flagged invalid with the reason: the numbers go
+    into `detail[UNUSABLE_KEY]` as sent (safe_json makes NaN its marker text), the fields become null. A
+    `detail` that is not an object is kept under `detail.value`."""
+    detail = loc.get("detail", {})
+    if not isinstance(detail, dict):
+        detail = {"value": detail}
+        loc = {**loc, "detail": detail}
+    bad = [name for name, low, high in _POSITION_RANGES
+           if loc.get(name) is not None and not _usable_number(loc[name], low, high)]
+    if not bad:
+        return loc
+    if "lat" in bad or "lon" in bad:  # half a position is none: both are kept aside
+        bad = [name for name, _, _ in _POSITION_RANGES
+               if name in bad or (name != "accuracy_m" and loc.get(name) is not None)]
+    sent = {name: loc[name] for name in bad}
+    reason = "unusable " + ", ".join(f"{name} ({safe_json(value)!s:.40})" for name, value in sent.items())
+    earlier = loc.get("invalid_reason") if isinstance(loc.get("invalid_reason"), str) else ""
+    return {**loc, **dict.fromkeys(bad), "valid": False,
+            "invalid_reason": (f"{earlier}; {reason}" if earlier else reason)[:300],
+            "detail": {**detail, UNUSABLE_KEY: sent}}
+
+
 class CallEventIn(BaseModel):
     """One event from the telephony side. `event_id` makes it idempotent; `call_ref` ties events of one
-    call together (e.g. the SIP Call-ID). Events are never refused for odd order or missing data."""
+    call together (e.g. the SIP Call-ID). Events are never refused for odd order or missing data: a
+    location whose numbers are unusable is kept flagged (keep_unusable_position), and every string and
+    free-form value is made storable on both databases (core.safejson: NaN/Infinity as marker text, NUL
+    and lone surrogates as U+FFFD)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _never_refused_for_its_data(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("location"), dict):
+            data["location"] = keep_unusable_position(data["location"])
+        if isinstance(data.get("locations"), list):
+            data["locations"] = [keep_unusable_position(loc) if isinstance(loc, dict) else loc
+                                 for loc in data["locations"]]
+        return {key: value if isinstance(value, BaseModel | datetime) else safe_json(value)
+                for key, value in data.items()}
 
     event_id: str = Field(min_length=1, max_length=200)
     call_ref: str = Field(min_length=1, max_length=200)
