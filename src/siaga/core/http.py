@@ -13,8 +13,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -25,7 +23,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid, unavailable
 from siaga.core.idempotency import IdempotencyRecord, request_fingerprint
 from siaga.core.security import constant_time_equals
-from siaga.db.engine import database_unavailable, open_session
+from siaga.db.engine import database_unavailable, insert_ignoring, open_session
 
 SESSION_COOKIE = "siaga_session"
 CSRF_HEADER = "x-csrf-token"
@@ -145,9 +143,7 @@ def ctx_for(permission: str) -> Callable[..., Awaitable[Ctx]]:
 
 _IDEMPOTENCY = IdempotencyRecord.__table__
 # Every create with an Idempotency-Key claims it: pre-built Core statements on the session's connection.
-_CLAIM_KEY = {d: (pg_insert if d == "postgresql" else sqlite_insert)(_IDEMPOTENCY)
-              .on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(_IDEMPOTENCY.c.id)
-              for d in ("postgresql", "sqlite")}
+_CLAIM_KEY = insert_ignoring(_IDEMPOTENCY, ["user_id", "key"], _IDEMPOTENCY.c.id)
 _KEEP_RESPONSE = (_IDEMPOTENCY.update().where(_IDEMPOTENCY.c.id == bindparam("claimed"))
                   .values(status_code=bindparam("status_code"), response=bindparam("response")))
 

@@ -113,3 +113,13 @@ def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Session]:
             yield session
     finally:
         session.close()
+
+
+def insert_ignoring(table: Any, index: list[str], *returning: Any) -> dict[str, Any]:
+    """`INSERT … ON CONFLICT (index) DO NOTHING RETURNING …` prebuilt for each dialect, keyed by
+    `conn.dialect.name`: a row comes back only when this insert made it (a claim, a first event)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return {dialect: insert(table).on_conflict_do_nothing(index_elements=index).returning(*returning)
+            for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}

@@ -10,13 +10,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.util import identity_key
 
 from siaga.core.audit import AuditEntry
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
+from siaga.db.engine import insert_ignoring
 from siaga.domains.calls import schemas, service
 from siaga.domains.calls.models import (
     CALL_EVENT_TARGET,
@@ -55,7 +54,7 @@ def _add_location(ctx: Ctx, call: Any, loc: schemas.LocationIn) -> Row[Any]:
         valid, reason, kode = False, f"unknown kode wilayah {kode}", None
     if (loc.lat is None) != (loc.lon is None):
         valid, reason = False, reason or "only one of lat/lon given"
-    conn, _ = _core(ctx)
+    conn = _core(ctx)
     return conn.execute(_NEW_LOCATION, {
         "call_id": call.id, "source": loc.source, "lat": loc.lat, "lon": loc.lon, "accuracy_m": loc.accuracy_m,
         "kode_wilayah": kode, "address_text": loc.address_text, "received_at": ctx.now(), "valid": valid,
@@ -92,7 +91,7 @@ def attach_waiting_fixes(ctx: Ctx, call: Any, within: timedelta = WAITING_WINDOW
     normalised = normalise_msisdn(call.caller_number)
     if not normalised:
         return 0
-    conn, _ = _core(ctx)
+    conn = _core(ctx)
     entries = conn.execute(_WAITING_FIXES, {"number": normalised, "since": call.offered_at - within}).all()
     attached = 0
     for seq, data in entries:
@@ -203,21 +202,16 @@ _CALL_BY_REF = select(*CALL.c).where(CALL.c.external_ref == bindparam("ref")).wi
 _OPERATOR_ID = select(User.__table__.c.id).where(User.__table__.c.username == bindparam("username"))
 _UPDATE_CALL = (CALL.update().where(CALL.c.id == bindparam("call_id"))
                 .values({**{name: bindparam(name) for name in _WRITABLE}, "version": CALL.c.version + 1}))
-_NEW_CALL = {d: (pg_insert if d == "postgresql" else sqlite_insert)(CALL)
-             .on_conflict_do_nothing(index_elements=["external_ref"]).returning(*CALL.c)
-             for d in ("postgresql", "sqlite")}
-_NEW_EVENT = {d: (pg_insert if d == "postgresql" else sqlite_insert)(CALL_EVENT)
-              .on_conflict_do_nothing(index_elements=["event_id"]).returning(CALL_EVENT.c.event_id)
-              for d in ("postgresql", "sqlite")}
+_NEW_CALL = insert_ignoring(CALL, ["external_ref"], *CALL.c)
+_NEW_EVENT = insert_ignoring(CALL_EVENT, ["event_id"], CALL_EVENT.c.event_id)
 _NEW_LOCATION = CALL_LOCATION.insert().returning(*CALL_LOCATION.c)
 
 
-def _core(ctx: Ctx) -> tuple[Connection, str]:
+def _core(ctx: Ctx) -> Connection:
     """The session's connection (same transaction), after flushing what the session still holds, so a
     Core statement sees every earlier change of this unit of work."""
     ctx.db.flush()
-    conn = ctx.db.connection()
-    return conn, conn.dialect.name
+    return ctx.db.connection()
 
 
 def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[SimpleNamespace, bool]:
@@ -225,12 +219,12 @@ def _find_or_create_call(ctx: Ctx, ev: schemas.CallEventIn) -> tuple[SimpleNames
     type that is. Two processes racing on a call's first events both end up with the one row (ON CONFLICT).
     An `offered` event is nearly always a call's first: it tries the INSERT first (the new row comes back
     whole, already locked as ours); any other event looks for the call first."""
-    conn, dialect = _core(ctx)
+    conn = _core(ctx)
     if ev.type != "offered":
         row = conn.execute(_CALL_BY_REF, {"ref": ev.call_ref}).first()
         if row is not None:
             return SimpleNamespace(**row._mapping), False
-    row = conn.execute(_NEW_CALL[dialect], {
+    row = conn.execute(_NEW_CALL[conn.dialect.name], {
         "external_ref": ev.call_ref, "caller_number": ev.caller_number, "called_number": ev.called_number,
         "status": "offered", "offered_at": ev.at, "notes": "", "simulated": ev.simulated, "version": 1,
     }).first()
