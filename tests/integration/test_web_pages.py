@@ -92,3 +92,15 @@ def test_timeline_fragment_is_in_wib_and_only_for_those_who_may_see(app, api):
     assert fragment.status_code == 200 and "27-11-2026 08:00:00 WIB" in fragment.text
     assert browser_for(app, "damkar").get(f"/incident/{created['id']}/timeline").status_code == 404
     assert browser_for(app, "damkar").get(f"/incident/{created['id']}").status_code == 404
+
+
+@pytest.mark.parametrize("incident_id", ["99999999999999999999999", "9223372036854775808", "0", "-1", "abc",
+                                         "١٢", "1e3"])
+def test_an_incident_address_naming_no_incident_is_the_not_found_page(app, incident_id):
+    """Ids beyond the database's range (PostgreSQL's bigint overflowed into a 500) or not numbers at all are
+    the same 404 page a missing incident gets; the timeline fragment answers 404/422 as the API does."""
+    page = browser_for(app, "disp").get(f"/incident/{incident_id}")
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    fragment = browser_for(app, "disp").get(f"/incident/{incident_id}/timeline")
+    assert fragment.status_code in (404, 422) and fragment.headers["content-type"].startswith(
+        "application/problem+json")

@@ -35,6 +35,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem
 from siaga.core.http import SESSION_COOKIE, DbSession, authenticate
 from siaga.core.i18n import namespace, negotiate, problem_title, status_words, words
+from siaga.core.ids import MAX_ID, PathId
 from siaga.core.security import constant_time_equals
 from siaga.db.engine import open_session
 from siaga.domains.agencies.models import UNIT_STATUSES, Agency, Station
@@ -262,12 +263,17 @@ for _name in SCREENS:
 
 
 @router.get("/incident/{incident_id}", response_class=HTMLResponse)
-def incident_page(incident_id: int, request: Request, db: Session = DbSession) -> Response:
+def incident_page(incident_id: str, request: Request, db: Session = DbSession) -> Response:
+    """The incident sheet. An id that names no incident this user may see — beyond the database's range, not a
+    number at all, or someone else's — is the same "not found" page, never a server error."""
     principal = authenticate(request, db)
     if principal is None:
         return RedirectResponse(f"/?next={request.url.path}", status_code=303)
     try:
-        incident = incidents_service.get_visible_incident(db, principal, incident_id)
+        number = int(incident_id) if incident_id.isascii() and incident_id.isdigit() else 0
+        if not 1 <= number <= MAX_ID:
+            raise Problem(404, "not_found")
+        incident = incidents_service.get_visible_incident(db, principal, number)
     except Problem:
         lang = _lang(request, principal.language)
         return _render(request, "forbidden.html",
@@ -277,7 +283,7 @@ def incident_page(incident_id: int, request: Request, db: Session = DbSession) -
 
 
 @router.get("/incident/{incident_id}/timeline", response_class=HTMLResponse)
-def incident_timeline(incident_id: int, request: Request, db: Session = DbSession) -> Response:
+def incident_timeline(incident_id: PathId, request: Request, db: Session = DbSession) -> Response:
     """The timeline as an HTML fragment (htmx swaps it in when the incident changes), times in the site's zone."""
     principal = authenticate(request, db)
     if principal is None:
