@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     default_language: str = "id"
     host: str = "127.0.0.1"
     port: int = 8112
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=8 * 1024, description="largest request head "
+                                       "(request line and headers) `siaga serve` takes; larger is refused 431")
+    http_max_headers: int = Field(default=100, ge=20, description="most header lines in a request (more: 431)")
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, description="time a client has to send a "
+                                               "request's head once it connects or starts it (else 408, closed)")
+    http_body_timeout_seconds: float = Field(default=60.0, gt=0, description="time a client has to send a "
+                                             "request's body after its head (else the connection is closed)")
     session_hours: int = 12
     cookie_secure: bool = False
     login_max_failures: int = 5

@@ -105,6 +105,8 @@ def serve(host: str = typer.Option(None, help="default SIAGA_HOST or 127.0.0.1")
     """Serve the web console and the API."""
     import uvicorn
 
+    from siaga.core.http_limits import LimitedHttp
+
     settings = get_settings()
     if workers > 1 and settings.is_sqlite:
         fail("several workers need PostgreSQL (SIAGA_DATABASE_URL); SQLite serves one process")
@@ -112,8 +114,9 @@ def serve(host: str = typer.Option(None, help="default SIAGA_HOST or 127.0.0.1")
     out.print(f"Siaga 112 on [bold]http://{host}:{port}[/]  (API docs: http://{host}:{port}/docs)")
     # Consoles' event streams end as soon as the stop is asked (app._close_streams_on_stop); any other
     # request still running gets a few seconds, not the two minutes a console could hold the process for.
+    # The request's head and body are limited in size and time before any route runs (core.http_limits).
     uvicorn.run("siaga.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, log_level="info", timeout_graceful_shutdown=5)
+                proxy_headers=False, log_level="info", timeout_graceful_shutdown=5, http=LimitedHttp)
 
 
 @users_app.command("add")
