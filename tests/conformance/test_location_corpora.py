@@ -323,7 +323,7 @@ SIPP_KEYWORDS = {"transport": "UDP", "local_ip": "192.0.2.10", "local_port": "50
                  "media_ip_type": "4", "media_ip": "192.0.2.10", "media_port": "6000", "peer_tag_param": ""}
 
 
-def render_sipp(cdata: str) -> bytes:
+def render_sipp(cdata: str, keywords: dict[str, str] = SIPP_KEYWORDS) -> bytes:
     """A sipp <send> as sipp sends it: lines stripped of their indentation, keywords filled in, [len] the
     length of the body."""
     lines = [line.strip(" \t") for line in cdata.replace("\r\n", "\n").split("\n")]
@@ -331,7 +331,7 @@ def render_sipp(cdata: str) -> bytes:
         lines.pop(0)
     while lines and not lines[-1]:
         lines.pop()
-    text = re.sub(r"\[([a-z_]+)\]", lambda m: SIPP_KEYWORDS.get(m.group(1), m.group(0)), "\r\n".join(lines))
+    text = re.sub(r"\[([a-z_]+)\]", lambda m: keywords.get(m.group(1), m.group(0)), "\r\n".join(lines))
     head, _, body = text.partition("\r\n\r\n")
     body = body + "\r\n" if body else ""
     return (head.replace("[len]", str(len(body.encode()))) + "\r\n\r\n" + body).encode()

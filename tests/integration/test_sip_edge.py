@@ -4,7 +4,11 @@ the exact records a supervisor would later read."""
 
 from __future__ import annotations
 
+import re
+import socket
 import time
+import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -377,3 +381,83 @@ def test_a_second_bridge_for_the_edge_stands_by_and_takes_over_when_the_first_go
     finally:
         stop.set()
         thread.join(15)
+
+
+def corpus_invites(port: int) -> dict[str, bytes]:
+    """Every INVITE of the shared SIP corpus, as a trunk at 127.0.0.1:`port` would send it: the first INVITE
+    of each Texas A&M SIPp scenario (rendered as sipp renders it, a Call-ID of its own) and SipLib's full
+    NG9-1-1 INVITE. sipp itself cannot run two of the scenarios (an undefined variable, a media keyword on
+    an m=text line), so they are rendered here rather than played."""
+    from tests.conformance.test_location_corpora import SIPLIB, SIPP_KEYWORDS, render_sipp
+    from tests.conformance.test_location_corpora import TAMU as TAMU_ROOT
+
+    invites = {}
+    for path in sorted(TAMU_ROOT.glob("*/*.xml")):
+        for send in ET.parse(path).getroot().iter("send"):  # trusted corpus files
+            if (send.text or "").strip().startswith("INVITE "):
+                invites[path.name] = render_sipp(send.text or "", {
+                    **SIPP_KEYWORDS, "local_ip": "127.0.0.1", "local_port": str(port), "media_ip": "127.0.0.1",
+                    "call_id": f"{path.stem}@127.0.0.1", "branch": f"z9hG4bK-{uuid.uuid4().hex}"})
+                break
+    # SipLib's INVITE (21 kB, nine body parts) was captured with bare LF line endings from a TCP peer: sent
+    # here as a trunk sends it over UDP (CRLF, its Via on our socket, Content-Length of the CRLF body).
+    full = SIPLIB / "SipMessages" / "InviteAllAdditionalDataByValue1.sip"
+    head, _, body = full.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n").partition(b"\r\n\r\n")
+    head = re.sub(rb"Via: SIP/2.0/TCP [^;]+", b"Via: SIP/2.0/UDP 127.0.0.1:%d" % port, head)
+    head = re.sub(rb"Content-Length: *\d+", b"Content-Length: %d" % len(body), head)
+    invites[full.name] = head + b"\r\n\r\n" + body
+    return invites
+
+
+def padded(invite: bytes, size: int = 65000) -> bytes:
+    """The INVITE with one more body part (comment text) so that the whole message is `size` bytes, about
+    the largest UDP datagram: the edge must still pass its PIDF-LO (a Call-ID of its own). Bodies over
+    48,000 bytes go to the service in two base64 pieces (a Kamailio transformation gives under 64 KiB)."""
+    head, _, body = invite.partition(b"\r\n\r\n")
+    head = re.sub(rb"Call-ID: *([^\r]+)", rb"Call-ID: padded-\1", head)
+    closing = b"--ng911-test--"
+    assert closing in body
+    part = b"--ng911-test\r\nContent-Type: text/plain\r\nContent-ID: <padding@example.com>\r\n\r\n"
+    filler = size - len(head) - len(body) - len(part) - 40
+    body = body.replace(closing, part + b"x" * filler + b"\r\n" + closing)
+    head = re.sub(rb"Content-Length: *\d+", b"Content-Length: %d" % len(body), head)
+    message = head + b"\r\n\r\n" + body
+    assert size - 100 < len(message) <= size
+    return message
+
+
+def test_every_invite_of_the_shared_corpus_through_the_edge_keeps_the_locations_it_carries(centre: Centre) -> None:
+    """Every INVITE of the shared corpus through the real Kamailio edge: each emergency call
+    (urn:service:sos) is recorded, with the same locations as the offline parse of the same bytes finds.
+    Large NG112 bodies used to lose their PIDF-LO on the way: Kamailio's 8 KB `pv_buffer_size` cut the
+    base64 of a multipart body over ~6 KB, and the call came through with its location flagged for a
+    wrong reason ("Geolocation names cid:… but the body has no such part"). Nobody is free (the line is on
+    a break), so every call waits in the queue with what it brought."""
+    from siaga.domains.location.sip import locations_from_invite, parse_sip_message
+
+    centre.line("ct", presence="break")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as trunk:
+        trunk.bind(("127.0.0.1", 0))
+        invites = corpus_invites(trunk.getsockname()[1])
+        assert len(invites) >= 26
+        invites["padded to the edge's limit"] = padded(invites["SIP_INVITE_from_OSP_with_SDP_PIDF-LO_NG-AACS.xml"])
+        for raw in invites.values():
+            trunk.sendto(raw, ("127.0.0.1", centre.edge.sip_port))
+        offline = {name: parse_sip_message(raw) for name, raw in invites.items()}
+        emergency = {offline[name].call_id: name for name in invites if offline[name].request_uri == "urn:service:sos"}
+        assert len(emergency) >= 15
+        try:
+            calls = wait_for(lambda: (lambda found: found if set(emergency) <= set(found) else None)(
+                {c.external_ref: c for c in centre.calls()}), 20, "a record of every emergency INVITE")
+        except AssertionError:
+            missing = set(emergency) - {c.external_ref for c in centre.calls()}
+            raise AssertionError(f"not recorded: {[emergency[m] for m in missing]}") from None
+    assert centre.edge.alive()
+    wrong = {}
+    for call_id, name in emergency.items():
+        expected = [(loc.shape, loc.valid) for loc in locations_from_invite(offline[name])]
+        got = [(loc.shape, loc.valid, loc.invalid_reason) for loc in centre.locations(calls[call_id].id)
+               if loc.source == "pidf_lo"]
+        if [(shape, valid) for shape, valid, _ in got] != expected:
+            wrong[name] = (expected, got)
+    assert not wrong, (wrong, [line for line in centre.edge.log_text().splitlines() if 'ERROR' in line][-10:])

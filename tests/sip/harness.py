@@ -146,14 +146,25 @@ class Edge:
              timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
         """Run sipp as a UAC against the edge; returns the finished process (returncode 0: every call
         went as its scenario says)."""
+        cmd = self._sipp_command(scenario, *args, rows=rows, calls=calls, timeout=timeout)
+        return subprocess.run(cmd, capture_output=True, timeout=timeout + 15, cwd=self.directory)
+
+    def start_sipp(self, scenario: str | Path, *args: str, timeout: float = 60) -> subprocess.Popen[bytes]:
+        """sipp as a UAC against the edge, running on (its Call-IDs carry its process id: '1-<pid>@…')."""
+        proc = subprocess.Popen(self._sipp_command(scenario, *args, timeout=timeout), cwd=self.directory,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.children.append(proc)
+        return proc
+
+    def _sipp_command(self, scenario: str | Path, *args: str, rows: list[str] | None = None, calls: int = 1,
+                      timeout: float = 60) -> list[str]:
         cmd = ["sipp", "-sf", str(scenario if isinstance(scenario, Path) else SCENARIOS / scenario),
                "-i", "127.0.0.1", "-p", str(free_udp_port()), "-m", str(calls), "-nostdin",
                "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_err",
                "-error_file", str(self.directory / f"sipp-err-{uuid.uuid4().hex[:6]}.log")]
         if rows:
             cmd += ["-inf", str(self._csv("rows", rows))]
-        cmd += [*args, f"127.0.0.1:{self.sip_port}"]
-        return subprocess.run(cmd, capture_output=True, timeout=timeout + 15, cwd=self.directory)
+        return cmd + [*args, f"127.0.0.1:{self.sip_port}"]
 
     def phone(self, extension: str, password: str, scenario: str = "phone_answer.xml", calls: int = 1,
               expires: int = 300) -> int:

@@ -82,6 +82,14 @@ def emergency_condition(numbers: str) -> str:
     return " || ".join(tests)
 
 
+# The largest SIP message the edge takes (Kamailio's `maxbuffer`; a UDP datagram cannot be larger, and
+# Kamailio reads no larger TCP message). The INVITE's body travels to the service base64-encoded through
+# Kamailio's pv buffers, so those must hold 4/3 of it and the other fields: with the default 8 KB a
+# multipart NG112 body over ~6 KB lost its PIDF-LO on the way (issue #16).
+MAX_SIP_MESSAGE = 65536
+PV_BUFFER_SIZE = 1 << (4 * MAX_SIP_MESSAGE // 3 + 8192).bit_length()  # 131072
+
+
 def render_config(settings: Settings, paths: EdgePaths, *, log_stderr: bool = False, children: int = 4,
                   mpath: str | None = None) -> str:
     env = Environment(loader=FileSystemLoader(Path(__file__).parent), undefined=StrictUndefined,
@@ -95,7 +103,8 @@ def render_config(settings: Settings, paths: EdgePaths, *, log_stderr: bool = Fa
         evapi_addr=settings.telephony_evapi, ring_timeout_ms=settings.telephony_ring_timeout_s * 1000,
         max_queue_ms=settings.telephony_max_queue_s * 1000, max_queue_s=settings.telephony_max_queue_s,
         group_aor=GROUP_AOR, runtime_dir=paths.runtime, module_path=mpath or module_path(),
-        debug_level=1, log_stderr=log_stderr, children=children)
+        debug_level=1, log_stderr=log_stderr, children=children, max_sip_message=MAX_SIP_MESSAGE,
+        pv_buffer_size=PV_BUFFER_SIZE)
 
 
 def write_config(settings: Settings, paths: EdgePaths, **kw: object) -> Path:
