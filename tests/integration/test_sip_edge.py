@@ -21,6 +21,8 @@ from siaga.domains.telephony import actions, schemas
 from siaga.domains.telephony.models import OperatorLine
 from tests.sip.harness import (
     CONFORMANCE,
+    EXTENSIONS,
+    PASSWORDS,
     Centre,
     Edge,
     free_tcp_port,
@@ -461,3 +463,80 @@ def test_every_invite_of_the_shared_corpus_through_the_edge_keeps_the_locations_
         if [(shape, valid) for shape, valid, _ in got] != expected:
             wrong[name] = (expected, got)
     assert not wrong, (wrong, [line for line in centre.edge.log_text().splitlines() if 'ERROR' in line][-10:])
+
+
+def _register(sock: socket.socket, port: int, extension: str, domain: str, call_id: str, cseq: int,
+              authorization: str = "") -> bytes:
+    here = sock.getsockname()[1]
+    raw = (f"REGISTER sip:{domain} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{here};branch=z9hG4bK{uuid.uuid4().hex}\r\n"
+           f"From: <sip:{extension}@{domain}>;tag=r{cseq}\r\nTo: <sip:{extension}@{domain}>\r\n"
+           f"Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:{extension}@127.0.0.1:{here}>\r\n"
+           f"Expires: 300\r\nMax-Forwards: 70\r\n{authorization}Content-Length: 0\r\n\r\n").encode()
+    return raw
+
+
+def _exchange(sock: socket.socket, port: int, raw: bytes) -> bytes:
+    sock.sendto(raw, ("127.0.0.1", port))
+    return sock.recv(65535)
+
+
+def test_a_captured_register_cannot_be_replayed(centre: Centre) -> None:
+    """Digest nonces are good once: a REGISTER captured on the LAN and sent again — even from the same
+    address with the same Call-ID, which `auth_checks_register` alone lets through — is challenged anew
+    instead of pointing the extension at the replayer's phone."""
+    import hashlib
+
+    centre.line("ct")
+    wait_for(lambda: centre._pushed("ct"), 10, "the line's credentials at the edge")
+    ext, password, domain = EXTENSIONS["ct"], PASSWORDS["ct"], centre.settings.telephony_domain
+    port = centre.edge.sip_port
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)  # a hang guard
+        call_id = f"replay-{uuid.uuid4().hex}@127.0.0.1"
+        challenge = _exchange(sock, port, _register(sock, port, ext, domain, call_id, 1))
+        assert challenge.startswith(b"SIP/2.0 401")
+        fields = dict(re.findall(r'(\w+)="([^"]*)"', challenge.decode().split("WWW-Authenticate:", 1)[1]
+                                 .split("\r\n", 1)[0]))
+        ha1 = hashlib.md5(f"{ext}:{fields['realm']}:{password}".encode()).hexdigest()  # noqa: S324 (SIP digest)
+        ha2 = hashlib.md5(f"REGISTER:sip:{domain}".encode()).hexdigest()  # noqa: S324
+        response = hashlib.md5(f"{ha1}:{fields['nonce']}:{ha2}".encode()).hexdigest()  # noqa: S324
+        authorization = (f'Authorization: Digest username="{ext}", realm="{fields["realm"]}", '
+                         f'nonce="{fields["nonce"]}", uri="sip:{domain}", response="{response}", '
+                         f'algorithm=MD5\r\n')
+        signed = _register(sock, port, ext, domain, call_id, 2, authorization)
+        assert _exchange(sock, port, signed).startswith(b"SIP/2.0 200")
+        replayed = signed.replace(b"branch=z9hG4bK", b"branch=z9hG4bKreplay")
+        assert _exchange(sock, port, replayed).startswith(b"SIP/2.0 401")
+
+
+def test_in_dialog_requests_from_unknown_networks_are_refused(centre: Centre, tmp_path: Path) -> None:
+    """A BYE routed through the edge ends a call: only the trunk and the phones may send one. From any
+    other address an in-dialog request is refused (403) and never relayed — an outsider who learnt a
+    Call-ID and tags cannot hang up an emergency call."""
+    centre.edge.stop()
+    edge = Edge(centre.settings.model_copy(update={"telephony_trunks": "10.9.9.9/32",
+                                                   "telephony_phone_networks": "10.8.8.0/24"}),
+                tmp_path / "edge-dialog", free_udp_port())
+    edge.directory.mkdir()
+    edge.settings = edge.settings.model_copy(update={"telephony_listen": f"udp:127.0.0.1:{edge.sip_port}",
+                                                     "telephony_evapi": f"127.0.0.1:{free_tcp_port()}"})
+    edge.start()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as target:
+        target.bind(("127.0.0.1", 0))
+        target.settimeout(1.0)  # how long a relayed BYE would take to arrive, at most, on one machine
+        bye = (f"BYE sip:victim@127.0.0.1:{target.getsockname()[1]} SIP/2.0\r\n"
+               f"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK{uuid.uuid4().hex}\r\n"
+               f"Route: <sip:127.0.0.1:{edge.sip_port};lr;ftag=a>\r\n"
+               "From: <sip:0812@127.0.0.1>;tag=a\r\nTo: <sip:112@127.0.0.1>;tag=b\r\nCall-ID: dialog@x\r\n"
+               "CSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode()
+        try:
+            reply = sip_request(edge.sip_port, bye)
+            assert reply is not None and reply.startswith(b"SIP/2.0 403"), reply
+            try:
+                relayed = target.recv(65535)
+            except TimeoutError:
+                relayed = b""
+            assert relayed == b""
+        finally:
+            edge.stop()
