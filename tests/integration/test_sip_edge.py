@@ -540,3 +540,28 @@ def test_in_dialog_requests_from_unknown_networks_are_refused(centre: Centre, tm
             assert relayed == b""
         finally:
             edge.stop()
+
+
+def _raw_invite(here: int, call_id: str, tag: str) -> bytes:
+    return (f"INVITE sip:112@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{here};branch=z9hG4bK{uuid.uuid4().hex}"
+            f"\r\nFrom: <sip:081234567890@127.0.0.1>;tag={tag}\r\nTo: <sip:112@127.0.0.1>\r\nCall-ID: {call_id}\r\n"
+            f"CSeq: 1 INVITE\r\nContact: <sip:081234567890@127.0.0.1:{here}>\r\nMax-Forwards: 70\r\n"
+            "Content-Length: 0\r\n\r\n").encode()
+
+
+def test_a_call_id_used_again_after_a_refused_call_is_a_new_call_that_rings(centre: Centre) -> None:
+    """A caller refused while nobody was on duty redials, and their phone (or the trunk) reuses the Call-ID:
+    that INVITE is a new emergency call — recorded on its own and rung at the operator who is now on duty.
+    It used to join the finished call: the caller heard ringing and no phone ever rang."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as trunk:
+        trunk.bind(("127.0.0.1", 0))
+        here = trunk.getsockname()[1]
+        trunk.sendto(_raw_invite(here, "redial@192.0.2.7", "first"), ("127.0.0.1", centre.edge.sip_port))
+        first = centre.call_where("the refused call", lambda c: c.outcome == "missed_out_of_hours")
+        centre.line("ct")
+        centre.phone("ct")
+        trunk.sendto(_raw_invite(here, "redial@192.0.2.7", "second"), ("127.0.0.1", centre.edge.sip_port))
+        second = centre.call_where("the redial to be answered", lambda c: c.answered_at is not None)
+    assert second.id != first.id and second.external_ref == "redial@192.0.2.7#2"
+    assert second.operator_id == centre.user_id("ct")
+    assert centre.call_where("the first call, unchanged", lambda c: c.id == first.id).outcome == "missed_out_of_hours"

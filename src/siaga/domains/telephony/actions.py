@@ -21,6 +21,7 @@ from siaga.domains.calls.actions import ingest_call_event
 from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, RingAttempt
 from siaga.domains.telephony import schemas, service
 from siaga.domains.telephony.models import OperatorLine, TelephonyEdge
+from siaga.domains.telephony.service import REUSED, sip_call_id
 from siaga.domains.users.models import User
 from siaga.events.kinds import EventKind
 
@@ -115,6 +116,28 @@ def set_presence(ctx: Ctx, data: schemas.PresenceIn) -> schemas.LineOut:
 
 # --- what the edge reports -----------------------------------------------------------------------------
 
+def _newest(ctx: Ctx, call_id: str, *, lock: bool = False) -> Call | None:
+    q = (select(Call).where((Call.external_ref == call_id)
+                            | Call.external_ref.startswith(call_id + REUSED, autoescape=True))
+         .order_by(Call.id.desc()).limit(1))
+    return ctx.db.scalar(q.with_for_update() if lock else q)
+
+
+def current_ref(ctx: Ctx, call_id: str) -> str:
+    """The reference of the newest call recorded for this Call-ID (the Call-ID itself when there is none)."""
+    call = _newest(ctx, sip_call_id(call_id))
+    return call.external_ref if call is not None and call.external_ref else call_id
+
+
+def ref_for_invite(ctx: Ctx, call_id: str) -> str:
+    """The reference for a call the edge offers now: the Call-ID, unless a finished call holds it already."""
+    call = _newest(ctx, call_id, lock=True)
+    if call is None or call.external_ref is None or call.status in CALL_LIVE_STATUSES:
+        return call.external_ref if call is not None and call.external_ref else call_id
+    base, _, n = call.external_ref.partition(REUSED)
+    return f"{base}{REUSED}{int(n) + 1 if n.isdigit() else 2}"
+
+
 def _event(ctx: Ctx, call_ref: str, suffix: str, type_: str, at: datetime, **kw: object) -> call_schemas.CallOut:
     ev = call_schemas.CallEventIn(event_id=f"{call_ref}:{suffix}"[:200], call_ref=call_ref, type=type_,  # type: ignore[arg-type]
                                   at=at, **kw)  # type: ignore[arg-type]
@@ -134,7 +157,9 @@ def on_duty(ctx: Ctx) -> bool:
 def offered(ctx: Ctx, call_ref: str, at: datetime, caller_number: str, called_number: str,
             locations: list[call_schemas.LocationIn]) -> tuple[call_schemas.CallOut, Refuse | None]:
     """A new call at the edge: recorded at once (with every location, valid or not); when nobody is on
-    duty it is recorded as missed_out_of_hours and the edge is told where it goes."""
+    duty it is recorded as missed_out_of_hours and the edge is told where it goes. A Call-ID a finished call
+    holds already is a new call all the same (`ref_for_invite`)."""
+    call_ref = ref_for_invite(ctx, call_ref)
     call = _event(ctx, call_ref, "offered", "offered", at, caller_number=caller_number[:40],
                   called_number=called_number[:40] or "112", locations=locations[:20])
     if call.status in CALL_LIVE_STATUSES and call.answered_at is None and not on_duty(ctx):
@@ -170,7 +195,8 @@ def _free_line(ctx: Ctx, user_id: int, call_id: int, *, missed: bool = False) ->
 
 
 def _call(ctx: Ctx, call_ref: str) -> Call | None:
-    return ctx.db.scalar(select(Call).where(Call.external_ref == call_ref))
+    """The call an edge event names: the newest recorded for its Call-ID."""
+    return _newest(ctx, sip_call_id(call_ref))
 
 
 def ring_failed(ctx: Ctx, call_ref: str, extension: str, reason: str) -> None:
@@ -217,6 +243,7 @@ def answered(ctx: Ctx, call_ref: str, extension: str, at: datetime,
     call = _call(ctx, call_ref)
     if call is None:
         return None
+    call_ref = call.external_ref or call_ref
     line = answering_line(ctx, extension, contact)
     username = None
     if line is not None:
@@ -234,9 +261,10 @@ def answered(ctx: Ctx, call_ref: str, extension: str, at: datetime,
 def ended(ctx: Ctx, call_ref: str, at: datetime, *, cancelled: bool) -> call_schemas.CallOut | None:
     """The caller hung up (CANCEL before an answer: abandoned, with their wait) or either side ended the
     call (BYE). Every phone the call was ringing or connected to is free again."""
-    call = ctx.db.scalar(select(Call).where(Call.external_ref == call_ref).with_for_update())
+    call = _newest(ctx, sip_call_id(call_ref), lock=True)
     if call is None:
         return None
+    call_ref = call.external_ref or call_ref
     if cancelled and call.answered_at is not None:
         cancelled = False  # the caller's CANCEL crossed the operator's 200 OK: the call was connected
     rung = bool(_close_attempts(ctx, call.id, "cancelled"))
@@ -256,6 +284,7 @@ def degraded_call(ctx: Ctx, call_ref: str, at: datetime, caller_number: str, cal
     """A call the edge handled on its own while the service was away (degraded mode), reported when the
     service is back: recorded like any other (idempotently), with who answered and how it ended as far as
     the edge saw, and a note saying so."""
+    call_ref = ref_for_invite(ctx, call_ref)
     call = _event(ctx, call_ref, "offered", "offered", at, caller_number=caller_number[:40],
                   called_number=called_number[:40] or "112")
     row = ctx.db.get(Call, call.id)

@@ -36,7 +36,7 @@ from siaga.db.engine import unit_of_work
 from siaga.domains.calls.numbers import tidy_typed_number
 from siaga.domains.calls.schemas import LocationIn
 from siaga.domains.location.sip import locations_from_parts, number_of, parse_name_addr
-from siaga.domains.telephony import actions
+from siaga.domains.telephony import actions, service
 from siaga.domains.telephony.lead import CHECK_S, BridgeLock
 from siaga.settings import Settings
 
@@ -425,6 +425,7 @@ class EdgeBridge:
             log.error("event for %s without a transaction id", cid)
 
     async def _command_held(self, cid: str, command: dict[str, Any]) -> bool:
+        cid = service.sip_call_id(cid)  # a call's reference may carry "#2" for a Call-ID used again
         held = self.held.pop(cid, None)
         if held is None:
             return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from siaga.domains.calls.models import Call, RingAttempt
@@ -29,6 +29,19 @@ def line_out(line: OperatorLine, user: User, now: datetime) -> schemas.LineOut:
         registered_until=line.registered_until, idle_since=line.idle_since, version=line.version)
 
 
+# A SIP Call-ID names one call, but a trunk (or a caller's phone) may use one again for a new INVITE after the
+# first call ended — e.g. redialling after a refusal. That INVITE is a new emergency call: it is recorded
+# under the Call-ID with "#2", "#3"… appended ('#' cannot occur in a Call-ID, RFC 3261 "word"), and every
+# later event for the Call-ID goes to its newest call (actions.ref_for_invite). Before, it joined the
+# finished call: the caller heard ringing and no phone ever rang.
+REUSED = "#"
+
+
+def sip_call_id(call_ref: str) -> str:
+    """The Call-ID the edge knows a call by, from its reference."""
+    return call_ref.split(REUSED, 1)[0]
+
+
 def lines(db: Session, now: datetime) -> list[schemas.LineOut]:
     rows = db.execute(select(OperatorLine, User).join(User, User.id == OperatorLine.user_id)
                       .order_by(OperatorLine.extension)).all()
@@ -42,7 +55,9 @@ def waiting_calls(db: Session, now: datetime, refs: set[str] | None = None) -> l
     if refs is not None:
         if not refs:
             return []
-        q = q.where(Call.external_ref.in_(refs))
+        # A Call-ID used again for a new call is recorded as "<Call-ID>#2" (actions.ref_for_invite).
+        q = q.where(or_(Call.external_ref.in_(refs),
+                        *[Call.external_ref.startswith(ref + REUSED, autoescape=True) for ref in refs]))
     calls = list(db.scalars(q))
     outs = {o.id: o for o in calls_out(db, calls)}
     keyed = [(rank_key(Waiting(c.id, c.offered_at, outs[c.id].queue_penalty_s > 0), now,
