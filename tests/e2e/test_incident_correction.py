@@ -1,0 +1,66 @@
+"""Correcting an incident in the browser (issue #15): on the incident page and on the call-taker's screen.
+Someone else's change meanwhile is a 409 said in words (who, what), the values typed are kept through a
+reload; the corrected answers re-propose the plan, the agency an answer brought is offered with the reason,
+agencies already sent stay, and one button sends the missing ones."""
+
+from __future__ import annotations
+
+from tests.conftest import ids
+from tests.e2e.test_consoles import LIVE_MS, browse, offer_call, shot  # noqa: F401 (browse is a fixture)
+
+
+def q(question_id: str) -> str:
+    return f"[id='c-q-{question_id}']"  # question ids have dots
+
+
+def test_correct_on_the_incident_page_with_a_conflict_in_words(browse, live_server, api):  # noqa: F811
+    agencies = ids(api, "/api/v1/agencies")
+    incident = api("ct").post("/api/v1/incidents", json={
+        "category_code": "kecelakaan_lalu_lintas", "priority": 3, "address_text": "Jl. Antara",
+        "description": "Motor jatuh", "answers": {"kll.jumlah_korban": "tidak_ada"}}).json()
+    sent = api("disp").post(f"/api/v1/incidents/{incident['id']}/dispatch",
+                            json={"agency_ids": [agencies["DISHUB"], agencies["SATPOLPP"]]})
+    assert sent.status_code == 200, sent.text
+
+    disp = browse("disp", live_server, f"/incident/{incident['id']}")
+    disp.wait_for_selector(".assignment[data-agency='Dishub']")
+    disp.click("#correct-open")
+    disp.wait_for_selector(q("kll.jumlah_korban"))
+    assert disp.locator(q("kll.jumlah_korban")).input_value() == "tidak_ada"
+    disp.select_option(q("kll.jumlah_korban"), "satu")  # the caller now says one person is hurt
+    disp.fill("#c-description", "Motor jatuh, pengendara luka di kaki")
+
+    # meanwhile the supervisor raises the priority
+    now = api("sup").get(f"/api/v1/incidents/{incident['id']}").json()
+    assert api("sup").patch(f"/api/v1/incidents/{incident['id']}",
+                            json={"version": now["version"], "priority": 2}).status_code == 200
+    disp.wait_for_selector("#inc-h .chip.p2", timeout=LIVE_MS)  # live on the page
+    disp.click("#correct-save")
+    conflict = disp.locator("#correct-conflict")
+    conflict.wait_for()
+    assert "Test sup mengubah insiden ini sementara Anda mengedit: prioritas." in conflict.inner_text()
+    assert "Isian Anda tidak hilang" in conflict.inner_text()
+    assert disp.locator("#c-description").input_value() == "Motor jatuh, pengendara luka di kaki"
+    shot(disp, "incident-correction-conflict")
+
+    disp.click("#correct-reload")  # the latest version; what was typed stays
+    conflict.wait_for(state="hidden")
+    assert disp.locator("#c-priority").input_value() == "2"
+    assert disp.locator(q("kll.jumlah_korban")).input_value() == "satu"
+    assert disp.locator("#c-description").input_value() == "Motor jatuh, pengendara luka di kaki"
+    disp.click("#correct-save")
+    disp.wait_for_selector("#correct-saved:has-text('Koreksi tersimpan')")
+
+    # the plan follows: Dinkes and Polres offered with the answer that brought them, the sent ones stay
+    dinkes = disp.locator("#plan label:has(strong:text-is('Dinkes / PSC 119'))")
+    dinkes.wait_for()
+    assert "karena jawaban: Berapa orang korban? 1 orang" in dinkes.inner_text()
+    disp.wait_for_selector("#plan-missing:visible")
+    assert disp.locator("#plan label:has(strong:text-is('Dishub'))").locator("input").is_disabled()
+    disp.wait_for_function("document.querySelectorAll('#plan input:checked').length === 2")  # Dinkes, Polres
+    disp.get_by_role("button", name="Kirim ke instansi terpilih").click()
+    disp.wait_for_selector("#assignments .assignment >> nth=3")
+    disp.wait_for_selector("#timeline :text('Uraian dikoreksi — Motor jatuh, pengendara luka di kaki')")
+    disp.wait_for_selector("#timeline :text('Prioritas dikoreksi: P3 → P2')")
+    shot(disp, "incident-corrected")
+    assert disp.js_errors == []  # type: ignore[attr-defined]
