@@ -38,7 +38,7 @@ def test_correct_on_the_incident_page_with_a_conflict_in_words(browse, live_serv
     disp.click("#correct-save")
     conflict = disp.locator("#correct-conflict")
     conflict.wait_for()
-    assert "Test sup mengubah insiden ini sementara Anda mengedit: prioritas." in conflict.inner_text()
+    assert "Test sup mengubah kejadian ini sementara Anda mengedit: prioritas." in conflict.inner_text()
     assert "Isian Anda tidak hilang" in conflict.inner_text()
     assert disp.locator("#c-description").input_value() == "Motor jatuh, pengendara luka di kaki"
     shot(disp, "incident-correction-conflict")
@@ -64,3 +64,54 @@ def test_correct_on_the_incident_page_with_a_conflict_in_words(browse, live_serv
     disp.wait_for_selector("#timeline :text('Prioritas dikoreksi: P3 → P2')")
     shot(disp, "incident-corrected")
     assert disp.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_call_taker_sees_the_reason_and_corrects_the_incident_just_created(browse, live_server, api,  # noqa: F811
+                                                                                clock):
+    offer_call(api, "e2e-correct", "081377770000", clock.now().isoformat())
+    ct = browse("ct", live_server, "/calltaker")
+    ct.wait_for_selector("#call-queue li:has-text('081377770000')", timeout=LIVE_MS)
+    ct.keyboard.press("a")
+    ct.wait_for_selector("#active-call")
+    ct.select_option("#f-category", "kecelakaan_lalu_lintas")
+    injured = ct.locator(".questions .question", has_text="Berapa orang korban?").locator("select")
+    injured.select_option("satu")  # "one person is hurt", no subcategory picked
+    ct.fill("#f-address", "Jl. Antara")
+    ct.fill("#f-description", "Motor jatuh")
+    ct.click("#create-incident")
+    ct.wait_for_selector("#call-incident:has-text('Kejadian dibuat')")
+    dinkes = ct.locator("#ct-plan li[data-agency='DINKES']")
+    dinkes.wait_for()
+    assert "karena jawaban: Berapa orang korban? 1 orang" in dinkes.inner_text()
+    shot(ct, "calltaker-plan-reason")
+    incident_id = api("ct").get("/api/v1/incidents").json()[0]["id"]
+
+    ct.click("#ct-correct")
+    ct.wait_for_selector("#ct-correct-save:visible")
+    assert ct.locator("#f-address").input_value() == "Jl. Antara"
+    ct.fill("#f-address", "Jl. Antara km 3")
+    ct.locator("label.prio.p1 input").check()
+    # meanwhile the dispatcher corrects the description
+    seen = api("disp").get(f"/api/v1/incidents/{incident_id}").json()
+    assert api("disp").patch(f"/api/v1/incidents/{incident_id}", json={
+        "version": seen["version"], "description": "Motor jatuh, dua kendaraan"}).status_code == 200
+    ct.click("#ct-correct-save")
+    conflict = ct.locator("#ct-conflict")
+    conflict.wait_for()
+    assert "Test disp mengubah kejadian ini sementara Anda mengedit: uraian." in conflict.inner_text()
+    assert ct.locator("#f-address").input_value() == "Jl. Antara km 3"  # nothing typed is lost
+    ct.click("#ct-correct-reload")
+    conflict.wait_for(state="hidden")
+    assert ct.locator("#f-description").input_value() == "Motor jatuh, dua kendaraan"  # theirs, untouched here
+    assert ct.locator("#f-address").input_value() == "Jl. Antara km 3"  # mine
+    ct.click("#ct-correct-save")
+    ct.wait_for_selector("#call-incident:has-text('Koreksi tersimpan')")
+    ct.wait_for_selector("#incident-form", state="hidden")
+    got = api("disp").get(f"/api/v1/incidents/{incident_id}").json()
+    assert got["priority"] == 1 and got["address_text"] == "Jl. Antara km 3"
+    assert got["description"] == "Motor jatuh, dua kendaraan"
+    texts = [e["text"] for e in api("disp").get(f"/api/v1/incidents/{incident_id}/timeline").json()]
+    assert "Prioritas dikoreksi: P2 → P1" in texts
+    assert any(t.startswith("Lokasi dikoreksi: Jl. Antara → Jl. Antara km 3") for t in texts)
+    shot(ct, "calltaker-corrected")
+    assert ct.js_errors == []  # type: ignore[attr-defined]
