@@ -115,3 +115,26 @@ def test_the_call_taker_sees_the_reason_and_corrects_the_incident_just_created(b
     assert any(t.startswith("Lokasi dikoreksi: Jl. Antara → Jl. Antara km 3") for t in texts)
     shot(ct, "calltaker-corrected")
     assert ct.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_admin_adds_a_rule_on_an_answer_in_the_browser(browse, live_server, api):  # noqa: F811
+    page = browse("admin", live_server, "/plan")
+    page.wait_for_selector("#rules tbody tr")
+    row = page.locator("#rules tr", has_text="Kecelakaan, 1 korban")
+    assert "Berapa orang korban? = 1 orang" in row.inner_text()  # answers in words, not codes
+    page.fill("#r-name", "Kebakaran menjalar → + Satpol PP")
+    page.select_option("#r-kind", "extra")
+    page.select_option("#r-category", "kebakaran")
+    page.select_option("[id='r-q-kebakaran.menjalar']", "yes")
+    page.locator("#rule-form label:has-text('Satpol PP') input").check()
+    page.click("#rule-form button[type=submit]")
+    added = page.locator("#rules tr", has_text="Kebakaran menjalar → + Satpol PP")
+    added.wait_for()
+    assert "Apakah api menjalar ke rumah atau bangunan di sebelahnya? = Ya" in added.inner_text()
+    incident = api("ct").post("/api/v1/incidents", json={
+        "category_code": "kebakaran", "answers": {"kebakaran.menjalar": True}}).json()
+    agencies = api("disp").get(f"/api/v1/incidents/{incident['id']}/proposal").json()["agencies"]
+    satpol = next(a for a in agencies if a["code"] == "SATPOLPP")
+    assert satpol["reasons"] == ["karena jawaban: Apakah api menjalar ke rumah atau bangunan di sebelahnya? Ya "
+                                 "(aturan 'Kebakaran menjalar → + Satpol PP')"]
+    assert page.js_errors == []  # type: ignore[attr-defined]
