@@ -358,7 +358,8 @@ def test_response_plan_and_escalation_in_the_browser(browse, live_server, api, c
     from siaga.domains.dispatch.escalation import fire_due
 
     incident = api("ct").post("/api/v1/incidents", json={
-        "category_code": "kebakaran", "priority": 1, "answers": {"kebakaran.korban": True}}).json()
+        "category_code": "kebakaran", "priority": 1,
+        "answers": {"kebakaran.korban": True, "kebakaran.bahan_berbahaya": True}}).json()
     board = browse("sup", live_server, "/board")
     disp = browse("disp", live_server, f"/incident/{incident['id']}")
     disp.wait_for_selector("#plan label:has-text('Damkar')")

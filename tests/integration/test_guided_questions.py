@@ -303,7 +303,8 @@ def test_the_admin_adds_a_question_and_bad_questions_are_refused_readably(api, e
 
 def test_the_admin_reorders_a_categorys_questions_in_one_step(api, engine):
     order = asked_ids(api, "kebakaran")
-    wanted = list(reversed(order))
+    wanted = [order[0], *reversed(order[1:])]  # the first (what burns) no response rule names: it may be retired
+    assert wanted != order
     r = api("admin").put("/api/v1/categories/kebakaran/questions/order", json={"ids": wanted})
     assert r.status_code == 200, r.text
     assert [q["id"] for q in r.json()] == wanted == asked_ids(api, "kebakaran")

@@ -23,7 +23,13 @@ def proposed(api, incident: dict) -> set[str]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(("fields", "agencies"), [
     ({"category_code": "kebakaran", "priority": 3}, {"DAMKAR"}),
-    ({"category_code": "kebakaran", "priority": 1}, {"DAMKAR", "BPBD"}),
+    ({"category_code": "kebakaran", "priority": 1}, {"DAMKAR"}),  # a high priority alone brings no BPBD
+    ({"category_code": "kebakaran", "answers": {"kebakaran.bahan_berbahaya": True}}, {"DAMKAR", "BPBD"}),
+    ({"category_code": "kecelakaan_lalu_lintas", "answers": {"kll.jumlah_korban": "satu"}},
+     {"DISHUB", "SATPOLPP", "DINKES", "POLRES"}),  # one person hurt: health without picking a subcategory
+    ({"category_code": "kecelakaan_lalu_lintas", "answers": {"kll.jumlah_korban": "tidak_ada"}},
+     {"DISHUB", "SATPOLPP"}),
+    ({"category_code": "bencana_alam", "answers": {"bencana.terjebak": True}}, {"BPBD", "DAMKAR", "SAR"}),
     ({"category_code": "kebakaran", "priority": 3, "answers": {"kebakaran.korban": True}}, {"DAMKAR", "DINKES"}),
     ({"category_code": "kebakaran", "subcategory_code": "kebakaran.hutan_lahan", "priority": 3}, {"DAMKAR", "BPBD"}),
     ({"category_code": "kecelakaan_lalu_lintas"}, {"DISHUB", "SATPOLPP"}),
@@ -54,9 +60,10 @@ def test_most_specific_base_rule_wins_and_extras_add(api):
         "kode_wilayah": bathin, "agency_codes": ["DAMKAR", "SATPOLPP"]})
     assert r.status_code == 201, r.text
     desa = api("admin").get(f"/api/v1/regions?level=desa&parent={bathin}&limit=5").json()[0]["kode"]
-    here = create(api, category_code="kebakaran", priority=1, kode_wilayah=desa)
-    elsewhere = create(api, category_code="kebakaran", priority=1, kode_wilayah="14.03.01")
-    assert proposed(api, here) == {"DAMKAR", "SATPOLPP", "BPBD"}  # BPBD: the P1 extra rule still adds
+    hazard = {"kebakaran.bahan_berbahaya": True}
+    here = create(api, category_code="kebakaran", priority=1, kode_wilayah=desa, answers=hazard)
+    elsewhere = create(api, category_code="kebakaran", priority=1, kode_wilayah="14.03.01", answers=hazard)
+    assert proposed(api, here) == {"DAMKAR", "SATPOLPP", "BPBD"}  # BPBD: the hazard extra rule still adds
     assert proposed(api, elsewhere) == {"DAMKAR", "BPBD"}
 
 

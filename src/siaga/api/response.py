@@ -10,6 +10,7 @@ from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import request_language
 from siaga.core.http import ctx_for, idempotent
+from siaga.core.i18n import render
 from siaga.core.ids import PathId
 from siaga.domains.dispatch import actions as dispatch
 from siaga.domains.incidents import schemas as incident_schemas
@@ -21,14 +22,19 @@ router = APIRouter(tags=["response plans"])
 
 
 @router.get("/incidents/{incident_id}/proposal", response_model=schemas.ProposalOut)
-def proposal(incident_id: PathId, ctx: Ctx = Depends(ctx_for("incidents.read"))) -> schemas.ProposalOut:
+def proposal(incident_id: PathId, request: Request,
+             ctx: Ctx = Depends(ctx_for("incidents.read"))) -> schemas.ProposalOut:
     """The agencies and units the response plan proposes for this incident as it now stands, and which
-    of those agencies have been notified already."""
+    of those agencies have been notified already; each agency's `reasons` in the request's language
+    (which of the caller's answers brought it)."""
+    lang = request_language(request)
     incident = incident_service.get_visible_incident(ctx.db, ctx.actor, incident_id)
     p = plans.propose(ctx.db, plans.Facts.of(incident, ctx.now(), site_zone(ctx.settings)), incident.id)
     return schemas.ProposalOut(
         incident_id=incident.id, base_rule=p.base_rule, rules=p.rules,
-        agencies=[schemas.ProposedAgencyOut(**vars(a)) for a in p.agencies],
+        agencies=[schemas.ProposedAgencyOut(**{**vars(a), "reasons": [render(r["code"], r["params"], lang)
+                                                                         for r in a.reasons]})
+                  for a in p.agencies],
         missing_agency_ids=[a.agency_id for a in p.missing], units=p.units)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from siaga.core.clock import site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
-from siaga.core.i18n import SOURCE_LANGUAGE, joined, message
+from siaga.core.i18n import SOURCE_LANGUAGE, both, joined, message
 from siaga.db.engine import dialect_insert
 from siaga.domains.agencies.models import Agency
 from siaga.domains.calls.actions import announce_call
@@ -208,25 +208,97 @@ def create_incident(ctx: Ctx, data: schemas.IncidentCreate) -> schemas.IncidentO
     return announce_incident(ctx, incident, EventKind.INCIDENT_CREATED, created_with_calls=[call.id] if call else [])
 
 
+LOCATION_FIELDS = ("kode_wilayah", "address_text", "patokan", "landmark_id", "lat", "lon")
+
+
 def update_incident(ctx: Ctx, incident_id: int, data: schemas.IncidentUpdate) -> schemas.IncidentOut:
+    """Correct an incident after it was created: category, priority, location, description, guided answers.
+    A stale version is a 409 naming who corrected what since (`changed_by`, `changed`). Each kind of change
+    is a timeline entry of its own (`corrected`, a message with its parameters, rendered in the reader's
+    language); a new category drops the answers to the old one's questions, and new answers raise the
+    priority when they say so (never lower it) unless a priority is given."""
     incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id, for_update=True)
-    check_version(incident.version, data.version)
+    if incident.version != data.version:
+        raise _changed_since(ctx, incident, data.version)
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    changes = {k: v for k, v in changes.items() if getattr(incident, k) != v}
     if not changes:
         return service.incident_out(ctx.db, incident)
     merged = schemas.IncidentUpdate(version=data.version, **{
         "subcategory_code": incident.subcategory_code, "kode_wilayah": incident.kode_wilayah,
         "landmark_id": incident.landmark_id, "lat": incident.lat, "lon": incident.lon, **changes})
-    if "category_code" in changes and "subcategory_code" not in changes:
+    if "category_code" in changes and "subcategory_code" not in changes and incident.subcategory_code:
         merged.subcategory_code = None
         changes["subcategory_code"] = None
-    _check_references(ctx, merged, changes.get("category_code") or incident.category_code)
+    category = _check_references(ctx, merged, changes.get("category_code") or incident.category_code)
+    if "category_code" in changes and "answers" not in changes and incident.answers:
+        changes["answers"] = {}  # the old category's questions are not this one's
+    questions = service.check_answers(ctx.db, category.code, changes.get("answers") or {})
+    if changes.get("answers") and "priority" not in changes:
+        suggested = service.suggest_priority(category.default_priority, changes["answers"], questions)
+        if suggested < incident.priority:
+            changes["priority"] = suggested
     before = {k: getattr(incident, k) for k in changes}
+    before_category = (incident.category_code, incident.subcategory_code)
+    before_location = _location_words(ctx, incident)
     for key, value in changes.items():
         setattr(incident, key, value)
-    add_timeline(ctx, incident.id, "updated", "", {"before": before, "after": changes})
+    ctx.db.flush()
+    version = incident.version
+    entries: list[tuple[str, str, dict[str, Any]]] = []
+    if "category_code" in changes or "subcategory_code" in changes:
+        after_category = _category_words(ctx, incident.category_code, incident.subcategory_code)
+        entries.append(("category", "", message("timeline.corrected_category",
+                                                before=_category_words(ctx, *before_category), after=after_category)))
+    if "priority" in changes:
+        entries.append(("priority", "", message("timeline.corrected_priority", before=before["priority"],
+                                                after=incident.priority)))
+    if any(k in changes for k in LOCATION_FIELDS):
+        entries.append(("location", "", message("timeline.corrected_location", before=before_location,
+                                                after=_location_words(ctx, incident))))
+    if "description" in changes:
+        entries.append(("description", incident.description, message("timeline.corrected_description")))
+    for field, text, msg in entries:
+        add_timeline(ctx, incident.id, "corrected", text,
+                     {"field": field, "version": version, "before": {k: v for k, v in before.items() if k != "answers"},
+                      "after": {k: v for k, v in changes.items() if k != "answers"}}, message=msg)
+    if "answers" in changes:
+        answers = changes["answers"]
+        add_timeline(ctx, incident.id, "guided_answers",
+                     data={"answers": answers, "field": "answers", "version": version, "corrected": True,
+                           "asked": asked(ctx.db, answers)},
+                     message=service.answers_message(questions, answers, "timeline.corrected_answers")
+                     if answers else message("timeline.corrected_answers_cleared"))
     ctx.audit("incident.update", "incident", incident.id, {"before": before, "after": changes})
     return announce_incident(ctx, incident, EventKind.INCIDENT_UPDATED)
+
+
+def _changed_since(ctx: Ctx, incident: Incident, seen: int) -> Problem:
+    """409 stale_version, saying who corrected what since the version the client saw (`changed_by`: names,
+    comma-separated; `changed`: category, priority, location, description, answers, comma-separated; both
+    empty when the incident moved otherwise — a status, an agency), and the version now."""
+    later = [e for e in service.timeline(ctx.db, incident.id) if e.kind in ("corrected", "guided_answers")
+             and isinstance((e.data or {}).get("version"), int) and e.data["version"] > seen]
+    fields = list(dict.fromkeys(e.data.get("field") for e in later if e.data.get("field")))
+    by = list(dict.fromkeys(e.actor for e in later))
+    return Problem(409, "stale_version", current=incident.version, changed_by=", ".join(by), changed=",".join(fields))
+
+
+def _category_words(ctx: Ctx, code: str, subcode: str | None) -> dict[str, Any]:
+    """The category (and subcategory) in both languages, as a message parameter."""
+    names = [ctx.db.get(Category, c) for c in (code, subcode) if c]
+    return both(" — ".join(c.name_id for c in names if c), " — ".join(c.name_en for c in names if c))
+
+
+def _location_words(ctx: Ctx, incident: Incident) -> str:
+    """Where the incident is, as written (address, patokan, desa, coordinates): data, not prose."""
+    parts = [incident.address_text or "", incident.patokan or ""]
+    if incident.kode_wilayah:
+        region = ctx.db.get(Region, incident.kode_wilayah)
+        parts.append(region.name if region else incident.kode_wilayah)
+    if incident.lat is not None and incident.lon is not None:
+        parts.append(f"{incident.lat:.5f}, {incident.lon:.5f}")
+    return "; ".join(p for p in parts if p.strip()) or "—"
 
 
 def change_incident_status(ctx: Ctx, incident_id: int, data: schemas.IncidentStatusIn) -> schemas.IncidentOut:

@@ -100,6 +100,7 @@ class IncidentOut(BaseModel):
     assignments: list[AssignmentOut] = []
     call_ids: list[int] = []
     sectors: list[SectorOut] = Field(default=[], description="Search sectors drawn on the incident's map")
+    answers: dict[str, Any] | None = Field(default=None, description="The guided answers {question_id: value}")
 
 
 Priority = Annotated[int, Field(ge=1, le=4)]
@@ -195,6 +196,16 @@ class IncidentUpdate(BaseModel):
     patokan: str | None = Field(default=None, max_length=500)
     landmark_id: DbId | None = None
     description: str | None = Field(default=None, max_length=5000)
+    answers: Answers | None = Field(
+        default=None, description="The guided answers as they now stand (all of them: they replace the ones "
+                                  "stored); without `priority`, an answer that says so raises the priority")
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> IncidentUpdate:
+        for name in ("category_code", "priority", "address_text", "patokan", "description", "answers"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
 
 
 class IncidentStatusIn(BaseModel):

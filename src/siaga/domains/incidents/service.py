@@ -229,19 +229,21 @@ def suggest_priority(category_default: int, answers: Mapping[str, Any],
     return priority
 
 
-def answers_message(questions: Mapping[str, schemas.Question], answers: Mapping[str, Any]) -> dict[str, Any]:
+def answers_message(questions: Mapping[str, schemas.Question], answers: Mapping[str, Any],
+                    key: str = "timeline.guided_answers") -> dict[str, Any]:
     """The answers as the agency reads them in the timeline, with each question and chosen option in both
     languages as they were asked at the time (an admin may reword them later): a message with parameters."""
-    lines = []
-    for qid, value in answers.items():
-        question = questions[qid]
-        if question.kind == "yesno" or value is None:
-            shown: Any = ref(YES_NO_WORDS[value if isinstance(value, bool) else None])
-        elif question.kind == "choice":
-            option = next(o for o in question.options if o.value == value)
-            shown = both(option.text_id, option.text_en)
-        else:
-            shown = str(value)
-        line = "timeline.guided_answer_q" if question.text_id.endswith("?") else "timeline.guided_answer"
-        lines.append(ref(line, question=both(question.text_id, question.text_en), answer=shown))
-    return message("timeline.guided_answers", answers=joined("\n", lines))
+    return message(key, answers=joined("\n", [answer_line(questions[qid], value) for qid, value in answers.items()]))
+
+
+def answer_line(question: schemas.Question, value: Any) -> dict[str, Any]:
+    """One answer as a message parameter: the question and the answer as asked, in both languages."""
+    if question.kind == "yesno" or value is None:
+        shown: Any = ref(YES_NO_WORDS[value if isinstance(value, bool) else None])
+    elif question.kind == "choice":
+        option = next((o for o in question.options if o.value == value), None)
+        shown = both(option.text_id, option.text_en) if option else str(value)
+    else:
+        shown = str(value)
+    line = "timeline.guided_answer_q" if question.text_id.endswith("?") else "timeline.guided_answer"
+    return ref(line, question=both(question.text_id, question.text_en), answer=shown)

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siaga.core.clock import SiteZone
-from siaga.core.i18n import t
+from siaga.core.i18n import joined, message, ref, t
 from siaga.domains.agencies.models import Agency
 from siaga.domains.incidents.models import Assignment, Category, Incident
 from siaga.domains.incidents.questions import all_questions
-from siaga.domains.incidents.service import answer_error
+from siaga.domains.incidents.service import answer_error, answer_line
 from siaga.domains.response.models import ResponseRule
 
 
@@ -93,6 +93,7 @@ class ProposedAgency:
     short_name: str
     rules: list[str] = field(default_factory=list)
     assignment_state: str | None = None  # already assigned: its state
+    reasons: list[dict[str, Any]] = field(default_factory=list)  # why, as messages (core.i18n.message)
 
 
 @dataclass
@@ -124,6 +125,7 @@ def propose(db: Session, facts: Facts, incident_id: int | None = None) -> Propos
                                                              .where(Assignment.incident_id == incident_id))}
     proposed: dict[str, ProposedAgency] = {}
     units: dict[str, int] = {}
+    questions = all_questions(db) if any(r.answers for r in chosen) else {}
     for rule in chosen:
         for code in rule.agency_codes or []:
             agency = agencies_by_code.get(code)
@@ -132,11 +134,28 @@ def propose(db: Session, facts: Facts, incident_id: int | None = None) -> Propos
             entry = proposed.setdefault(code, ProposedAgency(agency.id, code, agency.short_name,
                                                              assignment_state=assigned.get(agency.id)))
             entry.rules.append(rule.name)
+            entry.reasons.append(reason(rule, questions))
         for unit in rule.units or []:
             units[unit["type"]] = max(units.get(unit["type"], 0), int(unit["count"]))
     base = next((r.name for r in chosen if r.kind == "base"), None)
     return Proposal(base_rule=base, rules=[r.name for r in chosen], agencies=list(proposed.values()),
                     units=[{"type": t, "count": n} for t, n in units.items()])
+
+
+def reason(rule: ResponseRule, questions: dict[str, tuple[Any, bool]]) -> dict[str, Any]:
+    """Why a rule brought its agencies, as a message: the caller's answers it matched (each question and
+    answer in both languages, as the question now stands), else the rule's name alone."""
+    if not rule.answers:
+        return message("proposal.because_rule", rule=rule.name)
+    lines = []
+    for qid, value in rule.answers.items():
+        question = questions.get(qid, (None, False))[0]
+        if question is None:
+            lines.append(ref("proposal.answer", question=qid, answer=str(value)))
+            continue
+        shown = answer_line(question, value)  # {question} {answer} in both languages
+        lines.append(ref("proposal.answer", question=shown["question"], answer=shown["answer"]))
+    return message("proposal.because_answers", rule=rule.name, answers=joined("; ", lines))
 
 
 def overlaps(a: ResponseRule, b: ResponseRule) -> bool:

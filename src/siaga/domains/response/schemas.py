@@ -83,6 +83,8 @@ class ProposedAgencyOut(BaseModel):
     short_name: str
     rules: list[str]
     assignment_state: str | None
+    reasons: list[str] = Field(default=[], description="why, one per rule, in the request's language: the "
+                                                       "caller's answers that brought the agency, or the rule")
 
 
 class ProposalOut(BaseModel):

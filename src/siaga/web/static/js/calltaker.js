@@ -16,6 +16,7 @@ function callTaker() {
     placeAt: null, placeAtSeq: 0,
     busy: false, outcome: "", closeError: "", manualNumber: "", queueError: "", idemKey: null, notice: "",
     map: null, held: {}, drawnVersion: -1, summaries: {}, callbackList: [], callbackResult: {},
+    correcting: false, correctBase: null, conflict: "", ctPlan: null,  // correcting the incident just created
     checklist: {asked_key_press: false, listened_background: false, callback_tried: false, location_checked: false},
 
     init() {
@@ -35,6 +36,11 @@ function callTaker() {
       setInterval(() => this.loadCallbacks(), 30000);
       Live.on(event => { if (event.entity === "call" && event.payload && event.payload.outcome) this.loadCallbacks(); });
       // An admin changed the questions of the category being asked: ask the saved ones from now on.
+      // the plan of the call's incident follows its changes (a correction here or anywhere else)
+      Live.on(event => {
+        const call = this.call();
+        if (event.entity === "incident" && call && call.incident_id === event.entity_id) this.loadPlan();
+      });
       Live.on(event => {
         if (event.kind === "question.changed" && event.payload && event.payload.category_code === this.form.category_code) this.loadQuestions();
       });
@@ -121,6 +127,7 @@ function callTaker() {
       this.callId = id;
       this.history = null; this.errors = {}; this.formError = ""; this.closeError = ""; this.nearby = [];
       this.questions = []; this.suggested = null;
+      this.correcting = false; this.correctBase = null; this.conflict = ""; this.ctPlan = null;
       const draft = id ? Siaga.draft("call." + id) : null;
       this.form = Object.assign(emptyIncidentForm(), draft ? draft.form : {});
       this.placeQuery = draft ? draft.placeQuery || "" : "";
@@ -129,6 +136,7 @@ function callTaker() {
       this.outcome = draft ? draft.outcome || "" : "";
       if (!id) return;
       const call = this.call();
+      if (call && call.incident_id) this.loadPlan();
       if (call && this.form.lat == null) {
         const loc = (call.locations || []).find(l => l.valid && l.lat != null);
         if (loc) { this.form.lat = loc.lat; this.form.lon = loc.lon; }
@@ -254,7 +262,7 @@ function callTaker() {
       this.saveDraft();
     },
     pick(lat, lon) {
-      if (!this.call() || this.call().incident_id) return;
+      if (!this.call() || (this.call().incident_id && !this.correcting)) return;
       this.form.lat = lat; this.form.lon = lon; this.form.approx = false;
       this.map.setPick(lat, lon);
       this.locate(lat, lon, true);
@@ -330,7 +338,62 @@ function callTaker() {
       this.idemKey = null;
       if (!this.outcome) this.outcome = "emergency";
       this.saveDraft();
+      this.loadPlan();
       this.$nextTick(() => { const el = document.getElementById("f-outcome"); if (el) el.focus(); });
+    },
+    /* the response plan's proposal for the call's incident, each agency with the reason (the answer) */
+    async loadPlan() {
+      const call = this.call();
+      if (!call || !call.incident_id) { this.ctPlan = null; return; }
+      const r = await Siaga.api("GET", `/api/v1/incidents/${call.incident_id}/proposal`);
+      if (r.ok && this.call() && this.call().incident_id === r.data.incident_id) this.ctPlan = r.data;
+    },
+    /* correct the incident of this call (static/js/correct.js): the form shows it as it now stands */
+    async startCorrection() {
+      const call = this.call();
+      if (!call || !call.incident_id) return;
+      const r = await Siaga.api("GET", `/api/v1/incidents/${call.incident_id}`);
+      if (!r.ok) { this.formError = r.problem.detail; return; }
+      this.correctBase = r.data;
+      Object.assign(this.form, SiagaCorrect.formOf(r.data));
+      this.priorityTouched = true;  // the incident's priority stands unless changed here
+      this.errors = {}; this.formError = ""; this.conflict = "";
+      this.correcting = true;
+      this.placeQuery = "";
+      await this.loadQuestions();
+      this.loadPlan();
+    },
+    async saveCorrection() {
+      if (this.busy || !this.correctBase) return;
+      const body = SiagaCorrect.changes(this.correctBase, this.form, this.questions);
+      if (!Object.keys(body).length) { this.formError = W.no_change; return; }
+      this.errors = {}; this.formError = ""; this.conflict = "";
+      this.busy = true;
+      const r = await Siaga.api("PATCH", `/api/v1/incidents/${this.correctBase.id}`,
+        Object.assign({version: this.correctBase.version}, body));
+      this.busy = false;
+      if (!r.ok) {
+        if (r.status === 409) { this.conflict = SiagaCorrect.conflictText(r.data); return; }
+        this.errors = r.errors;
+        this.formError = r.problem.detail;
+        return;
+      }
+      this.live().incidents[String(r.data.id)] = r.data;
+      this.correcting = false;
+      this.correctBase = null;
+      this.notice = W.correction_saved;
+      this.saveDraft();
+      this.loadPlan();
+    },
+    /* someone changed the incident meanwhile: take the latest version, keep what was typed here */
+    async reloadCorrection() {
+      const r = await Siaga.api("GET", `/api/v1/incidents/${this.correctBase.id}`);
+      if (!r.ok) { this.formError = r.problem.detail; return; }
+      const category = this.form.category_code;
+      Object.assign(this.form, SiagaCorrect.merge(this.correctBase, this.form, r.data));
+      this.correctBase = r.data;
+      this.conflict = "";
+      if (category !== this.form.category_code) await this.loadQuestions();
     },
     async link(incident) {
       if (!this.call()) return;

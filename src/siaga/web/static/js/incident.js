@@ -12,6 +12,7 @@ function incidentPage(id, mayReveal, readsCalls) {
     focusedAt: null,  // the incident location the map was last centred on: events don't move the map
     drawing: false, drawPoints: [], drawClosed: false, sectorName: "", sectorTeam: "", sectorKey: "",
     sectorTeamPick: {}, sectorSeen: {},
+    correcting: false, cform: {answers: {}}, cbase: null, cquestions: [], cerr: {}, conflict: "", correctedNotice: "",
     async init() {
       this.map = new SiagaMap(document.getElementById("map"));
       Live.on(event => {
@@ -28,7 +29,8 @@ function incidentPage(id, mayReveal, readsCalls) {
     show(inc) {
       const recategorised = !this.inc || this.inc.category_code !== inc.category_code ||
         this.inc.subcategory_code !== inc.subcategory_code || this.inc.priority !== inc.priority ||
-        this.inc.assignments.length !== inc.assignments.length;
+        this.inc.assignments.length !== inc.assignments.length ||
+        JSON.stringify(this.inc.answers || {}) !== JSON.stringify(inc.answers || {});
       inc.sectors = inc.sectors || [];
       this.inc = inc;
       if (this.plan) {  // agencies just sent show as sent at once, not only when the proposal is fetched again
@@ -99,6 +101,55 @@ function incidentPage(id, mayReveal, readsCalls) {
           if (!INCIDENT_OPEN.includes(data.status)) this.statusNote = "";  // resolving keeps it for closing
           this.show(data);
         });
+    },
+
+    /* ---- correcting the incident (static/js/correct.js) ------------------------------------------ */
+    startCorrection() {
+      this.cbase = JSON.parse(JSON.stringify(this.inc));
+      this.cform = SiagaCorrect.formOf(this.cbase);
+      this.cerr = {}; this.conflict = ""; this.correctedNotice = "";
+      this.correcting = true;
+      this.loadCorrectQuestions();
+    },
+    async loadCorrectQuestions() {
+      const code = this.cform.category_code;
+      const r = await Siaga.api("GET", `/api/v1/categories/${encodeURIComponent(code)}/questions`);
+      if (code === this.cform.category_code) this.cquestions = r.ok ? r.data.questions : [];
+    },
+    correctCategoryChanged() {
+      this.cform.subcategory_code = "";
+      this.cform.answers = {};
+      this.cquestions = [];
+      this.loadCorrectQuestions();
+    },
+    async saveCorrection() {
+      if (this.busyKey) return;
+      const body = SiagaCorrect.changes(this.cbase, this.cform, this.cquestions);
+      if (!Object.keys(body).length) { this.cerr = {form: W.no_change}; return; }
+      this.cerr = {}; this.conflict = "";
+      this.busyKey = "correct";
+      const r = await Siaga.api("PATCH", `/api/v1/incidents/${this.id}`, Object.assign({version: this.cbase.version}, body));
+      this.busyKey = "";
+      if (!r.ok) {
+        if (r.status === 409) { this.conflict = SiagaCorrect.conflictText(r.data); return; }
+        const other = Object.entries(r.errors).filter(([f]) => !(f in this.cform) && !f.startsWith("answers."));
+        this.cerr = Object.assign({}, r.errors, {form: r.problem.detail + (other.length ? ": " + other.map(([, m]) => m).join("; ") : "")});
+        return;
+      }
+      this.correcting = false;
+      this.correctedNotice = W.correction_saved;
+      this.show(r.data);
+    },
+    /* take the latest version; what the operator typed stays (correct.js) */
+    async reloadCorrection() {
+      const r = await Siaga.api("GET", `/api/v1/incidents/${this.id}`);
+      if (!r.ok) { this.cerr = {form: r.problem.detail}; return; }
+      const category = this.cform.category_code;
+      this.cform = SiagaCorrect.merge(this.cbase, this.cform, r.data);
+      this.cbase = r.data;
+      this.conflict = "";
+      this.show(r.data);
+      if (category !== this.cform.category_code) this.loadCorrectQuestions();
     },
 
     /* ---- search sectors ------------------------------------------------------------------------ */

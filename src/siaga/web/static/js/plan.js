@@ -4,7 +4,7 @@
 
 function emptyRule() {
   return {name: "", kind: "base", category_code: "", subcategory_code: "", max_priority: "", kode_wilayah: "",
-    hour_from: "", hour_to: "", agency_codes: [], units_text: ""};
+    hour_from: "", hour_to: "", agency_codes: [], units_text: "", answers: {}};
 }
 
 function planAdmin() {
@@ -13,7 +13,42 @@ function planAdmin() {
     formError: "", err: {}, policy: {agency_id: "", priority: "", step: "acknowledge", seconds: 60},
     questions: [], qErrors: {}, qSaved: {}, busy: false, newQ: null, newErrors: {}, newError: "",
     qCategory: (REF.categories.find(c => !c.parent) || {}).code || "",
-    async init() { this.newQ = this.emptyQuestion(); await Promise.all([this.load(), this.loadQuestions()]); },
+    allQuestions: {}, ruleQuestions: [],  // every question by id (rules' answers in words); the rule form's category's
+    async init() {
+      this.newQ = this.emptyQuestion();
+      await Promise.all([this.load(), this.loadQuestions(), this.loadAllQuestions()]);
+    },
+    async loadAllQuestions() {
+      const r = await Siaga.api("GET", "/api/v1/guided-questions");
+      if (!r.ok) return;
+      this.allQuestions = Object.fromEntries(r.data.filter(row => row.active).map(row => [row.id, row.question]));
+      this.questionCategory = Object.fromEntries(r.data.map(row => [row.id, row.category_code]));
+    },
+    /* a rule's answer conditions in words: "Berapa orang korban? = 1 orang" */
+    answerWords(answers) {
+      const lang = REF.lang === "id" ? "text_id" : "text_en";
+      return Object.entries(answers || {}).map(([id, v]) => {
+        const q = this.allQuestions[id];
+        if (!q) return id + " = " + v;
+        const o = (q.options || []).find(o => o.value === v);
+        const shown = v === true ? W.yes : v === false ? W.no : o ? o[lang] : String(v);
+        return q[lang] + " = " + shown;
+      }).join("; ");
+    },
+    /* the rule form's category: its questions become conditions an answer can meet */
+    ruleCategoryChanged() {
+      this.form.subcategory_code = "";
+      this.form.answers = {};
+      const code = this.form.category_code;
+      this.ruleQuestions = code ? Object.entries(this.allQuestions).filter(([id]) => this.categoryOf(id) === code)
+        .map(([id, q]) => ({...q, id})).filter(q => q.kind !== "text") : [];
+    },
+    answerOptions(q) {
+      if (q.kind === "yesno") return [{value: "yes", label: W.yes}, {value: "no", label: W.no}];
+      return (q.options || []).map(o => ({value: o.value, label: REF.lang === "id" ? o.text_id : o.text_en}));
+    },
+    categoryOf(qid) { return this.questionCategory[qid]; },
+    questionCategory: {},
     emptyOption() { return {value: "", text_id: "", text_en: "", raises_priority_to: ""}; },
     emptyQuestion() {
       return {id: this.qCategory ? this.qCategory + "." : "", kind: "yesno", text_id: "", text_en: "",
@@ -124,7 +159,11 @@ function planAdmin() {
       const body = {name: this.form.name, kind: this.form.kind, category_code: this.form.category_code || null,
         subcategory_code: this.form.subcategory_code || null, max_priority: num(this.form.max_priority),
         kode_wilayah: this.form.kode_wilayah || null, hour_from: num(this.form.hour_from), hour_to: num(this.form.hour_to),
-        agency_codes: this.form.agency_codes, units};
+        agency_codes: this.form.agency_codes, units, answers: {}};
+      for (const [id, v] of Object.entries(this.form.answers)) {
+        if (v === "" || v == null) continue;
+        body.answers[id] = v === "yes" ? true : v === "no" ? false : v;
+      }
       const r = await Siaga.api("POST", "/api/v1/response-rules", body, {"Idempotency-Key": Siaga.idempotencyKey()});
       if (!r.ok) {
         this.errors = Object.fromEntries(Object.entries(r.errors).map(([f, m]) => [f.split(".")[0], m]));
