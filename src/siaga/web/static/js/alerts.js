@@ -33,6 +33,7 @@ const SiagaAlerts = {
   shown: [],      // the console's own list of recent alerts (newest first)
   log: [],        // every alert as it was raised: {kind, key, sound, desktop} (read by the browser tests)
   audio: null,
+  saving: null,
   seen: null,     // null until the first snapshot: {calls, incidents, assignments, levels}
   nextId: 1,
 
@@ -108,7 +109,13 @@ const SiagaAlerts = {
   },
   dismiss(id) { this.shown = this.shown.filter(a => a.id !== id); },
 
-  async save() {
+  /* One save at a time: a slider sends its change events in quick succession, and two writes of the same
+     user at once would conflict (the row is versioned). */
+  save() {
+    this.saving = (this.saving || Promise.resolve()).then(() => this.saveNow());
+    return this.saving;
+  },
+  async saveNow() {
     const volume = Math.max(0, Math.min(100, Math.round(Number(this.volume) || 0)));
     this.volume = volume;
     const r = await Siaga.api("PUT", "/api/v1/me/alerts", {volume, muted: !!this.muted});
