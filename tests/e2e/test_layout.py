@@ -42,7 +42,8 @@ def test_board_with_fifty_incidents_shows_every_column_beside_the_map(browse, li
     assert map_box["width"] > 200 and map_box["height"] > 200
     for table in ("#board-incidents", "#board-units"):
         cells = board.evaluate(f"""() => [...document.querySelectorAll('{table} th, {table} tbody tr:first-child td')]
-            .map(c => {{ const r = c.getBoundingClientRect(); return [c.textContent.trim().slice(0, 20), r.left, r.right]; }})""")
+            .map(c => {{ const r = c.getBoundingClientRect();
+                        return [c.textContent.trim().slice(0, 20), r.left, r.right]; }})""")
         assert cells
         for text, left, right in cells:
             assert right <= map_box["x"] + 0.5, f"{table}: {text!r} runs under the map ({right} > {map_box['x']})"
@@ -55,7 +56,8 @@ def test_board_with_fifty_incidents_shows_every_column_beside_the_map(browse, li
 def visible_labels(page) -> list[dict]:  # type: ignore[no-untyped-def]
     return page.evaluate("""() => [...document.querySelectorAll('#map .unit-icon:not(.unit-folded) span')]
         .map(s => { const r = s.getBoundingClientRect();
-                    return {text: s.textContent, more: s.dataset.more || '', l: r.left, t: r.top, r: r.right, b: r.bottom}; })""")
+                    return {text: s.textContent, more: s.dataset.more || '',
+                            l: r.left, t: r.top, r: r.right, b: r.bottom}; })""")
 
 
 def test_unit_labels_on_the_map_do_not_pile_up(browse, live_server, api):  # noqa: F811
