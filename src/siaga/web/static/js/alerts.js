@@ -156,7 +156,6 @@ const SiagaAlerts = {
             Siaga.agencyName(a.agency_id) + " — " + this.incidentLabel(i), "/incident/" + i.id);
       }
     }
-    // Escalations of assignments that arrived already escalated, in an incident new to this console
     this.seen = seen;
   },
   follow(event) {
