@@ -73,6 +73,22 @@ def me(ctx: Ctx = Depends(ctx_for("self.read"))) -> schemas.MeOut:
     return out
 
 
+@router.get("/me/alerts", response_model=schemas.AlertSettings)
+def my_alerts(ctx: Ctx = Depends(ctx_for("self.read"))) -> schemas.AlertSettings:
+    """The signed-in user's console alerts (volume 0-100, muted); every console they open follows them."""
+    user = ctx.db.get(User, ctx.actor.user_id)
+    if user is None:
+        raise Problem(404, "not_found")
+    return schemas.AlertSettings(volume=user.alert_volume, muted=user.alert_muted)
+
+
+@router.put("/me/alerts", response_model=schemas.AlertSettings)
+def set_my_alerts(data: schemas.AlertSettings, ctx: Ctx = Depends(ctx_for("self.write"))) -> schemas.AlertSettings:
+    """Set the signed-in user's alert volume and mute; stored with the user, not the browser."""
+    user = actions.set_alert_settings(ctx, data.volume, data.muted)
+    return schemas.AlertSettings(volume=user.alert_volume, muted=user.alert_muted)
+
+
 @router.get("/users", response_model=list[schemas.UserOut])
 def list_users(ctx: Ctx = Depends(ctx_for("users.read"))) -> list[schemas.UserOut]:
     return [schemas.UserOut.model_validate(u) for u in ctx.db.scalars(select(User).order_by(User.username))]

@@ -54,6 +54,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stats.read": frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}),
     "reports.read": frozenset({DISPATCHER, SUPERVISOR, ADMIN}),
     "self.read": _ALL_HUMANS | {TELEPHONY},
+    "self.write": _ALL_HUMANS,  # one's own settings: the consoles' alert volume and mute
     "measures.manage": frozenset({SUPERVISOR}),  # measures on a caller's number: proposed, decided, lifted
     "staffing.read": frozenset({SUPERVISOR, ADMIN}),
     # Full phone numbers outside the call-taker's own screen: shown masked, revealed one at a time, audited.

@@ -95,12 +95,14 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
     settings = request.app.state.settings
     zone = site_zone(settings)
     name = "name_id" if lang == "id" else "name_en"
+    user = db.get(User, principal.user_id)
+    alerts = {"volume": user.alert_volume, "muted": user.alert_muted} if user else {"volume": 70, "muted": False}
     regions = db.scalars(select(Region).where(Region.level.in_(("kecamatan", "desa", "kelurahan")))
                          .order_by(Region.kode)).all()
     return {
         "lang": lang,
         "me": {"user_id": principal.user_id, "username": principal.username, "role": principal.role,
-               "agency_id": principal.agency_id, "full_name": principal.full_name},
+               "agency_id": principal.agency_id, "full_name": principal.full_name, "alerts": alerts},
         "server_now": request.app.state.clock.now().isoformat(),
         # The browser shows and counts days in the site's zone, whatever its own clock's zone.
         "zone": {"name": zone.name, "label": zone.label},

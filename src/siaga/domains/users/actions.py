@@ -137,3 +137,17 @@ def set_language(ctx: Ctx, language: str) -> None:
     if user.language != language:
         ctx.audit("user.language", "user", user.id, {"from": user.language, "to": language})
         user.language = language
+
+
+def set_alert_settings(ctx: Ctx, volume: int, muted: bool) -> User:
+    """A user's own alert volume and mute; stored with the user, so every console they sit at follows it."""
+    if not 0 <= volume <= 100:
+        raise invalid("body.volume", "0-100", "greater_than_equal" if volume < 0 else "less_than_equal")
+    user = ctx.db.get(User, ctx.actor.user_id)
+    if user is None:
+        raise Problem(404, "not_found")
+    if (user.alert_volume, user.alert_muted) != (volume, muted):
+        ctx.audit("user.alerts", "user", user.id, {"from": {"volume": user.alert_volume, "muted": user.alert_muted},
+                                                   "to": {"volume": volume, "muted": muted}})
+        user.alert_volume, user.alert_muted = volume, muted
+    return user

@@ -41,6 +41,15 @@ class UserCreated(UserOut):
     one_time_password: str | None = None
 
 
+class AlertSettings(BaseModel):
+    """A user's console alerts: the volume of the sounds (0-100) and whether they are muted."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    volume: int = Field(ge=0, le=100)
+    muted: bool
+
+
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

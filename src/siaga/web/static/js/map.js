@@ -167,9 +167,55 @@ class SiagaMap {
     this.unitMarkers = this.unitMarkers || new Map();
     this.sync(this.unitLayer, this.unitMarkers, list,
       u => (u.lat == null || u.lon == null) ? null : [u.lat, u.lon, u.status, u.callsign].join("|"),
-      u => L.marker([u.lat, u.lon], {keyboard: false, icon: L.divIcon({className: "unit-icon",
-        html: `<span style="background:${UNIT_COLOURS[u.status] || "#333"}">${esc(u.callsign)}</span>`,
-        iconSize: null})}).bindTooltip(`${esc(u.callsign)} · ${esc(Siaga.unitStatus(u))}`));
+      u => {
+        const m = L.marker([u.lat, u.lon], {keyboard: false, icon: L.divIcon({className: "unit-icon",
+          html: `<span style="background:${UNIT_COLOURS[u.status] || "#333"}">${esc(u.callsign)}</span>`,
+          iconSize: null})}).bindTooltip(`${esc(u.callsign)} · ${esc(Siaga.unitStatus(u))}`);
+        m.unit = u;
+        return m;
+      });
+    if (!this.declutterBound) {
+      this.declutterBound = true;
+      this.map.on("zoomend", () => this.declutterUnits());
+    }
+    this.declutterUnits();
+  }
+  /* Unit labels never pile up: at this zoom, a label that would overlap one already placed (units at work
+     placed first, then by callsign) folds into it — it stays on the map as a dot in its status colour, and
+     the label shown says "+N" and names them all in its tooltip. Zooming in unfolds them. */
+  declutterUnits() {
+    if (!this.unitMarkers) return;
+    const rank = {on_scene: 0, en_route: 1, assigned: 2, returning: 3, available: 4, out_of_service: 5};
+    const entries = [...this.unitMarkers.values()].filter(e => e.marker.getElement());
+    for (const e of entries) {
+      const label = e.marker.getElement().firstElementChild;
+      if (e.w == null && label && !e.marker.getElement().classList.contains("unit-folded")) {
+        e.w = label.offsetWidth; e.h = label.offsetHeight;
+      }
+      e.at = this.map.latLngToLayerPoint(e.marker.getLatLng());
+    }
+    entries.sort((a, b) => ((rank[a.marker.unit.status] ?? 9) - (rank[b.marker.unit.status] ?? 9)) ||
+      a.marker.unit.callsign.localeCompare(b.marker.unit.callsign));
+    const MORE = 24;  // room for the "+N" a label may get
+    const placed = [];
+    for (const e of entries) {
+      const w = (e.w || 60) + MORE, h = e.h || 14;
+      const box = [e.at.x, e.at.y, e.at.x + w, e.at.y + h];
+      const host = placed.find(p => box[0] < p.box[2] && p.box[0] < box[2] && box[1] < p.box[3] && p.box[1] < box[3]);
+      if (host) host.folded.push(e); else placed.push({e, box, folded: []});
+      e.marker.getElement().classList.toggle("unit-folded", !!host);
+      e.marker.setZIndexOffset(host ? -1000 : 0);
+    }
+    for (const p of placed) {
+      const label = p.e.marker.getElement().firstElementChild;
+      if (p.folded.length) label.dataset.more = "+" + p.folded.length; else delete label.dataset.more;
+      p.e.marker.setTooltipContent([p.e].concat(p.folded)
+        .map(x => `${esc(x.marker.unit.callsign)} · ${esc(Siaga.unitStatus(x.marker.unit))}`).join("<br>"));
+    }
+    for (const p of placed) for (const f of p.folded) {
+      f.marker.setTooltipContent(`${esc(f.marker.unit.callsign)} · ${esc(Siaga.unitStatus(f.marker.unit))}`);
+      delete f.marker.getElement().firstElementChild.dataset.more;
+    }
   }
   setCaller(locations) {
     this.callerLayer.clearLayers();
