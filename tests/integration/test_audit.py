@@ -167,3 +167,24 @@ def test_anchored_ledger_detects_what_the_chain_alone_cannot(api, tamperable, db
     assert result.returncode == 1, result.stdout
     expected = {"cut": "tail cut", "rehash": "chain rewritten", "wipe": "wiped", "forge": "forged"}[tamper]
     assert expected in result.stderr
+
+
+def test_the_ticker_checkpoints_the_head_every_five_minutes(api, engine, settings, tmp_path):
+    from datetime import UTC, datetime
+
+    from siaga.core.audit_anchor import checkpoint_step, keygen, load_key, verify_anchor
+    from siaga.core.clock import FixedClock
+    from siaga.db.engine import unit_of_work
+
+    keygen(str(tmp_path / "key"))
+    anchored = settings.model_copy(update={"audit_key_file": str(tmp_path / "key"),
+                                           "audit_witness": str(tmp_path / "w.jsonl")})
+    api("ct").post("/api/v1/incidents", json=FIRE)
+    clock = FixedClock(datetime(2030, 1, 1, tzinfo=UTC))
+    assert checkpoint_step(engine, clock, anchored) == 1
+    assert checkpoint_step(engine, clock, anchored) == 0  # not due again yet
+    clock.advance(minutes=5)
+    assert checkpoint_step(engine, clock, anchored) == 1
+    with unit_of_work(engine) as db:
+        result = verify_anchor(db, load_key(str(tmp_path / "key")), str(tmp_path / "w.jsonl"))
+    assert result.checkpoints == 2 and result.problems == [] and result.covered_seq > 0

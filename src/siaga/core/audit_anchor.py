@@ -11,15 +11,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from siaga.core.audit import AuditEntry
+from siaga.core.clock import Clock
+from siaga.db.engine import unit_of_work
 from siaga.events.models import LedgerHead
+from siaga.settings import Settings
+
+log = logging.getLogger(__name__)
+EVERY = timedelta(minutes=5)
+_next_run: dict[Engine, datetime] = {}
 
 
 def keygen(path: str) -> None:
@@ -101,3 +110,23 @@ def verify_anchor(session: Session, key: bytes, witness: str) -> AnchorResult:
     # One message per kind is enough for an operator; keep them in order, without repeats.
     result.problems = list(dict.fromkeys(result.problems))
     return result
+
+
+def checkpoint_step(engine: Engine, clock: Clock, settings: Settings) -> int:
+    """The ticker's job: one checkpoint every EVERY when a key and a witness are configured. Several
+    processes may each write one (whole lines; a repeated sequence is fine). A failure is logged, never
+    raised into the ticker."""
+    if not (settings.audit_key_file and settings.audit_witness):
+        return 0
+    now = clock.now()
+    due = _next_run.get(engine)
+    if due is not None and now < due:
+        return 0
+    _next_run[engine] = now + EVERY
+    try:
+        with unit_of_work(engine) as db:
+            checkpoint(db, load_key(settings.audit_key_file), settings.audit_witness, now)
+    except Exception:
+        log.exception("audit checkpoint failed; retrying in %s", EVERY)
+        return 0
+    return 1
