@@ -105,6 +105,10 @@ class Settings(BaseSettings):
                                         "hears 480 and the number goes on the callback list")
     nuisance_retention_days: int = Field(default=365, ge=30, description="How long the numbers and notes of prank and "
                                          "ghost calls with no incident are kept before they are anonymised")
+    audit_key_file: str = Field(default="", description="file holding the audit anchoring key (HMAC-SHA256, made by "
+                                "`siaga audit keygen`); the database never holds it. Empty: the ledger is not anchored")
+    audit_witness: str = Field(default="", description="append-only file outside the database where signed checkpoints "
+                               "of the audit chain head are written, one JSON line each")
 
     @field_validator("timezone")
     @classmethod

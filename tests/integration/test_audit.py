@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC
 
 import pytest
 from sqlalchemy import text
@@ -104,3 +105,86 @@ def test_a_refused_request_leaves_no_audit_entry(api):
     r = api("ct").post("/api/v1/incidents", json={**FIRE, "category_code": "nope"})
     assert r.status_code == 422
     assert api("sup").get("/api/v1/audit/verify").json()["entries"] == before
+
+
+def anchored_cli(db_url: str, tmp_path, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "SIAGA_DATABASE_URL": db_url, "SIAGA_AUDIT_KEY_FILE": str(tmp_path / "key"),
+           "SIAGA_AUDIT_WITNESS": str(tmp_path / "witness.jsonl")}
+    return subprocess.run([sys.executable, "-m", "siaga", "audit", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_without_a_key_the_ledger_is_said_not_anchored(api, db_url):
+    api("ct").post("/api/v1/incidents", json=FIRE)
+    result = verify_cli(db_url)
+    assert result.returncode == 0 and "Not anchored" in result.stdout
+
+
+@pytest.mark.parametrize("tamper", ["cut", "rehash", "wipe", "forge"])
+def test_anchored_ledger_detects_what_the_chain_alone_cannot(api, tamperable, db_url, tmp_path, tamper):
+    from siaga.core.audit import chain_hash
+
+    engine = tamperable
+    assert anchored_cli(db_url, tmp_path, "keygen", str(tmp_path / "key")).returncode == 0
+    api("ct").post("/api/v1/incidents", json=FIRE)
+    assert anchored_cli(db_url, tmp_path, "checkpoint").returncode == 0
+    good = anchored_cli(db_url, tmp_path, "verify")
+    assert good.returncode == 0 and "Anchored: 1 signed checkpoint" in good.stdout, good.stderr
+    with engine.begin() as conn:
+        top = conn.execute(text("SELECT MAX(seq) FROM audit_log")).scalar()
+        if tamper == "cut":  # delete the newest entry and roll the head back to the one before
+            prev = conn.execute(text("SELECT hash FROM audit_log WHERE seq = :s"), {"s": top - 1}).scalar()
+            conn.execute(text("DELETE FROM audit_log WHERE seq = :s"), {"s": top})
+            conn.execute(text("UPDATE ledger_head SET last_audit_seq = :s, last_audit_hash = :h"),
+                         {"s": top - 1, "h": prev})
+        elif tamper == "wipe":
+            conn.execute(text("DELETE FROM audit_log"))
+            conn.execute(text("UPDATE ledger_head SET last_audit_seq = 0, last_audit_hash = :h"), {"h": "0" * 64})
+    if tamper == "rehash":  # edit the first entry and rehash the whole chain as an insider would
+        from siaga.core.audit import content_hash
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE audit_log SET actor = 'someone else' WHERE seq = 1"))
+            r = conn.execute(text("SELECT at, actor_id, actor, action, entity, entity_id, data FROM audit_log "
+                                  "WHERE seq = 1")).one()
+        from datetime import datetime
+
+        at = r.at if isinstance(r.at, datetime) else datetime.fromisoformat(r.at)
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        c = content_hash(at, r.actor_id, r.actor, r.action, r.entity, r.entity_id, r.data)
+        prev_hash = "0" * 64
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE audit_log SET content_hash = :c WHERE seq = 1"), {"c": c})
+            for seq, content in conn.execute(text("SELECT seq, content_hash FROM audit_log ORDER BY seq")).all():
+                h = chain_hash(prev_hash, seq, content)
+                conn.execute(text("UPDATE audit_log SET prev_hash = :p, hash = :h WHERE seq = :s"),
+                             {"p": prev_hash, "h": h, "s": seq})
+                prev_hash = h
+            conn.execute(text("UPDATE ledger_head SET last_audit_hash = :h"), {"h": prev_hash})
+    if tamper == "forge":
+        with open(tmp_path / "witness.jsonl", "a") as f:
+            f.write('{"seq":1,"hash":"' + "a" * 64 + '","at":"2026-01-01T00:00:00+00:00","mac":"' + "0" * 64 + '"}\n')
+    result = anchored_cli(db_url, tmp_path, "verify")
+    assert result.returncode == 1, result.stdout
+    expected = {"cut": "tail cut", "rehash": "chain rewritten", "wipe": "wiped", "forge": "forged"}[tamper]
+    assert expected in result.stderr
+
+
+def test_the_ticker_checkpoints_the_head_every_five_minutes(api, engine, settings, tmp_path):
+    from datetime import UTC, datetime
+
+    from siaga.core.audit_anchor import checkpoint_step, keygen, load_key, verify_anchor
+    from siaga.core.clock import FixedClock
+    from siaga.db.engine import unit_of_work
+
+    keygen(str(tmp_path / "key"))
+    anchored = settings.model_copy(update={"audit_key_file": str(tmp_path / "key"),
+                                           "audit_witness": str(tmp_path / "w.jsonl")})
+    api("ct").post("/api/v1/incidents", json=FIRE)
+    clock = FixedClock(datetime(2030, 1, 1, tzinfo=UTC))
+    assert checkpoint_step(engine, clock, anchored) == 1
+    assert checkpoint_step(engine, clock, anchored) == 0  # not due again yet
+    clock.advance(minutes=5)
+    assert checkpoint_step(engine, clock, anchored) == 1
+    with unit_of_work(engine) as db:
+        result = verify_anchor(db, load_key(str(tmp_path / "key")), str(tmp_path / "w.jsonl"))
+    assert result.checkpoints == 2 and result.problems == [] and result.covered_seq > 0

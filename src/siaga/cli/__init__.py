@@ -236,17 +236,57 @@ def demo_call(number: str = typer.Argument("081234567890", help="the caller's nu
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the hash chain; exit 1 and list every break if an entry was changed or deleted."""
+    """Check the hash chain and, with SIAGA_AUDIT_KEY_FILE and SIAGA_AUDIT_WITNESS set, the chain against
+    the signed checkpoints outside the database; exit 1 and list every break."""
     from siaga.core.audit import verify_chain
+    from siaga.core.audit_anchor import load_key, verify_anchor
 
+    settings = get_settings()
+    anchored = bool(settings.audit_key_file and settings.audit_witness)
     with action_ctx() as ctx:
         result = verify_chain(ctx.db)
-    if result.ok:
-        out.print(f"[green]Audit log intact[/]: {result.entries} entries, chain verified.")
+        anchor = verify_anchor(ctx.db, load_key(settings.audit_key_file), settings.audit_witness) \
+            if anchored else None
+    problems = result.problems + (anchor.problems if anchor else [])
+    if not problems:
+        out.print(f"[green]Audit log chain intact[/]: {result.entries} entries, chain verified.")
+        if anchor is None:
+            out.print("[yellow]Not anchored[/]: no SIAGA_AUDIT_KEY_FILE/SIAGA_AUDIT_WITNESS; a database owner "
+                      "could cut or rewrite the log unseen.")
+        elif anchor.checkpoints == 0:
+            out.print("[yellow]Not anchored yet[/]: the witness holds no checkpoint; run `siaga audit checkpoint`.")
+        else:
+            out.print(f"Anchored: {anchor.checkpoints} signed checkpoint(s); covered from {anchor.first_covered} "
+                      f"up to entry {anchor.covered_seq}.")
         return
-    for problem in result.problems:
+    for problem in problems:
         err.print(f"[red]✗[/] {problem}")
-    fail(f"audit log has been tampered with ({len(result.problems)} problem(s) in {result.entries} entries)")
+    fail(f"audit log has been tampered with ({len(problems)} problem(s) in {result.entries} entries)")
+
+
+@audit_app.command("keygen")
+def audit_keygen(path: Path = typer.Argument(..., help="where to write the key (never in the database)")) -> None:
+    """Create the audit anchoring key; then set SIAGA_AUDIT_KEY_FILE to it."""
+    from siaga.core.audit_anchor import keygen
+
+    try:
+        keygen(str(path))
+    except FileExistsError:
+        fail(f"{path} already exists; a key is never overwritten")
+    out.print(f"Audit key written to {path} (mode 600). Set SIAGA_AUDIT_KEY_FILE={path}.")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the ledger head and append it to the witness file."""
+    from siaga.core.audit_anchor import checkpoint, load_key
+
+    settings = get_settings()
+    if not (settings.audit_key_file and settings.audit_witness):
+        fail("set SIAGA_AUDIT_KEY_FILE and SIAGA_AUDIT_WITNESS first")
+    with action_ctx() as ctx:
+        seq, hash_ = checkpoint(ctx.db, load_key(settings.audit_key_file), settings.audit_witness, ctx.clock.now())
+    out.print(f"Checkpoint written: entry {seq}, {hash_[:16]}…")
 
 
 def _bbox(value: str | None) -> tuple[float, float, float, float] | None:

@@ -5,7 +5,9 @@ opens its own unit of work and returns how many things it did.
   (dispatch.escalation). First, because a missed escalation is the costliest thing to delay.
 - `measures`: expire callers' nuisance measures whose time is up, announcing each (callers.policy).
 - `retention`: anonymise nuisance records past their retention period, one short batch when due
-  (callers.retention), bounded so it never holds up the deadlines of the next tick."""
+  (callers.retention), bounded so it never holds up the deadlines of the next tick.
+- `audit_anchor`: every 5 minutes, a signed checkpoint of the audit chain head appended to the witness
+  file outside the database (core.audit_anchor), when SIAGA_AUDIT_KEY_FILE and SIAGA_AUDIT_WITNESS are set."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from siaga.core.audit_anchor import checkpoint_step
 from siaga.core.clock import Clock
 from siaga.domains.callers.policy import expire_measures
 from siaga.domains.callers.retention import purge_step
@@ -31,4 +34,5 @@ JOBS: tuple[Job, ...] = (
     Job("deadlines", fire_due),
     Job("measures", expire_measures),
     Job("retention", purge_step),
+    Job("audit_anchor", checkpoint_step),
 )
