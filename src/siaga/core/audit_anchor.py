@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import secrets
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,7 +29,7 @@ from siaga.settings import Settings
 
 log = logging.getLogger(__name__)
 EVERY = timedelta(minutes=5)
-_next_run: dict[Engine, datetime] = {}
+_next_run: weakref.WeakKeyDictionary[Engine, datetime] = weakref.WeakKeyDictionary()  # as retention's
 
 
 def keygen(path: str) -> None:

@@ -123,17 +123,13 @@ def _newest(ctx: Ctx, call_id: str, *, lock: bool = False) -> Call | None:
     return ctx.db.scalar(q.with_for_update() if lock else q)
 
 
-def current_ref(ctx: Ctx, call_id: str) -> str:
-    """The reference of the newest call recorded for this Call-ID (the Call-ID itself when there is none)."""
-    call = _newest(ctx, sip_call_id(call_id))
-    return call.external_ref if call is not None and call.external_ref else call_id
-
-
 def ref_for_invite(ctx: Ctx, call_id: str) -> str:
     """The reference for a call the edge offers now: the Call-ID, unless a finished call holds it already."""
     call = _newest(ctx, call_id, lock=True)
-    if call is None or call.external_ref is None or call.status in CALL_LIVE_STATUSES:
-        return call.external_ref if call is not None and call.external_ref else call_id
+    if call is None or not call.external_ref:
+        return call_id
+    if call.status in CALL_LIVE_STATUSES:
+        return call.external_ref
     base, _, n = call.external_ref.partition(REUSED)
     return f"{base}{REUSED}{int(n) + 1 if n.isdigit() else 2}"
 
@@ -194,9 +190,9 @@ def _free_line(ctx: Ctx, user_id: int, call_id: int, *, missed: bool = False) ->
     _announce_line(ctx, line)
 
 
-def _call(ctx: Ctx, call_ref: str) -> Call | None:
+def _call(ctx: Ctx, call_ref: str, *, lock: bool = False) -> Call | None:
     """The call an edge event names: the newest recorded for its Call-ID."""
-    return _newest(ctx, sip_call_id(call_ref))
+    return _newest(ctx, sip_call_id(call_ref), lock=lock)
 
 
 def ring_failed(ctx: Ctx, call_ref: str, extension: str, reason: str) -> None:
@@ -261,7 +257,7 @@ def answered(ctx: Ctx, call_ref: str, extension: str, at: datetime,
 def ended(ctx: Ctx, call_ref: str, at: datetime, *, cancelled: bool) -> call_schemas.CallOut | None:
     """The caller hung up (CANCEL before an answer: abandoned, with their wait) or either side ended the
     call (BYE). Every phone the call was ringing or connected to is free again."""
-    call = _newest(ctx, sip_call_id(call_ref), lock=True)
+    call = _call(ctx, call_ref, lock=True)
     if call is None:
         return None
     call_ref = call.external_ref or call_ref

@@ -373,7 +373,7 @@ class EdgeBridge:
         content_type = b64(ev.get("ct")).decode("latin-1")
         geolocation = b64(ev.get("geo")).decode("latin-1")
         try:
-            # A body over 48 KiB comes in two base64 pieces (a Kamailio transformation gives at most 64 KiB).
+            # A body over 48,000 bytes comes in two base64 pieces (a Kamailio transformation gives under 64 KiB).
             locations = locations_for(content_type, b64(ev.get("body")) + b64(ev.get("body_rest")), geolocation)
         except Exception as exc:  # the parser must not raise; if it does, the call goes on all the same
             log.exception("location parsing failed for %s", cid)
