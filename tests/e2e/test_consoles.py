@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import BACKEND, PASSWORD
 
@@ -368,12 +369,12 @@ def test_response_plan_and_escalation_in_the_browser(browse, live_server, api, c
     disp.wait_for_selector("#assignments .assignment >> nth=2")
     disp.wait_for_function("document.querySelectorAll('#plan input:disabled').length === 3")
     row = board.locator(f"#board-incidents tr[data-number='{incident['number']}']")
-    row.wait_for(timeout=LIVE_MS)
-    assert "terima" in row.inner_text()  # each agency's acknowledge deadline counts down
+    # The row was on the board before the agencies were sent: wait for it to change, not just to exist
+    expect(row).to_contain_text("terima", timeout=LIVE_MS)  # each agency's acknowledge deadline counts down
     clock.advance(seconds=61)
     assert fire_due(engine, clock, settings) == 3
     board.wait_for_selector(f"#board-incidents tr.overdue[data-number='{incident['number']}']", timeout=LIVE_MS)
-    assert "⚠" in row.inner_text()
+    expect(row).to_contain_text("⚠", timeout=LIVE_MS)
     disp.wait_for_selector("#assignments .chip.overdue")
     shot(board, "board-escalated")
     shot(disp, "incident-plan")
