@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -61,8 +62,13 @@ class Settings(BaseSettings):
                                              "request's body after its head (else the connection is closed)")
     session_hours: int = 12
     cookie_secure: bool = False
-    login_max_failures: int = 5
-    login_window_seconds: int = 900
+    login_max_failures: int = Field(default=5, ge=1, description="failed sign-ins for one username from one address "
+                                    "before that pair is refused for the window; one username from every address "
+                                    "together, and unknown usernames from one address, get four times as many")
+    login_window_seconds: int = Field(default=900, ge=1, description="how long a failed sign-in counts")
+    trusted_proxies: str = Field(default="", description="comma-separated addresses or networks (CIDR) of reverse "
+                                 "proxies in front of Siaga; only a request arriving from one of them has its client "
+                                 "address taken from X-Forwarded-For. Empty: the connection's own address is used")
     event_poll_seconds: float = 1.0
     event_backlog_limit: int = 5000
     sse_keepalive_seconds: float = 15.0
@@ -109,6 +115,23 @@ class Settings(BaseSettings):
                                 "`siaga audit keygen`); the database never holds it. Empty: the ledger is not anchored")
     audit_witness: str = Field(default="", description="append-only file outside the database where signed checkpoints "
                                "of the audit chain head are written, one JSON line each")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        """A typo here would silently trust (or ignore) a proxy: refuse it when the settings are read."""
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"SIAGA_TRUSTED_PROXIES: {part.strip()!r} is not an address or network "
+                                     "(e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+        return value
+
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",")
+                     if p.strip())
 
     @field_validator("timezone")
     @classmethod

@@ -118,10 +118,20 @@ def test_without_a_key_the_ledger_is_said_not_anchored(api, db_url):
     api("ct").post("/api/v1/incidents", json=FIRE)
     result = verify_cli(db_url)
     assert result.returncode == 0 and "Not anchored" in result.stdout
+    verified = api("admin").get("/api/v1/audit/verify").json()
+    assert verified["ok"] and not verified["anchored"]
+
+
+def test_an_unreadable_anchoring_key_is_a_problem_not_a_crash(api, app, settings, tmp_path):
+    app.state.settings = settings.model_copy(update={"audit_key_file": str(tmp_path / "missing"),
+                                                     "audit_witness": str(tmp_path / "witness.jsonl")})
+    r = api("admin").get("/api/v1/audit/verify")
+    assert r.status_code == 200 and not r.json()["ok"] and "cannot be read" in r.json()["problems"][0]
 
 
 @pytest.mark.parametrize("tamper", ["cut", "rehash", "wipe", "forge"])
-def test_anchored_ledger_detects_what_the_chain_alone_cannot(api, tamperable, db_url, tmp_path, tamper):
+def test_anchored_ledger_detects_what_the_chain_alone_cannot(api, app, settings, tamperable, db_url, tmp_path,
+                                                             tamper):
     from siaga.core.audit import chain_hash
 
     engine = tamperable
@@ -130,6 +140,11 @@ def test_anchored_ledger_detects_what_the_chain_alone_cannot(api, tamperable, db
     assert anchored_cli(db_url, tmp_path, "checkpoint").returncode == 0
     good = anchored_cli(db_url, tmp_path, "verify")
     assert good.returncode == 0 and "Anchored: 1 signed checkpoint" in good.stdout, good.stderr
+    # the API checks the same anchor as the command (the console's "verify" must not say intact either)
+    app.state.settings = settings.model_copy(update={"audit_key_file": str(tmp_path / "key"),
+                                                     "audit_witness": str(tmp_path / "witness.jsonl")})
+    verified = api("admin").get("/api/v1/audit/verify").json()
+    assert verified["ok"] and verified["anchored"] and verified["checkpoints"] == 1, verified
     with engine.begin() as conn:
         top = conn.execute(text("SELECT MAX(seq) FROM audit_log")).scalar()
         if tamper == "cut":  # delete the newest entry and roll the head back to the one before
@@ -167,6 +182,8 @@ def test_anchored_ledger_detects_what_the_chain_alone_cannot(api, tamperable, db
     assert result.returncode == 1, result.stdout
     expected = {"cut": "tail cut", "rehash": "chain rewritten", "wipe": "wiped", "forge": "forged"}[tamper]
     assert expected in result.stderr
+    verified = api("admin").get("/api/v1/audit/verify").json()
+    assert not verified["ok"] and verified["anchored"] and any(expected in p for p in verified["problems"]), verified
 
 
 def test_the_ticker_checkpoints_the_head_every_five_minutes(api, engine, settings, tmp_path):

@@ -7,8 +7,9 @@ from fastapi.testclient import TestClient
 from tests.conftest import PASSWORD, token_for
 
 
-def browser(app) -> TestClient:  # type: ignore[no-untyped-def]
-    return TestClient(app, raise_server_exceptions=False, base_url="http://127.0.0.1:8112")
+def browser(app, address: str = "192.0.2.10", **headers: str) -> TestClient:  # type: ignore[no-untyped-def]
+    return TestClient(app, raise_server_exceptions=False, base_url="http://127.0.0.1:8112",
+                      client=(address, 50000), headers=headers)
 
 
 def login(client: TestClient, username: str = "ct", password: str = PASSWORD):  # type: ignore[no-untyped-def]
@@ -58,6 +59,100 @@ def test_login_is_throttled_after_repeated_failures_even_for_the_right_password(
     r = login(client)
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     assert r.json()["code"] == "too_many_logins"
+
+
+def test_random_usernames_from_one_address_do_not_lock_out_a_colleague_behind_it(app, settings):
+    """The probe's finding: 20 failures with random usernames from one NAT locked out everyone behind it.
+    Now they slow only guesses of unknown usernames and wrong passwords from there."""
+    attacker = browser(app, "198.51.100.7")  # the centre's one public address
+    for n in range(settings.login_max_failures * 4):
+        assert login(attacker, username=f"nobody{n}", password="x").status_code == 401
+    throttled = login(attacker, username="another", password="x")
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+    # wrong password for a real user looks the same as an unknown username: no way to enumerate users
+    assert login(attacker, username="disp", password="x").status_code == 429
+    colleague = browser(app, "198.51.100.7")
+    assert login(colleague, username="sup").status_code == 200
+
+
+def test_an_attack_on_one_account_slows_that_account_only(app, settings):
+    attacker = browser(app, "198.51.100.7")
+    for _ in range(settings.login_max_failures):
+        assert login(attacker, username="disp", password="guess").status_code == 401
+    assert login(attacker, username="disp").status_code == 429  # the pair is throttled
+    assert login(browser(app, "198.51.100.7"), username="ct").status_code == 200  # another user, same NAT
+    assert login(browser(app, "203.0.113.5"), username="disp").status_code == 200  # the owner, elsewhere
+
+
+def test_guesses_from_many_addresses_together_slow_the_account(app, settings):
+    for n in range(settings.login_max_failures * 4):
+        assert login(browser(app, f"203.0.113.{n + 1}"), username="disp", password="guess").status_code == 401
+    assert login(browser(app, "192.0.2.99"), username="disp").status_code == 429
+    assert login(browser(app, "192.0.2.99"), username="ct").status_code == 200
+
+
+def test_forwarded_for_is_believed_only_from_a_trusted_proxy(app, settings, engine):
+    from sqlalchemy import text
+
+    def sessions_from() -> set[str]:
+        with engine.connect() as conn:
+            return set(conn.execute(text("SELECT ip FROM user_session")).scalars())
+
+    # Without SIAGA_TRUSTED_PROXIES a client cannot name its own address (and so escape the throttle)
+    assert login(browser(app, "192.0.2.10", **{"X-Forwarded-For": "10.9.9.9"})).status_code == 200
+    assert sessions_from() == {"192.0.2.10"}
+    app.state.settings = settings.model_copy(update={"trusted_proxies": "192.0.2.0/28, 2001:db8::1"})
+    # behind the proxy: the address the proxy saw, not one the client put in front of it
+    proxied = browser(app, "192.0.2.1", **{"X-Forwarded-For": "10.9.9.9, 100.64.0.8"})
+    assert login(proxied, username="disp").status_code == 200
+    assert "100.64.0.8" in sessions_from() and "10.9.9.9" not in sessions_from()
+    # each user behind the proxy is throttled by their own address, not the proxy's
+    for _ in range(settings.login_max_failures):
+        login(browser(app, "192.0.2.1", **{"X-Forwarded-For": "100.64.0.66"}), username="sup", password="x")
+    assert login(browser(app, "192.0.2.1", **{"X-Forwarded-For": "100.64.0.66"}), username="sup").status_code == 429
+    assert login(browser(app, "192.0.2.1", **{"X-Forwarded-For": "100.64.0.67"}), username="sup").status_code == 200
+
+
+def test_trusted_proxies_setting_refuses_what_is_not_an_address():
+    import pytest
+    from pydantic import ValidationError
+
+    from siaga.settings import Settings
+
+    with pytest.raises(ValidationError, match="not an address or network"):
+        Settings(trusted_proxies="10.0.0.1, proxy.local")
+
+
+def test_a_password_typed_as_the_username_is_never_stored(app, engine):
+    from sqlalchemy import text
+
+    secret = "Rahasia-Sekali-2026"
+    assert login(browser(app), username=secret, password="x").status_code == 401
+    assert login(browser(app), username="ct", password="wrong").status_code == 401
+    with engine.connect() as conn:
+        audit = [str(row) for row in conn.execute(text("SELECT * FROM audit_log"))]
+        attempts = [str(row) for row in conn.execute(text("SELECT * FROM login_attempt"))]
+    assert attempts and not any(secret in row or secret.casefold() in row for row in attempts + audit)
+    assert any("login_failed" in row and "username_digest" in row for row in audit)
+    assert any("login_failed" in row and '"ct"' in row for row in audit)  # a real user's name is kept
+
+
+def test_a_new_password_ends_sessions_and_revokes_tokens(app, api, ctx_factory):
+    from siaga.domains.users import actions
+    from siaga.domains.users.service import get_by_username
+
+    client = browser(app)
+    assert login(client, username="disp").status_code == 200
+    token = api("admin").post("/api/v1/tokens", json={"user_id": api("disp").get("/api/v1/me").json()["id"],
+                                                      "name": "laptop"}).json()["token"]
+    assert browser(app, Authorization=f"Bearer {token}").get("/api/v1/me").status_code == 200
+    with ctx_factory("admin") as ctx:
+        assert actions.set_password(ctx, get_by_username(ctx.db, "disp"), "a-new-password-1") == (1, 2)
+    assert client.get("/api/v1/me").status_code == 401
+    assert browser(app, Authorization=f"Bearer {token}").get("/api/v1/me").status_code == 401
+    with ctx_factory("admin") as ctx:  # a machine client's tokens can be kept, and that is recorded
+        user = get_by_username(ctx.db, "disp")
+        assert actions.set_password(ctx, user, "a-new-password-2", keep_tokens=True) == (0, 0)
 
 
 def test_throttle_forgets_after_the_window(app, settings, clock):

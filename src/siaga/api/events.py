@@ -9,11 +9,12 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from siaga.core.audit import AuditEntry, verify_chain
+from siaga.core.audit_anchor import load_key, verify_anchor
 from siaga.core.authz import Principal
 from siaga.core.context import Ctx
 from siaga.core.errors import COMMON_RESPONSES, Problem, invalid, unavailable
@@ -116,6 +117,11 @@ class VerifyOut(BaseModel):
     ok: bool
     entries: int
     problems: list[str]
+    anchored: bool = Field(description="whether signed checkpoints outside the database (SIAGA_AUDIT_KEY_FILE "
+                           "and SIAGA_AUDIT_WITNESS) were checked; without them a cut tail or a rehash goes unseen")
+    checkpoints: int = 0
+    covered_seq: int = Field(default=0, description="the highest entry a valid checkpoint witnessed")
+    first_covered: str | None = Field(default=None, description="when the first valid checkpoint was made")
 
 
 @router.get("/audit", response_model=list[AuditEntryOut])
@@ -156,8 +162,23 @@ def _mask_numbers(data: Any) -> Any:
 
 @router.get("/audit/verify", response_model=VerifyOut)
 def audit_verify(ctx: Ctx = Depends(ctx_for("audit.read"))) -> VerifyOut:
+    """The hash chain, and — when the site anchors it — the chain against the signed checkpoints outside the
+    database, as `siaga audit verify` checks them: a cut tail, a rehashed chain and a wiped log are found."""
     result = verify_chain(ctx.db)
-    return VerifyOut(ok=result.ok, entries=result.entries, problems=result.problems)
+    settings = ctx.settings
+    if not (settings.audit_key_file and settings.audit_witness):
+        return VerifyOut(ok=result.ok, entries=result.entries, problems=result.problems, anchored=False)
+    try:
+        key = load_key(settings.audit_key_file)
+    except (OSError, ValueError) as exc:
+        problems = [*result.problems, f"the anchoring key {settings.audit_key_file} cannot be read "
+                    f"({type(exc).__name__}): checkpoints not checked"]
+        return VerifyOut(ok=False, entries=result.entries, problems=problems, anchored=False)
+    anchor = verify_anchor(ctx.db, key, settings.audit_witness)
+    problems = result.problems + anchor.problems
+    return VerifyOut(ok=not problems, entries=result.entries, problems=problems, anchored=True,
+                     checkpoints=anchor.checkpoints, covered_seq=anchor.covered_seq,
+                     first_covered=anchor.first_covered)
 
 
 class HealthOut(BaseModel):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from siaga.core.authz import Principal
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, problem_response
-from siaga.core.http import SESSION_COOKIE, DbSession, ctx_for, idempotent
+from siaga.core.http import SESSION_COOKIE, DbSession, client_address, ctx_for, idempotent
 from siaga.core.ids import PathId
 from siaga.domains.users import actions, schemas
 from siaga.domains.users.models import User
@@ -21,16 +21,12 @@ ANONYMOUS = Principal(user_id=0, username="anonymous", full_name="Anonim", role=
                       via="anonymous")
 
 
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def do_login(request: Request, db: Session, data: schemas.LoginIn) -> tuple[str, schemas.LoginOut] | Problem:
     ctx = Ctx(db=db, actor=ANONYMOUS, clock=request.app.state.clock, settings=request.app.state.settings)
     try:
-        token, sess, user = actions.login(ctx, data, client_ip(request))
-    except actions.LoginFailed:
-        return Problem(401, "login_failed")
+        token, sess, user = actions.login(ctx, data, client_address(request))
+    except actions.LoginFailed as failed:
+        return failed.throttled or Problem(401, "login_failed")
     out = schemas.LoginOut(user=schemas.UserOut.model_validate(user), csrf_token=sess.csrf_token,
                            expires_at=sess.expires_at)
     return token, out

@@ -147,8 +147,9 @@ def users_add(username: str, role: str = typer.Option(..., help=" | ".join(ROLES
 
 
 @users_app.command("password")
-def users_password(username: str) -> None:
-    """Give a user a new one-time password (ends their sessions)."""
+def users_password(username: str, keep_tokens: bool = typer.Option(
+        False, "--keep-tokens", help="keep the user's API tokens (e.g. a machine client's) working")) -> None:
+    """Give a user a new one-time password: ends their sessions and revokes their API tokens."""
     from siaga.core.security import generate_password
     from siaga.domains.users import actions
     from siaga.domains.users.service import get_by_username
@@ -158,8 +159,10 @@ def users_password(username: str) -> None:
         user = get_by_username(ctx.db, username)
         if user is None:
             fail(f"no user {username!r}")
-        actions.set_password(ctx, user, password)
+        ended, revoked = actions.set_password(ctx, user, password, keep_tokens=keep_tokens)
     out.print(f"New one-time password for [bold]{username}[/]: [bold yellow]{password}[/]")
+    out.print(f"Sessions ended: {ended}. API tokens revoked: {revoked}"
+              + (" (tokens kept: --keep-tokens)." if keep_tokens else "."))
 
 
 @users_app.command("token")

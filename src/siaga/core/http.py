@@ -3,6 +3,7 @@ response is sent), authentication by session cookie or API token, CSRF, and Idem
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -100,6 +101,35 @@ class Authenticator(Protocol):
     def principal_for_token(self, db: Session, token: str) -> Principal | None: ...
 
     def principal_for_session(self, db: Session, secret_key: str, cookie: str, now: datetime) -> Principal | None: ...
+
+
+def client_address(request: Request) -> str:
+    """The address a request came from. X-Forwarded-For is believed only hop by hop from the right, and only
+    while the hop that wrote it is a configured trusted proxy (SIAGA_TRUSTED_PROXIES): a client cannot name its
+    own address by sending the header, and a whole centre behind one proxy is not one address."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = request.app.state.settings.trusted_proxy_networks()
+    if not trusted:
+        return peer
+    hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",")]
+    address = peer
+    for hop in reversed(hops):
+        if not _in(address, trusted):
+            return address
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return address  # a trusted proxy passed on something that is no address: go no further
+        address = hop
+    return address
+
+
+def _in(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
 
 
 def authenticate(request: Request, db: Session) -> Principal | None:

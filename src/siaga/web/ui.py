@@ -316,7 +316,7 @@ def login_form(request: Request, username: str = Form(default="", max_length=60)
             error = problem_title(problem.code, lang, **problem.params)
             result = None
         if isinstance(result, Problem):
-            error = problem_title(result.code, lang)
+            error = problem_title(result.code, lang, **result.params)
         elif result is not None:
             token, _out = result
             response = RedirectResponse("/?next=" + _safe_next(next_path), status_code=303)

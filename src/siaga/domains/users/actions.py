@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from siaga.core.authz import AGENCY_OPERATOR, ROLES, Principal
 from siaga.core.context import Ctx
@@ -50,26 +52,46 @@ def create_user(ctx: Ctx, data: schemas.UserCreate) -> schemas.UserCreated:
     return out
 
 
-def set_password(ctx: Ctx, user: User, password: str) -> None:
+def set_password(ctx: Ctx, user: User, password: str, *, keep_tokens: bool = False) -> tuple[int, int]:
+    """A new password ends every session of the user and, unless told to keep them, revokes their API tokens:
+    whoever knew the old password may have made either. Returns (sessions ended, tokens revoked)."""
     user.password_hash = hash_password(password)
-    ctx.db.query(UserSession).filter(UserSession.user_id == user.id).delete()
-    ctx.audit("user.password_set", "user", user.id, {})
+    ended = ctx.db.execute(delete(UserSession).where(UserSession.user_id == user.id)).rowcount or 0
+    revoked = 0
+    if not keep_tokens:
+        revoked = ctx.db.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                 .values(revoked_at=ctx.now())).rowcount or 0
+    ctx.audit("user.password_set", "user", user.id,
+              {"sessions_ended": ended, "tokens_revoked": revoked, "tokens_kept": keep_tokens})
+    return ended, revoked
 
 
 def login(ctx: Ctx, data: schemas.LoginIn, ip: str) -> tuple[str, UserSession, User]:
-    """Check the password, throttled per username+address and per address across all processes."""
+    """Check the password, throttled so that an attack slows what it attacks and nobody else.
+
+    Failures are counted across every app process (the database is the shared memory) three ways:
+    - one username from one address: `login_max_failures` in the window, then that pair is refused;
+    - one username from every address together: four times as many, then that username is refused;
+    - unknown usernames from one address ("anonymous" failures): four times as many, then a wrong username or
+      password from that address is answered 429 — yet a colleague behind the same NAT or proxy who types
+      the right password still gets in.
+    A username is kept only as a keyed digest: a password typed into the username field is never stored.
+    Known and unknown usernames are treated alike before the password is checked, so the answers do not tell
+    which usernames exist."""
     now = ctx.now()
-    window_start = now - timedelta(seconds=ctx.settings.login_window_seconds)
+    settings = ctx.settings
+    window_start = now - timedelta(seconds=settings.login_window_seconds)
     db = ctx.db
     db.execute(delete(LoginAttempt).where(LoginAttempt.at < window_start))
-    by_pair = db.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.username == data.username, LoginAttempt.ip == ip, LoginAttempt.at >= window_start))
-    by_ip = db.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.ip == ip, LoginAttempt.at >= window_start))
-    limit = ctx.settings.login_max_failures
-    if (by_pair or 0) >= limit or (by_ip or 0) >= limit * 4:
-        seconds = ctx.settings.login_window_seconds
-        raise Problem(429, "too_many_logins", seconds=seconds, headers={"Retry-After": str(seconds)})
+    key = username_key(settings.resolved_secret_key(), data.username)
+    ip = ip[:64]
+    recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.at >= window_start)
+    limit = settings.login_max_failures
+    by_pair = db.scalar(recent.where(LoginAttempt.username == key, LoginAttempt.ip == ip)) or 0
+    by_name = db.scalar(recent.where(LoginAttempt.username == key)) or 0
+    if by_pair >= limit or by_name >= limit * 4:
+        raise _throttled(settings.login_window_seconds)
+    anonymous = db.scalar(recent.where(LoginAttempt.ip == ip, LoginAttempt.known.is_(False))) or 0
     user = get_by_username(db, data.username)
     if user is None:
         burn_password_check(data.password)
@@ -77,22 +99,39 @@ def login(ctx: Ctx, data: schemas.LoginIn, ip: str) -> tuple[str, UserSession, U
     else:
         ok = user.active and verify_password(user.password_hash, data.password)
     if not ok:
-        db.add(LoginAttempt(username=data.username[:60], ip=ip[:64], at=now))
-        ctx.audit("user.login_failed", "user", user.id if user else None, {"username": data.username, "ip": ip})
+        db.add(LoginAttempt(username=key, ip=ip, at=now, known=user is not None))
+        # The username is recorded only when it is someone's: an unknown one may be a mistyped password.
+        detail = {"username": user.username} if user else {"username_digest": key[:16]}
+        ctx.audit("user.login_failed", "user", user.id if user else None, {**detail, "ip": ip})
         # The failed attempt must be stored even though the request fails: commit it, then refuse.
-        raise LoginFailed()
+        raise LoginFailed(_throttled(settings.login_window_seconds) if anonymous >= limit * 4 else None)
     assert user is not None
     token = new_session_token()
-    session_id = session_digest(ctx.settings.resolved_secret_key(), token)
+    session_id = session_digest(settings.resolved_secret_key(), token)
     sess = UserSession(id=session_id, user_id=user.id, csrf_token=secrets.token_urlsafe(24),
-                       created_at=now, expires_at=now + timedelta(hours=ctx.settings.session_hours), ip=ip[:64])
+                       created_at=now, expires_at=now + timedelta(hours=settings.session_hours), ip=ip)
     db.add(sess)
     ctx.audit("user.login", "user", user.id, {"ip": ip})
     return token, sess, user
 
 
+def username_key(secret: str, username: str) -> str:
+    """What a failed sign-in keeps of the username typed: a digest keyed with the site's secret, so the
+    throttle can count it and nobody can read it back (it may be a password typed in the wrong field)."""
+    return hmac.new(secret.encode(), ("login:" + username.strip().casefold()).encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def _throttled(seconds: int) -> Problem:
+    return Problem(429, "too_many_logins", seconds=seconds, headers={"Retry-After": str(seconds)})
+
+
 class LoginFailed(Exception):
-    """Raised after the failed attempt is queued; the route commits, then answers 401."""
+    """Raised after the failed attempt is queued; the route commits, then answers 401 — or the 429 it carries
+    when the address is throttled for failures on unknown usernames."""
+
+    def __init__(self, throttled: Problem | None = None) -> None:
+        super().__init__("login failed")
+        self.throttled = throttled
 
 
 def logout(ctx: Ctx, cookie: str) -> None:

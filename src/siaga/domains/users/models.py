@@ -59,7 +59,8 @@ class ApiToken(Base):
 
 
 class LoginAttempt(Base):
-    """Failed logins, counted across every app process (the database is the shared memory)."""
+    """Failed logins, counted across every app process (the database is the shared memory). The username is
+    kept as a keyed digest (`actions.username_key`), never as typed."""
 
     __tablename__ = "login_attempt"
 
@@ -67,3 +68,5 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(60), index=True)
     ip: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Whether the username belonged to a user: failures on unknown ones are counted per address.
+    known: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
