@@ -175,6 +175,27 @@ def test_readyz_says_the_database_is_down(cut_off_app):
     assert database in r.json()["title"]
 
 
+@pytest.mark.timeout(60)  # a hang guard: without a connect timeout this waits for as long as the kernel does
+def test_readyz_answers_when_the_database_server_accepts_and_never_speaks(settings, clock):
+    """A PostgreSQL host that is half there (a hung server, a firewall that swallows the handshake) must not
+    hold /readyz and every request: the connection attempt gives up and the answer is 503."""
+    import socket
+
+    from siaga.app import create_app
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the TCP handshake; nobody ever reads or writes
+    try:
+        engine = make_engine(f"postgresql://siaga@127.0.0.1:{silent.getsockname()[1]}/siaga", connect_timeout=2)
+        client = TestClient(create_app(settings, clock=clock, engine=engine), raise_server_exceptions=False)
+        r = client.get("/readyz")
+        assert r.status_code == 503 and r.json()["code"] == "database_unavailable", r.text
+        engine.dispose()
+    finally:
+        silent.close()
+
+
 def test_readyz_is_ready_when_the_database_answers(api, engine):
     r = api().get("/readyz")
     assert r.status_code == 200 and r.json() == {"ready": True, "database": engine.dialect.name}

@@ -27,7 +27,13 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+# How long connecting to PostgreSQL may take (libpq's connect_timeout, whole seconds, at least 2) unless the
+# URL says otherwise: a host that drops packets, or a server that accepts and never answers, would otherwise
+# hold a request (and /readyz, which monitoring polls) for as long as the kernel keeps trying.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def make_engine(url: str, *, pool_size: int = 10, connect_timeout: int = CONNECT_TIMEOUT_SECONDS) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -52,8 +58,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": connect_timeout}
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True,
-                         pool_recycle=1800, json_serializer=json_dumps)
+                         pool_recycle=1800, json_serializer=json_dumps, connect_args=connect_args)
 
 
 # SQLSTATEs of a PostgreSQL that cannot be reached or is going away: connection exceptions (class 08),
