@@ -23,7 +23,7 @@ from siaga.domains.users.actions import principal_of
 from siaga.domains.users.models import User
 from siaga.events.hub import read_events
 from siaga.timers.ticker import Ticker
-from tests.conftest import ids
+from tests.conftest import BACKEND, ids
 from tests.consoles import follow, snapshot_as, without_position
 from tests.integration.test_deadlines import fire, get, new_incident, send, timeline
 
@@ -212,3 +212,42 @@ def test_reopening_a_resolved_incident_sends_agencies_again_only_when_asked(api,
     assert set_status(api, incident, "resolved").status_code == 200
     said = [e["text"] for e in timeline(api, incident) if e["kind"] == "stood_down"]
     assert said[-1].startswith("Insiden selesai ditangani: tugas Damkar dihentikan") and len(said) == 2
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="row locks: SQLite has one writer at a time, so no deadlock")
+def test_a_crew_report_waits_for_the_incident_before_it_holds_the_unit(api, engine, clock, settings):
+    """Resolving locks the incident, then its units. A crew's status report used to lock its unit first and
+    then wait for the incident (its timeline row), so the two deadlocked and PostgreSQL failed one of them.
+    Now the report takes the incident first: while a resolve holds the incident, the unit stays free."""
+    import psycopg
+
+    incident = new_incident(api)
+    damkar = act(api, "damkar", send(api, incident, "DAMKAR"), "acknowledged")
+    unit = next(u for u in api("damkar").get("/api/v1/units").json() if u["status"] == "available")
+    sent = api("damkar").post(f"/api/v1/assignments/{damkar['id']}/units", json={"unit_id": unit["id"]})
+    assert sent.status_code == 200, sent.text
+    unit = api("damkar").get(f"/api/v1/units/{unit['id']}").json()
+    # Connections of their own: the app's pool is small, and the test must not take its places.
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    resolver = psycopg.connect(dsn)  # the resolve's first step, held open
+    pool = ThreadPoolExecutor(1)
+    try:
+        resolver.execute("SELECT id FROM incident WHERE id = %s FOR UPDATE", (incident["id"],))
+        report = pool.submit(api("damkar").post, f"/api/v1/units/{unit['id']}/status",
+                             json={"status": "en_route", "version": unit["version"]})
+        deadline = time.monotonic() + 30
+        with psycopg.connect(dsn, autocommit=True) as watcher:  # until the report is waiting for a lock
+            waiting = ("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                       "AND datname = current_database()")
+            while not watcher.execute(waiting).fetchone()[0]:
+                assert time.monotonic() < deadline and not report.done(), "the report never waited"
+                time.sleep(0.02)
+        # the resolve's next step: the unit is not held by the waiting report
+        resolver.execute("SELECT id FROM unit WHERE id = %s FOR UPDATE NOWAIT", (unit["id"],))
+    finally:
+        resolver.rollback()  # never leave the report waiting behind a failed test
+        resolver.close()
+        pool.shutdown(wait=True)
+    r = report.result(timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "en_route"

@@ -182,7 +182,7 @@ def assign_unit(ctx: Ctx, assignment_id: int, data: schemas.AssignUnitIn) -> sch
 
 
 def report_unit_status(ctx: Ctx, unit_id: int, data: unit_schemas.UnitStatusIn) -> unit_schemas.UnitOut:
-    unit = get_visible_unit(ctx.db, ctx.actor, unit_id, for_update=True)
+    unit = _lock_unit_after_its_incident(ctx, unit_id)
     ctx.actor.require_agency(unit.agency_id)
     check_version(unit.version, data.version)
     current, target = unit.status, data.status
@@ -220,6 +220,25 @@ def report_unit_status(ctx: Ctx, unit_id: int, data: unit_schemas.UnitStatusIn) 
     if incident is not None:
         announce_incident(ctx, incident, EventKind.INCIDENT_UPDATED)
     return unit_schemas.UnitOut.model_validate(unit)
+
+
+def _lock_unit_after_its_incident(ctx: Ctx, unit_id: int) -> Unit:
+    """Lock a unit the way every other writer does: its incident first, then the unit. A crew's report
+    that locked the unit and then waited for the incident (its timeline row needs the incident) while a
+    resolve held the incident and waited for the unit would deadlock on PostgreSQL, and one of the two
+    would fail. Once the unit is held its assignment cannot move (sending a unit locks it first)."""
+    active = select(UnitAssignment.incident_id).where(UnitAssignment.unit_id == unit_id,
+                                                      UnitAssignment.active.is_(True))
+    incident_id = ctx.db.scalar(active)
+    if incident_id is not None:
+        ctx.db.scalar(select(Incident.id).where(Incident.id == incident_id).with_for_update())
+    unit = get_visible_unit(ctx.db, ctx.actor, unit_id, for_update=True)
+    if ctx.db.scalar(active) not in (None, incident_id):
+        # Sent to another incident between the two looks: locking that incident now would break the order.
+        # Rare; the crew's app reloads the unit and sends the report again. (Released meanwhile, as by a
+        # resolve we waited for, is fine: no incident is touched.)
+        raise Problem(409, "stale_version", current=unit.version)
+    return unit
 
 
 def recommend_for_assignment(ctx: Ctx, assignment_id: int, language: str = "id",
