@@ -19,6 +19,7 @@ from siaga.api import calls as calls_api
 from siaga.api import events as events_api
 from siaga.api import incidents as incidents_api
 from siaga.api import location as location_api
+from siaga.api import metrics as metrics_api
 from siaga.api import questions as questions_api
 from siaga.api import regions as regions_api
 from siaga.api import reports as reports_api
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         api.include_router(router)
     app.include_router(api)
     app.include_router(events_api.probes)
+    app.include_router(metrics_api.router)
     ui.mount(app)
     _mount_docs(app)
     logging.getLogger("siaga").setLevel(logging.INFO)

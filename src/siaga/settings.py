@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
@@ -115,23 +115,33 @@ class Settings(BaseSettings):
                                 "`siaga audit keygen`); the database never holds it. Empty: the ledger is not anchored")
     audit_witness: str = Field(default="", description="append-only file outside the database where signed checkpoints "
                                "of the audit chain head are written, one JSON line each")
+    backup_dir: str = Field(default="", max_length=500, description="SQLite: the folder where the ticker keeps "
+                            "consistent copies of the database (`siaga backup`); empty: no scheduled backups")
+    backup_interval_hours: float = Field(default=24.0, ge=0, le=24 * 7, description="how often the ticker takes a "
+                                         "backup into SIAGA_BACKUP_DIR (0: only `siaga backup` by hand)")
+    backup_keep: int = Field(default=7, ge=1, le=1000, description="how many backups the folder keeps, newest first")
+    metrics_networks: str = Field(default="127.0.0.0/8,::1/128", description="comma-separated addresses or "
+                                  "networks (CIDR) allowed to read /metrics (Prometheus); others get 403")
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_networks")
     @classmethod
-    def _proxy_networks(cls, value: str) -> str:
-        """A typo here would silently trust (or ignore) a proxy: refuse it when the settings are read."""
+    def _proxy_networks(cls, value: str, info: ValidationInfo) -> str:
+        """A typo here would silently trust (or ignore) a proxy or a scraper: refuse it when the settings are
+        read."""
         for part in value.split(","):
             if part.strip():
                 try:
                     ipaddress.ip_network(part.strip(), strict=False)
                 except ValueError:
-                    raise ValueError(f"SIAGA_TRUSTED_PROXIES: {part.strip()!r} is not an address or network "
-                                     "(e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+                    raise ValueError(f"SIAGA_{(info.field_name or '').upper()}: {part.strip()!r} is not an address "
+                                     "or network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
         return value
 
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-        return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",")
-                     if p.strip())
+        return _networks(self.trusted_proxies)
+
+    def metrics_network_list(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks(self.metrics_networks)
 
     @field_validator("timezone")
     @classmethod
@@ -190,3 +200,7 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in value.split(",") if p.strip())

@@ -7,7 +7,9 @@ opens its own unit of work and returns how many things it did.
 - `retention`: anonymise nuisance records past their retention period, one short batch when due
   (callers.retention), bounded so it never holds up the deadlines of the next tick.
 - `audit_anchor`: every 5 minutes, a signed checkpoint of the audit chain head appended to the witness
-  file outside the database (core.audit_anchor), when SIAGA_AUDIT_KEY_FILE and SIAGA_AUDIT_WITNESS are set."""
+  file outside the database (core.audit_anchor), when SIAGA_AUDIT_KEY_FILE and SIAGA_AUDIT_WITNESS are set.
+- `backup`: on SQLite, a consistent copy into SIAGA_BACKUP_DIR once the newest is SIAGA_BACKUP_INTERVAL_HOURS
+  old, keeping SIAGA_BACKUP_KEEP (db.backup). Last: a copy can take seconds on a big file."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from siaga.core.audit_anchor import checkpoint_step
 from siaga.core.clock import Clock
+from siaga.db.backup import scheduled_step as backup_step
 from siaga.domains.callers.policy import expire_measures
 from siaga.domains.callers.retention import purge_step
 from siaga.domains.dispatch.escalation import fire_due
@@ -35,4 +38,5 @@ JOBS: tuple[Job, ...] = (
     Job("measures", expire_measures),
     Job("retention", purge_step),
     Job("audit_anchor", checkpoint_step),
+    Job("backup", backup_step),
 )

@@ -1,0 +1,105 @@
+"""`siaga backup`: a consistent copy of a SQLite installation now, the list of copies, and `siaga backup
+verify`, which restores the newest (or a named one) into a scratch database and checks it (db/backup.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from siaga.cli import alembic_config, app, err, fail, out
+from siaga.core.clock import Clock
+from siaga.db import backup as backups
+from siaga.settings import get_settings
+
+backup_app = typer.Typer(help="Backups of a SQLite installation: take, list, verify (PostgreSQL: pgBackRest).",
+                         invoke_without_command=True)
+app.add_typer(backup_app, name="backup")
+
+DIR_HELP = "backup folder (default: SIAGA_BACKUP_DIR)"
+
+
+def _folder(folder: Path | None) -> Path:
+    chosen = folder or (Path(get_settings().backup_dir) if get_settings().backup_dir else None)
+    if chosen is None:
+        fail("say where the backups go: --dir FOLDER, or set SIAGA_BACKUP_DIR")
+    assert chosen is not None
+    return chosen
+
+
+@backup_app.callback()
+def backup_now(ctx: typer.Context, folder: Path | None = typer.Option(None, "--dir", help=DIR_HELP),
+               keep: int | None = typer.Option(None, min=1,
+                                               help="copies to keep (default: SIAGA_BACKUP_KEEP)")) -> None:
+    """Take a consistent copy of the SQLite database now (the service may keep running)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = get_settings()
+    try:
+        taken = backups.take(settings.database_url, _folder(folder), keep or settings.backup_keep, Clock().now())
+    except backups.BackupError as exc:
+        fail(str(exc))
+    out.print(f"Backup written: {taken.path} ({taken.size:,} bytes). Check it with `siaga backup verify`.")
+
+
+@backup_app.command("list")
+def backup_list(folder: Path | None = typer.Option(None, "--dir", help=DIR_HELP)) -> None:
+    """The backups in the folder, newest last."""
+    found = backups.backups(_folder(folder))
+    if not found:
+        fail(f"no backups in {_folder(folder)}")
+    table = Table("taken (UTC)", "file", "bytes")
+    for b in found:
+        table.add_row(f"{b.taken_at:%Y-%m-%d %H:%M:%S}", b.path.name, f"{b.size:,}")
+    out.print(table)
+
+
+@backup_app.command("verify")
+def backup_verify(file: Path | None = typer.Argument(None, help="a backup file (default: the newest in the folder)"),
+                  folder: Path | None = typer.Option(None, "--dir", help=DIR_HELP)) -> None:
+    """Restore a backup into a scratch database and check it: schema at this version's head migration, audit
+    chain intact. Prints what it restored; exits 1 when the backup cannot be trusted. Run it weekly."""
+    from alembic.script import ScriptDirectory
+
+    if file is not None:
+        if not file.is_file():
+            fail(f"{file} does not exist")
+        chosen = backups.Backup(path=file, taken_at=_mtime(file), size=file.stat().st_size)
+    else:
+        newest = backups.latest(_folder(folder))
+        if newest is None:
+            fail(f"no backups in {_folder(folder)}: take one with `siaga backup`")
+        assert newest is not None
+        chosen = newest
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
+    try:
+        result = backups.verify(chosen, head)
+    except backups.BackupError as exc:
+        fail(str(exc))
+    out.print(f"Restored {chosen.path.name} (taken {chosen.taken_at:%Y-%m-%d %H:%M:%S} UTC, {chosen.size:,} bytes) "
+              "into a scratch database.")
+    newest_at = f"{result.newest_entry_at:%Y-%m-%d %H:%M:%S} UTC" if result.newest_entry_at else "none"
+    out.print(f"Newest audit entry: {newest_at}.")
+    shown = {name: result.counts[name] for name in ("call", "incident", "assignment", "app_user", "unit",
+                                                     "audit_log") if name in result.counts}
+    out.print("Rows: " + ", ".join(f"{name} {n:,}" for name, n in shown.items())
+              + f" ({len(result.counts)} tables, {sum(result.counts.values()):,} rows in all).")
+    problems = []
+    if result.schema_revision != result.head_revision:
+        problems.append(f"schema at migration {result.schema_revision or 'none'}, this version expects "
+                        f"{result.head_revision}: run `siaga db upgrade` on the restored copy before using it")
+    if not result.audit_intact:
+        problems.append(f"audit chain broken: {result.audit_problem}")
+    if problems:
+        for problem in problems:
+            err.print(f"[red]✗[/] {problem}")
+        fail("the backup cannot be trusted as it is")
+    out.print(f"[green]Backup verified[/]: schema at head ({head}), audit chain intact "
+              f"({result.audit_entries} entries).")
+
+
+def _mtime(path: Path):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
