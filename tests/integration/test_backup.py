@@ -26,7 +26,7 @@ class Ran:
     stderr: str
 
 
-def siaga(url: str, *args: str) -> Ran:
+def siaga(url: str, *args: str, **env: str) -> Ran:
     """`siaga …` in this process (a new interpreter per command costs seconds on this machine)."""
     from typer.testing import CliRunner
 
@@ -36,7 +36,7 @@ def siaga(url: str, *args: str) -> Ran:
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(app, list(args), env={"SIAGA_DATABASE_URL": url, "SIAGA_BACKUP_DIR": "",
-                                                          "COLUMNS": "200"})
+                                                          "COLUMNS": "200", **env})
     finally:
         get_settings.cache_clear()
     if result.exception is not None and not isinstance(result.exception, SystemExit):

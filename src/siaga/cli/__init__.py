@@ -397,6 +397,7 @@ def main() -> None:
 
 from siaga.cli import backup as _backup  # noqa: E402,F401  registers `siaga backup`
 from siaga.cli import callers as _callers  # noqa: E402,F401  registers `siaga callers`
+from siaga.cli import doctor as _doctor  # noqa: E402,F401  registers `siaga doctor`
 from siaga.cli import location as _location  # noqa: E402,F401  registers `siaga location`
 from siaga.cli import map as _map  # noqa: E402,F401  registers `siaga map` (and shadows the builtin map() here)
 from siaga.cli import regions as _regions  # noqa: E402,F401  registers `siaga regions`
