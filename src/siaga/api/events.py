@@ -17,7 +17,7 @@ from siaga.core.audit import AuditEntry, verify_chain
 from siaga.core.audit_anchor import load_key, verify_anchor
 from siaga.core.authz import Principal
 from siaga.core.context import Ctx
-from siaga.core.errors import COMMON_RESPONSES, Problem, invalid, unavailable
+from siaga.core.errors import COMMON_RESPONSES, UNAVAILABLE_RETRY_AFTER_S, Problem, invalid, unavailable
 from siaga.core.http import SESSION_COOKIE, authenticate, ctx_for
 from siaga.core.security import session_digest
 from siaga.db.engine import open_session
@@ -205,17 +205,28 @@ def health(request: Request) -> HealthOut:
 class ReadyOut(BaseModel):
     ready: bool
     database: str
+    edge: str = Field(description="this process's link to the SIP edge: connected, disconnected, or "
+                                  "not_bridged (the process does not run the bridge). Reported, never a reason to "
+                                  "leave the rotation: consoles still need this process when the edge is down")
 
 
 @probes.get("/readyz", response_model=ReadyOut, responses={503: COMMON_RESPONSES[503]})
 def readyz(request: Request) -> ReadyOut:
-    """Ready to take calls: the database answers. When it does not, 503 problem+json
+    """Ready to take calls: the database answers and takes writes. When it does not, 503 problem+json
     `database_unavailable` naming the database (`params.database`: postgresql or sqlite) with Retry-After,
-    as every route answers while the database is down. No authentication: a load balancer asks it."""
+    as every route answers while the database is down; a PostgreSQL standby (read-only, as after a failover
+    that left this process on the old primary's replica) is `database_read_only`, also 503. No
+    authentication: a load balancer asks it."""
     engine: Engine = request.app.state.engine
     try:
         with open_session(engine, write=False) as db:
             db.execute(text("SELECT 1"))
+            standby = engine.dialect.name == "postgresql" and db.scalar(text("SELECT pg_is_in_recovery()"))
     except (SQLAlchemyError, OSError) as exc:
         raise unavailable(engine.dialect.name) from exc
-    return ReadyOut(ready=True, database=engine.dialect.name)
+    if standby:
+        raise Problem(503, "database_read_only", headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)},
+                      database=engine.dialect.name)
+    bridge = request.app.state.bridge
+    edge = "not_bridged" if bridge is None else "connected" if bridge.connected.is_set() else "disconnected"
+    return ReadyOut(ready=True, database=engine.dialect.name, edge=edge)
