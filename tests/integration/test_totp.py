@@ -43,6 +43,7 @@ def enrol(client: TestClient, csrf: str, clock: FixedClock) -> tuple[str, list[s
     assert started.status_code == 200, started.text
     secret = started.json()["secret"]
     assert started.json()["qr_svg"].startswith("<svg") and secret in started.json()["otpauth_uri"]
+    assert started.headers["cache-control"] == "no-store"
     confirmed = client.post("/api/v1/me/totp/confirm", json={"code": code(secret, clock)},
                             headers={"X-CSRF-Token": csrf})
     assert confirmed.status_code == 200, confirmed.text

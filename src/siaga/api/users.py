@@ -119,15 +119,18 @@ def my_totp(ctx: Ctx = Depends(ctx_for("self.totp"))) -> schemas.TotpStatus:
 
 
 @router.post("/me/totp", response_model=schemas.TotpEnrolment)
-def start_my_totp(ctx: Ctx = Depends(ctx_for("self.totp"))) -> schemas.TotpEnrolment:
+def start_my_totp(response: Response, ctx: Ctx = Depends(ctx_for("self.totp"))) -> schemas.TotpEnrolment:
     """Start enrolling an authenticator app: a new secret, its otpauth URI and QR code (SVG). Nothing changes at
     sign-in until a code from it is confirmed."""
+    response.headers["Cache-Control"] = "no-store"
     return actions.start_totp_enrolment(ctx)
 
 
 @router.post("/me/totp/confirm", response_model=schemas.RecoveryCodesOut)
-def confirm_my_totp(data: schemas.TotpCodeIn, ctx: Ctx = Depends(ctx_for("self.totp"))) -> schemas.RecoveryCodesOut:
+def confirm_my_totp(data: schemas.TotpCodeIn, response: Response,
+                    ctx: Ctx = Depends(ctx_for("self.totp"))) -> schemas.RecoveryCodesOut:
     """Enable the authenticator with a code from it. Answers the recovery codes, shown this once."""
+    response.headers["Cache-Control"] = "no-store"
     return schemas.RecoveryCodesOut(recovery_codes=actions.confirm_totp(ctx, data.code))
 
 

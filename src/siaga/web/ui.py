@@ -429,7 +429,9 @@ def _totp_page(request: Request, db: Session, principal: Principal, status_code:
     if "enrolment" not in extra and not extra.get("recovery_codes"):
         extra["enrolment"] = user_actions.pending_enrolment(ctx)
     context.update(extra)
-    return _render(request, "totp.html", context, status_code=status_code)
+    response = _render(request, "totp.html", context, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"  # a secret or recovery codes may be on it
+    return response
 
 
 @router.get(TOTP_PAGE, response_class=HTMLResponse)
