@@ -303,7 +303,8 @@ def incident_timeline(incident_id: PathId, request: Request, db: Session = DbSes
     principal = authenticate(request, db)
     if principal is None:
         raise Problem(401, "not_authenticated")
-    principal.require("incidents.read")
+    if principal.enrolment_only:
+        raise Problem(403, "totp_enrolment_required")
     lang = _lang(request, principal.language)
     incident = incidents_service.get_visible_incident(db, principal, incident_id)
     entries = [TimelineOut.of(e, lang) for e in incidents_service.timeline(db, incident.id)]
