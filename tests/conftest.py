@@ -250,8 +250,9 @@ def clock(session_clock: FixedClock) -> FixedClock:
 @pytest.fixture(scope="session")
 def session_settings(seeded: Seeded) -> Settings:
     # The deadline ticker is off: tests that need it drive it (tick / fire_due) with the fixed clock.
+    # Two-step verification is required of no role: the suite signs in with passwords; TOTP tests require it.
     return Settings(database_url=seeded.url, secret_key="test", event_poll_seconds=0.2,
-                    sse_keepalive_seconds=0.5, deadline_tick_seconds=0)
+                    sse_keepalive_seconds=0.5, deadline_tick_seconds=0, totp_required_roles="")
 
 
 @pytest.fixture

@@ -23,13 +23,13 @@ from siaga.domains.response.models import DeadlinePolicy, ResponseRule
 from siaga.domains.roads.models import RoadEdge, RoadNetwork, RoadNode
 from siaga.domains.telephony.models import OperatorLine, TelephonyEdge
 from siaga.domains.units.models import Unit
-from siaga.domains.users.models import ApiToken, LoginAttempt, User, UserSession
+from siaga.domains.users.models import ApiToken, LoginAttempt, RecoveryCode, User, UserSession, UserTotp
 from siaga.events.models import Event, LedgerHead
 
 __all__ = ["Base", "AuditEntry", "IdempotencyRecord", "Agency", "Station", "Call", "CallEventRecord",
            "CallLocation", "Assignment", "Category", "Incident", "IncidentCounter", "TimelineEntry",
            "UnitAssignment", "GuidedQuestion", "Landmark", "Region", "Unit", "ApiToken", "LoginAttempt", "User",
-           "UserSession",
+           "UserSession", "UserTotp", "RecoveryCode",
            "Event", "LedgerHead", "Deadline", "DeadlinePolicy", "ResponseRule", "RoadEdge", "RoadNetwork", "RoadNode",
            "CallbackAttempt", "CallerMeasure", "NuisanceRule", "RiskModel", "OperatorLine", "RingAttempt",
            "TelephonyEdge", "SearchSector", "BoundaryImport", "LandmarkImport"]

@@ -17,6 +17,8 @@ VAR_DIR = Path("var")
 SHIPPED_SITE = Path(__file__).parent / "data" / "bengkalis"  # the site `make run` serves by default
 # What goes into Kamailio's configuration is checked here, so a setting can never inject config text.
 _NETWORKS = r"^[0-9A-Fa-f.:]+(/[0-9]{1,3})?(,[0-9A-Fa-f.:]+(/[0-9]{1,3})?)*$"
+# The people's roles (core.authz.HUMAN_ROLES, which a test holds equal): settings sit below core and cannot import it.
+HUMAN_ROLES = ("call_taker", "dispatcher", "supervisor", "agency_operator", "admin")
 _LISTEN = r"^(udp|tcp|tls|ws|wss):[0-9A-Za-z.\-\[\]:]+(,(udp|tcp|tls|ws|wss):[0-9A-Za-z.\-\[\]:]+)*$"
 
 
@@ -66,6 +68,10 @@ class Settings(BaseSettings):
                                     "before that pair is refused for the window; one username from every address "
                                     "together, and unknown usernames from one address, get four times as many")
     login_window_seconds: int = Field(default=900, ge=1, description="how long a failed sign-in counts")
+    totp_required_roles: str = Field(default="admin,supervisor", description="comma-separated roles that must sign "
+                                     "in with an authenticator app (TOTP) as well as a password: until they enrol, "
+                                     "their session can only enrol. Empty: two-factor sign-in is optional for all. "
+                                     "API tokens (machine clients) are not affected")
     trusted_proxies: str = Field(default="", description="comma-separated addresses or networks (CIDR) of reverse "
                                  "proxies in front of Siaga; only a request arriving from one of them has its client "
                                  "address taken from X-Forwarded-For. Empty: the connection's own address is used")
@@ -136,6 +142,20 @@ class Settings(BaseSettings):
                     raise ValueError(f"SIAGA_{(info.field_name or '').upper()}: {part.strip()!r} is not an address "
                                      "or network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
         return value
+
+    @field_validator("totp_required_roles")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        """A misspelt role would silently leave its people without a second factor: refuse it."""
+        for role in value.split(","):
+            if role.strip() and role.strip() not in HUMAN_ROLES:
+                raise ValueError(f"SIAGA_TOTP_REQUIRED_ROLES: {role.strip()!r} is not a role that signs in "
+                                 f"(one of {', '.join(HUMAN_ROLES)})")
+        return value
+
+    def totp_roles(self) -> frozenset[str]:
+        """The roles that must sign in with a second factor."""
+        return frozenset(r.strip() for r in self.totp_required_roles.split(",") if r.strip())
 
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return _networks(self.trusted_proxies)

@@ -12,7 +12,7 @@ from siaga.app import API_PREFIX, API_ROUTERS
 from siaga.core.authz import PERMISSIONS, ROLES
 from tests.conftest import TEST_USERS, ids
 
-PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/health")}
+PUBLIC = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/login/totp"), ("GET", "/api/v1/health")}
 USER_OF_ROLE = {}
 for username, role, _agency in TEST_USERS:
     USER_OF_ROLE.setdefault(role, username)

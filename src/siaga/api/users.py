@@ -21,15 +21,37 @@ ANONYMOUS = Principal(user_id=0, username="anonymous", full_name="Anonim", role=
                       via="anonymous")
 
 
-def do_login(request: Request, db: Session, data: schemas.LoginIn) -> tuple[str, schemas.LoginOut] | Problem:
+LoginResult = tuple[str, schemas.LoginOut] | schemas.LoginChallengeOut | Problem
+
+
+def do_login(request: Request, db: Session, data: schemas.LoginIn | schemas.LoginCodeIn) -> LoginResult:
+    """Either step of signing in: the password (LoginIn), or the code after it (LoginCodeIn). A session (its
+    cookie token and what the client is told), a challenge for the code, or the problem to answer with."""
     ctx = Ctx(db=db, actor=ANONYMOUS, clock=request.app.state.clock, settings=request.app.state.settings)
     try:
-        token, sess, user = actions.login(ctx, data, client_address(request))
+        if isinstance(data, schemas.LoginCodeIn):
+            result = actions.login_second_factor(ctx, data, client_address(request))
+        else:
+            result = actions.login(ctx, data, client_address(request))
     except actions.LoginFailed as failed:
         return failed.throttled or Problem(401, "login_failed")
+    if isinstance(result, actions.SecondFactorNeeded):
+        return schemas.LoginChallengeOut(ticket=result.ticket, expires_at=result.expires_at)
+    token, sess, user = result
     out = schemas.LoginOut(user=schemas.UserOut.model_validate(user), csrf_token=sess.csrf_token,
                            expires_at=sess.expires_at)
     return token, out
+
+
+def _login_response(request: Request, result: LoginResult) -> Response:
+    if isinstance(result, Problem):
+        return problem_response(request, result)  # returned, not raised: the failed attempt is kept
+    if isinstance(result, schemas.LoginChallengeOut):
+        return JSONResponse(result.model_dump(mode="json"), status_code=202)
+    token, out = result
+    response = JSONResponse(out.model_dump(mode="json"))
+    set_session_cookie(request, response, token, request.app.state.settings.session_hours * 3600)
+    return response
 
 
 def set_session_cookie(request: Request, response: Response, token: str, max_age: int) -> None:
@@ -38,17 +60,22 @@ def set_session_cookie(request: Request, response: Response, token: str, max_age
 
 
 @router.post("/auth/login", response_model=schemas.LoginOut,
-             responses={401: {"description": "wrong credentials"}, 429: {"description": "throttled"}})
+             responses={202: {"model": schemas.LoginChallengeOut, "description": "password right; a code is needed"},
+                        401: {"description": "wrong credentials"}, 429: {"description": "throttled"}})
 def login(data: schemas.LoginIn, request: Request, db: Session = DbSession) -> Response:
     """Start a browser session: sets an HttpOnly, SameSite=Strict cookie. Send the returned csrf_token
-    as X-CSRF-Token on every request that changes something."""
-    result = do_login(request, db, data)
-    if isinstance(result, Problem):
-        return problem_response(request, result)  # returned, not raised: the failed attempt is kept
-    token, out = result
-    response = JSONResponse(out.model_dump(mode="json"))
-    set_session_cookie(request, response, token, request.app.state.settings.session_hours * 3600)
-    return response
+    as X-CSRF-Token on every request that changes something. A user with an authenticator app enabled gets
+    202 and a ticket instead: send it with a code to /auth/login/totp."""
+    return _login_response(request, do_login(request, db, data))
+
+
+@router.post("/auth/login/totp", response_model=schemas.LoginOut,
+             responses={401: {"description": "wrong or used code, or the ticket expired"},
+                        429: {"description": "throttled"}})
+def login_totp(data: schemas.LoginCodeIn, request: Request, db: Session = DbSession) -> Response:
+    """The second step of signing in: the ticket from /auth/login and the authenticator app's 6-digit code (or a
+    recovery code). A wrong code counts as a failed sign-in; each code works once."""
+    return _login_response(request, do_login(request, db, data))
 
 
 @router.post("/auth/logout", status_code=204)
@@ -83,6 +110,49 @@ def set_my_alerts(data: schemas.AlertSettings, ctx: Ctx = Depends(ctx_for("self.
     """Set the signed-in user's alert volume and mute; stored with the user, not the browser."""
     user = actions.set_alert_settings(ctx, data.volume, data.muted)
     return schemas.AlertSettings(volume=user.alert_volume, muted=user.alert_muted)
+
+
+@router.get("/me/totp", response_model=schemas.TotpStatus)
+def my_totp(ctx: Ctx = Depends(ctx_for("self.totp"))) -> schemas.TotpStatus:
+    """Whether the signed-in user has an authenticator app enabled, and whether their role requires one."""
+    return actions.totp_status(ctx)
+
+
+@router.post("/me/totp", response_model=schemas.TotpEnrolment)
+def start_my_totp(response: Response, ctx: Ctx = Depends(ctx_for("self.totp"))) -> schemas.TotpEnrolment:
+    """Start enrolling an authenticator app: a new secret, its otpauth URI and QR code (SVG). Nothing changes at
+    sign-in until a code from it is confirmed."""
+    response.headers["Cache-Control"] = "no-store"
+    return actions.start_totp_enrolment(ctx)
+
+
+@router.post("/me/totp/confirm", response_model=schemas.RecoveryCodesOut)
+def confirm_my_totp(data: schemas.TotpCodeIn, response: Response,
+                    ctx: Ctx = Depends(ctx_for("self.totp"))) -> schemas.RecoveryCodesOut:
+    """Enable the authenticator with a code from it. Answers the recovery codes, shown this once."""
+    response.headers["Cache-Control"] = "no-store"
+    return schemas.RecoveryCodesOut(recovery_codes=actions.confirm_totp(ctx, data.code))
+
+
+@router.delete("/me/totp", status_code=204)
+def disable_my_totp(data: schemas.TotpCodeIn, request: Request,
+                    ctx: Ctx = Depends(ctx_for("self.totp"))) -> Response:
+    """Turn one's own authenticator off with a current code, where the role does not require one. A wrong code
+    counts as a failed sign-in."""
+    if not actions.disable_totp(ctx, data.code, client_address(request)):
+        return problem_response(request, Problem(422, "totp_code_wrong"))  # the failure is kept
+    return Response(status_code=204)
+
+
+@router.delete("/users/{user_id}/totp", status_code=204)
+def reset_user_totp(user_id: PathId, ctx: Ctx = Depends(ctx_for("users.write"))) -> Response:
+    """Reset a user's second factor (a lost phone): their authenticator and recovery codes are removed and their
+    sessions end; audited. They enrol again at their next sign-in where their role requires it."""
+    user = ctx.db.get(User, user_id)
+    if user is None:
+        raise Problem(404, "not_found")
+    actions.reset_totp(ctx, user)
+    return Response(status_code=204)
 
 
 @router.get("/users", response_model=list[schemas.UserOut])

@@ -165,6 +165,21 @@ def users_password(username: str, keep_tokens: bool = typer.Option(
               + (" (tokens kept: --keep-tokens)." if keep_tokens else "."))
 
 
+@users_app.command("totp-reset")
+def users_totp_reset(username: str) -> None:
+    """Remove a user's two-step verification (a lost phone, an administrator locked out with no other admin):
+    their authenticator and recovery codes go and their sessions end; audited. They enrol again at next sign-in."""
+    from siaga.domains.users import actions
+    from siaga.domains.users.service import get_by_username
+
+    with action_ctx() as ctx:
+        user = get_by_username(ctx.db, username)
+        if user is None:
+            fail(f"no user {username!r}")
+        ended = actions.reset_totp(ctx, user)
+    out.print(f"Two-step verification of [bold]{username}[/] reset. Sessions ended: {ended}.")
+
+
 @users_app.command("token")
 def users_token(username: str, name: str = typer.Option(..., help="what the token is for")) -> None:
     """Create an API token for a machine client (e.g. the telephony bridge, role telephony)."""

@@ -55,6 +55,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.read": frozenset({DISPATCHER, SUPERVISOR, ADMIN}),
     "self.read": _ALL_HUMANS | {TELEPHONY},
     "self.write": _ALL_HUMANS,  # one's own settings: the consoles' alert volume and mute
+    "self.totp": _ALL_HUMANS,  # one's own second factor: enrol, confirm, disable
     "measures.manage": frozenset({SUPERVISOR}),  # measures on a caller's number: proposed, decided, lifted
     "staffing.read": frozenset({SUPERVISOR, ADMIN}),
     # Full phone numbers outside the call-taker's own screen: shown masked, revealed one at a time, audited.
@@ -65,6 +66,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "telephony.read": frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}),
     "telephony.manage": frozenset({SUPERVISOR, ADMIN}),  # extensions, SIP credentials
 }
+
+# What a session that must first enrol a second factor may do: see who it is, and enrol.
+ENROLMENT_PERMISSIONS = frozenset({"self.read", "self.totp"})
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,10 @@ class Principal:
     language: str = "id"
     via: str = "session"  # or "token"
     csrf_token: str = ""
+    second_factor: bool = False  # the user has an authenticator (TOTP) enabled
+    # A browser session of a role that must have a second factor, before its user enrolled one: it may only
+    # enrol (core.http.authenticate decides, from SIAGA_TOTP_REQUIRED_ROLES).
+    enrolment_only: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -92,6 +100,8 @@ class Principal:
     def require(self, permission: str) -> None:
         if not self.can(permission):
             raise Problem(403, "forbidden")
+        if self.enrolment_only and permission not in ENROLMENT_PERMISSIONS:
+            raise Problem(403, "totp_enrolment_required")
 
     def may_see_agencies(self, agency_ids: list[int] | tuple[int, ...] | set[int]) -> bool:
         return self.is_staff or (self.agency_id is not None and self.agency_id in agency_ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -137,11 +138,17 @@ def authenticate(request: Request, db: Session) -> Principal | None:
     users: Authenticator = request.app.state.auth
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        return users.principal_for_token(db, auth[7:].strip())
+        return users.principal_for_token(db, auth[7:].strip())  # machine clients: no second factor
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        return users.principal_for_session(db, request.app.state.secret_key, cookie,
-                                           request.app.state.clock.now())
+        principal = users.principal_for_session(db, request.app.state.secret_key, cookie,
+                                                request.app.state.clock.now())
+        if (principal is not None and not principal.second_factor
+                and principal.role in request.app.state.settings.totp_roles()):
+            # Decided on every request, not at sign-in: a role that comes to require a second factor holds its
+            # open sessions to enrolment too.
+            return replace(principal, enrolment_only=True)
+        return principal
     return None
 
 

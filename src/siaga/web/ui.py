@@ -10,13 +10,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,12 +29,13 @@ from siaga.core.authz import (
     DISPATCHER,
     ROLE_LABELS,
     SUPERVISOR,
+    TELEPHONY,
     Principal,
 )
 from siaga.core.clock import SiteZone, site_zone
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem
-from siaga.core.http import SESSION_COOKIE, DbSession, authenticate
+from siaga.core.http import SESSION_COOKIE, DbSession, authenticate, client_address
 from siaga.core.i18n import namespace, negotiate, problem_title, status_words, words
 from siaga.core.ids import MAX_ID, PathId
 from siaga.core.security import constant_time_equals
@@ -49,7 +51,7 @@ from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import served_regency
 from siaga.domains.users import actions as user_actions
 from siaga.domains.users import schemas as user_schemas
-from siaga.domains.users.models import User
+from siaga.domains.users.models import User, UserTotp
 from siaga.events.kinds import EVENT_KINDS
 from siaga.web import basemap
 
@@ -70,6 +72,7 @@ SCREENS: dict[str, tuple[frozenset[str], str]] = {
 }
 # Outcomes an operator chooses; "abandoned" and "missed" are set by the telephony side.
 OPERATOR_OUTCOMES = ("emergency", "information", "prank", "ghost", "wrong_number", "test")
+TOTP_PAGE = "/totp"  # two-step verification: enrol, see, turn off; a session that must enrol is held here
 HOME_SCREEN = {CALL_TAKER: "calltaker", DISPATCHER: "board", SUPERVISOR: "board", ADMIN: "board",
                AGENCY_OPERATOR: "agency"}
 
@@ -214,6 +217,8 @@ def _screen(request: Request, db: Session, screen: str, template: str,
     principal = authenticate(request, db)
     if principal is None:
         return RedirectResponse(f"/?next={request.url.path}", status_code=303)
+    if principal.enrolment_only:
+        return RedirectResponse(TOTP_PAGE, status_code=303)
     lang = _lang(request, principal.language)
     allowed = SCREENS[screen][0] if screen in SCREENS else None
     if allowed is not None and principal.role not in allowed:
@@ -229,6 +234,10 @@ def _page_context(request: Request, principal: Principal, lang: str, screen: str
     w = _words(request, lang)
     i = 0 if lang == "id" else 1
     nav = [(name, w[word]) for name, (roles, word) in SCREENS.items() if principal.role in roles]
+    if principal.can("users.write"):
+        nav.append(("users", w["nav_users"]))
+    if principal.enrolment_only:
+        nav = []  # nothing but enrolment until a second factor is set up
     return {"w": w, "lang": lang, "principal": principal, "screen": screen, "nav": nav,
             "role_label": ROLE_LABELS.get(principal.role, (principal.role, principal.role))[i]}
 
@@ -246,6 +255,8 @@ def home(request: Request, db: Session = DbSession) -> Response:
     if principal is None:
         return _login_page(request, _lang(request))
     target = _safe_next(request.query_params.get("next"))
+    if principal.enrolment_only:
+        target = TOTP_PAGE
     if target == "/":
         target = "/" + HOME_SCREEN.get(principal.role, "board")
     return RedirectResponse(target, status_code=303)
@@ -271,6 +282,8 @@ def incident_page(incident_id: str, request: Request, db: Session = DbSession) -
     principal = authenticate(request, db)
     if principal is None:
         return RedirectResponse(f"/?next={request.url.path}", status_code=303)
+    if principal.enrolment_only:
+        return RedirectResponse(TOTP_PAGE, status_code=303)
     try:
         number = int(incident_id) if incident_id.isascii() and incident_id.isdigit() else 0
         if not 1 <= number <= MAX_ID:
@@ -290,6 +303,8 @@ def incident_timeline(incident_id: PathId, request: Request, db: Session = DbSes
     principal = authenticate(request, db)
     if principal is None:
         raise Problem(401, "not_authenticated")
+    if principal.enrolment_only:
+        raise Problem(403, "totp_enrolment_required")
     lang = _lang(request, principal.language)
     incident = incidents_service.get_visible_incident(db, principal, incident_id)
     entries = [TimelineOut.of(e, lang) for e in incidents_service.timeline(db, incident.id)]
@@ -317,12 +332,49 @@ def login_form(request: Request, username: str = Form(default="", max_length=60)
             result = None
         if isinstance(result, Problem):
             error = problem_title(result.code, lang, **result.params)
+        elif isinstance(result, user_schemas.LoginChallengeOut):
+            return _code_step(request, lang, result.ticket, next_path)
         elif result is not None:
-            token, _out = result
-            response = RedirectResponse("/?next=" + _safe_next(next_path), status_code=303)
-            set_session_cookie(request, response, token, request.app.state.settings.session_hours * 3600)
-            return response
+            return _signed_in(request, result[0], next_path)
     return _login_page(request, lang, error, username, status_code=401)
+
+
+def _signed_in(request: Request, token: str, next_path: str) -> Response:
+    response = RedirectResponse("/?next=" + _safe_next(next_path), status_code=303)
+    set_session_cookie(request, response, token, request.app.state.settings.session_hours * 3600)
+    return response
+
+
+def _code_step(request: Request, lang: str, ticket: str, next_path: str, error: str | None = None) -> Response:
+    """The login page's second step: the code from the authenticator app (or a recovery code)."""
+    return _render(request, "login.html", {"w": _words(request, lang), "lang": lang, "error": error,
+                                           "ticket": ticket, "next": _safe_next(next_path)},
+                   status_code=200 if error is None else 401)
+
+
+@router.post("/login/totp", response_class=HTMLResponse)
+def login_code_form(request: Request, ticket: str = Form(default="", max_length=200),
+                    code: str = Form(default="", max_length=20), next_path: str = Form(default="/", alias="next"),
+                    db: Session = DbSession) -> Response:
+    lang = _lang(request)
+    if not _same_origin(request):
+        raise Problem(403, "csrf_failed")
+    try:
+        data = user_schemas.LoginCodeIn(ticket=ticket, code=code)
+    except ValidationError:
+        return _code_step(request, lang, ticket, next_path, problem_title("totp_code_wrong", lang))
+    try:
+        result = do_login(request, db, data)
+    except Problem as problem:
+        result = problem
+    if isinstance(result, Problem):
+        if result.code == "login_ticket_expired":
+            return _login_page(request, lang, problem_title(result.code, lang), status_code=401)
+        code_word = "totp_code_wrong" if result.code == "login_failed" else result.code
+        return _code_step(request, lang, ticket, next_path, problem_title(code_word, lang, **result.params))
+    if isinstance(result, user_schemas.LoginChallengeOut):  # not for a code; answered as a wrong one
+        return _code_step(request, lang, ticket, next_path, problem_title("totp_code_wrong", lang))
+    return _signed_in(request, result[0], next_path)
 
 
 @router.post("/logout")
@@ -352,6 +404,113 @@ def language_form(request: Request, language: str = Form(default="id", max_lengt
     ctx = Ctx(db=db, actor=principal, clock=request.app.state.clock, settings=request.app.state.settings)
     user_actions.set_language(ctx, language)
     return RedirectResponse(_safe_next(back), status_code=303)
+
+
+def _form_principal(request: Request, db: Session, csrf_token: str, permission: str) -> Principal:
+    """The signed-in user of a console form that changes something, its CSRF token checked."""
+    principal = authenticate(request, db)
+    if principal is None:
+        raise Problem(401, "not_authenticated")
+    if not constant_time_equals(csrf_token, principal.csrf_token):
+        raise Problem(403, "csrf_failed")
+    principal.require(permission)
+    return principal
+
+
+def _ctx(request: Request, db: Session, principal: Principal) -> Ctx:
+    return Ctx(db=db, actor=principal, clock=request.app.state.clock, settings=request.app.state.settings)
+
+
+def _totp_page(request: Request, db: Session, principal: Principal, status_code: int = 200,
+               **extra: Any) -> Response:
+    lang = _lang(request, principal.language)
+    context = _page_context(request, principal, lang, "totp")
+    ctx = _ctx(request, db, principal)
+    context["status"] = user_actions.totp_status(ctx)
+    if "enrolment" not in extra and not extra.get("recovery_codes"):
+        extra["enrolment"] = user_actions.pending_enrolment(ctx)
+    context.update(extra)
+    response = _render(request, "totp.html", context, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"  # a secret or recovery codes may be on it
+    return response
+
+
+@router.get(TOTP_PAGE, response_class=HTMLResponse)
+def totp_page(request: Request, db: Session = DbSession) -> Response:
+    """Two-step verification: enrol an authenticator app (QR code, the key as text), see it, turn it off."""
+    principal = authenticate(request, db)
+    if principal is None:
+        return RedirectResponse(f"/?next={TOTP_PAGE}", status_code=303)
+    return _totp_page(request, db, principal)
+
+
+@router.post(TOTP_PAGE + "/start", response_class=HTMLResponse)
+def totp_start_form(request: Request, csrf_token: str = Form(default=""), db: Session = DbSession) -> Response:
+    principal = _form_principal(request, db, csrf_token, "self.totp")
+    enrolment = user_actions.start_totp_enrolment(_ctx(request, db, principal))
+    return _totp_page(request, db, principal, enrolment=enrolment)
+
+
+@router.post(TOTP_PAGE + "/confirm", response_class=HTMLResponse)
+def totp_confirm_form(request: Request, csrf_token: str = Form(default=""),
+                      code: str = Form(default="", max_length=20), db: Session = DbSession) -> Response:
+    principal = _form_principal(request, db, csrf_token, "self.totp")
+    lang = _lang(request, principal.language)
+    try:
+        codes = user_actions.confirm_totp(_ctx(request, db, principal), code)
+    except Problem as problem:
+        return _totp_page(request, db, principal, status_code=422, error=problem_title(problem.code, lang))
+    return _totp_page(request, db, principal, recovery_codes=codes)
+
+
+@router.post(TOTP_PAGE + "/disable", response_class=HTMLResponse)
+def totp_disable_form(request: Request, csrf_token: str = Form(default=""),
+                      code: str = Form(default="", max_length=20), db: Session = DbSession) -> Response:
+    principal = _form_principal(request, db, csrf_token, "self.totp")
+    lang = _lang(request, principal.language)
+    try:
+        ok = user_actions.disable_totp(_ctx(request, db, principal), code, client_address(request))
+    except Problem as problem:
+        return _totp_page(request, db, principal, status_code=problem.status,
+                          error=problem_title(problem.code, lang, **problem.params))
+    if not ok:  # the failed attempt is kept (committed): it counts as a failed sign-in
+        return _totp_page(request, db, principal, status_code=422, error=problem_title("totp_code_wrong", lang))
+    return RedirectResponse(TOTP_PAGE, status_code=303)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, db: Session = DbSession) -> Response:
+    """The administrator's list of users with their two-step verification, and its reset (a lost phone)."""
+    principal = authenticate(request, db)
+    if principal is None:
+        return RedirectResponse("/?next=/users", status_code=303)
+    if principal.enrolment_only:
+        return RedirectResponse(TOTP_PAGE, status_code=303)
+    lang = _lang(request, principal.language)
+    context = _page_context(request, principal, lang, "users")
+    if not principal.can("users.write"):
+        return _render(request, "forbidden.html", context, status_code=403)
+    totp_rows = db.execute(select(UserTotp.user_id, UserTotp.enabled_at)).all()
+    done = request.query_params.get("reset", "")
+    i = 0 if lang == "id" else 1
+    context.update({
+        "users": db.scalars(select(User).where(User.role != TELEPHONY).order_by(User.username)).all(),
+        "enabled": {r.user_id for r in totp_rows if r.enabled_at is not None},
+        "enrolled": {r.user_id for r in totp_rows},
+        "roles": {role: labels[i] for role, labels in ROLE_LABELS.items()},
+        "done": context["w"]["totp_reset_done"].replace("{user}", done) if done else ""})
+    return _render(request, "users.html", context)
+
+
+@router.post("/users/{user_id}/totp/reset")
+def users_totp_reset_form(user_id: PathId, request: Request, csrf_token: str = Form(default=""),
+                          db: Session = DbSession) -> Response:
+    principal = _form_principal(request, db, csrf_token, "users.write")
+    user = db.get(User, user_id)
+    if user is None:
+        raise Problem(404, "not_found")
+    user_actions.reset_totp(_ctx(request, db, principal), user)
+    return RedirectResponse("/users?" + urlencode({"reset": user.username}), status_code=303)
 
 
 def mount(app: FastAPI) -> None:

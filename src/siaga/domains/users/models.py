@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -70,3 +70,29 @@ class LoginAttempt(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # Whether the username belonged to a user: failures on unknown ones are counted per address.
     known: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+
+
+class UserTotp(Base):
+    """A user's authenticator (TOTP). The secret is sealed (`core.totp.seal`, keyed from SIAGA_SECRET_KEY); until
+    `enabled_at` is set the enrolment is pending and the secret signs nobody in."""
+
+    __tablename__ = "user_totp"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    secret_sealed: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The time step of the last code accepted: that code, and any older one, is refused (no replay).
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class RecoveryCode(Base):
+    """One recovery code, as a keyed digest (`core.totp.recovery_digest`); used once, then `used_at` is set."""
+
+    __tablename__ = "user_recovery_code"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -80,3 +80,44 @@ class TokenCreated(BaseModel):
 
 class MeOut(UserOut):
     csrf_token: str | None = None
+
+
+class LoginChallengeOut(BaseModel):
+    """The password was right and the user signs in with a second factor: send the ticket with a code to
+    /auth/login/totp before it expires."""
+
+    second_factor: str = Field(default="totp", json_schema_extra={"enum": ["totp"]})
+    ticket: str
+    expires_at: datetime
+
+
+class LoginCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket: str = Field(min_length=1, max_length=200)
+    code: str = Field(min_length=6, max_length=20, description="the 6 digits of the authenticator app, or one of "
+                      "the recovery codes")
+
+
+class TotpCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=6, max_length=20)
+
+
+class TotpStatus(BaseModel):
+    enabled: bool
+    enabled_at: datetime | None
+    pending: bool = Field(description="an enrolment was started and not confirmed yet")
+    required: bool = Field(description="the user's role must sign in with a second factor")
+    recovery_codes_left: int
+
+
+class TotpEnrolment(BaseModel):
+    secret: str = Field(description="base32, for typing into an app that cannot scan the QR code")
+    otpauth_uri: str
+    qr_svg: str = Field(description="the otpauth URI as a QR code, inline SVG")
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str] = Field(description="Shown once; each works once instead of a code")
