@@ -16,12 +16,17 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from tests.conftest import token_for
 
 EXCLUDED = {("GET", "/api/v1/events")}  # the SSE stream never ends by design; it has its own tests
+# An emergency call is never refused for its data (issue #16): the telephony ingest keeps a location whose
+# numbers are out of range flagged invalid, and makes NUL and other odd text storable, so schema-invalid data
+# there is rightly accepted. Every other check still runs on it, with invalid data too.
+NEVER_REFUSED = {("POST", "/api/v1/call-events")}
 POSITIVE_EXAMPLES = 8
 NEGATIVE_EXAMPLES = 8
 
@@ -55,14 +60,22 @@ def operations(app):  # type: ignore[no-untyped-def]
 
 
 def _run(op, mode: GenerationMode, examples: int, who: str) -> None:  # type: ignore[no-untyped-def]
+    checks = CHECKS
+    if (op.method.upper(), op.path) in NEVER_REFUSED:
+        checks = [c for c in CHECKS if c is not openapi_checks.negative_data_rejection]
+
     @given(case=op.as_strategy(generation_mode=mode))
     @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     def check(case):  # type: ignore[no-untyped-def]
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token_for(who)}"}
-        case.call_and_validate(checks=CHECKS)
+        case.call_and_validate(checks=checks)
 
-    check()
+    try:
+        check()
+    except Unsatisfiable:
+        # Nothing to make invalid: no parameters and no body (GET /me), or only free text (GET /regions/{kode}).
+        assert mode is GenerationMode.NEGATIVE, f"no valid request can be made for {op.method} {op.path}"
 
 
 @pytest.mark.parametrize("who", ["sup", "admin"])
@@ -75,7 +88,7 @@ def test_every_operation_conforms_to_the_published_schema(app, who):
                                (GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES)):
             try:
                 _run(op, mode, examples, who)
-            except Exception as exc:  # collect every operation's failure, not just the first
+            except (Exception, BaseExceptionGroup) as exc:  # every operation's failures, not just the first
                 failures.append(f"{op.method.upper()} {op.path} ({mode.value}): {exc}")
     assert not failures, f"{len(failures)} failures:\n\n" + "\n\n".join(failures)
 
