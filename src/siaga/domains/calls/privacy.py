@@ -48,6 +48,71 @@ def mask_number(number: str | None) -> str:
     return "****" + digits[-3:]
 
 
+# Digit groups joined the ways a number is typed: "0812-3456-7890", "0812 3456 7890", "0812.3456.7890",
+# "(0766) 21234", "+62 812 3456 7890". Not a colon or a slash: "14:30" and "27/11/2026" are no phone numbers.
+_DIGIT_RUN = re.compile(r"(?<![\w+])(?:\+\s?)?\(?\d+(?:(?:\)\s?|[ \t.\-]\(?|\s?\()\d+)*\)?")
+_GROUP = re.compile(r"\d+")
+_LONGEST = 15  # E.164: no phone number has more digits
+
+
+def _starts_number(group: str, plus: bool) -> bool:
+    """Whether a phone number can begin with this digit group: +62…, 62…, 08…, a landline's area code
+    (0766, 021) or a mobile number typed without its 0 (812…). A group of two digits ("05" of a date)
+    begins none but 62, which must then reach ten digits."""
+    return plus or group.startswith("62") or (len(group) >= 3 and group[0] in "08")
+
+
+def _least_digits(group: str, plus: bool) -> int:
+    if plus or group.startswith("62"):
+        return 10  # 62, then at least eight digits
+    return 9  # (0766) 21234; 0812 345 678 typed without its 0
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """Free text with every phone number in it masked as mask_number masks the structured one:
+    'hubungi 0812-3456-7890 (Budi)' → 'hubungi ****890 (Budi)'. Ordinary numbers stay: '3 orang',
+    'Jl. Sudirman 12', '14:30', '27/11/2026', 'BM 1234 AB', 'RT 03 RW 05'. When in doubt it masks: a
+    number a reader should not see is worse than a house number shown as ****012."""
+    if not text or not any(ch.isdigit() for ch in text):
+        return text
+    out: list[str] = []
+    last = 0
+    for run in _DIGIT_RUN.finditer(text):
+        groups = list(_GROUP.finditer(run.group()))
+        i = 0
+        while i < len(groups):
+            plus = i == 0 and run.group().lstrip("(").startswith("+")
+            first = groups[i].group()
+            if not _starts_number(first, plus):
+                i += 1
+                continue
+            if len(first) > _LONGEST:
+                end: int | None = i + 1  # longer than any number: masked whole all the same
+            else:
+                digits, j, end = 0, i, None
+                while j < len(groups) and digits + len(groups[j].group()) <= _LONGEST:
+                    if digits >= 10 and len(groups[j].group()) <= 2:
+                        break  # "0812 3456 7890 3 orang": the 3 is the count of people
+                    digits += len(groups[j].group())
+                    j += 1
+                    if digits >= _least_digits(first, plus):
+                        end = j
+            if end is None:
+                i += 1
+                continue
+            start = run.start() + (0 if plus else groups[i].start())
+            if not plus and start > run.start() and text[start - 1] == "(":
+                start -= 1  # "(0766) 21234": the area code's parenthesis goes with it
+            stop = run.start() + groups[end - 1].end()
+            number = "".join(g.group() for g in groups[i:end])
+            out.append(text[last:start])
+            out.append(mask_number(number))
+            last = stop
+            i = end
+    out.append(text[last:])
+    return "".join(out)
+
+
 def sees_full_numbers(who: Principal, operator_id: int | None = None) -> bool:
     if who.can("numbers.reveal") or who.role == TELEPHONY:
         return True
