@@ -43,6 +43,11 @@ def test_free_text_is_masked_for_readers_without_numbers_reveal(api):
         noted = next(e for e in entries if e["id"] == note["id"])
         assert noted["note"] == typed and typed in noted["text"], who
         assert "7777" not in str(entries) or description == TYPED, who
+    # The incident page's timeline fragment follows the same rule.
+    for who, shown, hidden in (("damkar", "****789", "5555"), ("disp", "****789", "5555"), ("sup", "5555", None)):
+        page = api(who).get(f"/incident/{inc['id']}/timeline")
+        assert page.status_code == 200 and shown in page.text, who
+        assert hidden is None or hidden not in page.text, who
     # An agency operator's own note with a number is masked in what they get back, too.
     own = api("damkar").post(f"/api/v1/incidents/{inc['id']}/notes", json={"text": "pelapor 081399998888"})
     assert own.status_code == 201 and own.json()["note"] == "pelapor ****888"
