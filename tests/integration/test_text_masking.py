@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import select
 
 from siaga.db.engine import unit_of_work
-from siaga.domains.incidents.models import Incident
+from siaga.domains.incidents.models import Incident, SearchSector
 from tests.conftest import token_for
 from tests.sse import SSEClient
 
@@ -80,3 +80,21 @@ def test_the_event_stream_masks_free_text_as_the_rest_api_does(live_server, api)
         noted = lambda e: e.event == "timeline.added" and e.data["payload"].get("note")  # noqa: E731
         assert disp.until(noted).data["payload"]["note"] == NOTE_MASKED
         assert sup.until(noted).data["payload"]["note"] == NOTE
+
+
+def test_a_sector_note_is_masked_and_an_agency_edit_keeps_its_number(api, engine):
+    inc, _ = _incident_with_free_text(api)
+    square = [[1.2900, 101.1900], [1.2900, 101.2000], [1.2800, 101.2000], [1.2800, 101.1900]]
+    sector = api("disp").post(f"/api/v1/incidents/{inc['id']}/sectors", json={"name": "Sektor A", "polygon": square})
+    assert sector.status_code == 201, sector.text
+    s = api("sup").patch(f"/api/v1/sectors/{sector.json()['id']}",
+                         json={"version": sector.json()["version"], "note": NOTE})
+    assert s.status_code == 200 and s.json()["note"] == NOTE, s.text
+    shown = api("damkar").get(f"/api/v1/incidents/{inc['id']}/sectors").json()[0]
+    assert shown["note"] == NOTE_MASKED
+    assert api("damkar").get(f"/api/v1/incidents/{inc['id']}").json()["sectors"][0]["note"] == NOTE_MASKED
+    r = api("damkar").patch(f"/api/v1/sectors/{shown['id']}",
+                            json={"version": shown["version"], "note": shown["note"] + ", sudah dicek"})
+    assert r.status_code == 200 and r.json()["note"] == NOTE_MASKED + ", sudah dicek", r.text
+    with unit_of_work(engine, write=False) as db:
+        assert db.scalar(select(SearchSector.note).where(SearchSector.id == shown["id"])) == NOTE + ", sudah dicek"

@@ -72,3 +72,9 @@ def _iso_text(value: Any) -> Any:
 # A date-time with its offset in a strict body: ISO 8601 text (JSON has no date type; strict mode alone
 # would refuse the text, lax mode would take a number as Unix time).
 JsonDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text), Field(strict=False)]
+
+
+def json_array(value: Any) -> Any:
+    """A JSON array where a strict model holds a tuple (strict mode would refuse the list JSON gives):
+    use as `Annotated[tuple[...], BeforeValidator(json_array)]`."""
+    return tuple(value) if isinstance(value, list) else value

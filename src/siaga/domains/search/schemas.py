@@ -6,12 +6,12 @@ import math
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from siaga.core.geo import area_m2  # noqa: F401  (sectors' areas; tests read it here)
 from siaga.core.ids import DbId, Version
-from siaga.core.strict import StrictModel
+from siaga.core.strict import StrictModel, json_array
 from siaga.domains.incidents.schemas import SectorOut  # noqa: F401  (the incident shows its sectors)
 
 SectorStatus = Literal["open", "searching", "cleared"]
@@ -108,8 +108,9 @@ def _checked_polygon(points: list[tuple[float, float]]) -> list[tuple[float, flo
 
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Point = Annotated[tuple[Lat, Lon], BeforeValidator(json_array)]
 Polygon = Annotated[
-    list[tuple[Lat, Lon]],
+    list[Point],
     Field(min_length=MIN_POINTS, max_length=MAX_POINTS + 1,
           description="Corners as [lat, lon], 3..200 distinct ones; a closing point equal to the first may be "
                       "sent or not. A simple polygon: no edge crosses or touches another, some area, at most "
