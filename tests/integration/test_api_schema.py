@@ -10,9 +10,11 @@ replay with curl, which is enough to find it), derandomized so that a run is the
 database (no failure that comes and goes between CI runs). About 80 operations × 2 roles × 8 requests is
 ~1,300 requests. Measured on the 2-core machine while other suites ran: 8 + 8 examples took ~150 s per role
 on SQLite and ~520-660 s per role on PostgreSQL (the machine heavily shared); 15 positive examples alone took
-~90 s on an idle PostgreSQL, a version with 15 + 15 about five minutes. Hence 4 + 4. Wider exploration
-belongs to a probe run outside the suite (`schemathesis run` against a server), as the one that found the
-holes of issue #16."""
+~90 s on an idle PostgreSQL, a version with 15 + 15 about five minutes. Hence 4 + 4: with both databases
+runs and other suites sharing the 2 cores, ~255 s (supervisor) + ~145 s (administrator) of wall time on
+each database, but only ~90 s of CPU for the whole file — about 1.5 minutes per database on an idle machine.
+Wider exploration belongs to a probe run outside the suite (`schemathesis run` against a server), as the one
+that found the holes of issue #16."""
 
 from __future__ import annotations
 
