@@ -10,7 +10,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid, request_language
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
-from siaga.domains.calls.privacy import timeline_entries_for
+from siaga.domains.calls.privacy import incident_for, incidents_for, timeline_entries_for
 from siaga.domains.dispatch import actions as dispatch
 from siaga.domains.incidents import actions, schemas, service
 from siaga.domains.incidents.questions import questions_for
@@ -31,7 +31,7 @@ def list_incidents(status: IncidentStatus | None = None, all: bool = False,
     """Open incidents by default (new, dispatched, on scene, resolved); `all=true` includes closed."""
     rows = service.visible_incidents(ctx.db, ctx.actor, open_only=not all, status=status, category=category,
                                      kode_wilayah=kode_wilayah, limit=limit, offset=offset)
-    return service.incidents_out(ctx.db, rows)
+    return incidents_for(ctx.actor, service.incidents_out(ctx.db, rows))
 
 
 # Declared before /incidents/{incident_id}, which would otherwise take "nearby" for an id.
@@ -48,8 +48,9 @@ def nearby_incidents(lat: float = Query(ge=-90, le=90), lon: float = Query(ge=-1
     category = service.top_level_category(ctx.db, category_code) if category_code else None
     if category_code and (category is None or not category.active):
         raise invalid("query.category_code", f"unknown category: {category_code}", "unknown")
-    return service.nearby_incidents(ctx.db, ctx.actor, lat=lat, lon=lon, radius_m=radius_m, category=category,
-                                    since=ctx.now() - timedelta(minutes=since_minutes), limit=limit)
+    return incidents_for(ctx.actor, service.nearby_incidents(
+        ctx.db, ctx.actor, lat=lat, lon=lon, radius_m=radius_m, category=category,
+        since=ctx.now() - timedelta(minutes=since_minutes), limit=limit))
 
 
 @router.get("/incidents/{incident_id}", response_model=schemas.IncidentOut)
@@ -57,26 +58,26 @@ def get_incident(incident_id: PathId, response: Response,
                  ctx: Ctx = Depends(ctx_for("incidents.read"))) -> schemas.IncidentOut:
     incident = service.get_visible_incident(ctx.db, ctx.actor, incident_id)
     response.headers["ETag"] = f'"{incident.version}"'
-    return service.incident_out(ctx.db, incident)
+    return incident_for(ctx.actor, service.incident_out(ctx.db, incident))
 
 
 @router.post("/incidents", status_code=201, response_model=schemas.IncidentOut)
 def create_incident(data: schemas.IncidentCreate, request: Request,
                     ctx: Ctx = Depends(ctx_for("incidents.create"))) -> Response:
     """Send an Idempotency-Key header: a retry after a timeout then never creates a second incident."""
-    return idempotent(request, ctx, data, lambda: actions.create_incident(ctx, data))
+    return idempotent(request, ctx, data, lambda: incident_for(ctx.actor, actions.create_incident(ctx, data)))
 
 
 @router.patch("/incidents/{incident_id}", response_model=schemas.IncidentOut, responses=CONFLICT)
 def update_incident(incident_id: PathId, data: schemas.IncidentUpdate,
                     ctx: Ctx = Depends(ctx_for("incidents.update"))) -> schemas.IncidentOut:
-    return actions.update_incident(ctx, incident_id, data)
+    return incident_for(ctx.actor, actions.update_incident(ctx, incident_id, data))
 
 
 @router.post("/incidents/{incident_id}/status", response_model=schemas.IncidentOut, responses=CONFLICT)
 def change_status(incident_id: PathId, data: schemas.IncidentStatusIn,
                   ctx: Ctx = Depends(ctx_for("incidents.status"))) -> schemas.IncidentOut:
-    return actions.change_incident_status(ctx, incident_id, data)
+    return incident_for(ctx.actor, actions.change_incident_status(ctx, incident_id, data))
 
 
 @router.get("/incidents/{incident_id}/timeline", response_model=list[schemas.TimelineOut])
@@ -94,32 +95,34 @@ def get_timeline(incident_id: PathId, request: Request,
 @router.post("/incidents/{incident_id}/notes", status_code=201, response_model=schemas.TimelineOut)
 def add_note(incident_id: PathId, data: schemas.NoteIn, request: Request,
              ctx: Ctx = Depends(ctx_for("incidents.note"))) -> Response:
-    return idempotent(request, ctx, data, lambda: actions.add_note(ctx, incident_id, data, request_language(request)))
+    return idempotent(request, ctx, data, lambda: timeline_entries_for(
+        ctx.actor, [actions.add_note(ctx, incident_id, data, request_language(request))])[0])
 
 
 @router.post("/incidents/{incident_id}/calls", response_model=schemas.IncidentOut, responses=CONFLICT)
 def link_call(incident_id: PathId, data: schemas.LinkCallIn,
               ctx: Ctx = Depends(ctx_for("incidents.update"))) -> schemas.IncidentOut:
-    return actions.link_call(ctx, incident_id, data)
+    return incident_for(ctx.actor, actions.link_call(ctx, incident_id, data))
 
 
 @router.post("/incidents/{incident_id}/assignments", status_code=201, response_model=schemas.IncidentOut,
              responses=CONFLICT)
 def create_assignment(incident_id: PathId, data: schemas.AssignmentCreate, request: Request,
                       ctx: Ctx = Depends(ctx_for("assignments.create"))) -> Response:
-    return idempotent(request, ctx, data, lambda: dispatch.create_assignment(ctx, incident_id, data))
+    return idempotent(request, ctx, data,
+                      lambda: incident_for(ctx.actor, dispatch.create_assignment(ctx, incident_id, data)))
 
 
 @router.post("/assignments/{assignment_id}/state", response_model=schemas.IncidentOut, responses=CONFLICT)
 def change_assignment_state(assignment_id: PathId, data: schemas.AssignmentStateIn,
                             ctx: Ctx = Depends(ctx_for("assignments.update"))) -> schemas.IncidentOut:
-    return dispatch.change_assignment_state(ctx, assignment_id, data)
+    return incident_for(ctx.actor, dispatch.change_assignment_state(ctx, assignment_id, data))
 
 
 @router.post("/assignments/{assignment_id}/units", response_model=schemas.IncidentOut, responses=CONFLICT)
 def assign_unit(assignment_id: PathId, data: schemas.AssignUnitIn,
                 ctx: Ctx = Depends(ctx_for("assignments.update"))) -> schemas.IncidentOut:
-    return dispatch.assign_unit(ctx, assignment_id, data)
+    return incident_for(ctx.actor, dispatch.assign_unit(ctx, assignment_id, data))
 
 
 @router.get("/assignments/{assignment_id}/recommendations", response_model=list[roads_schemas.RecommendationOut])

@@ -22,9 +22,12 @@ FORM_FIELDS = ("v", "emergency_number", "source", "time", "location_latitude", "
                "location_speed", "device_number", "device_model", "device_imsi", "device_imei", "device_iccid",
                "cell_home_mcc", "cell_home_mnc", "cell_network_mcc", "cell_network_mnc", "device_languages", "hmac")
 FORM_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
-    "schema": {"type": "object", "properties": {name: {"type": "string", "maxLength": 100} for name in FORM_FIELDS},
+    # No maxLength: a fix is never refused for its values (a value too long to read is recorded as the fix's
+    # invalid reason); the body as a whole has the request size limit (413).
+    "schema": {"type": "object", "properties": {name: {"type": "string"} for name in FORM_FIELDS},
                "description": "AML HTTPS post (ETSI TS 103 625 / Google ELS field names). With SIAGA_AML_HMAC_KEY "
-                              "set, `hmac` (last) must be HMAC-SHA1(key, the body before '&hmac=') in hex."}}}}}
+                              "set, `hmac` (last) must be HMAC-SHA1(key, the body before '&hmac=') in hex. A value "
+                              "that cannot be read is never refused: the fix is recorded invalid, with the reason."}}}}}
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "the same fix was already attached to that call (duplicate: true); nothing changed"},
     201: {"description": "attached to the live (or most recent) call from that number"},

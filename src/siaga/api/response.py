@@ -12,6 +12,7 @@ from siaga.core.errors import request_language
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.i18n import render
 from siaga.core.ids import PathId
+from siaga.domains.calls.privacy import incident_for
 from siaga.domains.dispatch import actions as dispatch
 from siaga.domains.incidents import schemas as incident_schemas
 from siaga.domains.incidents import service as incident_service
@@ -42,7 +43,7 @@ def proposal(incident_id: PathId, request: Request,
 def dispatch_incident(incident_id: PathId, data: incident_schemas.DispatchIn,
                       ctx: Ctx = Depends(ctx_for("assignments.create"))) -> incident_schemas.IncidentOut:
     """Notify several agencies at once (all or none); those already notified are left as they are."""
-    return dispatch.dispatch_agencies(ctx, incident_id, data)
+    return incident_for(ctx.actor, dispatch.dispatch_agencies(ctx, incident_id, data))
 
 
 @router.get("/response-rules", response_model=list[schemas.RuleOut])

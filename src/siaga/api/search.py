@@ -9,6 +9,7 @@ from sqlalchemy import select
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
 from siaga.core.ids import PathId
+from siaga.domains.calls.privacy import sector_for
 from siaga.domains.incidents import service as incident_service
 from siaga.domains.incidents.models import SearchSector
 from siaga.domains.search import actions, schemas
@@ -25,7 +26,7 @@ def list_sectors(incident_id: PathId, ctx: Ctx = Depends(ctx_for("incidents.read
     incident = incident_service.get_visible_incident(ctx.db, ctx.actor, incident_id)
     rows = ctx.db.scalars(select(SearchSector).where(SearchSector.incident_id == incident.id)
                           .order_by(SearchSector.id))
-    return [schemas.SectorOut.of(s) for s in rows]
+    return [sector_for(ctx.actor, schemas.SectorOut.of(s)) for s in rows]
 
 
 @router.post("/incidents/{incident_id}/sectors", status_code=201, response_model=schemas.SectorOut,
@@ -34,7 +35,7 @@ def create_sector(incident_id: PathId, data: schemas.SectorCreate, request: Requ
                   ctx: Ctx = Depends(ctx_for("incidents.note"))) -> Response:
     """Draw a search sector on an open incident; it starts `open`. Send an Idempotency-Key header so a
     retry after a timeout draws it once."""
-    return idempotent(request, ctx, data, lambda: actions.create_sector(ctx, incident_id, data))
+    return idempotent(request, ctx, data, lambda: sector_for(ctx.actor, actions.create_sector(ctx, incident_id, data)))
 
 
 @router.patch("/sectors/{sector_id}", response_model=schemas.SectorOut, responses=CONFLICT)
@@ -44,4 +45,4 @@ def update_sector(sector_id: PathId, data: schemas.SectorUpdate,
     for none) or move it: open → searching → cleared (with a `note` saying what was found), searching or
     cleared → open. An agency operator who starts searching a sector without a team takes it for their
     agency's team."""
-    return actions.update_sector(ctx, sector_id, data)
+    return sector_for(ctx.actor, actions.update_sector(ctx, sector_id, data))

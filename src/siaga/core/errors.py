@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from siaga.core.i18n import has, negotiate, problem_title, t
 from siaga.db.engine import database_unavailable
@@ -136,6 +137,18 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path. Starlette's 405 names only the methods of the
+    first route whose path matched, so a path served by several routes (GET and PATCH /incidents/{id})
+    answered `Allow: GET` alone; RFC 9110 §15.5.6 asks for all of them. Asked of the router itself, method
+    by method, so that included routers are searched as routing searches them."""
+    return [m for m in _METHODS if any(route.matches({**request.scope, "method": m})[0] is Match.FULL
+                                       for route in request.app.router.routes)]
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -157,10 +170,16 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(request, Problem(422, "validation_failed", errors=errors))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = {401: "not_authenticated", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 409: "conflict"}.get(exc.status_code, "bad_request")
-        return problem_response(request, Problem(exc.status_code, code, headers=dict(exc.headers or {})))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            allow = allowed_methods(request)
+            if request.method == "OPTIONS":  # RFC 9110 §9.3.7: what the resource supports, no body
+                return Response(status_code=204, headers={"Allow": ", ".join([*allow, "OPTIONS"])})
+            headers["Allow"] = ", ".join(allow)
+        return problem_response(request, Problem(exc.status_code, code, headers=headers))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

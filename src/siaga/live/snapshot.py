@@ -23,7 +23,7 @@ from siaga.core.authz import Principal
 from siaga.core.i18n import SOURCE_LANGUAGE
 from siaga.domains.calls import service as calls_service
 from siaga.domains.calls.models import CALL_LIVE_STATUSES
-from siaga.domains.calls.privacy import calls_for, timeline_for
+from siaga.domains.calls.privacy import calls_for, incident_payload_for, timeline_for
 from siaga.domains.incidents import service as incidents_service
 from siaga.domains.incidents.models import INCIDENT_OPEN_STATUSES, TimelineEntry
 from siaga.domains.incidents.schemas import TimelineOut
@@ -60,7 +60,7 @@ def take_snapshot(db: Session, who: Principal, *, pages_at: datetime | None = No
     incidents = incidents_service.visible_incidents(db, who, open_only=True, limit=100_000)
     snapshot: dict[str, Any] = {
         "last_event_id": last,
-        "incidents": {str(i.id): i.model_dump(mode="json")
+        "incidents": {str(i.id): incident_payload_for(who, i.model_dump(mode="json"))
                       for i in incidents_service.incidents_out(db, incidents)},
         "units": {str(u.id): unit_schemas.UnitOut.model_validate(u).model_dump(mode="json")
                   for u in visible_units(db, who)},

@@ -43,6 +43,7 @@ from siaga.db.engine import open_session
 from siaga.domains.agencies.models import UNIT_STATUSES, Agency, Station
 from siaga.domains.basemap.archive import archive_info, archive_path
 from siaga.domains.calls.models import CALL_OUTCOMES, CALL_STATUSES
+from siaga.domains.calls.privacy import timeline_entries_for
 from siaga.domains.incidents import service as incidents_service
 from siaga.domains.incidents.models import ASSIGNMENT_STATES, INCIDENT_STATUSES, Category
 from siaga.domains.incidents.schemas import TimelineOut
@@ -307,7 +308,9 @@ def incident_timeline(incident_id: PathId, request: Request, db: Session = DbSes
         raise Problem(403, "totp_enrolment_required")
     lang = _lang(request, principal.language)
     incident = incidents_service.get_visible_incident(db, principal, incident_id)
-    entries = [TimelineOut.of(e, lang) for e in incidents_service.timeline(db, incident.id)]
+    # Phone numbers typed into notes are masked for a reader without numbers.reveal, as in the API.
+    entries = timeline_entries_for(principal, [TimelineOut.of(e, lang)
+                                               for e in incidents_service.timeline(db, incident.id)])
     agencies = {a.id: a.short_name for a in db.scalars(select(Agency))}
     return _render(request, "_timeline.html", {
         "w": words(lang, _zone(request)), "entries": entries, "agencies": agencies, "status": _status_words(lang),

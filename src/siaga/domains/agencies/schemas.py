@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from siaga.core.ids import DbId, Version
+from siaga.core.strict import StrictModel
 from siaga.domains.agencies.models import UNIT_STATUSES
 
 
@@ -22,9 +23,7 @@ class AgencyOut(BaseModel):
     version: Version
 
 
-class AgencyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AgencyCreate(StrictModel):
     code: str = Field(min_length=2, max_length=30, pattern=r"^[A-Z0-9_]+$")
     name: str = Field(min_length=2, max_length=160)
     short_name: str = Field(min_length=1, max_length=40)
@@ -47,9 +46,7 @@ class StationOut(BaseModel):
     coord_approx: bool
 
 
-class StationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StationCreate(StrictModel):
     code: str = Field(min_length=2, max_length=40)
     agency_id: DbId
     name: str = Field(min_length=2, max_length=160)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from siaga.core.ids import Version
+from siaga.core.strict import StrictModel
 from siaga.domains.incidents.schemas import IncidentOut
 
 MeasureKind = Literal["flag", "lower_priority", "restriction"]
@@ -16,9 +17,7 @@ Outcome = Literal["emergency", "information", "prank", "ghost", "abandoned", "mi
                   "test"]
 
 
-class RuleFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RuleFields(StrictModel):
     name: str = Field(min_length=2, max_length=160)
     outcomes: list[Outcome] = Field(min_length=1, max_length=8)
     min_count: int = Field(ge=2, le=1000)
@@ -71,10 +70,8 @@ class MeasureOut(BaseModel):
     version: Version
 
 
-class MeasureCreate(BaseModel):
+class MeasureCreate(StrictModel):
     """A supervisor proposes (or directly applies) a measure for a number."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: MeasureKind
     reason: str = Field(min_length=3, max_length=2000)
@@ -82,18 +79,14 @@ class MeasureCreate(BaseModel):
     duration_hours: int = Field(default=24, ge=1, le=24 * 90)
 
 
-class MeasureDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MeasureDecision(StrictModel):
     action: Literal["approve", "reject", "lift"]
     version: Version
     note: str = Field(default="", max_length=2000)
     legal_basis: str | None = Field(default=None, max_length=2000)
 
 
-class CallbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CallbackIn(StrictModel):
     result: CallbackResult
     note: str = Field(default="", max_length=2000)
 
@@ -164,9 +157,7 @@ class CallerSummaryOut(BaseModel):
     risk: RiskOut | None = None
 
 
-class RevealIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RevealIn(StrictModel):
     reason: str = Field(min_length=3, max_length=500, description="why you need the full number (audited)")
 
 

@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from siaga.core.ids import Version
 from siaga.core.safejson import safe_json
+from siaga.core.strict import JsonDateTime, StrictModel
 from siaga.domains.calls.numbers import tidy_typed_number, typed_number_problem
 
 # Before a silent call may be recorded as ghost: asked for a key press or a tap, listened for background
@@ -87,15 +88,19 @@ class LocationIn(BaseModel):
     located_at: AwareDatetime | None = Field(default=None, description="when the fix was taken")
 
 
-class CallCreate(BaseModel):
-    """A call an operator records by hand (e.g. one that reached the centre another way)."""
+class ManualLocationIn(StrictModel, LocationIn):
+    """A location an operator records with a call (POST /calls): JSON types exactly, as every request body."""
 
-    model_config = ConfigDict(extra="forbid")
+    located_at: JsonDateTime | None = Field(default=None, description="when the fix was taken")
+
+
+class CallCreate(StrictModel):
+    """A call an operator records by hand (e.g. one that reached the centre another way)."""
 
     caller_number: str = Field(default="", max_length=40)
     called_number: str = Field(default="112", max_length=40)
     answered: bool = True
-    location: LocationIn | None = None
+    location: ManualLocationIn | None = None
 
     @field_validator("caller_number")
     @classmethod
@@ -107,9 +112,7 @@ class CallCreate(BaseModel):
         return tidy
 
 
-class CallUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CallUpdate(StrictModel):
     version: Version
     outcome: CallOutcome | None = None
     notes: str | None = Field(default=None, max_length=5000)
@@ -119,10 +122,8 @@ class CallUpdate(BaseModel):
         description="silent-caller protocol: " + ", ".join(GHOST_CHECKLIST) + " — all required to record ghost")
 
 
-class CallClaim(BaseModel):
+class CallClaim(StrictModel):
     """Take a waiting call: `version` is the one you saw in the queue."""
-
-    model_config = ConfigDict(extra="forbid")
 
     version: Version
 

@@ -16,7 +16,7 @@ from siaga.db.engine import dialect_insert
 from siaga.domains.agencies.models import Agency
 from siaga.domains.calls.actions import announce_call
 from siaga.domains.calls.models import Call
-from siaga.domains.calls.privacy import linked_call_message
+from siaga.domains.calls.privacy import linked_call_message, sees_full_numbers, unmask_edited_text
 from siaga.domains.incidents import schemas, service
 from siaga.domains.incidents.models import (
     ASSIGNMENT_FINISHED,
@@ -221,6 +221,8 @@ def update_incident(ctx: Ctx, incident_id: int, data: schemas.IncidentUpdate) ->
     if incident.version != data.version:
         raise _changed_since(ctx, incident, data.version)
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    if changes.get("description") and not sees_full_numbers(ctx.actor):  # they were shown numbers masked
+        changes["description"] = unmask_edited_text(changes["description"], incident.description)
     changes = {k: v for k, v in changes.items() if getattr(incident, k) != v}
     if not changes:
         return service.incident_out(ctx.db, incident)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
+from siaga.core.strict import StrictModel
 from siaga.domains.incidents.models import Category, GuidedQuestion
 from siaga.domains.incidents.schemas import Question
 from siaga.events.kinds import EventKind
@@ -54,11 +55,9 @@ class QuestionSet(BaseModel):
         return self
 
 
-class GuidedQuestionIn(BaseModel):
+class GuidedQuestionIn(StrictModel):
     """An admin's new question: the question itself, its category (top level), its place in the list
     (after the last one when not given)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     category_code: str = Field(min_length=1, max_length=60)
     position: int | None = Field(default=None, ge=0, le=1000)
@@ -66,11 +65,9 @@ class GuidedQuestionIn(BaseModel):
     active: bool = True
 
 
-class GuidedQuestionUpdate(BaseModel):
+class GuidedQuestionUpdate(StrictModel):
     """What an admin changes: the words, options and what raises the priority (not the id, not the kind),
     the place in the list, or whether it is asked at all. `version` is the one the admin saw."""
-
-    model_config = ConfigDict(extra="forbid")
 
     version: int = Field(ge=1)
     position: int | None = Field(default=None, ge=0, le=1000)
@@ -78,10 +75,8 @@ class GuidedQuestionUpdate(BaseModel):
     active: bool | None = None
 
 
-class QuestionOrder(BaseModel):
+class QuestionOrder(StrictModel):
     """Every question of the category (retired ones too), in the order call-takers are to ask them."""
-
-    model_config = ConfigDict(extra="forbid")
 
     ids: list[str] = Field(min_length=1, max_length=MAX_PER_CATEGORY)
 

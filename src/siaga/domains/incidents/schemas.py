@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from siaga.core.geo import area_m2
 from siaga.core.i18n import render
 from siaga.core.ids import DbId, Version
+from siaga.core.strict import StrictModel
 
 IncidentStatus = Literal["new", "dispatched", "on_scene", "resolved", "closed", "cancelled"]
 AssignmentState = Literal["acknowledged", "on_scene", "cleared", "declined", "cancelled"]
@@ -26,9 +27,7 @@ class CategoryOut(BaseModel):
     active: bool
 
 
-class CategoryCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CategoryCreate(StrictModel):
     code: str = Field(min_length=2, max_length=60, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)?$",
                       description="lowercase; a subcategory is parent_code.name")
     parent_code: str | None = Field(default=None, max_length=60)
@@ -111,21 +110,17 @@ QuestionText = Annotated[str, StringConstraints(strip_whitespace=True, min_lengt
 QUESTION_ID = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"  # in URLs and in answers' field paths (body.answers.<id>)
 
 
-class QuestionOption(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class QuestionOption(StrictModel):
     value: str = Field(min_length=1, max_length=60)
     text_id: QuestionText
     text_en: QuestionText
     raises_priority_to: Priority | None = None
 
 
-class Question(BaseModel):
+class Question(StrictModel):
     """One guided question. Answers: yesno → true / false / null (not known); choice → an option's
     `value` or null; text → a string or null. `raises_priority_to` applies to the yesno answer named by
     `raises_on`, or to the chosen option's own `raises_priority_to`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=80, pattern=QUESTION_ID,
                     description="for ever: answers refer to it (lowercase, digits, _ and .)")
@@ -156,9 +151,7 @@ class CategoryQuestionsOut(BaseModel):
     questions: list[Question]
 
 
-class IncidentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class IncidentCreate(StrictModel):
     category_code: str = Field(min_length=1, max_length=60)
     subcategory_code: str | None = Field(default=None, max_length=60)
     priority: int | None = Field(default=None, ge=1, le=4, description="1 = life threat; default from category")
@@ -180,10 +173,8 @@ class NearbyIncidentOut(IncidentOut):
     same_category: bool = Field(description="Same top-level category as the one asked about")
 
 
-class IncidentUpdate(BaseModel):
+class IncidentUpdate(StrictModel):
     """Only the fields given change. `version` is the one you last saw."""
-
-    model_config = ConfigDict(extra="forbid")
 
     version: Version
     category_code: str | None = Field(default=None, min_length=1, max_length=60)
@@ -208,17 +199,13 @@ class IncidentUpdate(BaseModel):
         return self
 
 
-class IncidentStatusIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class IncidentStatusIn(StrictModel):
     status: IncidentStatus
     version: Version
     note: str = Field(default="", max_length=5000, description="Required to close or cancel")
 
 
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class NoteIn(StrictModel):
     text: str = Field(min_length=1, max_length=5000)
 
 
@@ -247,38 +234,28 @@ class TimelineOut(BaseModel):
                    code=entry.code, params=entry.params, note=entry.text or "", data=entry.data or {})
 
 
-class LinkCallIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LinkCallIn(StrictModel):
     call_id: DbId
 
 
-class AssignmentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AssignmentCreate(StrictModel):
     agency_id: DbId
 
 
-class DispatchIn(BaseModel):
+class DispatchIn(StrictModel):
     """The agencies to notify now (e.g. the response plan's proposal, as confirmed or edited)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     agency_ids: list[DbId] = Field(min_length=1, max_length=20)
     note: str = Field(default="", max_length=500)
 
 
-class AssignmentStateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AssignmentStateIn(StrictModel):
     state: AssignmentState
     version: Version
     reason: str = Field(default="", max_length=2000, description="Required to decline")
 
 
-class AssignUnitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AssignUnitIn(StrictModel):
     unit_id: DbId
     unit_version: Version | None = None
 

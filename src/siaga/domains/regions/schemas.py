@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from siaga.core.strict import StrictModel
+
 
 class RegionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -34,9 +36,7 @@ class LandmarkOut(BaseModel):
     note: str
 
 
-class LandmarkCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LandmarkCreate(StrictModel):
     name: str = Field(min_length=2, max_length=160)
     kind: str = Field(default="other", min_length=1, max_length=30)
     kode_wilayah: str | None = Field(default=None, max_length=13)

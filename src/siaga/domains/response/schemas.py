@@ -8,21 +8,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from siaga.core.ids import DbId, Version
+from siaga.core.strict import StrictModel
 
 RuleKind = Literal["base", "extra"]
 Step = Literal["acknowledge", "units", "on_scene"]
 
 
-class UnitNeed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UnitNeed(StrictModel):
     type: str = Field(min_length=1, max_length=30)
     count: int = Field(default=1, ge=1, le=20)
 
 
-class RuleFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RuleFields(StrictModel):
     name: str = Field(min_length=2, max_length=160)
     kind: RuleKind = "base"
     category_code: str | None = Field(default=None, max_length=60)
@@ -96,9 +93,7 @@ class ProposalOut(BaseModel):
     units: list[dict[str, Any]]
 
 
-class PolicyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PolicyIn(StrictModel):
     agency_id: DbId | None = None
     priority: int | None = Field(default=None, ge=1, le=4)
     step: Step

@@ -15,6 +15,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem, check_version, invalid
 from siaga.core.i18n import decimal, joined, message, ref
 from siaga.domains.agencies.models import Agency
+from siaga.domains.calls.privacy import sees_full_numbers, unmask_edited_text
 from siaga.domains.incidents import service as incident_service
 from siaga.domains.incidents.actions import (
     add_timeline,
@@ -128,6 +129,8 @@ def update_sector(ctx: Ctx, sector_id: int, data: schemas.SectorUpdate) -> schem
     given = data.model_dump(mode="json", exclude_unset=True, exclude={"version"})  # the polygon as lists
     # null means "unchanged" for every field but the team, where it means "no team"
     changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None or k == "assignment_id"}
+    if changes.get("note") and not sees_full_numbers(ctx.actor):  # they were shown its numbers masked
+        changes["note"] = unmask_edited_text(changes["note"], sector.note)
     changes = {k: v for k, v in changes.items() if getattr(sector, k) != v}
     target = changes.get("status", sector.status)
     if "status" in changes and target not in SECTOR_TRANSITIONS[sector.status]:

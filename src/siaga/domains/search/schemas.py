@@ -6,11 +6,12 @@ import math
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from siaga.core.geo import area_m2  # noqa: F401  (sectors' areas; tests read it here)
 from siaga.core.ids import DbId, Version
+from siaga.core.strict import StrictModel, json_array
 from siaga.domains.incidents.schemas import SectorOut  # noqa: F401  (the incident shows its sectors)
 
 SectorStatus = Literal["open", "searching", "cleared"]
@@ -107,8 +108,9 @@ def _checked_polygon(points: list[tuple[float, float]]) -> list[tuple[float, flo
 
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Point = Annotated[tuple[Lat, Lon], BeforeValidator(json_array)]
 Polygon = Annotated[
-    list[tuple[Lat, Lon]],
+    list[Point],
     Field(min_length=MIN_POINTS, max_length=MAX_POINTS + 1,
           description="Corners as [lat, lon], 3..200 distinct ones; a closing point equal to the first may be "
                       "sent or not. A simple polygon: no edge crosses or touches another, some area, at most "
@@ -119,9 +121,7 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Note = Annotated[str, Field(max_length=2000)]
 
 
-class SectorCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SectorCreate(StrictModel):
     name: Name = Field(description="e.g. 'Sektor A — kebun sawit utara'; unique within the incident")
     polygon: Polygon
     assignment_id: DbId | None = Field(default=None, description="The team searching it: an agency's "
@@ -129,12 +129,10 @@ class SectorCreate(BaseModel):
     note: Note = ""
 
 
-class SectorUpdate(BaseModel):
+class SectorUpdate(StrictModel):
     """Only the fields given change; `assignment_id: null` takes the team off. `version` is the one you
     last saw. Moves: open → searching → cleared (a note saying what was found is required), searching or
     cleared → open (reopening a cleared sector without a note drops its finding; the timeline keeps it)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     version: Version
     name: Name | None = None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from siaga.core.strict import StrictModel
 
 PresenceState = Literal["available", "break", "offline"]
 
@@ -25,17 +27,13 @@ class LineOut(BaseModel):
     version: int
 
 
-class LineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LineIn(StrictModel):
     extension: str = Field(pattern=r"^[0-9]{2,8}$", description="the number the phone registers as, e.g. 1001")
     password: str = Field(min_length=8, max_length=128, description="the phone's SIP password; only its digest "
                           "(HA1) is stored")
 
 
-class PresenceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PresenceIn(StrictModel):
     state: PresenceState
     user_id: int | None = Field(default=None, ge=1, le=2**53, description="someone else's (supervisors only); "
                                 "default: mine")

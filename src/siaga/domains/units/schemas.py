@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from siaga.core.ids import DbId, Version
+from siaga.core.strict import StrictModel
 
 UnitStatus = Literal["available", "assigned", "en_route", "on_scene", "returning", "out_of_service"]
 UnitType = Literal["pumper", "water_tanker", "rescue_truck", "ambulance", "rescue_boat", "patrol_car",
@@ -32,9 +33,7 @@ class UnitOut(BaseModel):
     version: Version
 
 
-class UnitCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UnitCreate(StrictModel):
     callsign: str = Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     agency_id: DbId
     type: UnitType
@@ -48,9 +47,7 @@ class UnitCreate(BaseModel):
 ReportedStatus = Literal["available", "en_route", "on_scene", "returning", "out_of_service"]
 
 
-class UnitStatusIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UnitStatusIn(StrictModel):
     status: ReportedStatus
     version: Version
     lat: float | None = Field(default=None, ge=-90, le=90)

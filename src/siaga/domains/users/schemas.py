@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from siaga.core.authz import ROLES
 from siaga.core.ids import DbId, Version
+from siaga.core.strict import StrictModel
 
 Username = Field(min_length=2, max_length=60, pattern=r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -25,9 +26,7 @@ class UserOut(BaseModel):
     version: Version
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserCreate(StrictModel):
     username: str = Username
     full_name: str = Field(min_length=1, max_length=120)
     role: str = Field(json_schema_extra={"enum": list(ROLES)})
@@ -41,18 +40,16 @@ class UserCreated(UserOut):
     one_time_password: str | None = None
 
 
-class AlertSettings(BaseModel):
+class AlertSettings(StrictModel):
     """A user's console alerts: the volume of the sounds (0-100) and whether they are muted."""
 
-    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    model_config = ConfigDict(from_attributes=True)
 
     volume: int = Field(ge=0, le=100)
     muted: bool
 
 
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LoginIn(StrictModel):
     username: str = Field(min_length=1, max_length=60)
     password: str = Field(min_length=1, max_length=200)
 
@@ -63,9 +60,7 @@ class LoginOut(BaseModel):
     expires_at: datetime
 
 
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TokenCreate(StrictModel):
     user_id: DbId
     name: str = Field(min_length=1, max_length=80)
 
