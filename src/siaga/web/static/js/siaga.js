@@ -142,11 +142,13 @@ const Siaga = {
     const a = Math.sin(dlat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dlon / 2) ** 2;
     return 2 * R * Math.asin(Math.sqrt(a));
   },
+  /* text as a search compares it: lower case, accents off */
+  fold(s) { return (s || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, ""); },
   /* places a call-taker can type: desa/kelurahan, kecamatan, patokan; accent- and case-insensitive. With
      `near` ({lat, lon}: where the caller is thought to be), equally good matches come nearest first — the
      "Masjid Agung" of the caller's town before the one 100 km away. */
   searchPlaces(q, limit, near) {
-    const norm = s => (s || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+    const norm = s => this.fold(s);
     q = norm(q).trim();
     if (q.length < 2) return [];
     const out = [];
