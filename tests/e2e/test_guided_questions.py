@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.e2e.test_consoles import LIVE_MS, offer_call, shot
+from tests.e2e.test_consoles import LIVE_MS, choose_category, offer_call, shot
 from tests.e2e.test_consoles import browse as browse  # noqa: F401  (the fixture, shared)
 
 
@@ -22,7 +22,7 @@ def test_the_admin_edits_the_questions_and_the_call_taker_asks_them(browse, live
     ct.wait_for_selector("#call-queue li:has-text('081277770001')", timeout=LIVE_MS)
     ct.keyboard.press("a")
     ct.wait_for_selector("#active-call .caller:has-text('081277770001')")
-    ct.select_option("#f-category", "kebakaran")
+    choose_category(ct, "kebakaran")
     asked = ct.locator(".questions .question .q-text")
     expect(asked.filter(has_text="Apakah ada korban luka atau luka bakar?")).to_have_count(1)
     expect(asked.filter(has_text="Apa yang terbakar?")).to_have_count(1)

@@ -6,7 +6,7 @@ agencies already sent stay, and one button sends the missing ones."""
 from __future__ import annotations
 
 from tests.conftest import ids
-from tests.e2e.test_consoles import LIVE_MS, browse, offer_call, shot  # noqa: F401 (browse is a fixture)
+from tests.e2e.test_consoles import LIVE_MS, browse, choose_category, offer_call, shot  # noqa: F401 (browse is a fixture)
 
 
 def q(question_id: str) -> str:
@@ -73,7 +73,7 @@ def test_the_call_taker_sees_the_reason_and_corrects_the_incident_just_created(b
     ct.wait_for_selector("#call-queue li:has-text('081377770000')", timeout=LIVE_MS)
     ct.keyboard.press("a")
     ct.wait_for_selector("#active-call")
-    ct.select_option("#f-category", "kecelakaan_lalu_lintas")
+    choose_category(ct, "kecelakaan_lalu_lintas")
     injured = ct.locator(".questions .question", has_text="Berapa orang korban?").locator("select")
     injured.select_option("satu")  # "one person is hurt", no subcategory picked
     ct.fill("#f-address", "Jl. Antara")

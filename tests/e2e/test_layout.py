@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ids
-from tests.e2e.test_consoles import ARTIFACTS, LIVE_MS, browse, offer_call, shot  # noqa: F401 (browse is a fixture)
+from tests.e2e.test_consoles import ARTIFACTS, LIVE_MS, browse, choose_category, offer_call, shot  # noqa: F401 (browse is a fixture)
 
 
 def fifty_open_incidents(api) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -89,7 +89,7 @@ def test_create_button_is_in_view_at_1366x768(browse, live_server, api, clock): 
     ct.wait_for_selector("#call-queue li:has-text('081234500001')", timeout=LIVE_MS)
     ct.keyboard.press("a")
     ct.wait_for_selector("#active-call .caller:has-text('081234500001')")
-    ct.select_option("#f-category", "kebakaran")
+    choose_category(ct, "kebakaran")
     ct.wait_for_selector(".questions .question")  # the longest form: the guided questions are shown
     ct.evaluate("window.scrollTo(0, 0)")
     button = ct.locator("#create-incident")

@@ -85,6 +85,7 @@ def test_words_looked_up_by_prefix_exist_for_every_value():
     from siaga.domains.dispatch.deadlines import WAITING_STATE
     from siaga.domains.incidents.models import ASSIGNMENT_STATES, INCIDENT_STATUSES
     from siaga.domains.kpi.definitions import STAGES
+    from siaga.domains.units.models import UNIT_TYPES
 
     wanted = ([f"step_{s}" for s in WAITING_STATE] + [f"deadline_step.{s}" for s in WAITING_STATE]
               + [f"stage_{s[0]}" for s in STAGES] + [f"outcome_{o}" for o in (*CALL_OUTCOMES, "unclassified")]
@@ -94,7 +95,7 @@ def test_words_looked_up_by_prefix_exist_for_every_value():
               + [f"status.incident.{s}" for s in INCIDENT_STATUSES]
               + [f"status.assignment.{s}" for s in ASSIGNMENT_STATES]
               + [f"status.unit.{s}" for s in UNIT_STATUSES] + [f"status.call.{s}" for s in CALL_STATUSES]
-              + [f"status.outcome.{o}" for o in CALL_OUTCOMES])
+              + [f"status.outcome.{o}" for o in CALL_OUTCOMES] + [f"status.unit_type.{t}" for t in UNIT_TYPES])
     assert [f"{k} ({lang})" for k in wanted for lang in LANGUAGES if k not in catalogue(lang)] == []
     assert any(k.startswith("sector_err_") for k in catalogue("en"))
 

@@ -1,7 +1,7 @@
-/* The call-taker's screen: take a call (A), classify it with guided questions, place it (desa, kecamatan,
-   patokan or a click on the map), see possible duplicates, create the incident or link the call to one
-   (Ctrl+Enter), record the outcome, close the call. What is typed is kept per call in localStorage
-   until it is saved, so a failed save or a reload loses nothing. */
+/* The call-taker's screen: take a call (A), find its category by typing its name, place it (desa,
+   kecamatan, patokan or a click on the map), answer the guided questions, see possible duplicates, create
+   the incident or link the call to one (Ctrl+Enter), record the outcome, close the call. What is typed is
+   kept per call in localStorage until it is saved, so a failed save or a reload loses nothing. */
 "use strict";
 
 function emptyIncidentForm() {
@@ -12,7 +12,8 @@ function emptyIncidentForm() {
 function callTaker() {
   return {
     callId: null, history: null, form: emptyIncidentForm(), questions: [], suggested: null,
-    priorityTouched: false, places: [], placeQuery: "", placeIndex: 0, nearby: [], errors: {}, formError: "",
+    priorityTouched: false, places: [], placeQuery: "", placeIndex: 0,
+    categoryQuery: "", categoryOptions: [], categoryIndex: 0, nearby: [], errors: {}, formError: "",
     placeAt: null, placeAtSeq: 0,
     busy: false, outcome: "", closeError: "", manualNumber: "", queueError: "", idemKey: null, notice: "",
     map: null, held: {}, drawnVersion: -1, summaries: {}, callbackList: [], callbackResult: {},
@@ -131,6 +132,7 @@ function callTaker() {
       const draft = id ? Siaga.draft("call." + id) : null;
       this.form = Object.assign(emptyIncidentForm(), draft ? draft.form : {});
       this.placeQuery = draft ? draft.placeQuery || "" : "";
+      this.showCategory();
       this.idemKey = draft ? draft.idemKey || null : null;
       this.priorityTouched = draft ? !!draft.priorityTouched : false;
       this.outcome = draft ? draft.outcome || "" : "";
@@ -195,6 +197,61 @@ function callTaker() {
         open_incidents: r.data.open_incidents || []};
     },
     topCategories() { return REF.categories.filter(c => !c.parent); },
+    /* The category combobox: what is typed finds a category or a subcategory by any part of its name in the
+       reader's language ("kebakaran", "rumah", "fire"), case and accents ignored; names that start with it
+       first, then categories before subcategories. ↑/↓ move, Enter picks (a subcategory picks its category
+       too), Escape closes the list; ↓ on an empty field lists every category. */
+    categoryMatches(query) {
+      const q = Siaga.fold(query).trim();
+      if (!q) return this.topCategories();
+      const rank = c => {
+        const name = Siaga.fold(c.name);
+        const at = name.indexOf(q);
+        if (at < 0) return null;
+        return [at === 0 ? 0 : /[\s/(]/.test(name[at - 1]) ? 1 : 2, c.parent ? 1 : 0];
+      };
+      return REF.categories.map(c => ({c, r: rank(c)})).filter(x => x.r)
+        .sort((a, b) => (a.r[0] - b.r[0]) || (a.r[1] - b.r[1]) || a.c.name.localeCompare(b.c.name))
+        .slice(0, 12).map(x => x.c);
+    },
+    categorySearch() {
+      this.categoryOptions = this.categoryQuery.trim() ? this.categoryMatches(this.categoryQuery) : [];
+      this.categoryIndex = 0;
+    },
+    categoryMove(d) {
+      if (!this.categoryOptions.length) { this.categoryOptions = this.categoryMatches(this.categoryQuery); this.categoryIndex = 0; return; }
+      this.categoryIndex = (this.categoryIndex + d + this.categoryOptions.length) % this.categoryOptions.length;
+      this.$nextTick(() => {
+        const el = document.getElementById("category-opt-" + this.categoryIndex);
+        if (el) el.scrollIntoView({block: "nearest"});
+      });
+    },
+    categoryChoose(idx) { const c = this.categoryOptions[idx]; if (c) this.categoryPick(c); },
+    categoryPick(c) {
+      const top = c.parent || c.code;
+      if (top !== this.form.category_code) { this.form.category_code = top; this.categoryChanged(); }
+      if (c.parent) { this.form.subcategory_code = c.code; this.saveDraft(); }
+      this.showCategory();
+    },
+    /* the field shows the chosen category's name (after a pick, a draft, a correction) */
+    showCategory() {
+      this.categoryQuery = this.form.category_code ? Siaga.categoryName(this.form.category_code) : "";
+      this.categoryOptions = [];
+    },
+    categoryClose() { if (this.categoryOptions.length) this.showCategory(); },
+    /* leaving the field: a name typed in full counts as picked; an emptied field clears the category;
+       anything else goes back to the chosen one (or stays, to be picked, when none is chosen yet) */
+    categoryBlur() {
+      this.categoryOptions = [];
+      const q = Siaga.fold(this.categoryQuery).trim();
+      if (!q) {
+        if (this.form.category_code) { this.form.category_code = ""; this.categoryChanged(); }
+        return;
+      }
+      const exact = REF.categories.find(c => Siaga.fold(c.name) === q);
+      if (exact) this.categoryPick(exact);
+      else if (this.form.category_code) this.showCategory();
+    },
     subcategories() { return REF.categories.filter(c => c.parent && c.parent === this.form.category_code); },
     categoryChanged() {
       this.form.subcategory_code = "";
@@ -360,6 +417,7 @@ function callTaker() {
       this.errors = {}; this.formError = ""; this.conflict = "";
       this.correcting = true;
       this.placeQuery = "";
+      this.showCategory();
       await this.loadQuestions();
       this.loadPlan();
     },
@@ -393,6 +451,7 @@ function callTaker() {
       Object.assign(this.form, SiagaCorrect.merge(this.correctBase, this.form, r.data));
       this.correctBase = r.data;
       this.conflict = "";
+      this.showCategory();
       if (category !== this.form.category_code) await this.loadQuestions();
     },
     async link(incident) {

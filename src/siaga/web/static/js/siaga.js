@@ -102,20 +102,32 @@ const Siaga = {
   },
   fmtDistance(m) { return m >= 1000 ? (m / 1000).toFixed(1) + " km" : Math.round(m) + " m"; },
 
-  /* fetch the JSON API; never throws: {ok, status, data, problem, errors: {field: message}} */
+  /* fetch the JSON API; never throws: {ok, status, data, problem, errors: {field: message}}. A save (any
+     method but GET) that cannot reach the server — no answer at all, or a proxy's 502/503/504 while the
+     process behind it is stopping or gone — raises the "cannot save" banner of every console
+     (Live.saveBlocked); the screens keep what was typed (they clear a field only after its save succeeded).
+     The next save that reaches the server, or the stream connecting again, lowers it. */
   async api(method, url, body, headers) {
     const h = {"Accept": "application/json", "Accept-Language": REF.lang, "X-CSRF-Token": CSRF};
     if (body !== undefined) h["Content-Type"] = "application/json";
     Object.assign(h, headers || {});
+    const save = method !== "GET" && method !== "HEAD";
+    const reached = yes => { if (save && window.Live) window.Live.saveBlocked = !yes; };
     let response;
     try {
       response = await fetch(url, {method, headers: h, credentials: "same-origin",
         body: body === undefined ? undefined : JSON.stringify(body)});
     } catch (err) {
+      reached(false);
       return {ok: false, status: 0, data: null, problem: {detail: W.error_network}, errors: {}};
     }
+    const unreachable = [502, 503, 504].includes(response.status);
+    reached(!unreachable);
     let data = null;
     try { data = await response.json(); } catch (err) { data = null; }
+    if (unreachable && !(data && data.detail)) {
+      return {ok: false, status: response.status, data, problem: {detail: W.error_network}, errors: {}};
+    }
     if (response.status === 401) { window.location.href = "/?next=" + encodeURIComponent(location.pathname); }
     if (response.ok) return {ok: true, status: response.status, data, problem: null, errors: {}};
     const errors = {};
@@ -142,11 +154,13 @@ const Siaga = {
     const a = Math.sin(dlat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dlon / 2) ** 2;
     return 2 * R * Math.asin(Math.sqrt(a));
   },
+  /* text as a search compares it: lower case, accents off */
+  fold(s) { return (s || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, ""); },
   /* places a call-taker can type: desa/kelurahan, kecamatan, patokan; accent- and case-insensitive. With
      `near` ({lat, lon}: where the caller is thought to be), equally good matches come nearest first — the
      "Masjid Agung" of the caller's town before the one 100 km away. */
   searchPlaces(q, limit, near) {
-    const norm = s => (s || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+    const norm = s => this.fold(s);
     q = norm(q).trim();
     if (q.length < 2) return [];
     const out = [];
@@ -177,6 +191,7 @@ const LiveStore = {
   listeners: [],
   source: null,
   retryMs: 1000,
+  saveBlocked: false,  // the last save could not reach the server (Siaga.api): the banner says so
   on(fn) { this.listeners.push(fn); },
 
   keep(event) {
@@ -222,7 +237,7 @@ const LiveStore = {
     }
     const es = new EventSource("/api/v1/events?after=" + this.last);
     this.source = es;
-    es.onopen = () => { this.state = "live"; this.retryMs = 1000; };
+    es.onopen = () => { this.state = "live"; this.retryMs = 1000; this.saveBlocked = false; };
     es.onerror = () => {
       // The browser retries by itself, resuming with Last-Event-ID; if it gave up, start again from a snapshot.
       this.state = "reconnecting";
