@@ -173,7 +173,9 @@ class EventHub:
         """LISTEN on PostgreSQL so a commit in another app process wakes this one at once."""
         import psycopg
 
-        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        from siaga.db.engine import libpq_conninfo
+
+        url = libpq_conninfo(self.engine)  # every host of a multi-host URL, and a connect timeout
         delay = 0.5
         while True:
             try:
