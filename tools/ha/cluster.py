@@ -237,6 +237,8 @@ bootstrap:
     loop_wait: 2              # each node's check interval
     retry_timeout: 5          # etcd or PostgreSQL unanswered this long: demote rather than risk two primaries
     maximum_lag_on_failover: 1048576
+    primary_start_timeout: 0  # the primary's PostgreSQL crashed: promote the synchronous replica at once (it has
+                              # every acknowledged commit) rather than wait for crash recovery on the same node
     synchronous_mode: true    # a commit is acknowledged once the replica has it (synchronous_commit=on);
                               # not strict: with the replica gone the primary goes on alone (see deployment.md)
     synchronous_mode_strict: false
