@@ -45,3 +45,10 @@ def test_side_connections_get_every_host_and_a_connect_timeout():
     assert info["dbname"] == "siaga" and info["user"] == "siaga"
     single = make_engine("postgresql://u:p@db:5432/x?connect_timeout=2")
     assert "connect_timeout=2" in libpq_conninfo(single) and "host=db" in libpq_conninfo(single)
+
+
+def test_a_server_gone_silent_is_noticed_by_keepalives_unless_the_url_says_otherwise():
+    engine = make_engine(LIBPQ + "&keepalives_idle=30")
+    info = dict(part.split("=", 1) for part in libpq_conninfo(engine).split())
+    assert info["keepalives"] == "1" and info["tcp_user_timeout"] == "15000"
+    assert info["keepalives_idle"] == "30"  # the URL's own

@@ -493,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed += [f"{name}: {p}" for p in missed(result)]
             servers.stop()
             servers = None
+            cluster.down(layout)  # the baseline runs alone on the machine, as a single server would
         if "baseline_restart" in drills:
             single = SinglePostgres(layout.dir / "single", args.base_port + 30)
             url = single.init()
