@@ -211,22 +211,22 @@ def load_secrets(layout: Layout) -> dict[str, str]:
     return values
 
 
-def patroni_config(layout: Layout, node: str, pw: dict[str, str], pg_bin: Path,
-                   host: str = "127.0.0.1", etcd_hosts: str | None = None) -> str:
-    """The Patroni configuration of one node, as YAML text (JSON is YAML; written by hand to keep the
-    comments a technician reads). docs/deployment.md shows one."""
-    node_dir = layout.node_dir(node)
-    etcd_hosts = etcd_hosts or f"127.0.0.1:{layout.etcd_client}"
+def patroni_config(*, node: str, host: str, pg_port: int, rest_port: int, data_dir: Path, socket_dir: Path,
+                   pgpass: Path, pg_bin: Path, etcd_hosts: str, pw: dict[str, str], networks: list[str],
+                   shared_buffers: str = "32MB") -> str:
+    """The Patroni configuration of one node, as YAML text (written by hand to keep the comments a technician
+    reads). `networks`: where the other node and the Siaga hosts connect from (pg_hba)."""
+    hba = "".join(f"    - host replication replicator {net} scram-sha-256\n    - host all all {net} scram-sha-256\n"
+                  for net in dict.fromkeys(["127.0.0.1/32", *networks]))
     return f"""\
-# Patroni configuration of {node}, written by tools/ha/cluster.py. On two real servers: the same file with
-# each server's own address in restapi/postgresql connect_address, and all three etcd members in etcd3.hosts.
+# Patroni configuration of {node}, written by tools/ha/cluster.py (docs/deployment.md).
 scope: {SCOPE}
 namespace: /service/
 name: {node}
 
 restapi:
-  listen: {host}:{layout.rest_port(node)}
-  connect_address: {host}:{layout.rest_port(node)}
+  listen: {host}:{rest_port}
+  connect_address: {host}:{rest_port}
 
 etcd3:
   hosts: {etcd_hosts}
@@ -240,8 +240,7 @@ bootstrap:
     primary_start_timeout: 0  # the primary's PostgreSQL crashed: promote the synchronous replica at once (it has
                               # every acknowledged commit) rather than wait for crash recovery on the same node
     synchronous_mode: true    # a commit is acknowledged once the replica has it (synchronous_commit=on);
-                              # not strict: with the replica gone the primary goes on alone (see deployment.md)
-    synchronous_mode_strict: false
+    synchronous_mode_strict: false  # not strict: with the replica gone the primary goes on alone (deployment.md)
     postgresql:
       use_pg_rewind: true     # a failed primary rejoins as a replica without a new base backup
       use_slots: true
@@ -253,7 +252,7 @@ bootstrap:
         max_replication_slots: 5
         wal_keep_size: 128MB
         max_connections: 120
-        shared_buffers: 32MB
+        shared_buffers: {shared_buffers}  # a real server: a quarter of its memory
         password_encryption: scram-sha-256
   initdb:
     - encoding: UTF8
@@ -261,19 +260,17 @@ bootstrap:
     - data-checksums
 
 postgresql:
-  listen: {host}:{layout.pg_port(node)}
-  connect_address: {host}:{layout.pg_port(node)}
-  data_dir: {layout.data_dir(node)}
+  listen: {host}:{pg_port}
+  connect_address: {host}:{pg_port}
+  data_dir: {data_dir}
   bin_dir: {pg_bin}
-  pgpass: {node_dir / "pgpass"}
+  pgpass: {pgpass}
   use_unix_socket: true
   parameters:
-    unix_socket_directories: {node_dir}
+    unix_socket_directories: {socket_dir}
   pg_hba:
     - local all postgres peer
-    - host replication replicator 127.0.0.1/32 scram-sha-256
-    - host all all 127.0.0.1/32 scram-sha-256
-  authentication:
+{hba}  authentication:
     superuser: {{username: postgres, password: "{pw['superuser']}"}}
     replication: {{username: replicator, password: "{pw['replication']}"}}
     rewind: {{username: rewind_user, password: "{pw['rewind']}"}}
@@ -284,6 +281,13 @@ tags:
   clonefrom: false
   nosync: false
 """
+
+
+def loopback_config(layout: Layout, node: str, pw: dict[str, str], pg_bin: Path) -> str:
+    return patroni_config(node=node, host="127.0.0.1", pg_port=layout.pg_port(node), rest_port=layout.rest_port(node),
+                          data_dir=layout.data_dir(node), socket_dir=layout.node_dir(node),
+                          pgpass=layout.node_dir(node) / "pgpass", pg_bin=pg_bin,
+                          etcd_hosts=f"127.0.0.1:{layout.etcd_client}", pw=pw, networks=[])
 
 
 def siaga_url(layout: Layout, pw: dict[str, str]) -> str:
@@ -346,7 +350,7 @@ def up(layout: Layout) -> str:
     pw = load_secrets(layout)
     for node in NODES:
         layout.node_dir(node).mkdir(exist_ok=True)
-        layout.config(node).write_text(patroni_config(layout, node, pw, pg_bin))
+        layout.config(node).write_text(loopback_config(layout, node, pw, pg_bin))
         os.chmod(layout.config(node), 0o600)
     (layout.dir / "etcd").mkdir(exist_ok=True, mode=0o700)
     os.chmod(layout.dir, 0o700)
@@ -457,6 +461,26 @@ def status(layout: Layout) -> int:
     return 0 if any(m.get("role") == "leader" for m in members) else 1
 
 
+def server_config(args: argparse.Namespace) -> str:
+    """`config`: one real server's Patroni file (docs/deployment.md), Debian's paths and the usual ports. Both
+    servers need the same passwords: the secrets file is made on the first and copied to the second."""
+    path = Path(args.secrets)
+    if path.exists():
+        pw = json.loads(path.read_text())
+    else:
+        pw = {k: secrets.token_urlsafe(18) for k in ("superuser", "replication", "rewind", "siaga")}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(pw, indent=1))
+        os.chmod(path, 0o600)
+        print(f"# new passwords in {path}: copy it to the other server before making its file", file=sys.stderr)
+    version = find_pg_bin().parent.name if glob.glob("/usr/lib/postgresql/*/bin/postgres") else "15"
+    return patroni_config(node=args.node, host=args.host, pg_port=5432, rest_port=8008,
+                          data_dir=Path(f"/var/lib/postgresql/{version}/{SCOPE}"),
+                          socket_dir=Path("/var/run/postgresql"), pgpass=Path("/var/lib/postgresql/.pgpass_patroni"),
+                          pg_bin=Path(f"/usr/lib/postgresql/{version}/bin"), etcd_hosts=args.etcd, pw=pw,
+                          networks=args.network, shared_buffers="1GB")
+
+
 def layout_from(args: argparse.Namespace) -> Layout:
     folder = Path(args.dir)
     if not folder.is_absolute():
@@ -471,13 +495,26 @@ def layout_from(args: argparse.Namespace) -> Layout:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "config"])
     parser.add_argument("--dir", default="var/ha", help="the cluster's folder (default var/ha)")
     parser.add_argument("--base-port", type=int, default=None,
                         help="etcd on BASE and BASE+1, PostgreSQL on BASE+10/11, Patroni REST on BASE+20/21 "
                              "(default 15400, or what `up` used)")
     parser.add_argument("--wipe", action="store_true", help="down: also remove the cluster's folder")
+    real = parser.add_argument_group("config: the Patroni file of one real server (printed)")
+    real.add_argument("--node", help="this server's member name, e.g. siaga-a")
+    real.add_argument("--host", help="this server's address, e.g. 10.20.0.11")
+    real.add_argument("--etcd", help="the three etcd members, e.g. 10.20.0.11:2379,10.20.0.12:2379,10.20.0.13:2379")
+    real.add_argument("--network", action="append", default=[],
+                      help="a network the other server and the Siaga hosts connect from (CIDR; repeatable)")
+    real.add_argument("--secrets", default="/etc/patroni/siaga-secrets.json",
+                      help="the passwords file, made when missing (default /etc/patroni/siaga-secrets.json)")
     args = parser.parse_args(argv)
+    if args.command == "config":
+        if not (args.node and args.host and args.etcd):
+            parser.error("config needs --node, --host and --etcd")
+        print(server_config(args), end="")
+        return 0
     layout = layout_from(args)
     if args.command == "up":
         layout.dir.mkdir(parents=True, exist_ok=True)
