@@ -41,6 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cluster  # noqa: E402
+import deadline_check  # noqa: E402
 
 ROOT = cluster.ROOT
 SIAGA = str(Path(sys.executable).parent / "siaga")
@@ -51,6 +52,7 @@ AFTER_S = 3.0  # load kept on after the first write following the fault
 FAULT_WAIT_S = 90.0  # no write within this long after the fault: the drill fails (bounded)
 GIVE_UP_S = 120.0  # a PBX keeps retrying one event this long
 HTTP_TIMEOUT_S = 15.0
+DEADLINE_DUE_S = 1.5  # the planted deadline falls due this long after the fault is set off
 
 
 # ------------------------------------------------------------------------------------------------- load
@@ -219,17 +221,22 @@ def siaga(url: str, *args: str, folder: Path) -> str:
     return result.stdout
 
 
-def prepare_database(url: str, folder: Path) -> str:
-    """Migrations, the reference data, a telephony user and its API token (as a technician would)."""
+def prepare_database(url: str, folder: Path) -> tuple[str, str]:
+    """Migrations, the reference data, a telephony and a dispatcher user and their API tokens (as a technician
+    would): (the PBX's token, the dispatcher's)."""
     folder.mkdir(parents=True, exist_ok=True)
     siaga(url, "db", "upgrade", folder=folder)
     siaga(url, "demo", "load", "--no-incidents", folder=folder)
     siaga(url, "users", "add", "pbx", "--role", "telephony", "--name", "PBX (drill)", folder=folder)
-    out = siaga(url, "users", "token", "pbx", "--name", "drill", folder=folder)
-    match = re.search(r"siaga_[A-Za-z0-9_\-]+", out)
-    if not match:
-        raise RuntimeError(f"no token in: {out}")
-    return match.group(0)
+    siaga(url, "users", "add", "dispatch", "--role", "dispatcher", "--name", "Dispatcher (drill)", folder=folder)
+    tokens = []
+    for user in ("pbx", "dispatch"):
+        out = siaga(url, "users", "token", user, "--name", "drill", folder=folder)
+        match = re.search(r"siaga_[A-Za-z0-9_\-]+", out)
+        if not match:
+            raise RuntimeError(f"no token in: {out}")
+        tokens.append(match.group(0))
+    return tokens[0], tokens[1]
 
 
 # ------------------------------------------------------------------------------------------ verification
@@ -305,6 +312,11 @@ def missed(result: dict[str, object]) -> list[str]:
             problems.append(f"{key} = {result[key]}")
     if result.get("unacknowledged"):
         problems.append(f"{result['unacknowledged']} event(s) never acknowledged within {GIVE_UP_S:.0f} s")
+    if "deadline_fired" in result and not (result["deadline_state"] == "fired" and result["deadline_fired"] == 1
+                                           and result["deadline_next_level"] == 1
+                                           and result["incident_escalated_events"] == 1):
+        problems.append(f"the deadline due during the fault did not fire exactly once: {result['deadline_state']}, "
+                        f"{result['deadline_fired']} firing(s), {result['incident_escalated_events']} escalation(s)")
     if not result.get("servers_ready_after"):
         problems.append("a siaga serve process is not ready after the drill")
     return problems
@@ -323,17 +335,27 @@ def wait_healthy(layout: cluster.Layout, timeout: float = 120.0) -> None:
 
 
 def run_drill(name: str, fault, layout: cluster.Layout, url: str, token: str, servers: Servers,
-              run_id: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+              run_id: str, dispatcher: str | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
     prefix = f"{run_id}-{name}"
+    planted = deadline_check.plant(url, servers.ports[0], dispatcher) if dispatcher else None
     load = Load(servers.ports, token, prefix)
     load.start()
     time.sleep(WARMUP_S)
     if not load.acked_since(0):
         load.finish(5)
         raise RuntimeError(f"{name}: no call event acknowledged before the fault")
+    if planted is not None:  # falls due while the database is away; fires once it is back
+        deadline_check.due_in(url, planted, DEADLINE_DUE_S)
     t0 = time.monotonic()
     extra = fault()
-    return measure(name, load, t0, url, prefix, servers, extra)
+    result = measure(name, load, t0, url, prefix, servers, extra)
+    if planted is not None:
+        until = time.monotonic() + 60
+        while time.monotonic() < until and deadline_check.counted(url, planted)["deadline_state"] == "pending":
+            time.sleep(0.25)
+        time.sleep(2)  # a second firing, were there one, would come within a tick or two
+        result.update(deadline_check.counted(url, planted))
+    return result
 
 
 def kill_primary(layout: cluster.Layout) -> dict[str, object]:
@@ -470,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
             layout.dir.mkdir(parents=True, exist_ok=True)
             (layout.dir / "ports.json").write_text(json.dumps({"base_port": layout.base_port}))
             url = cluster.up(layout)
-            token = prepare_database(url, layout.dir / "app")
+            token, dispatcher = prepare_database(url, layout.dir / "app")
             servers = Servers(layout.dir / "app", url, [args.http_port, args.http_port + 1])
             servers.start()
             print(f"# cluster and two siaga serve processes ready in {time.monotonic() - started:.0f} s",
@@ -479,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
                       "kill_node": lambda: kill_node(layout)}
             for name in ha_drills:
                 wait_healthy(layout)
-                result = run_drill(name, faults[name], layout, url, token, servers, run_id)
+                result = run_drill(name, faults[name], layout, url, token, servers, run_id, dispatcher)
                 if name == "kill_node":  # the killed server comes back: it rejoins as a replica (pg_rewind)
                     lead = cluster.leader(layout)
                     for node in cluster.NODES:
@@ -497,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
         if "baseline_restart" in drills:
             single = SinglePostgres(layout.dir / "single", args.base_port + 30)
             url = single.init()
-            token = prepare_database(url, layout.dir / "single-app")
+            token, _dispatcher = prepare_database(url, layout.dir / "single-app")
             servers = Servers(layout.dir / "single-app", url, [args.http_port + 2, args.http_port + 3])
             servers.start()
             result = run_drill("baseline_restart", single.kill_and_restart, layout, url, token, servers, run_id)
