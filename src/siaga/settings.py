@@ -33,7 +33,7 @@ def multihost_url(url: str) -> str:
     userinfo, at, hostlist = netloc.rpartition("@")
     if "," not in hostlist:
         return url
-    path, qmark, query = tail.partition("?")
+    path, _, query = tail.partition("?")
     hosts = "&".join(f"host={h.strip()}" for h in hostlist.split(",") if h.strip())
     return f"{scheme}://{userinfo}{at}{path or '/'}?{hosts}" + (f"&{query}" if query else "")
 
