@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export SIAGA_CONFORMANCE_DIR ?= $(abspath ../shared/conformance)
 
-.PHONY: install run test test-sqlite test-postgres bench lint clean
+.PHONY: install run test test-sqlite test-postgres bench drill ha-up ha-down lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,21 @@ test-postgres: install
 bench: install
 	bash tools/system_deps.sh wrk chromium tilemaker --lib weasyprint sip-tester kamailio kamailio-extra-modules kamailio-json-modules
 	$(BIN)/python benchmarks/run_all.py
+
+# The two-node failover cluster (Patroni + etcd + PostgreSQL, on loopback) and its fault drills (docs/deployment.md).
+HA_DEPS := --lib patroni etcd-server pgbackrest 'postgresql-15|postgresql-17'
+
+ha-up: install
+	bash tools/system_deps.sh $(HA_DEPS)
+	$(BIN)/python tools/ha/cluster.py up
+
+ha-down:
+	$(BIN)/python tools/ha/cluster.py down
+
+drill: install
+	bash tools/system_deps.sh $(HA_DEPS)
+	$(BIN)/python tools/ha/drill.py
+	SIAGA_DRILL=1 $(BIN)/python -m pytest -p no:cacheprovider -q -s tests/drill
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks tools

@@ -22,6 +22,23 @@ HUMAN_ROLES = ("call_taker", "dispatcher", "supervisor", "agency_operator", "adm
 _LISTEN = r"^(udp|tcp|tls|ws|wss):[0-9A-Za-z.\-\[\]:]+(,(udp|tcp|tls|ws|wss):[0-9A-Za-z.\-\[\]:]+)*$"
 
 
+def multihost_url(url: str) -> str:
+    """A PostgreSQL URL in libpq's multi-host form (`postgresql://u:p@h1:5432,h2:5432/db?…`, what a DBA and
+    libpq's documentation write) rewritten into the form SQLAlchemy parses (`postgresql://u:p@/db?host=h1:5432&
+    host=h2:5432&…`); the psycopg dialect turns that back into libpq's host/port lists. Anything else is
+    returned unchanged."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.startswith("postgres"):
+        return url
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    netloc, tail = rest[:cut], rest[cut:]
+    userinfo, at, hostlist = netloc.rpartition("@")
+    if "," not in hostlist:
+        return url
+    path, _, query = tail.partition("?")
+    hosts = "&".join(f"host={h.strip()}" for h in hostlist.split(",") if h.strip())
+    return f"{scheme}://{userinfo}{at}{path or '/'}?{hosts}" + (f"&{query}" if query else "")
+
 
 def known_zone(name: str) -> str:
     """The IANA zone `name`, unchanged, when this system knows it; ValueError with a readable message else.
@@ -128,6 +145,13 @@ class Settings(BaseSettings):
     backup_keep: int = Field(default=7, ge=1, le=1000, description="how many backups the folder keeps, newest first")
     metrics_networks: str = Field(default="127.0.0.0/8,::1/128", description="comma-separated addresses or "
                                   "networks (CIDR) allowed to read /metrics (Prometheus); others get 403")
+
+    @field_validator("database_url")
+    @classmethod
+    def _multihost(cls, value: str) -> str:
+        """libpq's multi-host form (two PostgreSQL servers, `target_session_attrs=read-write`) is accepted as
+        written: every reader of the setting (engine, migrations, doctor) gets the form SQLAlchemy parses."""
+        return multihost_url(value)
 
     @field_validator("trusted_proxies", "metrics_networks")
     @classmethod

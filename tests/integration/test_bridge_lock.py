@@ -61,3 +61,31 @@ def test_a_holder_whose_lock_connection_dies_knows_it_has_lost_the_edge(engine: 
         await spare.release()
 
     run(scenario())
+
+
+def test_the_lock_is_taken_through_a_multi_host_url_whose_first_server_is_gone(engine: Engine) -> None:
+    """Two PostgreSQL servers (issue #18): the lock's own connection gets libpq's host list, so it skips a
+    server that is down and finds the writable one, as the pool does. It used to render the URL for libpq, which
+    read `host=h1:5432` as one host name: with a multi-host URL no bridge could ever take the edge."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: a multi-host URL is libpq's")
+    from siaga.db.engine import make_engine
+
+    url = engine.url
+    hosts = ("127.0.0.1:1", f"{url.host or '127.0.0.1'}:{url.port or 5432}")  # nothing listens on port 1
+    two = make_engine(url.set(host=None, port=None, query={**url.query, "host": hosts,
+                                                            "target_session_attrs": "read-write"})
+                      .render_as_string(hide_password=False), pool_size=1)
+
+    async def scenario() -> None:
+        holder = BridgeLock(two, "127.0.0.1:8450")
+        await asyncio.wait_for(holder.acquire(), 10)
+        assert holder.held and await holder.still_held()
+        await holder.release()
+
+    try:
+        with two.connect() as conn:
+            assert conn.exec_driver_sql("SELECT NOT pg_is_in_recovery()").scalar()
+        run(scenario())
+    finally:
+        two.dispose()

@@ -4,6 +4,7 @@ person (exit 1), said in words with what to do."""
 from __future__ import annotations
 
 import json
+import shutil
 
 from siaga.db import backup
 from tests.conftest import BACKEND
@@ -22,7 +23,10 @@ def test_a_healthy_installation_is_all_ok_but_says_what_is_missing(db_url):
     assert c["database"]["state"] == "ok" and "writable" in c["database"]["detail"]
     assert c["clock"]["state"] == "ok" and c["audit log"]["state"] == "ok" and c["ticker"]["state"] == "ok"
     assert c["SIP edge"]["detail"].startswith("not used here")
-    assert c["backups"]["state"] == "warn"  # nothing backs it up: said, without failing the check
+    # Nothing backs it up: said, without failing the check. On PostgreSQL that is pgBackRest's job, and the check
+    # says only whether it is installed (`make drill` installs it: the test must not depend on which ran first).
+    pgbackrest = db_url.startswith("postgresql") and shutil.which("pgbackrest") is not None
+    assert c["backups"]["state"] == ("ok" if pgbackrest else "warn"), c["backups"]
     assert any(name.startswith("disk") and v["state"] == "ok" for name, v in c.items())
 
 

@@ -91,11 +91,14 @@ def db_current() -> None:
 
 
 def _safe_url() -> str:
+    from urllib.parse import unquote
+
     from sqlalchemy.engine import make_url
 
     from siaga.db.engine import normalise_url
 
-    return make_url(normalise_url(get_settings().database_url)).render_as_string(hide_password=True)
+    # unquoted: a multi-host URL's `host=a:5432` reads as written, not `host=a%3A5432`
+    return unquote(make_url(normalise_url(get_settings().database_url)).render_as_string(hide_password=True))
 
 
 @app.command()

@@ -16,10 +16,14 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from siaga.core.safejson import dumps as json_dumps
+from siaga.settings import multihost_url
 
 
 def normalise_url(url: str) -> str:
-    """postgresql:// and postgres:// mean psycopg 3 here."""
+    """postgresql:// and postgres:// mean psycopg 3 here; libpq's multi-host form
+    (`postgresql://u:p@h1:5432,h2:5432/db?target_session_attrs=read-write`) becomes the `host=` query form
+    SQLAlchemy parses (settings.multihost_url)."""
+    url = multihost_url(url)
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("postgresql://"):
@@ -31,6 +35,12 @@ def normalise_url(url: str) -> str:
 # URL says otherwise: a host that drops packets, or a server that accepts and never answers, would otherwise
 # hold a request (and /readyz, which monitoring polls) for as long as the kernel keeps trying.
 CONNECT_TIMEOUT_SECONDS = 5
+# A database server that vanishes without a word (power lost, cable cut: no TCP reset) would leave a pooled or
+# LISTEN connection waiting for minutes, the kernel's retransmission and keepalive defaults. With two servers
+# (docs/deployment.md) that is the failover case: an idle connection notices within ~19 s (10 s idle, then 3
+# probes 3 s apart), one with unanswered data within 15 s (tcp_user_timeout), and libpq moves to the next host.
+TCP_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3,
+                 "tcp_user_timeout": 15000}
 
 
 def make_engine(url: str, *, pool_size: int = 10, connect_timeout: int = CONNECT_TIMEOUT_SECONDS) -> Engine:
@@ -58,9 +68,25 @@ def make_engine(url: str, *, pool_size: int = 10, connect_timeout: int = CONNECT
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": connect_timeout}
+    connect_args = {k: v for k, v in {"connect_timeout": connect_timeout, **TCP_KEEPALIVE}.items()
+                    if k not in parsed.query}
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True,
                          pool_recycle=1800, json_serializer=json_dumps, connect_args=connect_args)
+
+
+def libpq_conninfo(engine: Engine) -> str:
+    """The libpq connection string of a PostgreSQL engine, for the connections Siaga opens beside the pool
+    (the event hub's LISTEN, the bridge's advisory lock): the dialect's own translation of the URL, so a
+    multi-host URL keeps its host and port lists and `target_session_attrs` (a rendered SQLAlchemy URL would
+    hand libpq `host=h1:5432` as one host name), with the pool's connect_timeout and TCP keepalives unless the
+    URL sets them."""
+    from psycopg.conninfo import make_conninfo
+
+    _args, params = engine.dialect.create_connect_args(engine.url)
+    params = {k: v for k, v in params.items() if k != "context" and v is not None}
+    for key, value in {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **TCP_KEEPALIVE}.items():
+        params.setdefault(key, value)
+    return make_conninfo(**params)
 
 
 # SQLSTATEs of a PostgreSQL that cannot be reached or is going away: connection exceptions (class 08),

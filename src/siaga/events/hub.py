@@ -20,7 +20,7 @@ import anyio
 from sqlalchemy import Engine, select
 
 from siaga.core.aio import within
-from siaga.db.engine import open_session
+from siaga.db.engine import database_unavailable, open_session
 from siaga.events.models import Event, LedgerHead
 from siaga.events.outbox import NOTIFY_CHANNEL, add_after_commit_hook, remove_after_commit_hook
 
@@ -28,6 +28,10 @@ log = logging.getLogger("siaga.events")
 
 RESET = "reset"  # sent to a subscriber that fell too far behind: reload the snapshot
 STOPPING = "stopping"  # sent to every subscriber when this process is asked to stop: reconnect elsewhere
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class Subscription:
@@ -69,10 +73,19 @@ class EventHub:
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = False
         self.stopping = False
+        self.at_head = False  # last_id has been read from the ledger head once
 
     async def start(self) -> None:
+        """Never fails for a database that is not there yet: after a power cut both servers boot, and Siaga may
+        well start before Patroni has chosen a primary. It then starts anyway (answering 503 meanwhile) and
+        reads the ledger head when the database answers (it used to exit, and systemd gave up restarting it)."""
         self._loop = asyncio.get_running_loop()
-        self.last_id = await anyio.to_thread.run_sync(last_event_id, self.engine)
+        try:
+            await self._read_head()
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("the database is not reachable yet (%s); the event hub starts without it", _first_line(exc))
         add_after_commit_hook(self._on_local_commit)
         self._tasks.append(asyncio.create_task(self._run(), name="siaga-event-hub"))
         if self.engine.dialect.name == "postgresql":
@@ -136,11 +149,20 @@ class EventHub:
             self._wake.clear()
             try:
                 await self._fetch_and_fan_out(polled)
-            except Exception:  # the hub must outlive a database hiccup; the poll retries
-                log.exception("event hub could not read events")
+            except Exception as exc:  # the hub must outlive a database hiccup; the poll retries
+                if database_unavailable(exc):  # a failover or a restart: one line, not a traceback a second
+                    log.warning("event hub: database unavailable (%s); retrying", _first_line(exc))
+                else:
+                    log.exception("event hub could not read events")
                 await asyncio.sleep(min(self.poll_seconds, 1.0))
 
+    async def _read_head(self) -> None:
+        self.last_id = max(self.last_id, await anyio.to_thread.run_sync(last_event_id, self.engine))
+        self.at_head = True
+
     async def _fetch_and_fan_out(self, polled: bool = True) -> None:
+        if not self.at_head:
+            await self._read_head()
         if not self.subscribers:
             # Nobody to hand events to: only keep last_id current (see the module's docstring).
             if self.known_id > self.last_id:
@@ -173,7 +195,9 @@ class EventHub:
         """LISTEN on PostgreSQL so a commit in another app process wakes this one at once."""
         import psycopg
 
-        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        from siaga.db.engine import libpq_conninfo
+
+        url = libpq_conninfo(self.engine)  # every host of a multi-host URL, and a connect timeout
         delay = 0.5
         while True:
             try:

@@ -12,6 +12,7 @@ import anyio
 from sqlalchemy.engine import Engine
 
 from siaga.core.clock import Clock
+from siaga.db.engine import database_unavailable
 from siaga.settings import Settings
 from siaga.timers.jobs import JOBS
 
@@ -40,8 +41,12 @@ class Ticker:
         for job in JOBS:
             try:
                 done = await anyio.to_thread.run_sync(job.run, self.engine, self.clock, self.settings)
-            except Exception:  # the database away for a moment: the next job, and the next tick, try again
-                log.exception("ticker job %s failed", job.name)
+            except Exception as exc:  # the database away for a moment: the next job, and the next tick, try again
+                if database_unavailable(exc):  # a failover or a restart: one line per job, not a traceback
+                    log.warning("ticker job %s: database unavailable (%s)", job.name,
+                                (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0])
+                else:
+                    log.exception("ticker job %s failed", job.name)
                 continue
             if job.name == "deadlines":
                 fired = done or 0

@@ -95,7 +95,9 @@ class BridgeLock:
     async def _try_postgres(self) -> bool:
         import psycopg
 
-        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        from siaga.db.engine import libpq_conninfo
+
+        url = libpq_conninfo(self.engine)  # every host of a multi-host URL, and a connect timeout
         conn = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=5)
         try:
             row = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))).fetchone()
