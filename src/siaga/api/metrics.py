@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -101,15 +102,9 @@ def _process_figures(state, engine: Engine) -> Iterator[Metric]:  # type: ignore
                                 value=1 if bridge.connected.is_set() else 0)
     settings = state.settings
     if settings.backup_dir:
-        newest = backup.latest(_folder(settings.backup_dir))
+        newest = backup.latest(Path(settings.backup_dir))
         yield GaugeMetricFamily("siaga_backup_last_timestamp_seconds", "When the newest backup was taken (0: none)",
                                 value=newest.taken_at.timestamp() if newest else 0)
-
-
-def _folder(path: str):  # type: ignore[no-untyped-def]
-    from pathlib import Path
-
-    return Path(path)
 
 
 @router.get("/metrics")

@@ -3,6 +3,7 @@ verify`, which restores the newest (or a named one) into a scratch database and 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -21,7 +22,8 @@ DIR_HELP = "backup folder (default: SIAGA_BACKUP_DIR)"
 
 
 def _folder(folder: Path | None) -> Path:
-    chosen = folder or (Path(get_settings().backup_dir) if get_settings().backup_dir else None)
+    configured = get_settings().backup_dir
+    chosen = folder or (Path(configured) if configured else None)
     if chosen is None:
         fail("say where the backups go: --dir FOLDER, or set SIAGA_BACKUP_DIR")
     assert chosen is not None
@@ -65,7 +67,8 @@ def backup_verify(file: Path | None = typer.Argument(None, help="a backup file (
     if file is not None:
         if not file.is_file():
             fail(f"{file} does not exist")
-        chosen = backups.Backup(path=file, taken_at=_mtime(file), size=file.stat().st_size)
+        chosen = backups.Backup(path=file, taken_at=datetime.fromtimestamp(file.stat().st_mtime, UTC),
+                                size=file.stat().st_size)
     else:
         newest = backups.latest(_folder(folder))
         if newest is None:
@@ -97,9 +100,3 @@ def backup_verify(file: Path | None = typer.Argument(None, help="a backup file (
         fail("the backup cannot be trusted as it is")
     out.print(f"[green]Backup verified[/]: schema at head ({head}), audit chain intact "
               f"({result.audit_entries} entries).")
-
-
-def _mtime(path: Path):  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC)

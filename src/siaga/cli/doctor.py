@@ -116,14 +116,16 @@ def _edge(db: Session, now: datetime, settings: Settings) -> Check:
 
 
 def _on_duty(db: Session, now: datetime) -> Check:
-    from siaga.domains.stats.metrics import figures
+    from siaga.domains.calls.models import Call
+    from siaga.domains.stats.service import WAITING_STATUSES, operators_on_duty
 
-    f = figures(db, now)
-    if f.calls_waiting and not f.operators_on_duty:
-        return Check("on duty", FAIL, f"{f.calls_waiting} call(s) waiting ({int(f.oldest_wait_seconds)} s) and no "
+    waiting, oldest = db.execute(select(func.count(), func.min(Call.offered_at))
+                                 .where(Call.status.in_(WAITING_STATUSES))).one()
+    on_duty, counted_by = operators_on_duty(db, now)
+    if waiting and not on_duty:
+        return Check("on duty", FAIL, f"{waiting} call(s) waiting ({int((now - oldest).total_seconds())} s) and no "
                                       "operator on duty: call the shift supervisor")
-    return Check("on duty", OK, f"{f.operators_on_duty} operator(s) on duty ({f.operators_counted_by}), "
-                                f"{f.calls_waiting} call(s) waiting")
+    return Check("on duty", OK, f"{on_duty} operator(s) on duty ({counted_by}), {waiting} call(s) waiting")
 
 
 def _disk(settings: Settings) -> list[Check]:

@@ -125,8 +125,7 @@ def take(database_url: str, folder: Path, keep: int, now: datetime) -> Backup:
         raise
     for old in backups(folder)[:-keep]:
         old.path.unlink(missing_ok=True)
-    return Backup(path=target, taken_at=datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC),
-                  size=target.stat().st_size)
+    return Backup(path=target, taken_at=now.astimezone(UTC).replace(microsecond=0), size=target.stat().st_size)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -197,8 +196,12 @@ def scheduled_step(engine: Engine, clock: Clock, settings: Settings) -> int:
 
     folder = Path(settings.backup_dir)
     now = clock.now()
-    newest = latest(folder)
-    if newest is not None and (now - newest.taken_at).total_seconds() < settings.backup_interval_hours * 3600:
+
+    def due() -> bool:
+        newest = latest(folder)
+        return newest is None or (now - newest.taken_at).total_seconds() >= settings.backup_interval_hours * 3600
+
+    if not due():
         return 0
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "w") as lock:
@@ -206,8 +209,7 @@ def scheduled_step(engine: Engine, clock: Clock, settings: Settings) -> int:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return 0  # another process is taking it
-        newest = latest(folder)  # taken by another process while we looked?
-        if newest is not None and (now - newest.taken_at).total_seconds() < settings.backup_interval_hours * 3600:
+        if not due():  # taken by another process while we looked
             return 0
         take(settings.database_url, folder, settings.backup_keep, now)
     return 1
