@@ -200,6 +200,14 @@ def test_call_to_closure_across_every_console(browse, live_server, api, clock):
         field.get_by_role("button", name=button).click()
         field.wait_for_selector(f"#unit-status[data-status={status}]")
     board.wait_for_selector("#incident-status:has-text('Di lokasi')", timeout=LIVE_MS)
+    # A note over the limit is refused with the field named and its limit, and what the crew typed stays.
+    long_note = "Api menjalar ke rumah sebelah. " * 170  # 5,270 characters; a note holds 5,000
+    field.fill("#field-note", long_note)
+    field.locator("#field-note").press("Enter")
+    error = field.locator("p.error[role=alert]")
+    expect(error).to_contain_text("Teks: Terlalu panjang: paling banyak 5000 karakter")
+    assert field.input_value("#field-note") == long_note
+    field.fill("#field-note", "")
     field.get_by_role("button", name="SELESAI").click()
     field.wait_for_selector("#unit-status[data-status=returning]")
     field.wait_for_selector("#no-assignment:visible")

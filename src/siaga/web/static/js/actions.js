@@ -17,8 +17,7 @@ function incidentActions() {
       const r = await Siaga.api(method, url, body);
       this.busyKey = "";
       if (!r.ok) {
-        const fields = Object.values(r.errors || {});
-        this.err = Object.assign({}, this.err, {[key]: r.problem.detail + (fields.length ? ": " + fields.join("; ") : "")});
+        this.err = Object.assign({}, this.err, {[key]: r.summary});
         return null;
       }
       if (r.data && r.data.number && r.data.assignments) {

@@ -18,7 +18,7 @@ function callersPage(mayReveal) {
       const body = {action, version: m.version, note: this.notes[m.id] || ""};
       if (action === "approve") body.legal_basis = this.basis[m.id] || m.legal_basis || "";
       const r = await Siaga.api("POST", `/api/v1/measures/${m.id}/decision`, body);
-      this.err = Object.assign({}, this.err, {[m.id]: r.ok ? "" : r.problem.detail + " " + Object.values(r.errors).join("; ")});
+      this.err = Object.assign({}, this.err, {[m.id]: r.ok ? "" : r.summary});
       if (r.ok) await this.load();
     },
     async lookup(number, key) {
@@ -33,7 +33,7 @@ function callersPage(mayReveal) {
     async propose() {
       const r = await Siaga.api("POST", `/api/v1/callers/${encodeURIComponent(this.target.trim())}/measures`,
         this.proposal, {"Idempotency-Key": Siaga.idempotencyKey()});
-      this.proposalError = r.ok ? "" : r.problem.detail + " " + Object.values(r.errors).join("; ");
+      this.proposalError = r.ok ? "" : r.summary;
       if (r.ok) { this.proposal = {kind: "flag", reason: "", legal_basis: "", duration_hours: 24}; await this.load(); }
     },
   });

@@ -97,7 +97,7 @@ function callTaker() {
       const result = this.callbackResult[item.number];
       if (!result) return;
       const r = await Siaga.api("POST", `/api/v1/calls/${item.last_call_id}/callbacks`, {result});
-      if (!r.ok) { this.queueError = r.problem.detail; return; }
+      if (!r.ok) { this.queueError = r.summary; return; }
       this.callbackResult[item.number] = "";
       this.loadCallbacks();
     },
@@ -169,7 +169,7 @@ function callTaker() {
     async claim(c) {
       this.queueError = "";
       const r = await Siaga.api("POST", `/api/v1/calls/${c.id}/claim`, {version: c.version});
-      if (!r.ok) { this.queueError = r.problem.detail; return; }
+      if (!r.ok) { this.queueError = r.summary; return; }
       this.live().calls[String(r.data.id)] = r.data;
       this.select(r.data.id);
       this.$nextTick(() => { const el = document.getElementById("f-category"); if (el) el.focus(); });
@@ -178,7 +178,7 @@ function callTaker() {
       this.queueError = "";
       const r = await Siaga.api("POST", "/api/v1/calls", {caller_number: this.manualNumber.trim(), answered: true},
         {"Idempotency-Key": Siaga.idempotencyKey()});
-      if (!r.ok) { this.queueError = r.problem.detail + (r.errors.caller_number ? ": " + r.errors.caller_number : ""); return; }
+      if (!r.ok) { this.queueError = r.summary; return; }
       this.manualNumber = "";
       this.live().calls[String(r.data.id)] = r.data;
       this.select(r.data.id);
@@ -378,8 +378,8 @@ function callTaker() {
       if (!r.ok) {
         this.errors = r.errors;
         const shown = ["category_code", "priority", "lat", "lon", "kode_wilayah", "address_text", "patokan", "description"];
-        const other = Object.entries(r.errors).filter(([f]) => !shown.includes(f)).map(([f, m]) => f + ": " + m);
-        this.formError = r.problem.detail + (other.length ? " — " + other.join("; ") : "");
+        const other = Object.fromEntries(Object.entries(r.errors).filter(([f]) => !shown.includes(f)));
+        this.formError = problemSummary(r.problem.detail, other);
         if (r.status === 422 && r.problem.code === "idempotency_mismatch") this.idemKey = null;
         this.saveDraft();
         return;
@@ -410,7 +410,7 @@ function callTaker() {
       const call = this.call();
       if (!call || !call.incident_id) return;
       const r = await Siaga.api("GET", `/api/v1/incidents/${call.incident_id}`);
-      if (!r.ok) { this.formError = r.problem.detail; return; }
+      if (!r.ok) { this.formError = r.summary; return; }
       this.correctBase = r.data;
       Object.assign(this.form, SiagaCorrect.formOf(r.data));
       this.priorityTouched = true;  // the incident's priority stands unless changed here
@@ -446,7 +446,7 @@ function callTaker() {
     /* someone changed the incident meanwhile: take the latest version, keep what was typed here */
     async reloadCorrection() {
       const r = await Siaga.api("GET", `/api/v1/incidents/${this.correctBase.id}`);
-      if (!r.ok) { this.formError = r.problem.detail; return; }
+      if (!r.ok) { this.formError = r.summary; return; }
       const category = this.form.category_code;
       Object.assign(this.form, SiagaCorrect.merge(this.correctBase, this.form, r.data));
       this.correctBase = r.data;
@@ -457,7 +457,7 @@ function callTaker() {
     async link(incident) {
       if (!this.call()) return;
       const r = await Siaga.api("POST", `/api/v1/incidents/${incident.id}/calls`, {call_id: this.callId});
-      if (!r.ok) { this.formError = r.problem.detail; return; }
+      if (!r.ok) { this.formError = r.summary; return; }
       this.afterIncident(r.data, W.call_linked + " " + r.data.number);
     },
     async closeCall() {

@@ -61,7 +61,7 @@ function fieldUnit() {
       if (coords) { body.lat = +coords.latitude.toFixed(6); body.lon = +coords.longitude.toFixed(6); }
       const r = await Siaga.api("POST", `/api/v1/units/${u.id}/status`, body);
       this.busy = false;
-      if (!r.ok) { this.error = r.problem.detail; return; }
+      if (!r.ok) { this.error = r.summary; return; }
       this.$store.live.units[String(r.data.id)] = r.data;
     },
     async note() {
@@ -69,7 +69,7 @@ function fieldUnit() {
       const text = this.noteText.trim();
       if (!i || !text) return;
       const r = await Siaga.api("POST", `/api/v1/incidents/${i.id}/notes`, {text});
-      if (!r.ok) { this.error = r.problem.detail; return; }
+      if (!r.ok) { this.error = r.summary; return; }
       this.noteText = "";
     },
     loadTimeline() {

@@ -133,7 +133,7 @@ function incidentPage(id, mayReveal, readsCalls) {
       if (!r.ok) {
         if (r.status === 409) { this.conflict = SiagaCorrect.conflictText(r.data); return; }
         const other = Object.entries(r.errors).filter(([f]) => !(f in this.cform) && !f.startsWith("answers."));
-        this.cerr = Object.assign({}, r.errors, {form: r.problem.detail + (other.length ? ": " + other.map(([, m]) => m).join("; ") : "")});
+        this.cerr = Object.assign({}, r.errors, {form: problemSummary(r.problem.detail, Object.fromEntries(other))});
         return;
       }
       this.correcting = false;
@@ -143,7 +143,7 @@ function incidentPage(id, mayReveal, readsCalls) {
     /* take the latest version; what the operator typed stays (correct.js) */
     async reloadCorrection() {
       const r = await Siaga.api("GET", `/api/v1/incidents/${this.id}`);
-      if (!r.ok) { this.cerr = {form: r.problem.detail}; return; }
+      if (!r.ok) { this.cerr = {form: r.summary}; return; }
       const category = this.cform.category_code;
       this.cform = SiagaCorrect.merge(this.cbase, this.cform, r.data);
       this.cbase = r.data;

@@ -28,7 +28,7 @@ const SiagaNumbers = {
         const path = kind === "measure" ? `/api/v1/measures/${id}/reveal-number` : `/api/v1/calls/${id}/reveal-number`;
         const r = await Siaga.api("POST", path, {reason: this.revealReason.trim()});
         if (!r.ok) {
-          this.revealError = r.problem.detail + (r.errors.reason ? ": " + r.errors.reason : "");
+          this.revealError = r.summary;
           return;
         }
         this.revealed = Object.assign({}, this.revealed, {[key]: r.data.number});

@@ -77,7 +77,7 @@ function planAdmin() {
       }
       return body;
     },
-    problemText(r) { return [r.problem.detail, ...Object.values(r.errors)].filter(Boolean).join(" — "); },
+    problemText(r) { return r.summary; },
     async loadQuestions() {
       if (!this.qCategory) return;
       const code = this.qCategory;
@@ -145,7 +145,7 @@ function planAdmin() {
     },
     async toggle(rule, active) {
       const r = await Siaga.api("PUT", `/api/v1/response-rules/${rule.id}`, {...this.body(rule), active, version: rule.version});
-      this.err = {toggle: r.ok ? "" : r.problem.detail};
+      this.err = {toggle: r.ok ? "" : r.summary};
       await this.load();
     },
     async addRule() {
@@ -177,7 +177,7 @@ function planAdmin() {
       const p = this.policy;
       const r = await Siaga.api("PUT", "/api/v1/deadline-policies", {agency_id: p.agency_id ? Number(p.agency_id) : null,
         priority: p.priority ? Number(p.priority) : null, step: p.step, seconds: Number(p.seconds)});
-      this.err = {policy: r.ok ? "" : r.problem.detail + " " + Object.values(r.errors).join("; ")};
+      this.err = {policy: r.ok ? "" : r.summary};
       await this.load();
     },
   };

@@ -25,6 +25,19 @@ const fieldError = (code, limit) => {
   return words && limit != null ? words.replace("{limit}", String(limit)) : words;
 };
 
+// A field's name as the reader knows it (the catalogue's fieldname_<leaf>), so a message never reads
+// "Wajib diisi" without saying what must be filled: "Alasan: Wajib diisi".
+const fieldLabel = name => {
+  const leaf = String(name || "").split(".").filter(p => !/^\d+$/.test(p)).pop() || "";
+  const words = W["fieldname_" + leaf] || leaf.replace(/_/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+};
+// One line for a failed request: the problem, then each field's error under the field's name.
+const problemSummary = (detail, errors) => {
+  const named = Object.entries(errors || {}).map(([f, m]) => fieldLabel(f) + ": " + m);
+  return detail + (named.length ? " — " + named.join("; ") : "");
+};
+
 const Siaga = {
   clockOffset: Date.parse(REF.server_now) - Date.now(),
   now() { return Date.now() + this.clockOffset; },
@@ -102,7 +115,8 @@ const Siaga = {
   },
   fmtDistance(m) { return m >= 1000 ? (m / 1000).toFixed(1) + " km" : Math.round(m) + " m"; },
 
-  /* fetch the JSON API; never throws: {ok, status, data, problem, errors: {field: message}}. A save (any
+  /* fetch the JSON API; never throws: {ok, status, data, problem, errors: {field: message}, summary}, where
+     summary is the problem's words followed by each field's error under the field's name. A save (any
      method but GET) that cannot reach the server — no answer at all, or a proxy's 502/503/504 while the
      process behind it is stopping or gone — raises the "cannot save" banner of every console
      (Live.saveBlocked); the screens keep what was typed (they clear a field only after its save succeeded).
@@ -119,17 +133,17 @@ const Siaga = {
         body: body === undefined ? undefined : JSON.stringify(body)});
     } catch (err) {
       reached(false);
-      return {ok: false, status: 0, data: null, problem: {detail: W.error_network}, errors: {}};
+      return {ok: false, status: 0, data: null, problem: {detail: W.error_network}, errors: {}, summary: W.error_network};
     }
     const unreachable = [502, 503, 504].includes(response.status);
     reached(!unreachable);
     let data = null;
     try { data = await response.json(); } catch (err) { data = null; }
     if (unreachable && !(data && data.detail)) {
-      return {ok: false, status: response.status, data, problem: {detail: W.error_network}, errors: {}};
+      return {ok: false, status: response.status, data, problem: {detail: W.error_network}, errors: {}, summary: W.error_network};
     }
     if (response.status === 401) { window.location.href = "/?next=" + encodeURIComponent(location.pathname); }
-    if (response.ok) return {ok: true, status: response.status, data, problem: null, errors: {}};
+    if (response.ok) return {ok: true, status: response.status, data, problem: null, errors: {}, summary: ""};
     const errors = {};
     for (const e of (data && data.errors) || []) {
       const field = String(e.field || "").replace(/^(body|query|path)\./, "");
@@ -137,7 +151,7 @@ const Siaga = {
     }
     const problem = data || {detail: W.error_generic};
     if (!problem.detail) problem.detail = problem.title || W.error_generic;
-    return {ok: false, status: response.status, data, problem, errors};
+    return {ok: false, status: response.status, data, problem, errors, summary: problemSummary(problem.detail, errors)};
   },
   idempotencyKey() {
     return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 64);

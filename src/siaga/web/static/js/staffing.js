@@ -18,7 +18,7 @@ function staffing() {
       const r = await Siaga.api("GET", "/api/v1/staffing?" + q.toString());
       this.busy = false;
       if (!r.ok) {
-        this.error = [r.problem.detail, ...Object.values(r.errors)].filter(Boolean).join(" — ");
+        this.error = r.summary;
         return;
       }
       this.data = r.data;

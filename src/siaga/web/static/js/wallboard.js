@@ -17,7 +17,7 @@ function wallboard() {
     },
     async load() {
       const r = await Siaga.api("GET", "/api/v1/stats/wallboard");
-      if (!r.ok) { this.error = r.problem.detail; return; }
+      if (!r.ok) { this.error = r.summary; return; }
       this.error = ""; this.stats = r.data; this.fetchedAt = Date.now();
     },
     longestWait() {
