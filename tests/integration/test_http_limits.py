@@ -135,17 +135,18 @@ def test_ordinary_requests_with_big_bodies_and_kept_alive_connections_still_work
 def test_a_health_check_is_answered_while_clients_attack(server):
     """Four clients sending 64 MB heads and twenty sending theirs a byte at a time: /readyz still answers,
     and every attacking connection is refused or closed."""
-    outcomes: list[bytes] = []
+    big: list[bytes] = []
+    slow: list[bytes] = []
 
     def big_head() -> None:
         sock = connect(server)
         send_all_you_can(sock, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * (64 * 1024 * 1024))
-        outcomes.append(answer(sock)[:12])
+        big.append(answer(sock)[:12])
 
     def trickle() -> None:
         sock = connect(server)
         send_all_you_can(sock, b"GET /readyz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 1000, pace=0.05)
-        outcomes.append(answer(sock)[:12])
+        slow.append(answer(sock)[:12])
 
     attackers = [threading.Thread(target=big_head) for _ in range(4)] + \
                 [threading.Thread(target=trickle) for _ in range(20)]
@@ -155,5 +156,7 @@ def test_a_health_check_is_answered_while_clients_attack(server):
     for thread in attackers:
         thread.join()
     assert checks == [200] * 10
-    assert sorted(set(outcomes)) == [b"HTTP/1.1 408", b"HTTP/1.1 431"]
-    assert outcomes.count(b"HTTP/1.1 431") == 4
+    # A 64 MB head is refused for its size (431), or, on a machine too busy to push 64 KiB within the head's
+    # 10 s, for its slowness (408): refused either way, never held. The trickles are always too slow.
+    assert len(big) == 4 and set(big) <= {b"HTTP/1.1 431", b"HTTP/1.1 408"}, big
+    assert slow == [b"HTTP/1.1 408"] * 20
