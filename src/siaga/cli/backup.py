@@ -59,11 +59,25 @@ def backup_list(folder: Path | None = typer.Option(None, "--dir", help=DIR_HELP)
 
 @backup_app.command("verify")
 def backup_verify(file: Path | None = typer.Argument(None, help="a backup file (default: the newest in the folder)"),
-                  folder: Path | None = typer.Option(None, "--dir", help=DIR_HELP)) -> None:
+                  folder: Path | None = typer.Option(None, "--dir", help=DIR_HELP),
+                  database: str | None = typer.Option(
+                      None, "--database", help="check a database already restored elsewhere instead, e.g. the "
+                      "PostgreSQL copy pgBackRest restored to a point in time (its URL; never the live one)")) -> None:
     """Restore a backup into a scratch database and check it: schema at this version's head migration, audit
     chain intact. Prints what it restored; exits 1 when the backup cannot be trusted. Run it weekly."""
     from alembic.script import ScriptDirectory
 
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
+    if database is not None:
+        if file is not None:
+            fail("give a backup file or --database, not both")
+        try:
+            result = backups.verify_restored(database, head)
+        except backups.BackupError as exc:
+            fail(str(exc))
+        out.print(f"Checked the restored database {result.backup.path} ({result.backup.size:,} bytes).")
+        _report(result, head)
+        return
     if file is not None:
         if not file.is_file():
             fail(f"{file} does not exist")
@@ -75,13 +89,16 @@ def backup_verify(file: Path | None = typer.Argument(None, help="a backup file (
             fail(f"no backups in {_folder(folder)}: take one with `siaga backup`")
         assert newest is not None
         chosen = newest
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
     try:
         result = backups.verify(chosen, head)
     except backups.BackupError as exc:
         fail(str(exc))
     out.print(f"Restored {chosen.path.name} (taken {chosen.taken_at:%Y-%m-%d %H:%M:%S} UTC, {chosen.size:,} bytes) "
               "into a scratch database.")
+    _report(result, head)
+
+
+def _report(result: backups.Verified, head: str) -> None:
     newest_at = f"{result.newest_entry_at:%Y-%m-%d %H:%M:%S} UTC" if result.newest_entry_at else "none"
     out.print(f"Newest audit entry: {newest_at}.")
     shown = {name: result.counts[name] for name in ("call", "incident", "assignment", "app_user", "unit",

@@ -10,7 +10,8 @@ migration this code expects and that the audit chain is intact, and says what it
 the newest entry in the ledger and the rows per table). A regency runs it weekly (`siaga backup verify`).
 
 PostgreSQL is backed up with pgBackRest (continuous WAL archiving, base backups, point-in-time restore),
-not by Siaga: a copy from one process cannot give a point in time between two backups."""
+not by Siaga: a copy from one process cannot give a point in time between two backups. `verify_restored`
+runs the same checks on a copy pgBackRest restored (`siaga backup verify --database URL`)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from siaga.core.audit import verify_chain
 from siaga.core.clock import Clock
-from siaga.db.engine import open_session
+from siaga.db.engine import make_engine, open_session
 from siaga.settings import Settings
 
 PREFIX = "siaga-"
@@ -157,21 +158,63 @@ def verify(backup: Backup, head_revision: str) -> Verified:
             with engine.connect() as conn:
                 if conn.exec_driver_sql("PRAGMA integrity_check").scalar() != "ok":
                     raise BackupError(f"{backup.path.name} is damaged (SQLite integrity check failed)")
-            tables = set(inspect(engine).get_table_names())
-            if "alembic_version" not in tables or "audit_log" not in tables:
-                raise BackupError(f"{backup.path.name} is not a Siaga database")
-            with open_session(engine, write=False) as db:
-                revision = db.scalar(text("SELECT version_num FROM alembic_version")) or ""
-                chain = verify_chain(db)
-                newest = db.scalar(text("SELECT max(at) FROM audit_log"))
-                counts = {name: db.scalar(text(f'SELECT count(*) FROM "{name}"')) or 0
-                          for name in sorted(tables) if name != "alembic_version"}
+            return _check(engine, backup, head_revision, backup.path.name)
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{backup.path.name} is not a readable SQLite database: {exc}") from exc
+    except BackupError:
+        raise
     except Exception as exc:
         if "file is not a database" in str(exc) or "malformed" in str(exc):
             raise BackupError(f"{backup.path.name} is not a readable SQLite database") from exc
         raise
+
+
+def verify_restored(database_url: str, head_revision: str) -> Verified:
+    """The same checks on a database already restored elsewhere — a PostgreSQL copy pgBackRest restored to a
+    point in time on a scratch port (docs/operations.md), or a SQLite file: never the live database (the
+    checks only read, but a restore is checked where it was restored)."""
+    if database_url.startswith("sqlite"):
+        path = sqlite_path(database_url)
+        if not path.is_file():
+            raise BackupError(f"{path} does not exist")
+        with tempfile.TemporaryDirectory(prefix="siaga-verify-") as tmp:  # with its -wal, as SQLite reads it
+            copy = Path(tmp) / path.name
+            src, dst = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30), sqlite3.connect(copy)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                dst.close()
+                src.close()
+            result = verify(Backup(path=copy, taken_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                                   size=path.stat().st_size), head_revision)
+        result.backup = Backup(path=path, taken_at=result.backup.taken_at, size=result.backup.size)
+        return result
+    engine = make_engine(database_url, pool_size=1)
+    label = f"{engine.url.host or 'localhost'}:{engine.url.port or 5432}/{engine.url.database}"
+    try:
+        with engine.connect() as conn:
+            size = int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar() or 0) \
+                if engine.dialect.name == "postgresql" else 0
+        return _check(engine, Backup(path=Path(label), taken_at=datetime.now(UTC), size=size), head_revision, label)
+    except BackupError:
+        raise
+    except Exception as exc:
+        raise BackupError(f"cannot read the restored database {label}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        engine.dispose()
+
+
+def _check(engine: Engine, backup: Backup, head_revision: str, label: str) -> Verified:
+    tables = set(inspect(engine).get_table_names())
+    if "alembic_version" not in tables or "audit_log" not in tables:
+        raise BackupError(f"{label} is not a Siaga database")
+    with open_session(engine, write=False) as db:
+        revision = db.scalar(text("SELECT version_num FROM alembic_version")) or ""
+        chain = verify_chain(db)
+        newest = db.scalar(text("SELECT max(at) FROM audit_log"))
+        counts = {name: db.scalar(text(f'SELECT count(*) FROM "{name}"')) or 0
+                  for name in sorted(tables) if name != "alembic_version"}
     return Verified(backup=backup, schema_revision=revision, head_revision=head_revision,
                     audit_entries=chain.entries, audit_intact=chain.ok, audit_problem="; ".join(chain.problems[:3]),
                     newest_entry_at=_as_utc(newest), counts=counts)
