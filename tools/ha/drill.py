@@ -41,6 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cluster  # noqa: E402
+import console  # noqa: E402
 import deadline_check  # noqa: E402
 
 ROOT = cluster.ROOT
@@ -169,15 +170,32 @@ class Servers:
         return dict(os.environ, SIAGA_DATABASE_URL=self.url, SIAGA_SECRET_KEY="drill-" + "k" * 40,
                     SIAGA_DATA_DIR=str(self.folder / "data"), SIAGA_EVENT_POLL_SECONDS="2")
 
+    def _spawn(self, port: int) -> subprocess.Popen:  # type: ignore[type-arg]
+        with open(self.folder / f"serve-{port}.log", "ab") as log:
+            return subprocess.Popen([SIAGA, "serve", "--port", str(port)], cwd=self.folder, env=self.env(),
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        for port in self.ports:
-            log = open(self.folder / f"serve-{port}.log", "ab")  # noqa: SIM115 — kept open for the process
-            self.procs.append(subprocess.Popen([SIAGA, "serve", "--port", str(port)], cwd=self.folder,
-                                               env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-                                               start_new_session=True))
+        self.procs = [self._spawn(port) for port in self.ports]
+        self.wait_ready(self.ports)
+
+    def kill(self, index: int) -> int:
+        """kill -9 one server (its whole session): a node's Siaga gone without a word."""
+        proc = self.procs[index]
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return proc.pid
+
+    def restart(self, index: int) -> None:
+        if self.procs[index].poll() is None:
+            return
+        self.procs[index] = self._spawn(self.ports[index])
+        self.wait_ready([self.ports[index]])
+
+    def wait_ready(self, ports: list[int]) -> None:
         deadline = time.monotonic() + 60
-        for port in self.ports:
+        for port in ports:
             while not ready(port):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"siaga serve on {port} not ready in 60 s:\n"
@@ -200,6 +218,12 @@ class Servers:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self.procs = []
+
+
+def kill_siaga(servers: Servers) -> dict[str, object]:
+    """kill -9 the first `siaga serve` (the one the console follows and half the PBX's events go to)."""
+    pid = servers.kill(0)
+    return {"killed": f"siaga serve {pid} on {servers.ports[0]}"}
 
 
 def ready(port: int) -> bool:
@@ -295,7 +319,8 @@ def measure(name: str, load: Load, t0: float, url: str, prefix: str, servers: Se
         "errors_4xx": sum(1 for s in statuses if 400 <= s < 500),
         "no_answer": statuses.count(0),
         "max_ack_s": round(max((r.acked - r.attempts[0][0] for r in records if r.acked), default=0.0), 2),
-        "servers_ready_after": all(ready(p) for p in servers.ports),
+        "servers_ready_after": all(ready(p) for p, proc in zip(servers.ports, servers.procs, strict=True)
+                                   if proc.poll() is None),
         "server_request_exceptions": servers.tracebacks(),
         **extra,
     }
@@ -307,7 +332,8 @@ def missed(result: dict[str, object]) -> list[str]:
     fw = result.get("first_write_s")
     if fw is None or float(fw) > TARGET_FIRST_WRITE_S:  # type: ignore[arg-type]
         problems.append(f"first write {fw} s (target <= {TARGET_FIRST_WRITE_S:.0f} s)")
-    for key in ("lost", "duplicated", "errors_500"):
+    for key in ("lost", "duplicated", "errors_500", "events_missed", "events_duplicated", "events_unexpected",
+                "console_resets"):
         if result.get(key):
             problems.append(f"{key} = {result[key]}")
     if result.get("unacknowledged"):
@@ -335,9 +361,16 @@ def wait_healthy(layout: cluster.Layout, timeout: float = 120.0) -> None:
 
 
 def run_drill(name: str, fault, layout: cluster.Layout, url: str, token: str, servers: Servers,
-              run_id: str, dispatcher: str | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+              run_id: str, dispatcher: str | None = None,
+              deadline: bool = True) -> dict[str, object]:  # type: ignore[no-untyped-def]
     prefix = f"{run_id}-{name}"
-    planted = deadline_check.plant(url, servers.ports[0], dispatcher) if dispatcher else None
+    planted = deadline_check.plant(url, servers.ports[0], dispatcher) if dispatcher and deadline else None
+    follower = None
+    if dispatcher:  # a dispatcher's console follows the event stream through the fault (from server 0)
+        follower = console.Console(servers.ports, dispatcher, console.head(url))
+        follower.start()
+        if not follower.connected.wait(30):
+            raise RuntimeError(f"{name}: the console could not open its event stream")
     load = Load(servers.ports, token, prefix)
     load.start()
     time.sleep(WARMUP_S)
@@ -355,6 +388,8 @@ def run_drill(name: str, fault, layout: cluster.Layout, url: str, token: str, se
             time.sleep(0.25)
         time.sleep(2)  # a second firing, were there one, would come within a tick or two
         result.update(deadline_check.counted(url, planted))
+    if follower is not None:
+        result.update(console.compare(follower, url))
     return result
 
 
@@ -388,6 +423,98 @@ def switchover(layout: cluster.Layout) -> dict[str, object]:
     if result.returncode != 0:
         raise RuntimeError(f"patronictl switchover failed: {result.stdout}{result.stderr}")
     return {"switched": f"{lead} -> {candidate}"}
+
+
+# ------------------------------------------------------------------------------ point-in-time restore
+
+PITR_BATCH = 20
+
+
+def post_batch(port: int, token: str, prefix: str, count: int) -> list[str]:
+    """`count` calls offered through the API, each acknowledged (retried within GIVE_UP_S), in order."""
+    ids = []
+    for n in range(count):
+        body = {"event_id": f"{prefix}-{n:04d}", "call_ref": f"{prefix}-call-{n:04d}", "type": "offered",
+                "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "caller_number": f"0813{n:08d}"}
+        give_up = time.monotonic() + GIVE_UP_S
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
+            try:
+                conn.request("POST", "/api/v1/call-events", json.dumps(body).encode(),
+                             {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+                resp = conn.getresponse()
+                resp.read()
+                if 200 <= resp.status < 300:
+                    break
+            except (OSError, http.client.HTTPException):
+                pass
+            finally:
+                conn.close()
+            if time.monotonic() > give_up:
+                raise RuntimeError(f"pitr: {body['event_id']} not acknowledged in {GIVE_UP_S:.0f} s")
+            time.sleep(0.5)
+        ids.append(body["event_id"])
+    return ids
+
+
+def pitr(layout: cluster.Layout, url: str, token: str, servers: Servers, run_id: str) -> dict[str, object]:
+    """A base backup with pgBackRest; calls written (batch A); the time noted; more calls (batch B); the WAL
+    archived; then a point-in-time restore to the noted time into a scratch data folder and port, started,
+    and checked: every call of A is there, none of B, and `siaga backup verify --database` passes on it
+    (schema at head, audit chain intact). The cluster itself is not touched."""
+    import psycopg
+
+    prefix = f"{run_id}-pitr"
+    started = time.monotonic()
+    cluster.backup(layout, "full")
+    backup_s = time.monotonic() - started
+    before = post_batch(servers.ports[0], token, f"{prefix}-a", PITR_BATCH)
+    time.sleep(0.5)  # the target falls strictly between A's commits and B's
+    target = datetime.now(UTC)
+    time.sleep(0.5)
+    after = post_batch(servers.ports[1], token, f"{prefix}-b", PITR_BATCH)
+    lead = cluster.leader(layout)
+    assert lead, "no leader"
+    cluster.pgbackrest(layout, lead, "check")  # switches the WAL segment and waits until it is archived
+    folder = layout.dir / "restore-pitr"
+    started = time.monotonic()
+    restored_url = cluster.restore(layout, target.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "+00", folder,
+                                   layout.base_port + 40)
+    restore_s = time.monotonic() - started
+    try:
+        counts = {}
+        for name, db_url in (("restored", restored_url), ("live", url)):
+            with psycopg.connect(db_url, connect_timeout=10) as conn:
+                for batch, ids in (("a", before), ("b", after)):
+                    counts[f"{name}_{batch}"] = conn.execute(
+                        "SELECT count(*) FROM call_event WHERE event_id = ANY(%s)", (ids,)).fetchone()[0]
+        env = dict(os.environ, SIAGA_DATABASE_URL=restored_url, COLUMNS="200", NO_COLOR="1")
+        checked = subprocess.run([SIAGA, "backup", "verify", "--database", restored_url], cwd=layout.dir,
+                                 env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        cluster.stop_postgres(folder / "data")
+    rows = re.search(r"Rows: (.*)\n", checked.stdout)
+    return {"drill": "pitr", "target": target.isoformat(), "backup_s": round(backup_s, 1),
+            "restore_s": round(restore_s, 1), "written_before": len(before), "written_after": len(after),
+            "restored_before": counts["restored_a"], "restored_after": counts["restored_b"],
+            "live_before": counts["live_a"], "live_after": counts["live_b"],
+            "verify_ok": checked.returncode == 0 and "Backup verified" in checked.stdout,
+            "verify_rows": rows.group(1).strip() if rows else None,
+            "verify_problems": checked.stderr.strip()[-500:] if checked.returncode else ""}
+
+
+def pitr_missed(result: dict[str, object]) -> list[str]:
+    problems = []
+    if result["restored_before"] != result["written_before"]:
+        problems.append(f"{result['restored_before']} of {result['written_before']} calls written before the "
+                        "target restored")
+    if result["restored_after"] != 0:
+        problems.append(f"{result['restored_after']} calls written after the target restored")
+    if result["live_before"] != result["written_before"] or result["live_after"] != result["written_after"]:
+        problems.append("the live cluster lacks calls it acknowledged")
+    if not result["verify_ok"]:
+        problems.append(f"siaga backup verify --database failed on the restored copy: {result['verify_problems']}")
+    return problems
 
 
 # ----------------------------------------------------------------------------------- the plain baseline
@@ -462,7 +589,7 @@ class SinglePostgres:
 
 # ------------------------------------------------------------------------------------------------ main
 
-ALL = ["kill_primary", "switchover", "kill_node", "baseline_restart"]
+ALL = ["kill_primary", "switchover", "kill_node", "kill_siaga", "pitr", "baseline_restart"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -498,10 +625,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# cluster and two siaga serve processes ready in {time.monotonic() - started:.0f} s",
                   file=sys.stderr, flush=True)
             faults = {"kill_primary": lambda: kill_primary(layout), "switchover": lambda: switchover(layout),
-                      "kill_node": lambda: kill_node(layout)}
+                      "kill_node": lambda: kill_node(layout), "kill_siaga": lambda: kill_siaga(servers)}
             for name in ha_drills:
                 wait_healthy(layout)
+                if name == "pitr":
+                    result = pitr(layout, url, token, servers, run_id)
+                    results.append(result)
+                    print(json.dumps(result), flush=True)
+                    failed += [f"pitr: {p}" for p in pitr_missed(result)]
+                    continue
                 result = run_drill(name, faults[name], layout, url, token, servers, run_id, dispatcher)
+                if name == "kill_siaga":  # systemd's Restart= brings it back; the next drill has both again
+                    servers.restart(0)
+                    result["restarted"] = True
                 if name == "kill_node":  # the killed server comes back: it rejoins as a replica (pg_rewind)
                     lead = cluster.leader(layout)
                     for node in cluster.NODES:
@@ -519,10 +655,11 @@ def main(argv: list[str] | None = None) -> int:
         if "baseline_restart" in drills:
             single = SinglePostgres(layout.dir / "single", args.base_port + 30)
             url = single.init()
-            token, _dispatcher = prepare_database(url, layout.dir / "single-app")
+            token, dispatcher = prepare_database(url, layout.dir / "single-app")
             servers = Servers(layout.dir / "single-app", url, [args.http_port + 2, args.http_port + 3])
             servers.start()
-            result = run_drill("baseline_restart", single.kill_and_restart, layout, url, token, servers, run_id)
+            result = run_drill("baseline_restart", single.kill_and_restart, layout, url, token, servers, run_id,
+                               dispatcher, deadline=False)
             results.append(result)
             print(json.dumps(result), flush=True)
             failed += [f"baseline_restart: {p}" for p in missed(result)]
