@@ -162,8 +162,10 @@ class Load:
 class Servers:
     """`siaga serve` processes, each in its own session so teardown ends exactly them."""
 
-    def __init__(self, folder: Path, url: str, ports: list[int]) -> None:
+    def __init__(self, folder: Path, url: str, ports: list[int],
+                 extra_env: dict[int, dict[str, str]] | None = None) -> None:
         self.folder, self.url, self.ports = folder, url, ports
+        self.extra_env = extra_env or {}
         self.procs: list[subprocess.Popen] = []  # type: ignore[type-arg]
 
     def env(self) -> dict[str, str]:
@@ -172,7 +174,8 @@ class Servers:
 
     def _spawn(self, port: int) -> subprocess.Popen:  # type: ignore[type-arg]
         with open(self.folder / f"serve-{port}.log", "ab") as log:
-            return subprocess.Popen([SIAGA, "serve", "--port", str(port)], cwd=self.folder, env=self.env(),
+            return subprocess.Popen([SIAGA, "serve", "--port", str(port)], cwd=self.folder,
+                                    env={**self.env(), **self.extra_env.get(port, {})},
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def start(self) -> None:
@@ -425,6 +428,96 @@ def switchover(layout: cluster.Layout) -> dict[str, object]:
     return {"switched": f"{lead} -> {candidate}"}
 
 
+# ------------------------------------------------------------------------------------- two SIP edges
+
+def callers_recorded(url: str, callers: list[str]) -> dict[str, int]:
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        rows = conn.execute("SELECT caller_number, count(*) FROM call WHERE caller_number = ANY(%s) GROUP BY 1",
+                            (callers,)).fetchall()
+    return {c: int(n) for c, n in rows}
+
+
+def kill_edge(layout: cluster.Layout, url: str, run_id: str, http_ports: list[int]) -> dict[str, object]:
+    """Two Kamailio edges, each bridged by its own `siaga serve`; the trunk (an SBC with both as targets)
+    sends a new call every half second; after a few arrive through edge A, A is killed with -9; new calls
+    must arrive through B. Counted from the database: every call the trunk got its answer for is recorded
+    once (none lost), and the time from the kill to the first call through B."""
+    import edges as sip
+
+    folder = layout.dir / "edges"
+    folder.mkdir(parents=True, exist_ok=True)
+    pair = [sip.Edge("A", folder / "a", sip.free_udp_port(), layout.base_port + 50),
+            sip.Edge("B", folder / "b", sip.free_udp_port(), layout.base_port + 51)]
+    servers = Servers(layout.dir / "app", url, http_ports,
+                      {p: {"SIAGA_TELEPHONY_BRIDGE": "true", "SIAGA_TELEPHONY_EVAPI": e.evapi,
+                           "SIAGA_TELEPHONY_LISTEN": f"udp:127.0.0.1:{e.sip_port}"}
+                       for p, e in zip(http_ports, pair, strict=True)})
+    trunk = sip.Trunk(pair, folder, f"+62819{run_id[1:]}")
+    try:
+        for edge in pair:
+            edge.directory.mkdir(parents=True, exist_ok=True)
+            edge.start()
+        servers.start()
+        # Each bridge is connected: a call placed on each edge is recorded (bounded).
+        probes = {e.name: f"+62818{run_id[1:]}{i}" for i, e in enumerate(pair)}
+        for edge in pair:
+            until = time.monotonic() + 60
+            while not callers_recorded(url, [probes[edge.name]]):
+                if time.monotonic() > until:
+                    raise RuntimeError(f"kill_edge: a call through edge {edge.name} was never recorded")
+                trunk._sipp(edge, probes[edge.name])
+                time.sleep(0.5)
+        trunk.start()
+        until = time.monotonic() + 60
+        while sum(1 for c in trunk.snapshot() if c.answered_by == "A") < 4 and time.monotonic() < until:
+            time.sleep(0.1)
+        t0 = time.monotonic()
+        killed = pair[0].kill()
+        until = time.monotonic() + 60
+        while time.monotonic() < until and sum(1 for c in trunk.snapshot() if c.sent_at > t0
+                                                and c.answered_by == "B") < 8:
+            time.sleep(0.1)
+        trunk.stop()
+        calls = trunk.snapshot()
+        callers = [c.caller for c in calls]
+        until = time.monotonic() + 30  # the bridge records a call before the edge answers it; a moment's grace
+        recorded = callers_recorded(url, callers)
+        while time.monotonic() < until and any(c.answered_by and c.caller not in recorded for c in calls):
+            time.sleep(0.25)
+            recorded = callers_recorded(url, callers)
+        after = [c for c in calls if c.sent_at >= t0]
+        first_b = min((c.done_at for c in after if c.answered_by == "B" and c.done_at), default=None)
+        return {
+            "drill": "kill_edge", "killed": f"edge A (kamailio {killed})",
+            "calls_sent": len(calls), "calls_answered": sum(1 for c in calls if c.answered_by),
+            "calls_via_a": sum(1 for c in calls if c.answered_by == "A"),
+            "calls_via_b_after_kill": sum(1 for c in after if c.answered_by == "B"),
+            "calls_unanswered": sum(1 for c in calls if not c.answered_by),
+            "calls_retried_on_b": sum(1 for c in calls if len(c.tries) > 1 and c.answered_by == "B"),
+            "calls_lost": sum(1 for c in calls if c.answered_by and not recorded.get(c.caller)),
+            "calls_recorded_twice": sum(1 for c in calls if recorded.get(c.caller, 0) > 1),
+            "first_call_via_b_s": round(first_b - t0, 2) if first_b else None,
+            "server_request_exceptions": servers.tracebacks(),
+        }
+    finally:
+        trunk.stopping.set()
+        servers.stop()
+        for edge in pair:
+            edge.stop()
+
+
+def edge_missed(result: dict[str, object]) -> list[str]:
+    problems = []
+    if not result["calls_via_b_after_kill"]:
+        problems.append("no new call arrived through the other edge")
+    for key in ("calls_lost", "calls_recorded_twice", "calls_unanswered"):
+        if result[key]:
+            problems.append(f"{key} = {result[key]}")
+    return problems
+
+
 # ------------------------------------------------------------------------------ point-in-time restore
 
 PITR_BATCH = 20
@@ -589,7 +682,7 @@ class SinglePostgres:
 
 # ------------------------------------------------------------------------------------------------ main
 
-ALL = ["kill_primary", "switchover", "kill_node", "kill_siaga", "pitr", "baseline_restart"]
+ALL = ["kill_primary", "switchover", "kill_node", "kill_siaga", "pitr", "kill_edge", "baseline_restart"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -628,11 +721,14 @@ def main(argv: list[str] | None = None) -> int:
                       "kill_node": lambda: kill_node(layout), "kill_siaga": lambda: kill_siaga(servers)}
             for name in ha_drills:
                 wait_healthy(layout)
-                if name == "pitr":
-                    result = pitr(layout, url, token, servers, run_id)
+                if name in ("pitr", "kill_edge"):
+                    if name == "pitr":
+                        result = pitr(layout, url, token, servers, run_id)
+                    else:
+                        result = kill_edge(layout, url, run_id, [args.http_port + 4, args.http_port + 5])
                     results.append(result)
                     print(json.dumps(result), flush=True)
-                    failed += [f"pitr: {p}" for p in pitr_missed(result)]
+                    failed += [f"{name}: {p}" for p in (pitr_missed if name == "pitr" else edge_missed)(result)]
                     continue
                 result = run_drill(name, faults[name], layout, url, token, servers, run_id, dispatcher)
                 if name == "kill_siaga":  # systemd's Restart= brings it back; the next drill has both again
