@@ -36,8 +36,9 @@ def drills():  # type: ignore[no-untyped-def]
     # Under the repository's var/, not pytest's tmp_path: that is private to root, and PostgreSQL runs as postgres.
     with contextlib.redirect_stdout(out):
         code = drill.main(["--dir", "var/ha-drill-test", "--base-port", "15600", "--http-port", "18132"])
-    results = {r["drill"]: r for r in (json.loads(line) for line in out.getvalue().splitlines()
-                                         if line.startswith("{"))}
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+    results = {r["drill"]: r for r in lines if "drill" in r}
+    results["summary"] = next(r["summary"] for r in lines if "summary" in r)
     return drill, code, results
 
 
@@ -103,4 +104,7 @@ def test_killing_one_edge_new_calls_arrive_through_the_other(drills):
 def test_the_single_postgresql_baseline_ran_and_every_target_was_met(drills):
     drill, code, results = drills
     held_to_targets(drill, results["baseline_restart"])
+    summary = results["summary"]  # the benchmark line: each fault beside the plain restart
+    assert summary["kill_primary"]["vs_baseline"] is not None and summary["kill_primary"]["records_lost"] == 0
+    assert summary["baseline_restart"]["events_missed"] == 0
     assert code == 0  # tools/ha/drill.py found no target missed

@@ -682,6 +682,26 @@ class SinglePostgres:
 
 # ------------------------------------------------------------------------------------------------ main
 
+def summary(results: list[dict[str, object]]) -> dict[str, object]:
+    """One line for the issue's benchmark: per fault, the time to the first write, records lost and events a
+    console missed, beside the single PostgreSQL's plain restart measured in the same run."""
+    base = next((r for r in results if r["drill"] == "baseline_restart"), None)
+    rows: dict[str, object] = {}
+    for r in results:
+        if "first_write_s" in r:
+            rows[str(r["drill"])] = {"first_write_s": r["first_write_s"], "outage_s": r["outage_s"],
+                                     "records_lost": r["lost"], "records_duplicated": r["duplicated"],
+                                     "events_missed": r.get("events_missed"),
+                                     "vs_baseline": round(float(r["first_write_s"]) / float(base["first_write_s"]), 2)
+                                     if base and base["first_write_s"] and r["first_write_s"] is not None else None}
+        elif r["drill"] == "kill_edge":
+            rows["kill_edge"] = {"first_call_via_other_edge_s": r["first_call_via_b_s"], "calls_lost": r["calls_lost"]}
+        elif r["drill"] == "pitr":
+            rows["pitr"] = {"restored_before_target": f"{r['restored_before']}/{r['written_before']}",
+                            "restored_after_target": r["restored_after"], "verified": r["verify_ok"]}
+    return {"summary": rows}
+
+
 ALL = ["kill_primary", "switchover", "kill_node", "kill_siaga", "pitr", "kill_edge", "baseline_restart"]
 
 
@@ -766,6 +786,8 @@ def main(argv: list[str] | None = None) -> int:
             single.stop()
         if not args.keep:
             cluster.down(layout)
+    if results:
+        print(json.dumps(summary(results)), flush=True)
     for problem in failed:
         print(f"TARGET MISSED: {problem}", file=sys.stderr)
     return 1 if failed else 0
