@@ -1,6 +1,7 @@
 """Fault drills against the two-node cluster (tools/ha/cluster.py), automated, bounded in time, loopback only.
 
-    python tools/ha/drill.py [--dir var/ha-drill] [--drills kill_primary,switchover,kill_node,baseline_restart]
+    python tools/ha/drill.py [--dir var/ha-drill] [--drills kill_primary,switchover,kill_node,kill_siaga,pitr,
+                                                        kill_edge,baseline_restart]
 
 Brings the cluster up (wiping DIR first), applies the migrations and the reference data, makes a `telephony`
 user and API token with the `siaga` CLI, and runs two `siaga serve` processes against the libpq multi-host URL.
@@ -13,14 +14,21 @@ the other server when a connection fails) until acknowledged; the fault; and aft
   recorded twice for one call ref (must be 0);
 - first_write_s: from the fault to the first acknowledged write that began after the first failure
   (target <= 30 s); outage_s: from the first failure to that write;
-- errors_500: answers that were 500 or any 5xx but 503 (must be 0; 503 with Retry-After is what a PBX retries).
+- errors_500: answers that were 500 or any 5xx but 503 (must be 0; 503 with Retry-After is what a PBX retries);
+- events_missed / events_duplicated / console_resets: a dispatcher's console (console.py) follows the event
+  stream through the fault, resuming with Last-Event-ID; the ids it got against the ledger's (all must be 0).
 
 Drills: kill_primary (kill -9 the primary's postmaster: Patroni restarts or replaces it), switchover (patronictl
 switchover, planned), kill_node (kill -9 the primary's Patroni and postmaster: a server gone; the replica takes
-the leader key when its lease runs out), baseline_restart (the same load against one plain PostgreSQL, no
-Patroni, its postmaster killed with -9 and started again at once, as systemd's Restart= would).
+the leader key when its lease runs out), kill_siaga (kill -9 of one `siaga serve`: the console resumes on the
+other), pitr (pgBackRest: backup, calls, a noted time, more calls, a point-in-time restore to it on a scratch
+port: the first calls there, the later ones not, `siaga backup verify --database` passing), kill_edge (two
+Kamailio edges, an SBC-like trunk (edges.py); kill -9 of one: new calls arrive through the other),
+baseline_restart (the same load against one plain PostgreSQL, no Patroni, its postmaster killed with -9 and
+started again at once, as systemd's Restart= would).
 
-Prints one JSON line per drill; exits 1 when a target is missed. Tears everything down, always, unless --keep."""
+Prints one JSON line per drill and a summary line; exits 1 when a target is missed. Tears everything down,
+always, unless --keep."""
 
 from __future__ import annotations
 
