@@ -91,6 +91,8 @@ def test_point_in_time_restore_has_what_came_before_and_nothing_after(drills):
     assert result["written_before"] > 0 and result["restored_before"] == result["written_before"], result
     assert result["restored_after"] == 0 and result["live_after"] == result["written_after"], result
     assert result["verify_ok"] is True, result  # siaga backup verify --database: schema at head, audit chain intact
+    # siaga backup verify --pgbackrest: the newest backup and all archived WAL, restored by Siaga itself
+    assert result["latest_verify_ok"] is True and result["latest_restored_calls"] == result["live_calls"], result
 
 
 def test_killing_one_edge_new_calls_arrive_through_the_other(drills):

@@ -40,3 +40,7 @@ def test_verify_says_when_the_restored_database_cannot_be_read(db_url, tmp_path)
     assert r.returncode == 1 and "does not exist" in r.stderr
     r = siaga(db_url, "backup", "verify", "x.db", "--database", db_url)
     assert r.returncode == 1 and "not both" in r.stderr
+    r = siaga(db_url, "backup", "verify", "--target", "2026-12-05 10:00:00+07")
+    assert r.returncode == 1 and "--pgbackrest STANZA" in r.stderr
+    r = siaga(db_url, "backup", "verify", "--pgbackrest", "nosuch", "--pgbackrest-config", str(tmp_path / "none.conf"))
+    assert r.returncode == 1 and "pgbackrest info failed" in r.stderr and "Traceback" not in r.stderr, r.stderr

@@ -594,6 +594,17 @@ def pitr(layout: cluster.Layout, url: str, token: str, servers: Servers, run_id:
                                  env=env, capture_output=True, text=True, timeout=120)
     finally:
         cluster.stop_postgres(folder / "data")
+    # `siaga backup verify --pgbackrest`: Siaga's own weekly check restores the newest backup and all archived
+    # WAL into a scratch PostgreSQL of its own: it must hold every call the live cluster has.
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        live_calls = conn.execute("SELECT count(*) FROM call").fetchone()[0]
+    env = dict(os.environ, SIAGA_DATABASE_URL=url, COLUMNS="200", NO_COLOR="1")
+    started = time.monotonic()
+    latest = subprocess.run([SIAGA, "backup", "verify", "--pgbackrest", cluster.SCOPE, "--pgbackrest-config",
+                             str(layout.backrest_conf(lead))], cwd=layout.dir, env=env, capture_output=True,
+                            text=True, timeout=600)
+    latest_s = time.monotonic() - started
+    latest_calls = re.search(r"Rows: call ([\d,]+)", latest.stdout)
     rows = re.search(r"Rows: (.*)\n", checked.stdout)
     return {"drill": "pitr", "target": target.isoformat(), "backup_s": round(backup_s, 1),
             "restore_s": round(restore_s, 1), "written_before": len(before), "written_after": len(after),
@@ -601,7 +612,11 @@ def pitr(layout: cluster.Layout, url: str, token: str, servers: Servers, run_id:
             "live_before": counts["live_a"], "live_after": counts["live_b"],
             "verify_ok": checked.returncode == 0 and "Backup verified" in checked.stdout,
             "verify_rows": rows.group(1).strip() if rows else None,
-            "verify_problems": checked.stderr.strip()[-500:] if checked.returncode else ""}
+            "verify_problems": checked.stderr.strip()[-500:] if checked.returncode else "",
+            "latest_verify_ok": latest.returncode == 0 and "Backup verified" in latest.stdout,
+            "latest_verify_s": round(latest_s, 1), "live_calls": live_calls,
+            "latest_restored_calls": int(latest_calls.group(1).replace(",", "")) if latest_calls else None,
+            "latest_verify_problems": latest.stderr.strip()[-500:] if latest.returncode else ""}
 
 
 def pitr_missed(result: dict[str, object]) -> list[str]:
@@ -615,6 +630,9 @@ def pitr_missed(result: dict[str, object]) -> list[str]:
         problems.append("the live cluster lacks calls it acknowledged")
     if not result["verify_ok"]:
         problems.append(f"siaga backup verify --database failed on the restored copy: {result['verify_problems']}")
+    if not result["latest_verify_ok"] or result["latest_restored_calls"] != result["live_calls"]:
+        problems.append(f"siaga backup verify --pgbackrest: {result['latest_restored_calls']} calls restored of "
+                        f"{result['live_calls']}; {result['latest_verify_problems']}")
     return problems
 
 
@@ -706,7 +724,8 @@ def summary(results: list[dict[str, object]]) -> dict[str, object]:
             rows["kill_edge"] = {"first_call_via_other_edge_s": r["first_call_via_b_s"], "calls_lost": r["calls_lost"]}
         elif r["drill"] == "pitr":
             rows["pitr"] = {"restored_before_target": f"{r['restored_before']}/{r['written_before']}",
-                            "restored_after_target": r["restored_after"], "verified": r["verify_ok"]}
+                            "restored_after_target": r["restored_after"], "verified": r["verify_ok"],
+                            "latest_restored_calls": f"{r['latest_restored_calls']}/{r['live_calls']}"}
     return {"summary": rows}
 
 

@@ -62,15 +62,28 @@ def backup_verify(file: Path | None = typer.Argument(None, help="a backup file (
                   folder: Path | None = typer.Option(None, "--dir", help=DIR_HELP),
                   database: str | None = typer.Option(
                       None, "--database", help="check a database already restored elsewhere instead, e.g. the "
-                      "PostgreSQL copy pgBackRest restored to a point in time (its URL; never the live one)")) -> None:
+                      "PostgreSQL copy pgBackRest restored to a point in time (its URL; never the live one)"),
+                  stanza: str | None = typer.Option(
+                      None, "--pgbackrest", metavar="STANZA", help="PostgreSQL: restore pgBackRest's newest backup "
+                      "of STANZA (and the archived WAL) into a scratch PostgreSQL and check that"),
+                  pgbackrest_config: str | None = typer.Option(
+                      None, "--pgbackrest-config", help="pgBackRest's configuration file (default: its own)"),
+                  target: str | None = typer.Option(
+                      None, "--target", help="with --pgbackrest: restore to this moment, e.g. "
+                      "'2026-12-05 10:00:00+07' (default: to the end of the archived WAL)")) -> None:
     """Restore a backup into a scratch database and check it: schema at this version's head migration, audit
     chain intact. Prints what it restored; exits 1 when the backup cannot be trusted. Run it weekly."""
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
+    if sum(x is not None for x in (file, database, stanza)) > 1:
+        fail("give one of a backup file, --database or --pgbackrest, not both")
+    if target is not None and stanza is None:
+        fail("--target restores to a moment with pgBackRest: give --pgbackrest STANZA too")
+    if stanza is not None:
+        _verify_pgbackrest(stanza, pgbackrest_config, target, head)
+        return
     if database is not None:
-        if file is not None:
-            fail("give a backup file or --database, not both")
         try:
             result = backups.verify_restored(database, head)
         except backups.BackupError as exc:
@@ -95,6 +108,25 @@ def backup_verify(file: Path | None = typer.Argument(None, help="a backup file (
         fail(str(exc))
     out.print(f"Restored {chosen.path.name} (taken {chosen.taken_at:%Y-%m-%d %H:%M:%S} UTC, {chosen.size:,} bytes) "
               "into a scratch database.")
+    _report(result, head)
+
+
+def _verify_pgbackrest(stanza: str, config: str | None, target: str | None, head: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from siaga.db.engine import normalise_url
+
+    configured = get_settings().database_url
+    name = make_url(normalise_url(configured)).database if configured.startswith("postgres") else None
+    try:
+        with backups.pgbackrest_restored(stanza, name or "siaga", config=config, target=target) as restored:
+            result = backups.verify_restored(restored.url, head)
+    except backups.BackupError as exc:
+        fail(str(exc))
+    taken = f"{restored.backup_stopped_at:%Y-%m-%d %H:%M:%S} UTC" if restored.backup_stopped_at else "?"
+    to = f"to {target}" if target else "to the end of the archived WAL"
+    out.print(f"Restored pgBackRest stanza {stanza}: backup {restored.backup_label} (finished {taken}), "
+              f"{to}, into a scratch PostgreSQL {restored.pg_version} (stopped and removed again).")
     _report(result, head)
 
 

@@ -256,3 +256,129 @@ def scheduled_step(engine: Engine, clock: Clock, settings: Settings) -> int:
             return 0
         take(settings.database_url, folder, settings.backup_keep, now)
     return 1
+
+
+# ------------------------------------------------------------------------- PostgreSQL, through pgBackRest
+
+PG_RESTORE_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class PgRestored:
+    """A pgBackRest restore running on a scratch PostgreSQL: its URL (Unix socket, trust, in a private folder)."""
+    url: str
+    backup_label: str
+    backup_stopped_at: datetime | None
+    target: str | None
+    pg_version: str
+
+
+def _pgbackrest(config: str | None, stanza: str, *args: str, timeout: float = PG_RESTORE_TIMEOUT_S) -> str:
+    import subprocess
+
+    if shutil.which("pgbackrest") is None:
+        raise BackupError("pgBackRest is not installed (Debian `pgbackrest`): see docs/deployment.md section 8")
+    cmd = ["pgbackrest", *([f"--config={os.path.abspath(config)}"] if config else []), f"--stanza={stanza}",
+           *args]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd="/", **_as_postgres())
+    if result.returncode != 0:
+        said = (result.stderr or result.stdout).strip().splitlines()
+        raise BackupError(f"pgbackrest {args[-1]} failed: {' '.join(said[:3]) or f'exit {result.returncode}'}")
+    return result.stdout
+
+
+def _as_postgres() -> dict[str, object]:
+    """PostgreSQL and pgBackRest's repository belong to the `postgres` OS user: as root, run them as it."""
+    if os.geteuid() != 0:
+        return {}
+    import pwd
+
+    try:
+        pw = pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise BackupError("running as root needs a `postgres` OS user (Debian's postgresql-common makes it)") from exc
+    return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+
+
+@contextmanager
+def pgbackrest_restored(stanza: str, database: str, *, config: str | None = None,
+                        target: str | None = None) -> Iterator[PgRestored]:
+    """The newest pgBackRest backup of `stanza` with the archived WAL — to its end, or to `target` (a time with
+    its zone) — restored into a private scratch folder and started there as a PostgreSQL that listens on a Unix
+    socket only, archives nothing (its WAL must never reach the repository) and waits for no replica; yielded
+    once it is promoted; stopped and removed afterwards. The live cluster is never touched."""
+    import json
+    import signal
+    import subprocess
+    import time
+
+    info = json.loads(_pgbackrest(config, stanza, "--output=json", "info", timeout=60) or "[]")
+    sets = [b for s in info if s.get("name") == stanza for b in s.get("backup", [])]
+    dbs = [d for s in info if s.get("name") == stanza for d in s.get("db", [])]
+    if not sets or not dbs:
+        raise BackupError(f"pgBackRest has no backup of stanza {stanza!r}: take one (`pgbackrest --stanza={stanza} "
+                          "--type=full backup`)")
+    newest = sets[-1]
+    version = str(dbs[-1].get("version", ""))
+    pg_bin = Path(f"/usr/lib/postgresql/{version}/bin")
+    if not (pg_bin / "postgres").exists():
+        raise BackupError(f"the backup is of PostgreSQL {version}, whose server is not installed here "
+                          f"(Debian `postgresql-{version}`)")
+    stopped = newest.get("timestamp", {}).get("stop")
+    stopped_at = datetime.fromtimestamp(stopped, UTC) if isinstance(stopped, int | float) else None
+    as_pg = _as_postgres()
+    scratch = Path(tempfile.mkdtemp(prefix="siaga-pgrestore-"))
+    data = scratch / "data"
+    proc = None
+    try:
+        data.mkdir(mode=0o700)
+        (scratch / "pg_hba.conf").write_text("local all all trust\n")  # the folder is private (0700)
+        if as_pg:
+            for path in (scratch, data, scratch / "pg_hba.conf"):
+                os.chown(path, as_pg["user"], as_pg["group"])  # type: ignore[arg-type]
+        os.chmod(scratch, 0o700)
+        how = ["--type=time", f"--target={target}", "--target-action=promote"] if target else []
+        _pgbackrest(config, stanza, f"--pg1-path={data}", "--archive-mode=off", *how, "restore")
+        port = 5432  # a Unix socket in the private folder only: no port is taken on the host
+        with open(scratch / "postgres.log", "ab") as log:
+            proc = subprocess.Popen(
+                [str(pg_bin / "postgres"), "-D", str(data), "-p", str(port), "-c", "listen_addresses=",
+                 "-c", f"unix_socket_directories={scratch}", "-c", "archive_mode=off",
+                 "-c", "synchronous_standby_names=", "-c", f"hba_file={scratch / 'pg_hba.conf'}",
+                 "-c", f"ident_file={data / 'pg_ident.conf'}", "-c", "cluster_name=siaga-verify",
+                 "-c", "log_min_messages=warning"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd="/", start_new_session=True,
+                **as_pg)  # type: ignore[arg-type]
+        url = f"postgresql://postgres@/{database}?host={scratch}&port={port}"
+        deadline = time.monotonic() + PG_RESTORE_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                raise BackupError("the restored PostgreSQL stopped: "
+                                  + " ".join((scratch / "postgres.log").read_text(errors="replace").splitlines()[-3:]))
+            if _promoted(scratch, port):
+                break
+            if time.monotonic() > deadline:
+                raise BackupError(f"the restore did not finish replaying WAL within {PG_RESTORE_TIMEOUT_S:.0f} s")
+            time.sleep(0.25)
+        yield PgRestored(url=url, backup_label=str(newest.get("label", "")), backup_stopped_at=stopped_at,
+                         target=target, pg_version=version)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _promoted(socket_dir: Path, port: int) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(host=str(socket_dir), port=port, user="postgres", dbname="postgres",
+                             connect_timeout=2) as conn:
+            return conn.execute("SELECT NOT pg_is_in_recovery()").fetchone()[0] is True  # type: ignore[index]
+    except psycopg.Error:
+        return False
