@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.drill
+# The drills run once, in the module's fixture, which the first test waits for: about 5 minutes on a busy
+# 2-core machine, beyond the suite's 300 s per test. Still bounded: each drill has its own deadlines too.
+pytestmark = [pytest.mark.drill, pytest.mark.timeout(900)]
 
 TOOLS = Path(__file__).resolve().parent.parent.parent / "tools" / "ha"
 
