@@ -338,7 +338,8 @@ def pgbackrest_restored(stanza: str, database: str, *, config: str | None = None
                 os.chown(path, as_pg["user"], as_pg["group"])  # type: ignore[arg-type]
         os.chmod(scratch, 0o700)
         how = ["--type=time", f"--target={target}", "--target-action=promote"] if target else []
-        _pgbackrest(config, stanza, f"--pg1-path={data}", "--archive-mode=off", *how, "restore")
+        # --reset-pg1-host: on the repository host pg1 names a database server; the restore is here, local.
+        _pgbackrest(config, stanza, "--reset-pg1-host", f"--pg1-path={data}", "--archive-mode=off", *how, "restore")
         port = 5432  # a Unix socket in the private folder only: no port is taken on the host
         with open(scratch / "postgres.log", "ab") as log:
             proc = subprocess.Popen(
