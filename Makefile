@@ -38,7 +38,7 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 # The two-node failover cluster (Patroni + etcd + PostgreSQL, on loopback) and its fault drills (docs/deployment.md).
-HA_DEPS := --lib patroni etcd-server pgbackrest 'postgresql-15|postgresql-17'
+HA_DEPS := --lib patroni etcd-server pgbackrest 'postgresql-15|postgresql-17' sip-tester kamailio kamailio-extra-modules kamailio-json-modules
 
 ha-up: install
 	bash tools/system_deps.sh $(HA_DEPS)
@@ -47,9 +47,9 @@ ha-up: install
 ha-down:
 	$(BIN)/python tools/ha/cluster.py down
 
+# The drills run once (tools/ha/drill.py, its JSON lines shown) and tests/drill holds each to its targets.
 drill: install
 	bash tools/system_deps.sh $(HA_DEPS)
-	$(BIN)/python tools/ha/drill.py
 	SIAGA_DRILL=1 $(BIN)/python -m pytest -p no:cacheprovider -q -s tests/drill
 
 lint: install

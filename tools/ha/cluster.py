@@ -6,6 +6,9 @@ on two real servers (plus a third, small etcd member as witness).
     python tools/ha/cluster.py up     [--dir var/ha] [--base-port 15400]
     python tools/ha/cluster.py status [--dir var/ha]
     python tools/ha/cluster.py down   [--dir var/ha] [--wipe]
+    python tools/ha/cluster.py backup [--type full|diff|incr]      (pgBackRest, of the current primary)
+    python tools/ha/cluster.py info                                (pgBackRest's backups and WAL archive)
+    python tools/ha/cluster.py restore --target '2026-12-05 10:00:00+07' [--to restored] [--port P]
 
 `up` waits (bounded) until a leader and a streaming synchronous replica exist, creates the `siaga` role and
 database, writes the URL Siaga connects with to DIR/url and prints it. `down` stops every process it started
@@ -82,6 +85,14 @@ class Layout:
     @property
     def url_file(self) -> Path:
         return self.dir / "url"
+
+    @property
+    def backrest_dir(self) -> Path:
+        """pgBackRest's repository (backups and archived WAL), log and lock folders."""
+        return self.dir / "pgbackrest"
+
+    def backrest_conf(self, node: str) -> Path:
+        return self.node_dir(node) / "pgbackrest.conf"
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -213,9 +224,10 @@ def load_secrets(layout: Layout) -> dict[str, str]:
 
 def patroni_config(*, node: str, host: str, pg_port: int, rest_port: int, data_dir: Path, socket_dir: Path,
                    pgpass: Path, pg_bin: Path, etcd_hosts: str, pw: dict[str, str], networks: list[str],
-                   shared_buffers: str = "32MB") -> str:
+                   shared_buffers: str = "32MB", backrest_conf: Path | None = None) -> str:
     """The Patroni configuration of one node, as YAML text (written by hand to keep the comments a technician
     reads). `networks`: where the other node and the Siaga hosts connect from (pg_hba)."""
+    config = f" --config={backrest_conf}" if backrest_conf else ""
     hba = "".join(f"    - host replication replicator {net} scram-sha-256\n    - host all all {net} scram-sha-256\n"
                   for net in dict.fromkeys(["127.0.0.1/32", *networks]))
     return f"""\
@@ -268,6 +280,11 @@ postgresql:
   use_unix_socket: true
   parameters:
     unix_socket_directories: {socket_dir}
+    archive_mode: "on"        # every WAL segment to pgBackRest's repository: point-in-time restore (section 8)
+    archive_command: pgbackrest{config} --stanza={SCOPE} archive-push %p
+    archive_timeout: 60       # a quiet centre still archives a segment a minute: a restore loses at most that
+  recovery_conf:
+    restore_command: pgbackrest{config} --stanza={SCOPE} archive-get %f "%p"
   pg_hba:
     - local all postgres peer
 {hba}  authentication:
@@ -287,7 +304,45 @@ def loopback_config(layout: Layout, node: str, pw: dict[str, str], pg_bin: Path)
     return patroni_config(node=node, host="127.0.0.1", pg_port=layout.pg_port(node), rest_port=layout.rest_port(node),
                           data_dir=layout.data_dir(node), socket_dir=layout.node_dir(node),
                           pgpass=layout.node_dir(node) / "pgpass", pg_bin=pg_bin,
-                          etcd_hosts=f"127.0.0.1:{layout.etcd_client}", pw=pw, networks=[])
+                          etcd_hosts=f"127.0.0.1:{layout.etcd_client}", pw=pw, networks=[],
+                          backrest_conf=layout.backrest_conf(node))
+
+
+def backrest_config(layout: Layout, node: str) -> str:
+    """pgBackRest's configuration as one node sees it: the repository under the cluster's folder (on real
+    servers it is on a third host: docs/deployment.md section 8) and this node's PostgreSQL as pg1."""
+    b = layout.backrest_dir
+    return f"""\
+# pgBackRest configuration of {node}, written by tools/ha/cluster.py (docs/deployment.md section 8).
+[global]
+repo1-path={b / "repo"}
+repo1-retention-full=2
+log-path={b / "log"}
+lock-path={b / "lock"}
+spool-path={b / "spool"}
+log-level-console=warn
+log-level-file=info
+start-fast=y
+compress-type=lz4
+archive-timeout=60
+
+[{SCOPE}]
+pg1-path={layout.data_dir(node)}
+pg1-port={layout.pg_port(node)}
+pg1-socket-path={layout.node_dir(node)}
+pg1-user=postgres
+"""
+
+
+def pgbackrest(layout: Layout, node: str, *args: str, timeout: float = 300) -> str:
+    """Run pgBackRest with `node`'s configuration, as the postgres OS user when we are root."""
+    _user, kw = run_as()
+    result = subprocess.run(["pgbackrest", f"--config={layout.backrest_conf(node)}", f"--stanza={SCOPE}", *args],
+                            capture_output=True, text=True, timeout=timeout, cwd="/", **kw)  # type: ignore[arg-type]
+    if result.returncode != 0:
+        raise RuntimeError(f"pgbackrest {' '.join(args)} failed ({result.returncode}):\n"
+                           f"{result.stdout}{result.stderr}")
+    return result.stdout
 
 
 def siaga_url(layout: Layout, pw: dict[str, str]) -> str:
@@ -352,6 +407,9 @@ def up(layout: Layout) -> str:
         layout.node_dir(node).mkdir(exist_ok=True)
         layout.config(node).write_text(loopback_config(layout, node, pw, pg_bin))
         os.chmod(layout.config(node), 0o600)
+        layout.backrest_conf(node).write_text(backrest_config(layout, node))
+    for sub in ("repo", "log", "lock", "spool"):
+        (layout.backrest_dir / sub).mkdir(parents=True, exist_ok=True, mode=0o750)
     (layout.dir / "etcd").mkdir(exist_ok=True, mode=0o700)
     os.chmod(layout.dir, 0o700)
     chown_tree(layout.dir)
@@ -382,6 +440,9 @@ def up(layout: Layout) -> str:
         psql(layout, lead, f"CREATE ROLE siaga LOGIN PASSWORD '{pw['siaga']}'")
     if psql(layout, lead, "SELECT 1 FROM pg_database WHERE datname = 'siaga'") != "1":
         psql(layout, lead, "CREATE DATABASE siaga OWNER siaga")
+    # pgBackRest's stanza (idempotent), then `check`: a WAL segment really reaches the repository.
+    pgbackrest(layout, lead, "stanza-create")
+    pgbackrest(layout, lead, "check")
     url = siaga_url(layout, pw)
     layout.url_file.write_text(url + "\n")
     os.chmod(layout.url_file, 0o600)
@@ -423,17 +484,79 @@ def down(layout: Layout, wipe: bool = False) -> None:
     for node in sorted(NODES, key=lambda n: n == lead):
         stop_process(layout, node)
     for node in NODES:  # a postgres that outlived its Patroni (it was killed with -9): fast shutdown
-        pid = postmaster_pid(layout.data_dir(node))
-        if pid:
-            with_suppress_kill(pid, signal.SIGINT)
-            deadline = time.monotonic() + STOP_TIMEOUT_S
-            while alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if alive(pid):
-                with_suppress_kill(pid, signal.SIGKILL)
+        stop_postgres(layout.data_dir(node))
+    for data in layout.dir.glob("restore*/data"):  # scratch servers of `restore`
+        stop_postgres(data)
     stop_process(layout, "etcd")
     if wipe:
         shutil.rmtree(layout.dir)
+
+
+def backup(layout: Layout, kind: str = "full") -> str:
+    """A pgBackRest backup of the current primary (full, diff or incr); returns `pgbackrest info`."""
+    lead = leader(layout)
+    if lead is None:
+        raise RuntimeError("no leader: nothing to back up")
+    pgbackrest(layout, lead, f"--type={kind}", "backup")
+    return pgbackrest(layout, lead, "info")
+
+
+def restore(layout: Layout, target: str, folder: Path, port: int) -> str:
+    """Point-in-time restore: the newest backup taken before `target` (a timestamp with its zone, e.g.
+    '2026-12-05 10:00:00+07') and the archived WAL up to that moment, into `folder`/data (which must not hold
+    a database yet), then a scratch PostgreSQL started on it on 127.0.0.1:`port`, promoted once it reaches the
+    target. The cluster is not touched. Returns the URL Siaga's `siaga` role reaches the restored copy with.
+
+    The scratch server archives nothing (its WAL must never reach the cluster's repository), waits for no
+    synchronous replica, and uses its own pg_hba: the Patroni settings it was restored with point elsewhere."""
+    data = folder / "data"
+    if data.exists() and any(data.iterdir()):
+        raise RuntimeError(f"{data} already holds a database: restore into an empty folder")
+    data.mkdir(parents=True, exist_ok=True)
+    chown_tree(folder)
+    os.chmod(data, 0o700)
+    node = leader(layout) or NODES[0]
+    pgbackrest(layout, node, f"--pg1-path={data}", "--type=time", f"--target={target}",
+               "--target-action=promote", "restore")
+    pg_bin = find_pg_bin()
+    _user, kw = run_as()
+    log = open(folder / "postgres.log", "ab")  # noqa: SIM115 — kept open for the process
+    subprocess.Popen([str(pg_bin / "postgres"), "-D", str(data), "-p", str(port), "-c", "listen_addresses=127.0.0.1",
+                      "-c", f"unix_socket_directories={folder}", "-c", "archive_mode=off",
+                      "-c", "synchronous_standby_names=", "-c", f"hba_file={data / 'pg_hba.conf'}",
+                      "-c", f"ident_file={data / 'pg_ident.conf'}", "-c", "cluster_name=siaga-restored"],
+                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd="/",
+                     start_new_session=True, **kw)  # type: ignore[arg-type]
+    log.close()
+
+    def promoted() -> bool:
+        result = subprocess.run([str(pg_bin / "psql"), "-X", "-At", "-h", str(folder), "-p", str(port), "-U",
+                                 "postgres", "-d", "postgres", "-c", "SELECT pg_is_in_recovery()"],
+                                capture_output=True, text=True, timeout=10, cwd="/", **kw)  # type: ignore[arg-type]
+        return result.returncode == 0 and result.stdout.strip() == "f"
+
+    started = time.monotonic()
+    while not promoted():
+        gone = postmaster_pid(data) is None and time.monotonic() > started + 10
+        if gone or time.monotonic() > started + UP_TIMEOUT_S:
+            raise RuntimeError(f"the restored PostgreSQL did not come up and reach {target}:\n"
+                               + tail(folder / "postgres.log"))
+        time.sleep(0.25)
+    pw = load_secrets(layout)
+    return f"postgresql://siaga:{pw['siaga']}@127.0.0.1:{port}/siaga"
+
+
+def stop_postgres(data: Path) -> None:
+    """Fast shutdown of the PostgreSQL running on `data` (if any), bounded; then SIGKILL."""
+    pid = postmaster_pid(data)
+    if not pid:
+        return
+    with_suppress_kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if alive(pid):
+        with_suppress_kill(pid, signal.SIGKILL)
 
 
 def status(layout: Layout) -> int:
@@ -495,12 +618,17 @@ def layout_from(args: argparse.Namespace) -> Layout:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["up", "down", "status", "config"])
+    parser.add_argument("command", choices=["up", "down", "status", "backup", "info", "restore", "config"])
     parser.add_argument("--dir", default="var/ha", help="the cluster's folder (default var/ha)")
     parser.add_argument("--base-port", type=int, default=None,
                         help="etcd on BASE and BASE+1, PostgreSQL on BASE+10/11, Patroni REST on BASE+20/21 "
                              "(default 15400, or what `up` used)")
     parser.add_argument("--wipe", action="store_true", help="down: also remove the cluster's folder")
+    parser.add_argument("--type", default="full", choices=["full", "diff", "incr"], help="backup: its type")
+    parser.add_argument("--target", help="restore: the moment to restore to, e.g. '2026-12-05 10:00:00+07'")
+    parser.add_argument("--to", default="restored",
+                        help="restore: a folder for the restored copy, under the cluster's (default restored)")
+    parser.add_argument("--port", type=int, default=None, help="restore: its port (default BASE+40)")
     real = parser.add_argument_group("config: the Patroni file of one real server (printed)")
     real.add_argument("--node", help="this server's member name, e.g. siaga-a")
     real.add_argument("--host", help="this server's address, e.g. 10.20.0.11")
@@ -531,6 +659,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "down":
         down(layout, wipe=args.wipe)
+        return 0
+    if args.command == "backup":
+        print(backup(layout, args.type), end="")
+        return 0
+    if args.command == "info":
+        print(pgbackrest(layout, leader(layout) or NODES[0], "info"), end="")
+        return 0
+    if args.command == "restore":
+        if not args.target:
+            parser.error("restore needs --target TIME")
+        name = Path(args.to).name
+        folder = layout.dir / (name if name.startswith("restore") else f"restore-{name}")
+        url = restore(layout, args.target, folder, args.port or layout.base_port + 40)
+        print(f"restored to {args.target} in {folder}; stop it with `tools/ha/cluster.py down`", file=sys.stderr)
+        print(url)
         return 0
     return status(layout)
 

@@ -1,6 +1,7 @@
 """Fault drills against the two-node cluster (tools/ha/cluster.py), automated, bounded in time, loopback only.
 
-    python tools/ha/drill.py [--dir var/ha-drill] [--drills kill_primary,switchover,kill_node,baseline_restart]
+    python tools/ha/drill.py [--dir var/ha-drill] [--drills kill_primary,switchover,kill_node,kill_siaga,pitr,
+                                                        kill_edge,baseline_restart]
 
 Brings the cluster up (wiping DIR first), applies the migrations and the reference data, makes a `telephony`
 user and API token with the `siaga` CLI, and runs two `siaga serve` processes against the libpq multi-host URL.
@@ -13,14 +14,21 @@ the other server when a connection fails) until acknowledged; the fault; and aft
   recorded twice for one call ref (must be 0);
 - first_write_s: from the fault to the first acknowledged write that began after the first failure
   (target <= 30 s); outage_s: from the first failure to that write;
-- errors_500: answers that were 500 or any 5xx but 503 (must be 0; 503 with Retry-After is what a PBX retries).
+- errors_500: answers that were 500 or any 5xx but 503 (must be 0; 503 with Retry-After is what a PBX retries);
+- events_missed / events_duplicated / console_resets: a dispatcher's console (console.py) follows the event
+  stream through the fault, resuming with Last-Event-ID; the ids it got against the ledger's (all must be 0).
 
 Drills: kill_primary (kill -9 the primary's postmaster: Patroni restarts or replaces it), switchover (patronictl
 switchover, planned), kill_node (kill -9 the primary's Patroni and postmaster: a server gone; the replica takes
-the leader key when its lease runs out), baseline_restart (the same load against one plain PostgreSQL, no
-Patroni, its postmaster killed with -9 and started again at once, as systemd's Restart= would).
+the leader key when its lease runs out), kill_siaga (kill -9 of one `siaga serve`: the console resumes on the
+other), pitr (pgBackRest: backup, calls, a noted time, more calls, a point-in-time restore to it on a scratch
+port: the first calls there, the later ones not, `siaga backup verify --database` passing), kill_edge (two
+Kamailio edges, an SBC-like trunk (edges.py); kill -9 of one: new calls arrive through the other),
+baseline_restart (the same load against one plain PostgreSQL, no Patroni, its postmaster killed with -9 and
+started again at once, as systemd's Restart= would).
 
-Prints one JSON line per drill; exits 1 when a target is missed. Tears everything down, always, unless --keep."""
+Prints one JSON line per drill and a summary line; exits 1 when a target is missed. Tears everything down,
+always, unless --keep."""
 
 from __future__ import annotations
 
@@ -41,6 +49,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cluster  # noqa: E402
+import console  # noqa: E402
 import deadline_check  # noqa: E402
 
 ROOT = cluster.ROOT
@@ -161,23 +170,43 @@ class Load:
 class Servers:
     """`siaga serve` processes, each in its own session so teardown ends exactly them."""
 
-    def __init__(self, folder: Path, url: str, ports: list[int]) -> None:
+    def __init__(self, folder: Path, url: str, ports: list[int],
+                 extra_env: dict[int, dict[str, str]] | None = None) -> None:
         self.folder, self.url, self.ports = folder, url, ports
+        self.extra_env = extra_env or {}
         self.procs: list[subprocess.Popen] = []  # type: ignore[type-arg]
 
     def env(self) -> dict[str, str]:
         return dict(os.environ, SIAGA_DATABASE_URL=self.url, SIAGA_SECRET_KEY="drill-" + "k" * 40,
                     SIAGA_DATA_DIR=str(self.folder / "data"), SIAGA_EVENT_POLL_SECONDS="2")
 
+    def _spawn(self, port: int) -> subprocess.Popen:  # type: ignore[type-arg]
+        with open(self.folder / f"serve-{port}.log", "ab") as log:
+            return subprocess.Popen([SIAGA, "serve", "--port", str(port)], cwd=self.folder,
+                                    env={**self.env(), **self.extra_env.get(port, {})},
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        for port in self.ports:
-            log = open(self.folder / f"serve-{port}.log", "ab")  # noqa: SIM115 — kept open for the process
-            self.procs.append(subprocess.Popen([SIAGA, "serve", "--port", str(port)], cwd=self.folder,
-                                               env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-                                               start_new_session=True))
+        self.procs = [self._spawn(port) for port in self.ports]
+        self.wait_ready(self.ports)
+
+    def kill(self, index: int) -> int:
+        """kill -9 one server (its whole session): a node's Siaga gone without a word."""
+        proc = self.procs[index]
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return proc.pid
+
+    def restart(self, index: int) -> None:
+        if self.procs[index].poll() is None:
+            return
+        self.procs[index] = self._spawn(self.ports[index])
+        self.wait_ready([self.ports[index]])
+
+    def wait_ready(self, ports: list[int]) -> None:
         deadline = time.monotonic() + 60
-        for port in self.ports:
+        for port in ports:
             while not ready(port):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"siaga serve on {port} not ready in 60 s:\n"
@@ -200,6 +229,12 @@ class Servers:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self.procs = []
+
+
+def kill_siaga(servers: Servers) -> dict[str, object]:
+    """kill -9 the first `siaga serve` (the one the console follows and half the PBX's events go to)."""
+    pid = servers.kill(0)
+    return {"killed": f"siaga serve {pid} on {servers.ports[0]}"}
 
 
 def ready(port: int) -> bool:
@@ -295,7 +330,8 @@ def measure(name: str, load: Load, t0: float, url: str, prefix: str, servers: Se
         "errors_4xx": sum(1 for s in statuses if 400 <= s < 500),
         "no_answer": statuses.count(0),
         "max_ack_s": round(max((r.acked - r.attempts[0][0] for r in records if r.acked), default=0.0), 2),
-        "servers_ready_after": all(ready(p) for p in servers.ports),
+        "servers_ready_after": all(ready(p) for p, proc in zip(servers.ports, servers.procs, strict=True)
+                                   if proc.poll() is None),
         "server_request_exceptions": servers.tracebacks(),
         **extra,
     }
@@ -307,7 +343,8 @@ def missed(result: dict[str, object]) -> list[str]:
     fw = result.get("first_write_s")
     if fw is None or float(fw) > TARGET_FIRST_WRITE_S:  # type: ignore[arg-type]
         problems.append(f"first write {fw} s (target <= {TARGET_FIRST_WRITE_S:.0f} s)")
-    for key in ("lost", "duplicated", "errors_500"):
+    for key in ("lost", "duplicated", "errors_500", "events_missed", "events_duplicated", "events_unexpected",
+                "console_resets"):
         if result.get(key):
             problems.append(f"{key} = {result[key]}")
     if result.get("unacknowledged"):
@@ -335,9 +372,16 @@ def wait_healthy(layout: cluster.Layout, timeout: float = 120.0) -> None:
 
 
 def run_drill(name: str, fault, layout: cluster.Layout, url: str, token: str, servers: Servers,
-              run_id: str, dispatcher: str | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+              run_id: str, dispatcher: str | None = None,
+              deadline: bool = True) -> dict[str, object]:  # type: ignore[no-untyped-def]
     prefix = f"{run_id}-{name}"
-    planted = deadline_check.plant(url, servers.ports[0], dispatcher) if dispatcher else None
+    planted = deadline_check.plant(url, servers.ports[0], dispatcher) if dispatcher and deadline else None
+    follower = None
+    if dispatcher:  # a dispatcher's console follows the event stream through the fault (from server 0)
+        follower = console.Console(servers.ports, dispatcher, console.head(url))
+        follower.start()
+        if not follower.connected.wait(30):
+            raise RuntimeError(f"{name}: the console could not open its event stream")
     load = Load(servers.ports, token, prefix)
     load.start()
     time.sleep(WARMUP_S)
@@ -355,6 +399,8 @@ def run_drill(name: str, fault, layout: cluster.Layout, url: str, token: str, se
             time.sleep(0.25)
         time.sleep(2)  # a second firing, were there one, would come within a tick or two
         result.update(deadline_check.counted(url, planted))
+    if follower is not None:
+        result.update(console.compare(follower, url))
     return result
 
 
@@ -388,6 +434,206 @@ def switchover(layout: cluster.Layout) -> dict[str, object]:
     if result.returncode != 0:
         raise RuntimeError(f"patronictl switchover failed: {result.stdout}{result.stderr}")
     return {"switched": f"{lead} -> {candidate}"}
+
+
+# ------------------------------------------------------------------------------------- two SIP edges
+
+def callers_recorded(url: str, callers: list[str]) -> dict[str, int]:
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        rows = conn.execute("SELECT caller_number, count(*) FROM call WHERE caller_number = ANY(%s) GROUP BY 1",
+                            (callers,)).fetchall()
+    return {c: int(n) for c, n in rows}
+
+
+def kill_edge(layout: cluster.Layout, url: str, run_id: str, http_ports: list[int]) -> dict[str, object]:
+    """Two Kamailio edges, each bridged by its own `siaga serve`; the trunk (an SBC with both as targets)
+    sends a new call every half second; after a few arrive through edge A, A is killed with -9; new calls
+    must arrive through B. Counted from the database: every call the trunk got its answer for is recorded
+    once (none lost), and the time from the kill to the first call through B."""
+    import edges as sip
+
+    folder = layout.dir / "edges"
+    folder.mkdir(parents=True, exist_ok=True)
+    pair = [sip.Edge("A", folder / "a", sip.free_udp_port(), layout.base_port + 50),
+            sip.Edge("B", folder / "b", sip.free_udp_port(), layout.base_port + 51)]
+    servers = Servers(layout.dir / "app", url, http_ports,
+                      {p: {"SIAGA_TELEPHONY_BRIDGE": "true", "SIAGA_TELEPHONY_EVAPI": e.evapi,
+                           "SIAGA_TELEPHONY_LISTEN": f"udp:127.0.0.1:{e.sip_port}"}
+                       for p, e in zip(http_ports, pair, strict=True)})
+    trunk = sip.Trunk(pair, folder, f"+62819{run_id[1:]}")
+    try:
+        for edge in pair:
+            edge.directory.mkdir(parents=True, exist_ok=True)
+            edge.start()
+        servers.start()
+        # Each bridge is connected: a call placed on each edge is recorded (bounded).
+        probes = {e.name: f"+62818{run_id[1:]}{i}" for i, e in enumerate(pair)}
+        for edge in pair:
+            until = time.monotonic() + 60
+            while not callers_recorded(url, [probes[edge.name]]):
+                if time.monotonic() > until:
+                    raise RuntimeError(f"kill_edge: a call through edge {edge.name} was never recorded")
+                trunk._sipp(edge, probes[edge.name])
+                time.sleep(0.5)
+        trunk.start()
+        until = time.monotonic() + 60
+        while sum(1 for c in trunk.snapshot() if c.answered_by == "A") < 4 and time.monotonic() < until:
+            time.sleep(0.1)
+        t0 = time.monotonic()
+        killed = pair[0].kill()
+        until = time.monotonic() + 60
+        while time.monotonic() < until and sum(1 for c in trunk.snapshot() if c.sent_at > t0
+                                                and c.answered_by == "B") < 8:
+            time.sleep(0.1)
+        trunk.stop()
+        calls = trunk.snapshot()
+        callers = [c.caller for c in calls]
+        until = time.monotonic() + 30  # the bridge records a call before the edge answers it; a moment's grace
+        recorded = callers_recorded(url, callers)
+        while time.monotonic() < until and any(c.answered_by and c.caller not in recorded for c in calls):
+            time.sleep(0.25)
+            recorded = callers_recorded(url, callers)
+        after = [c for c in calls if c.sent_at >= t0]
+        first_b = min((c.done_at for c in after if c.answered_by == "B" and c.done_at), default=None)
+        return {
+            "drill": "kill_edge", "killed": f"edge A (kamailio {killed})",
+            "calls_sent": len(calls), "calls_answered": sum(1 for c in calls if c.answered_by),
+            "calls_via_a": sum(1 for c in calls if c.answered_by == "A"),
+            "calls_via_b_after_kill": sum(1 for c in after if c.answered_by == "B"),
+            "calls_unanswered": sum(1 for c in calls if not c.answered_by),
+            "calls_retried_on_b": sum(1 for c in calls if len(c.tries) > 1 and c.answered_by == "B"),
+            "calls_lost": sum(1 for c in calls if c.answered_by and not recorded.get(c.caller)),
+            "calls_recorded_twice": sum(1 for c in calls if recorded.get(c.caller, 0) > 1),
+            "first_call_via_b_s": round(first_b - t0, 2) if first_b else None,
+            "server_request_exceptions": servers.tracebacks(),
+        }
+    finally:
+        trunk.stopping.set()
+        servers.stop()
+        for edge in pair:
+            edge.stop()
+
+
+def edge_missed(result: dict[str, object]) -> list[str]:
+    problems = []
+    if not result["calls_via_b_after_kill"]:
+        problems.append("no new call arrived through the other edge")
+    for key in ("calls_lost", "calls_recorded_twice", "calls_unanswered"):
+        if result[key]:
+            problems.append(f"{key} = {result[key]}")
+    return problems
+
+
+# ------------------------------------------------------------------------------ point-in-time restore
+
+PITR_BATCH = 20
+
+
+def post_batch(port: int, token: str, prefix: str, count: int) -> list[str]:
+    """`count` calls offered through the API, each acknowledged (retried within GIVE_UP_S), in order."""
+    ids = []
+    for n in range(count):
+        body = {"event_id": f"{prefix}-{n:04d}", "call_ref": f"{prefix}-call-{n:04d}", "type": "offered",
+                "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "caller_number": f"0813{n:08d}"}
+        give_up = time.monotonic() + GIVE_UP_S
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
+            try:
+                conn.request("POST", "/api/v1/call-events", json.dumps(body).encode(),
+                             {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+                resp = conn.getresponse()
+                resp.read()
+                if 200 <= resp.status < 300:
+                    break
+            except (OSError, http.client.HTTPException):
+                pass
+            finally:
+                conn.close()
+            if time.monotonic() > give_up:
+                raise RuntimeError(f"pitr: {body['event_id']} not acknowledged in {GIVE_UP_S:.0f} s")
+            time.sleep(0.5)
+        ids.append(body["event_id"])
+    return ids
+
+
+def pitr(layout: cluster.Layout, url: str, token: str, servers: Servers, run_id: str) -> dict[str, object]:
+    """A base backup with pgBackRest; calls written (batch A); the time noted; more calls (batch B); the WAL
+    archived; then a point-in-time restore to the noted time into a scratch data folder and port, started,
+    and checked: every call of A is there, none of B, and `siaga backup verify --database` passes on it
+    (schema at head, audit chain intact). The cluster itself is not touched."""
+    import psycopg
+
+    prefix = f"{run_id}-pitr"
+    started = time.monotonic()
+    cluster.backup(layout, "full")
+    backup_s = time.monotonic() - started
+    before = post_batch(servers.ports[0], token, f"{prefix}-a", PITR_BATCH)
+    time.sleep(0.5)  # the target falls strictly between A's commits and B's
+    target = datetime.now(UTC)
+    time.sleep(0.5)
+    after = post_batch(servers.ports[1], token, f"{prefix}-b", PITR_BATCH)
+    lead = cluster.leader(layout)
+    assert lead, "no leader"
+    cluster.pgbackrest(layout, lead, "check")  # switches the WAL segment and waits until it is archived
+    folder = layout.dir / "restore-pitr"
+    started = time.monotonic()
+    restored_url = cluster.restore(layout, target.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "+00", folder,
+                                   layout.base_port + 40)
+    restore_s = time.monotonic() - started
+    try:
+        counts = {}
+        for name, db_url in (("restored", restored_url), ("live", url)):
+            with psycopg.connect(db_url, connect_timeout=10) as conn:
+                for batch, ids in (("a", before), ("b", after)):
+                    counts[f"{name}_{batch}"] = conn.execute(
+                        "SELECT count(*) FROM call_event WHERE event_id = ANY(%s)", (ids,)).fetchone()[0]
+        env = dict(os.environ, SIAGA_DATABASE_URL=restored_url, COLUMNS="200", NO_COLOR="1")
+        checked = subprocess.run([SIAGA, "backup", "verify", "--database", restored_url], cwd=layout.dir,
+                                 env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        cluster.stop_postgres(folder / "data")
+    # `siaga backup verify --pgbackrest`: Siaga's own weekly check restores the newest backup and all archived
+    # WAL into a scratch PostgreSQL of its own: it must hold every call the live cluster has.
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        live_calls = conn.execute("SELECT count(*) FROM call").fetchone()[0]
+    env = dict(os.environ, SIAGA_DATABASE_URL=url, COLUMNS="200", NO_COLOR="1")
+    started = time.monotonic()
+    latest = subprocess.run([SIAGA, "backup", "verify", "--pgbackrest", cluster.SCOPE, "--pgbackrest-config",
+                             str(layout.backrest_conf(lead))], cwd=layout.dir, env=env, capture_output=True,
+                            text=True, timeout=600)
+    latest_s = time.monotonic() - started
+    latest_calls = re.search(r"Rows: call ([\d,]+)", latest.stdout)
+    rows = re.search(r"Rows: (.*)\n", checked.stdout)
+    return {"drill": "pitr", "target": target.isoformat(), "backup_s": round(backup_s, 1),
+            "restore_s": round(restore_s, 1), "written_before": len(before), "written_after": len(after),
+            "restored_before": counts["restored_a"], "restored_after": counts["restored_b"],
+            "live_before": counts["live_a"], "live_after": counts["live_b"],
+            "verify_ok": checked.returncode == 0 and "Backup verified" in checked.stdout,
+            "verify_rows": rows.group(1).strip() if rows else None,
+            "verify_problems": checked.stderr.strip()[-500:] if checked.returncode else "",
+            "latest_verify_ok": latest.returncode == 0 and "Backup verified" in latest.stdout,
+            "latest_verify_s": round(latest_s, 1), "live_calls": live_calls,
+            "latest_restored_calls": int(latest_calls.group(1).replace(",", "")) if latest_calls else None,
+            "latest_verify_problems": latest.stderr.strip()[-500:] if latest.returncode else ""}
+
+
+def pitr_missed(result: dict[str, object]) -> list[str]:
+    problems = []
+    if result["restored_before"] != result["written_before"]:
+        problems.append(f"{result['restored_before']} of {result['written_before']} calls written before the "
+                        "target restored")
+    if result["restored_after"] != 0:
+        problems.append(f"{result['restored_after']} calls written after the target restored")
+    if result["live_before"] != result["written_before"] or result["live_after"] != result["written_after"]:
+        problems.append("the live cluster lacks calls it acknowledged")
+    if not result["verify_ok"]:
+        problems.append(f"siaga backup verify --database failed on the restored copy: {result['verify_problems']}")
+    if not result["latest_verify_ok"] or result["latest_restored_calls"] != result["live_calls"]:
+        problems.append(f"siaga backup verify --pgbackrest: {result['latest_restored_calls']} calls restored of "
+                        f"{result['live_calls']}; {result['latest_verify_problems']}")
+    return problems
 
 
 # ----------------------------------------------------------------------------------- the plain baseline
@@ -462,7 +708,28 @@ class SinglePostgres:
 
 # ------------------------------------------------------------------------------------------------ main
 
-ALL = ["kill_primary", "switchover", "kill_node", "baseline_restart"]
+def summary(results: list[dict[str, object]]) -> dict[str, object]:
+    """One line for the issue's benchmark: per fault, the time to the first write, records lost and events a
+    console missed, beside the single PostgreSQL's plain restart measured in the same run."""
+    base = next((r for r in results if r["drill"] == "baseline_restart"), None)
+    rows: dict[str, object] = {}
+    for r in results:
+        if "first_write_s" in r:
+            rows[str(r["drill"])] = {"first_write_s": r["first_write_s"], "outage_s": r["outage_s"],
+                                     "records_lost": r["lost"], "records_duplicated": r["duplicated"],
+                                     "events_missed": r.get("events_missed"),
+                                     "vs_baseline": round(float(r["first_write_s"]) / float(base["first_write_s"]), 2)
+                                     if base and base["first_write_s"] and r["first_write_s"] is not None else None}
+        elif r["drill"] == "kill_edge":
+            rows["kill_edge"] = {"first_call_via_other_edge_s": r["first_call_via_b_s"], "calls_lost": r["calls_lost"]}
+        elif r["drill"] == "pitr":
+            rows["pitr"] = {"restored_before_target": f"{r['restored_before']}/{r['written_before']}",
+                            "restored_after_target": r["restored_after"], "verified": r["verify_ok"],
+                            "latest_restored_calls": f"{r['latest_restored_calls']}/{r['live_calls']}"}
+    return {"summary": rows}
+
+
+ALL = ["kill_primary", "switchover", "kill_node", "kill_siaga", "pitr", "kill_edge", "baseline_restart"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -498,10 +765,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# cluster and two siaga serve processes ready in {time.monotonic() - started:.0f} s",
                   file=sys.stderr, flush=True)
             faults = {"kill_primary": lambda: kill_primary(layout), "switchover": lambda: switchover(layout),
-                      "kill_node": lambda: kill_node(layout)}
+                      "kill_node": lambda: kill_node(layout), "kill_siaga": lambda: kill_siaga(servers)}
             for name in ha_drills:
                 wait_healthy(layout)
+                if name in ("pitr", "kill_edge"):
+                    if name == "pitr":
+                        result = pitr(layout, url, token, servers, run_id)
+                    else:
+                        result = kill_edge(layout, url, run_id, [args.http_port + 4, args.http_port + 5])
+                    results.append(result)
+                    print(json.dumps(result), flush=True)
+                    failed += [f"{name}: {p}" for p in (pitr_missed if name == "pitr" else edge_missed)(result)]
+                    continue
                 result = run_drill(name, faults[name], layout, url, token, servers, run_id, dispatcher)
+                if name == "kill_siaga":  # systemd's Restart= brings it back; the next drill has both again
+                    servers.restart(0)
+                    result["restarted"] = True
                 if name == "kill_node":  # the killed server comes back: it rejoins as a replica (pg_rewind)
                     lead = cluster.leader(layout)
                     for node in cluster.NODES:
@@ -519,10 +798,11 @@ def main(argv: list[str] | None = None) -> int:
         if "baseline_restart" in drills:
             single = SinglePostgres(layout.dir / "single", args.base_port + 30)
             url = single.init()
-            token, _dispatcher = prepare_database(url, layout.dir / "single-app")
+            token, dispatcher = prepare_database(url, layout.dir / "single-app")
             servers = Servers(layout.dir / "single-app", url, [args.http_port + 2, args.http_port + 3])
             servers.start()
-            result = run_drill("baseline_restart", single.kill_and_restart, layout, url, token, servers, run_id)
+            result = run_drill("baseline_restart", single.kill_and_restart, layout, url, token, servers, run_id,
+                               dispatcher, deadline=False)
             results.append(result)
             print(json.dumps(result), flush=True)
             failed += [f"baseline_restart: {p}" for p in missed(result)]
@@ -533,6 +813,8 @@ def main(argv: list[str] | None = None) -> int:
             single.stop()
         if not args.keep:
             cluster.down(layout)
+    if results:
+        print(json.dumps(summary(results)), flush=True)
     for problem in failed:
         print(f"TARGET MISSED: {problem}", file=sys.stderr)
     return 1 if failed else 0

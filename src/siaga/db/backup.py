@@ -10,7 +10,8 @@ migration this code expects and that the audit chain is intact, and says what it
 the newest entry in the ledger and the rows per table). A regency runs it weekly (`siaga backup verify`).
 
 PostgreSQL is backed up with pgBackRest (continuous WAL archiving, base backups, point-in-time restore),
-not by Siaga: a copy from one process cannot give a point in time between two backups."""
+not by Siaga: a copy from one process cannot give a point in time between two backups. `verify_restored`
+runs the same checks on a copy pgBackRest restored (`siaga backup verify --database URL`)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from siaga.core.audit import verify_chain
 from siaga.core.clock import Clock
-from siaga.db.engine import open_session
+from siaga.db.engine import make_engine, open_session
 from siaga.settings import Settings
 
 PREFIX = "siaga-"
@@ -157,21 +158,63 @@ def verify(backup: Backup, head_revision: str) -> Verified:
             with engine.connect() as conn:
                 if conn.exec_driver_sql("PRAGMA integrity_check").scalar() != "ok":
                     raise BackupError(f"{backup.path.name} is damaged (SQLite integrity check failed)")
-            tables = set(inspect(engine).get_table_names())
-            if "alembic_version" not in tables or "audit_log" not in tables:
-                raise BackupError(f"{backup.path.name} is not a Siaga database")
-            with open_session(engine, write=False) as db:
-                revision = db.scalar(text("SELECT version_num FROM alembic_version")) or ""
-                chain = verify_chain(db)
-                newest = db.scalar(text("SELECT max(at) FROM audit_log"))
-                counts = {name: db.scalar(text(f'SELECT count(*) FROM "{name}"')) or 0
-                          for name in sorted(tables) if name != "alembic_version"}
+            return _check(engine, backup, head_revision, backup.path.name)
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{backup.path.name} is not a readable SQLite database: {exc}") from exc
+    except BackupError:
+        raise
     except Exception as exc:
         if "file is not a database" in str(exc) or "malformed" in str(exc):
             raise BackupError(f"{backup.path.name} is not a readable SQLite database") from exc
         raise
+
+
+def verify_restored(database_url: str, head_revision: str) -> Verified:
+    """The same checks on a database already restored elsewhere — a PostgreSQL copy pgBackRest restored to a
+    point in time on a scratch port (docs/operations.md), or a SQLite file: never the live database (the
+    checks only read, but a restore is checked where it was restored)."""
+    if database_url.startswith("sqlite"):
+        path = sqlite_path(database_url)
+        if not path.is_file():
+            raise BackupError(f"{path} does not exist")
+        with tempfile.TemporaryDirectory(prefix="siaga-verify-") as tmp:  # with its -wal, as SQLite reads it
+            copy = Path(tmp) / path.name
+            src, dst = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30), sqlite3.connect(copy)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                dst.close()
+                src.close()
+            result = verify(Backup(path=copy, taken_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                                   size=path.stat().st_size), head_revision)
+        result.backup = Backup(path=path, taken_at=result.backup.taken_at, size=result.backup.size)
+        return result
+    engine = make_engine(database_url, pool_size=1)
+    label = f"{engine.url.host or 'localhost'}:{engine.url.port or 5432}/{engine.url.database}"
+    try:
+        with engine.connect() as conn:
+            size = int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar() or 0) \
+                if engine.dialect.name == "postgresql" else 0
+        return _check(engine, Backup(path=Path(label), taken_at=datetime.now(UTC), size=size), head_revision, label)
+    except BackupError:
+        raise
+    except Exception as exc:
+        raise BackupError(f"cannot read the restored database {label}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        engine.dispose()
+
+
+def _check(engine: Engine, backup: Backup, head_revision: str, label: str) -> Verified:
+    tables = set(inspect(engine).get_table_names())
+    if "alembic_version" not in tables or "audit_log" not in tables:
+        raise BackupError(f"{label} is not a Siaga database")
+    with open_session(engine, write=False) as db:
+        revision = db.scalar(text("SELECT version_num FROM alembic_version")) or ""
+        chain = verify_chain(db)
+        newest = db.scalar(text("SELECT max(at) FROM audit_log"))
+        counts = {name: db.scalar(text(f'SELECT count(*) FROM "{name}"')) or 0
+                  for name in sorted(tables) if name != "alembic_version"}
     return Verified(backup=backup, schema_revision=revision, head_revision=head_revision,
                     audit_entries=chain.entries, audit_intact=chain.ok, audit_problem="; ".join(chain.problems[:3]),
                     newest_entry_at=_as_utc(newest), counts=counts)
@@ -213,3 +256,130 @@ def scheduled_step(engine: Engine, clock: Clock, settings: Settings) -> int:
             return 0
         take(settings.database_url, folder, settings.backup_keep, now)
     return 1
+
+
+# ------------------------------------------------------------------------- PostgreSQL, through pgBackRest
+
+PG_RESTORE_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class PgRestored:
+    """A pgBackRest restore running on a scratch PostgreSQL: its URL (Unix socket, trust, in a private folder)."""
+    url: str
+    backup_label: str
+    backup_stopped_at: datetime | None
+    target: str | None
+    pg_version: str
+
+
+def _pgbackrest(config: str | None, stanza: str, *args: str, timeout: float = PG_RESTORE_TIMEOUT_S) -> str:
+    import subprocess
+
+    if shutil.which("pgbackrest") is None:
+        raise BackupError("pgBackRest is not installed (Debian `pgbackrest`): see docs/deployment.md section 8")
+    cmd = ["pgbackrest", *([f"--config={os.path.abspath(config)}"] if config else []), f"--stanza={stanza}",
+           *args]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd="/", **_as_postgres())
+    if result.returncode != 0:
+        said = (result.stderr or result.stdout).strip().splitlines()
+        raise BackupError(f"pgbackrest {args[-1]} failed: {' '.join(said[:3]) or f'exit {result.returncode}'}")
+    return result.stdout
+
+
+def _as_postgres() -> dict[str, object]:
+    """PostgreSQL and pgBackRest's repository belong to the `postgres` OS user: as root, run them as it."""
+    if os.geteuid() != 0:
+        return {}
+    import pwd
+
+    try:
+        pw = pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise BackupError("running as root needs a `postgres` OS user (Debian's postgresql-common makes it)") from exc
+    return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+
+
+@contextmanager
+def pgbackrest_restored(stanza: str, database: str, *, config: str | None = None,
+                        target: str | None = None) -> Iterator[PgRestored]:
+    """The newest pgBackRest backup of `stanza` with the archived WAL — to its end, or to `target` (a time with
+    its zone) — restored into a private scratch folder and started there as a PostgreSQL that listens on a Unix
+    socket only, archives nothing (its WAL must never reach the repository) and waits for no replica; yielded
+    once it is promoted; stopped and removed afterwards. The live cluster is never touched."""
+    import json
+    import signal
+    import subprocess
+    import time
+
+    info = json.loads(_pgbackrest(config, stanza, "--output=json", "info", timeout=60) or "[]")
+    sets = [b for s in info if s.get("name") == stanza for b in s.get("backup", [])]
+    dbs = [d for s in info if s.get("name") == stanza for d in s.get("db", [])]
+    if not sets or not dbs:
+        raise BackupError(f"pgBackRest has no backup of stanza {stanza!r}: take one (`pgbackrest --stanza={stanza} "
+                          "--type=full backup`)")
+    newest = sets[-1]
+    version = str(dbs[-1].get("version", ""))
+    pg_bin = Path(f"/usr/lib/postgresql/{version}/bin")
+    if not (pg_bin / "postgres").exists():
+        raise BackupError(f"the backup is of PostgreSQL {version}, whose server is not installed here "
+                          f"(Debian `postgresql-{version}`)")
+    stopped = newest.get("timestamp", {}).get("stop")
+    stopped_at = datetime.fromtimestamp(stopped, UTC) if isinstance(stopped, int | float) else None
+    as_pg = _as_postgres()
+    scratch = Path(tempfile.mkdtemp(prefix="siaga-pgrestore-"))
+    data = scratch / "data"
+    proc = None
+    try:
+        data.mkdir(mode=0o700)
+        (scratch / "pg_hba.conf").write_text("local all all trust\n")  # the folder is private (0700)
+        if as_pg:
+            for path in (scratch, data, scratch / "pg_hba.conf"):
+                os.chown(path, as_pg["user"], as_pg["group"])  # type: ignore[arg-type]
+        os.chmod(scratch, 0o700)
+        how = ["--type=time", f"--target={target}", "--target-action=promote"] if target else []
+        # --reset-pg1-host: on the repository host pg1 names a database server; the restore is here, local.
+        _pgbackrest(config, stanza, "--reset-pg1-host", f"--pg1-path={data}", "--archive-mode=off", *how, "restore")
+        port = 5432  # a Unix socket in the private folder only: no port is taken on the host
+        with open(scratch / "postgres.log", "ab") as log:
+            proc = subprocess.Popen(
+                [str(pg_bin / "postgres"), "-D", str(data), "-p", str(port), "-c", "listen_addresses=",
+                 "-c", f"unix_socket_directories={scratch}", "-c", "archive_mode=off",
+                 "-c", "synchronous_standby_names=", "-c", f"hba_file={scratch / 'pg_hba.conf'}",
+                 "-c", f"ident_file={data / 'pg_ident.conf'}", "-c", "cluster_name=siaga-verify",
+                 "-c", "log_min_messages=warning"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd="/", start_new_session=True,
+                **as_pg)  # type: ignore[arg-type]
+        url = f"postgresql://postgres@/{database}?host={scratch}&port={port}"
+        deadline = time.monotonic() + PG_RESTORE_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                raise BackupError("the restored PostgreSQL stopped: "
+                                  + " ".join((scratch / "postgres.log").read_text(errors="replace").splitlines()[-3:]))
+            if _promoted(scratch, port):
+                break
+            if time.monotonic() > deadline:
+                raise BackupError(f"the restore did not finish replaying WAL within {PG_RESTORE_TIMEOUT_S:.0f} s")
+            time.sleep(0.25)
+        yield PgRestored(url=url, backup_label=str(newest.get("label", "")), backup_stopped_at=stopped_at,
+                         target=target, pg_version=version)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _promoted(socket_dir: Path, port: int) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(host=str(socket_dir), port=port, user="postgres", dbname="postgres",
+                             connect_timeout=2) as conn:
+            return conn.execute("SELECT NOT pg_is_in_recovery()").fetchone()[0] is True  # type: ignore[index]
+    except psycopg.Error:
+        return False
