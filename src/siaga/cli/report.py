@@ -19,7 +19,7 @@ from siaga.cli import app, err, fail, out
 
 FORMATS = ("pdf", "xlsx", "html", "json", "csv")
 STEP_LABELS = {"calls": "Calls: counts and answer times", "incidents": "Incidents and NFPA processing",
-               "agencies": "Agency stage times", "labels": "Names", "done": "Figures ready"}
+               "agencies": "Agency stage times", "quality": "Quality review", "labels": "Names", "done": "Figures ready"}
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -100,6 +100,7 @@ def report(period_from: str = typer.Option(None, "--from", help="first day YYYY-
     from siaga.core.clock import site_zone
     from siaga.db.engine import engine_for
     from siaga.domains.kpi.service import PeriodError, make_period
+    from siaga.domains.quality.sampling import SampleRule
     from siaga.settings import get_settings
 
     if fmt not in FORMATS:
@@ -179,7 +180,8 @@ def _period_report(engine, period, fmt: str, lang: str, include_simulated: bool)
         try:
             with session.begin():
                 built = report_period.build(session, period, lang, progress=step,
-                                            include_simulated=include_simulated)
+                                            include_simulated=include_simulated,
+                                            sample_rule=SampleRule.of(settings))
         finally:
             session.close()
         bar.update(task, description=f"Writing {fmt.upper()}")
