@@ -19,7 +19,8 @@ from siaga.cli import app, err, fail, out
 
 FORMATS = ("pdf", "xlsx", "html", "json", "csv")
 STEP_LABELS = {"calls": "Calls: counts and answer times", "incidents": "Incidents and NFPA processing",
-               "agencies": "Agency stage times", "quality": "Quality review", "labels": "Names", "done": "Figures ready"}
+               "agencies": "Agency stage times", "quality": "Quality review", "labels": "Names",
+               "done": "Figures ready"}
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -100,7 +101,6 @@ def report(period_from: str = typer.Option(None, "--from", help="first day YYYY-
     from siaga.core.clock import site_zone
     from siaga.db.engine import engine_for
     from siaga.domains.kpi.service import PeriodError, make_period
-    from siaga.domains.quality.sampling import SampleRule
     from siaga.settings import get_settings
 
     if fmt not in FORMATS:
@@ -134,7 +134,7 @@ def report(period_from: str = typer.Option(None, "--from", help="first day YYYY-
         if kind == "monitoring":
             data, simulated = _monitoring(engine, period, fmt, include_simulated)
         else:
-            data, simulated = _period_report(engine, period, fmt, lang, include_simulated)
+            data, simulated = _period_report(engine, period, fmt, lang, include_simulated, settings)
     except PdfUnavailable as exc:
         fail(str(exc))
     except (OperationalError, ProgrammingError) as exc:
@@ -165,8 +165,10 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=err, transient=False)
 
 
-def _period_report(engine, period, fmt: str, lang: str, include_simulated: bool):  # type: ignore[no-untyped-def]
+def _period_report(engine, period, fmt: str, lang: str, include_simulated: bool,  # type: ignore[no-untyped-def]
+                   settings):
     from siaga.db.engine import open_session
+    from siaga.domains.quality.sampling import SampleRule
     from siaga.domains.reports import period as report_period
     from siaga.domains.reports import render
 

@@ -18,9 +18,9 @@ from siaga.domains.agencies.models import UNIT_STATUSES, Agency, Station
 from siaga.domains.callers.actions import load_policy
 from siaga.domains.incidents.models import Category
 from siaga.domains.incidents.questions import load_questions
+from siaga.domains.quality.actions import load_checklist
 from siaga.domains.regions.actions import load_shipped_boundaries
 from siaga.domains.regions.models import Landmark, Region
-from siaga.domains.quality.actions import load_checklist
 from siaga.domains.response.seed import load_plan
 from siaga.domains.roads.actions import load_demo_network
 from siaga.domains.units.actions import announce_unit
