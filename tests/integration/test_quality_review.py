@@ -188,3 +188,27 @@ def test_the_period_report_carries_the_qa_figures(api, engine):
     assert ops["Test sup"]["sampled"] == 1 and ops["Test sup"]["mean_score"] == 100.0
     html = api("sup").get(f"/api/v1/reports/period?from={day}&to={end}&format=html&lang=id").text
     assert "Tinjauan mutu" in html and "Salam &amp; identitas" in html
+
+
+def test_the_pages_follow_the_same_rules(app, api, engine):
+    from tests.integration.test_web_pages import browser_for
+
+    _a, b, c, d, _e, _f = _sample(engine)
+    assert api("sup").put(f"/api/v1/qa/reviews/{b}", json={"results": ALL_PASS, "comment": "Rapi"}).status_code == 200
+    sup = browser_for(app, "sup")
+    queue = sup.get("/qa")
+    assert queue.status_code == 200 and "Tinjauan mutu" in queue.text
+    assert f'id="qa-call-{c}"' in queue.text and f'id="qa-call-{d}"' in queue.text
+    assert f'id="qa-call-{b}"' not in queue.text
+    assert "Jawab lama" in queue.text and "Diam" in queue.text
+    page = sup.get(f"/qa/call/{b}")
+    assert page.status_code == 200 and 'data-version="1"' in page.text and "Rapi" in page.text
+    assert sup.get("/qa/call/999999").status_code == 404 and sup.get("/qa/call/abc").status_code == 404
+    mine = browser_for(app, "ct").get("/feedback")
+    assert mine.status_code == 200 and f'id="feedback-{b}"' in mine.text and "Rapi" in mine.text
+    assert browser_for(app, "admin").get("/qa-checklist").status_code == 200
+    for user, path in (("damkar", "/qa"), ("damkar", "/feedback"), ("damkar", f"/qa/call/{b}"), ("ct", "/qa"),
+                       ("disp", "/qa"), ("sup", "/qa-checklist"), ("sup", "/feedback"), ("admin", "/qa")):
+        r = browser_for(app, user).get(path)
+        assert r.status_code == 403, (user, path, r.status_code)
+        assert "Rapi" not in r.text

@@ -52,6 +52,7 @@ from siaga.domains.quality.sampling import SampleRule, answer_seconds, sample_re
 from siaga.domains.regions import service as regions_service
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import served_regency
+from siaga.domains.reports import fmt as report_fmt
 from siaga.domains.users import actions as user_actions
 from siaga.domains.users import schemas as user_schemas
 from siaga.domains.users.models import User, UserTotp
@@ -530,7 +531,7 @@ def users_totp_reset_form(user_id: PathId, request: Request, csrf_token: str = F
 # call-taker's feedback. The pages read through the quality service; every change goes through /api/v1/qa.
 
 def _qa_words(lang: str) -> dict[str, Any]:
-    return {"status": _status_words(lang)}
+    return {"status": _status_words(lang), "pct": lambda value: report_fmt.percent(value, lang)}
 
 
 @router.get("/qa", response_class=HTMLResponse)
