@@ -212,3 +212,49 @@ def test_the_pages_follow_the_same_rules(app, api, engine):
         r = browser_for(app, user).get(path)
         assert r.status_code == 403, (user, path, r.status_code)
         assert "Rapi" not in r.text
+
+
+def test_the_database_draws_the_sample_as_python_does(engine):
+    """The queue and the report let the database apply the rule: its integer arithmetic must give Python's
+    draw for every id, the largest ones too (a product over 2^63 would overflow, or turn into a float on
+    SQLite)."""
+    import random
+
+    from sqlalchemy import BigInteger, literal
+
+    from siaga.domains.quality.sampling import P, draw, draw_sql
+
+    rng = random.Random(17)
+    ids = [*range(1, 120), P - 1, P, P + 1, 2 * P - 1, 2**31, 2**32 + 5, 2**53 - 1,
+           *(rng.randrange(1, 2**53) for _ in range(200))]
+    with unit_of_work(engine) as db:
+        got = list(db.execute(select(*[draw_sql(literal(i, BigInteger)) for i in ids])).one())
+    assert got == [draw(i) for i in ids]
+
+
+def test_the_queue_and_the_report_agree_with_the_rule_call_by_call(api, app, engine, settings):
+    """400 calls of random outcomes and answer times (some exactly on the threshold): the calls the database
+    puts in the queue and counts in the report are those sample_reasons names, for a 20 % share."""
+    import random
+
+    from siaga.domains.quality.sampling import sample_reasons
+
+    rng = random.Random(5)
+    specs = []
+    for n in range(400):
+        answer = rng.choice([3, 19.999, 20, 20.001, 45, rng.uniform(0, 40)])
+        outcome = rng.choice(["emergency", "emergency", "information", "prank", "ghost", "wrong_number", "test"])
+        specs.append((20_000 + n * 7, 600 - n, answer, outcome, rng.choice(["ct", "sup"]), "ended"))
+    _calls(engine, specs)
+    rule = SampleRule(20.0, 20.0)
+    expected = [s[0] for s in specs if sample_reasons(s[0], s[3], round(float(s[2]), 3), rule)]
+    assert 100 < len(expected) < 300
+    app.state.settings = settings.model_copy(update={"qa_sample_percent": 20.0, "qa_long_answer_seconds": 20.0})
+    queue = api("sup").get("/api/v1/qa/queue").json()
+    assert [q["call_id"] for q in queue] == expected
+    assert all(q["reasons"] == sample_reasons(q["call_id"], q["outcome"], round(float(
+        next(s[2] for s in specs if s[0] == q["call_id"])), 3), rule) for q in queue)
+    day = (START - timedelta(days=1)).date().isoformat()
+    end = (START + timedelta(days=1)).date().isoformat()
+    report = api("sup").get(f"/api/v1/reports/period?from={day}&to={end}&format=json").json()
+    assert report["qa"]["sample_size"] == len(expected)

@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from siaga.domains.calls.marks import real_call
 from siaga.domains.calls.models import Call
 from siaga.domains.incidents.models import Incident
+from siaga.domains.kpi.sql import seconds_between
 from siaga.domains.quality.models import QaChecklistItem, QaReview
-from siaga.domains.quality.sampling import SampleRule, answer_seconds, sample_reasons
+from siaga.domains.quality.sampling import SampleRule, answer_seconds, sample_reasons, sampled_sql
 from siaga.domains.quality.schemas import ChecklistItemOut, ItemResultOut, QueueEntryOut, ReviewOut
 from siaga.domains.users.models import User
 
@@ -91,32 +92,30 @@ def reviews(db: Session, *, operator_id: int | None = None, limit: int = 200) ->
 def queue(db: Session, rule: SampleRule, now: datetime, window_days: int, limit: int = QUEUE_LIMIT) \
         -> list[QueueEntryOut]:
     """The sampled calls nobody has reviewed yet, offered in the last `window_days`, oldest first, each with
-    why it was sampled. The rule is applied to every reviewable call of the window (a streamed scan of four
-    columns), so the queue is what `sampling.sample_reasons` says, whichever process asks."""
+    why it was sampled. The database applies the rule (sampling.sampled_sql) and Python names the reasons
+    with the same rule (sampling.sample_reasons)."""
     since = now - timedelta(days=window_days)
+    answer_s = seconds_between(Call.answered_at, Call.offered_at)
     rows = db.execute(
         select(Call.id, Call.offered_at, Call.answered_at, Call.outcome, Call.operator_id, Call.incident_id)
         .where(reviewable(), real_call(), Call.offered_at >= since,
-               ~exists(select(QaReview.id).where(QaReview.call_id == Call.id)))
-        .order_by(Call.offered_at, Call.id)).all()
+               ~exists(select(QaReview.id).where(QaReview.call_id == Call.id)),
+               sampled_sql(Call.id, Call.outcome, answer_s, rule))
+        .order_by(Call.offered_at, Call.id).limit(limit)).all()
     picked = []
     for row in rows:
-        answer_s = answer_seconds(row.offered_at, row.answered_at)
-        reasons = sample_reasons(row.id, row.outcome, answer_s, rule)
-        if reasons:
-            picked.append((row, answer_s, reasons))
-            if len(picked) >= limit:
-                break
+        seconds = answer_seconds(row.offered_at, row.answered_at)
+        picked.append((row, seconds, sample_reasons(row.id, row.outcome, seconds, rule)))
     names = _names(db, [row.operator_id for row, _a, _r in picked])
     incident_ids = {row.incident_id for row, _a, _r in picked if row.incident_id}
     numbers = dict(db.execute(select(Incident.id, Incident.number).where(Incident.id.in_(incident_ids))).tuples()) \
         if incident_ids else {}
     return [QueueEntryOut(call_id=row.id, offered_at=row.offered_at, answered_at=row.answered_at,
-                          answer_s=round(answer_s, 1) if answer_s is not None else None, outcome=row.outcome,
+                          answer_s=round(seconds, 1) if seconds is not None else None, outcome=row.outcome,
                           operator_id=row.operator_id, operator_name=names.get(row.operator_id or 0, ""),
                           incident_number=numbers.get(row.incident_id) if row.incident_id else None,
                           reasons=reasons)
-            for row, answer_s, reasons in picked]
+            for row, seconds, reasons in picked]
 
 
 # --- the period report's figures ------------------------------------------------------------------------------
@@ -141,11 +140,12 @@ class OperatorFigures:
     name: str
     sampled: int = 0
     reviewed: int = 0
-    scores: list[float] = field(default_factory=list)
+    score_sum: float = 0.0
+    score_n: int = 0
 
     @property
     def mean_score(self) -> float | None:
-        return round(sum(self.scores) / len(self.scores), 1) if self.scores else None
+        return round(self.score_sum / self.score_n, 1) if self.score_n else None
 
 
 @dataclass
@@ -156,13 +156,14 @@ class QaFigures:
     sample_size: int = 0
     reviewed: int = 0
     reviewed_sampled: int = 0
-    scores: list[float] = field(default_factory=list)
+    score_sum: float = 0.0
+    score_n: int = 0
     items: list[ItemFigures] = field(default_factory=list)
     operators: list[OperatorFigures] = field(default_factory=list)
 
     @property
     def mean_score(self) -> float | None:
-        return round(sum(self.scores) / len(self.scores), 1) if self.scores else None
+        return round(self.score_sum / self.score_n, 1) if self.score_n else None
 
     def as_dict(self) -> dict[str, Any]:
         return {"sample_size": self.sample_size, "reviewed": self.reviewed, "reviewed_sampled": self.reviewed_sampled,
@@ -175,36 +176,38 @@ class QaFigures:
 
 def period_figures(db: Session, start: datetime, end: datetime, rule: SampleRule, lang: str,
                    include_simulated: bool = False) -> QaFigures:
-    """The QA figures of the calls offered in [start, end) (UTC): one streamed pass over the reviewable
-    calls with their review, if any."""
-    stmt = (select(Call.id, Call.offered_at, Call.answered_at, Call.outcome, Call.operator_id, QaReview.results,
-                   QaReview.score)
-            .outerjoin(QaReview, QaReview.call_id == Call.id)
-            .where(reviewable(), Call.offered_at >= start, Call.offered_at < end))
+    """The QA figures of the reviewable calls offered in [start, end) (UTC): one aggregate query per
+    call-taker (the database applies the sampling rule), and the results of the period's reviews (a few per
+    day) tallied per item."""
+    answer_s = seconds_between(Call.answered_at, Call.offered_at)
+    sampled = sampled_sql(Call.id, Call.outcome, answer_s, rule)
+    where = [reviewable(), Call.offered_at >= start, Call.offered_at < end]
     if not include_simulated:
-        stmt = stmt.where(real_call())
-    items = {i.id: i for i in checklist(db)}
+        where.append(real_call())
+    one = literal(1)
+    per_operator = db.execute(
+        select(Call.operator_id, func.count(case((sampled, one))), func.count(QaReview.id),
+               func.count(case((and_(sampled, QaReview.id.is_not(None)), one))), func.sum(QaReview.score),
+               func.count(QaReview.score))
+        .outerjoin(QaReview, QaReview.call_id == Call.id).where(*where).group_by(Call.operator_id)).all()
     figures = QaFigures()
+    names = _names(db, [r[0] for r in per_operator])
+    score_sum, score_n = 0.0, 0
+    for operator_id, n_sampled, n_reviewed, n_reviewed_sampled, op_sum, op_n in per_operator:
+        figures.sample_size += n_sampled
+        figures.reviewed += n_reviewed
+        figures.reviewed_sampled += n_reviewed_sampled
+        score_sum += op_sum or 0.0
+        score_n += op_n
+        if n_sampled or n_reviewed:
+            figures.operators.append(OperatorFigures(operator_id, names.get(operator_id or 0, ""), n_sampled,
+                                                     n_reviewed, op_sum or 0.0, op_n))
+    figures.score_sum, figures.score_n = score_sum, score_n
+    figures.operators.sort(key=lambda o: o.name)
+    items = {i.id: i for i in checklist(db)}
     per_item: dict[str, ItemFigures] = {}
-    per_operator: dict[int | None, OperatorFigures] = {}
-    for row in db.execute(stmt.execution_options(yield_per=5000)):
-        sampled = bool(sample_reasons(row.id, row.outcome, answer_seconds(row.offered_at, row.answered_at), rule))
-        reviewed = row.results is not None
-        if not sampled and not reviewed:
-            continue
-        op = per_operator.setdefault(row.operator_id, OperatorFigures(row.operator_id, ""))
-        if sampled:
-            figures.sample_size += 1
-            op.sampled += 1
-        if not reviewed:
-            continue
-        figures.reviewed += 1
-        figures.reviewed_sampled += sampled
-        op.reviewed += 1
-        if row.score is not None:
-            figures.scores.append(row.score)
-            op.scores.append(row.score)
-        for item_id, result in (row.results or {}).items():
+    for (results,) in db.execute(select(QaReview.results).join(Call, Call.id == QaReview.call_id).where(*where)):
+        for item_id, result in (results or {}).items():
             f = per_item.setdefault(item_id, ItemFigures(item_id, _label(items.get(item_id), item_id, lang)))
             if result == "pass":
                 f.passed += 1
@@ -214,8 +217,4 @@ def period_figures(db: Session, start: datetime, end: datetime, rule: SampleRule
                 f.not_applicable += 1
     order = {i: n for n, i in enumerate(items)}
     figures.items = sorted(per_item.values(), key=lambda f: (order.get(f.item_id, len(order)), f.item_id))
-    names = _names(db, per_operator)
-    for op in per_operator.values():
-        op.name = names.get(op.operator_id or 0, "")
-    figures.operators = sorted(per_operator.values(), key=lambda o: o.name)
     return figures
