@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -48,7 +48,7 @@ class ReviewIn(StrictModel):
     meanwhile). With it: an edit of the review at that version (409 `stale_version` if it moved on)."""
 
     version: Version | None = None
-    results: dict[str, Result] = Field(max_length=100, description="a result for each active checklist item: "
+    results: dict[Annotated[str, Field(max_length=40)], Result] = Field(max_length=100, description="a result for each active checklist item: "
                                        "pass, fail or na (not applicable)")
     comment: str = Field(default="", max_length=4000, description="phone numbers in it are masked when stored")
 
