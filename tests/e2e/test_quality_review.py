@@ -34,6 +34,7 @@ def test_supervisor_reviews_a_sampled_call_and_the_call_taker_reads_it(browse, l
     sup.click("#qa-save")
     sup.wait_for_selector("#qa-saved:visible")
     assert sup.input_value("#qa-comment") == "Nomor balik ****890 tidak diulang ke penelepon."
+    assert sup.inner_text("#qa-reviewed-by") == "Peninjau: Test sup · Skor: 75,0%"
     shot(sup, "qa-review")
 
     other.check("#qa-item-greeting input[value=fail]")

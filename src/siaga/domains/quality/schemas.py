@@ -48,8 +48,8 @@ class ReviewIn(StrictModel):
     meanwhile). With it: an edit of the review at that version (409 `stale_version` if it moved on)."""
 
     version: Version | None = None
-    results: dict[Annotated[str, Field(max_length=40)], Result] = Field(max_length=100, description="a result for each active checklist item: "
-                                       "pass, fail or na (not applicable)")
+    results: dict[Annotated[str, Field(max_length=40)], Result] = Field(
+        max_length=100, description="a result for each active checklist item: pass, fail or na (not applicable)")
     comment: str = Field(default="", max_length=4000, description="phone numbers in it are masked when stored")
 
 

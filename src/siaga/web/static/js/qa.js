@@ -27,6 +27,10 @@
       if (r.ok) {
         review.dataset.version = String(r.data.version);
         document.getElementById("qa-comment").value = r.data.comment;
+        const score = r.data.score === null ? "—" : r.data.score.toLocaleString(REF.lang === "en" ? "en-GB" : "id-ID",
+        {minimumFractionDigits: 1, maximumFractionDigits: 1}) + "%";
+        document.getElementById("qa-reviewed-by").textContent =
+          `${W.qa_reviewer}: ${r.data.reviewer_name} · ${W.qa_score}: ${score}`;
         saved.hidden = false;
         return;
       }
