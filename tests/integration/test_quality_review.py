@@ -258,3 +258,16 @@ def test_the_queue_and_the_report_agree_with_the_rule_call_by_call(api, app, eng
     end = (START + timedelta(days=1)).date().isoformat()
     report = api("sup").get(f"/api/v1/reports/period?from={day}&to={end}&format=json").json()
     assert report["qa"]["sample_size"] == len(expected)
+
+
+def test_simulated_calls_are_never_sampled(api, engine):
+    (sim,) = _ids_not_random(1, start=30_000)
+    _calls(engine, [(sim, 15, 50, "prank", "ct", "ended")])
+    with unit_of_work(engine) as db:
+        db.get(Call, sim).simulated = True
+    assert sim not in [q["call_id"] for q in api("sup").get("/api/v1/qa/queue").json()]
+    day = (START - timedelta(days=1)).date().isoformat()
+    end = (START + timedelta(days=1)).date().isoformat()
+    assert api("sup").get(f"/api/v1/reports/period?from={day}&to={end}").json()["qa"]["sample_size"] == 0
+    with_sim = api("sup").get(f"/api/v1/reports/period?from={day}&to={end}&include_simulated=true").json()
+    assert with_sim["qa"]["sample_size"] == 1
