@@ -134,6 +134,13 @@ class Settings(BaseSettings):
                                         "hears 480 and the number goes on the callback list")
     nuisance_retention_days: int = Field(default=365, ge=30, description="How long the numbers and notes of prank and "
                                          "ghost calls with no incident are kept before they are anonymised")
+    qa_sample_percent: float = Field(default=5.0, ge=0, le=100, description="the share of answered calls drawn "
+                                     "at random for quality review, percent (prank, ghost and long answers always "
+                                     "are); the draw is fixed per call id")
+    qa_long_answer_seconds: float = Field(default=20.0, ge=0, le=3600, description="a call answered after more than "
+                                          "this many seconds is always in the quality-review sample")
+    qa_queue_days: int = Field(default=30, ge=1, le=366, description="how far back the quality-review queue looks "
+                               "for sampled calls not yet reviewed")
     audit_key_file: str = Field(default="", description="file holding the audit anchoring key (HMAC-SHA256, made by "
                                 "`siaga audit keygen`); the database never holds it. Empty: the ledger is not anchored")
     audit_witness: str = Field(default="", description="append-only file outside the database where signed checkpoints "

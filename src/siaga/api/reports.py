@@ -23,6 +23,7 @@ from siaga.core.errors import invalid, request_language
 from siaga.core.http import ctx_for
 from siaga.db.engine import open_session
 from siaga.domains.kpi import service as kpi
+from siaga.domains.quality.sampling import SampleRule
 from siaga.domains.reports import monitoring, render
 from siaga.domains.reports import period as report_period
 
@@ -146,7 +147,8 @@ def period_report(request: Request, start: date = FROM, end: date = TO,
     period = _period(start, end, ctx)
     language = _lang(request, lang)
     with _snapshot(request) as db:
-        report = report_period.build(db, period, language, now=ctx.now(), include_simulated=include_simulated)
+        report = report_period.build(db, period, language, now=ctx.now(), include_simulated=include_simulated,
+                                     sample_rule=SampleRule.of(ctx.settings))
     stem = "laporan" if language == "id" else "report"
     if format == "json":
         return Response(render.as_json(report), media_type=MEDIA["json"])

@@ -19,7 +19,8 @@ from siaga.cli import app, err, fail, out
 
 FORMATS = ("pdf", "xlsx", "html", "json", "csv")
 STEP_LABELS = {"calls": "Calls: counts and answer times", "incidents": "Incidents and NFPA processing",
-               "agencies": "Agency stage times", "labels": "Names", "done": "Figures ready"}
+               "agencies": "Agency stage times", "quality": "Quality review", "labels": "Names",
+               "done": "Figures ready"}
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -133,7 +134,7 @@ def report(period_from: str = typer.Option(None, "--from", help="first day YYYY-
         if kind == "monitoring":
             data, simulated = _monitoring(engine, period, fmt, include_simulated)
         else:
-            data, simulated = _period_report(engine, period, fmt, lang, include_simulated)
+            data, simulated = _period_report(engine, period, fmt, lang, include_simulated, settings)
     except PdfUnavailable as exc:
         fail(str(exc))
     except (OperationalError, ProgrammingError) as exc:
@@ -164,8 +165,10 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=err, transient=False)
 
 
-def _period_report(engine, period, fmt: str, lang: str, include_simulated: bool):  # type: ignore[no-untyped-def]
+def _period_report(engine, period, fmt: str, lang: str, include_simulated: bool,  # type: ignore[no-untyped-def]
+                   settings):
     from siaga.db.engine import open_session
+    from siaga.domains.quality.sampling import SampleRule
     from siaga.domains.reports import period as report_period
     from siaga.domains.reports import render
 
@@ -179,7 +182,8 @@ def _period_report(engine, period, fmt: str, lang: str, include_simulated: bool)
         try:
             with session.begin():
                 built = report_period.build(session, period, lang, progress=step,
-                                            include_simulated=include_simulated)
+                                            include_simulated=include_simulated,
+                                            sample_rule=SampleRule.of(settings))
         finally:
             session.close()
         bar.update(task, description=f"Writing {fmt.upper()}")

@@ -65,6 +65,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "presence.set": frozenset({CALL_TAKER, SUPERVISOR}),  # one's own presence; a supervisor anyone's
     "telephony.read": frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}),
     "telephony.manage": frozenset({SUPERVISOR, ADMIN}),  # extensions, SIP credentials
+    # Quality review: the checklist's words (read by those who review, are reviewed or keep it), kept by admins;
+    # supervisors review calls; a call-taker reads the feedback on their own calls. Never an agency's business.
+    "qa.read": frozenset({CALL_TAKER, SUPERVISOR, ADMIN}),
+    "qa.checklist": frozenset({ADMIN}),
+    "qa.review": frozenset({SUPERVISOR}),
+    "qa.feedback": frozenset({CALL_TAKER}),
 }
 
 # What a session that must first enrol a second factor may do: see who it is, and enrol.

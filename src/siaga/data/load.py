@@ -18,6 +18,7 @@ from siaga.domains.agencies.models import UNIT_STATUSES, Agency, Station
 from siaga.domains.callers.actions import load_policy
 from siaga.domains.incidents.models import Category
 from siaga.domains.incidents.questions import load_questions
+from siaga.domains.quality.actions import load_checklist
 from siaga.domains.regions.actions import load_shipped_boundaries
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.response.seed import load_plan
@@ -171,6 +172,8 @@ def load_reference(ctx: Ctx, folder: Path = BENGKALIS) -> LoadReport:
         report.added[what] = report.added.get(what, 0) + n
     if n_rules := load_policy(ctx, folder):
         report.added["nuisance_rules"] = n_rules
+    if n_items := load_checklist(ctx, folder):
+        report.added["qa_checklist"] = n_items
     if load_shipped_boundaries(ctx, folder / "boundaries.geojson"):  # after the regions: points move inside
         report.count("boundaries")
     if (folder / "roads_demo.json").exists() and load_demo_network(ctx, folder / "roads_demo.json"):

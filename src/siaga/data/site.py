@@ -38,7 +38,7 @@ from siaga.domains.regions.geometry import (
 
 NATIONAL_CODES = DATA_DIR / "national" / "wilayah_kode_nama.csv.gz"
 STARTER = BENGKALIS  # categories, questions, plan and policy: national defaults, first written for Bengkalis
-STARTER_FILES = ("categories.csv", "questions.json", "nuisance_policy.json")
+STARTER_FILES = ("categories.csv", "questions.json", "nuisance_policy.json", "qa_checklist.json")
 EMPTY_CSVS = {
     "stations.csv": "code,agency_code,name,kode_wilayah,lat,lon,coord_approx",
     "units.csv": "callsign,agency_code,type,capabilities,station_code",

@@ -42,14 +42,17 @@ from siaga.core.security import constant_time_equals
 from siaga.db.engine import open_session
 from siaga.domains.agencies.models import UNIT_STATUSES, Agency, Station
 from siaga.domains.basemap.archive import archive_info, archive_path
-from siaga.domains.calls.models import CALL_OUTCOMES, CALL_STATUSES
+from siaga.domains.calls.models import CALL_OUTCOMES, CALL_STATUSES, Call
 from siaga.domains.calls.privacy import timeline_entries_for
 from siaga.domains.incidents import service as incidents_service
-from siaga.domains.incidents.models import ASSIGNMENT_STATES, INCIDENT_STATUSES, Category
+from siaga.domains.incidents.models import ASSIGNMENT_STATES, INCIDENT_STATUSES, Category, Incident
 from siaga.domains.incidents.schemas import TimelineOut
+from siaga.domains.quality import service as quality_service
+from siaga.domains.quality.sampling import SampleRule, answer_seconds, sample_reasons
 from siaga.domains.regions import service as regions_service
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import served_regency
+from siaga.domains.reports import fmt as report_fmt
 from siaga.domains.users import actions as user_actions
 from siaga.domains.users import schemas as user_schemas
 from siaga.domains.users.models import User, UserTotp
@@ -70,7 +73,12 @@ SCREENS: dict[str, tuple[frozenset[str], str]] = {
     "stats": (frozenset({SUPERVISOR, ADMIN, DISPATCHER}), "nav_stats"),
     "callers": (frozenset({SUPERVISOR, DISPATCHER}), "nav_callers"),
     "staffing": (frozenset({SUPERVISOR, ADMIN}), "nav_staffing"),
+    "qa": (frozenset({SUPERVISOR}), "nav_qa"),
+    "qa-checklist": (frozenset({ADMIN}), "nav_qa_checklist"),
+    "feedback": (frozenset({CALL_TAKER}), "nav_feedback"),
 }
+# Screens whose pages are rendered with data of their own (quality review), not from templates/<screen>.html alone.
+DATA_SCREENS = frozenset({"qa", "qa-checklist", "feedback"})
 # Outcomes an operator chooses; "abandoned" and "missed" are set by the telephony side.
 OPERATOR_OUTCOMES = ("emergency", "information", "prank", "ghost", "wrong_number", "test")
 TOTP_PAGE = "/totp"  # two-step verification: enrol, see, turn off; a session that must enrol is held here
@@ -214,7 +222,8 @@ def _safe_next(target: str | None) -> str:
 
 
 def _screen(request: Request, db: Session, screen: str, template: str,
-            extra: dict[str, Any] | None = None) -> Response:
+            extra: dict[str, Any] | None = None,
+            build: Callable[[Principal, str], dict[str, Any]] | None = None) -> Response:
     principal = authenticate(request, db)
     if principal is None:
         return RedirectResponse(f"/?next={request.url.path}", status_code=303)
@@ -228,6 +237,8 @@ def _screen(request: Request, db: Session, screen: str, template: str,
     context = _page_context(request, principal, lang, screen)
     context["ref"] = _json_script(reference_data(db, request, principal, lang))
     context.update(extra or {})
+    if build is not None:  # the page's own data, read only for a user who may see the screen
+        context.update(build(principal, lang))
     return _render(request, template, context)
 
 
@@ -272,7 +283,7 @@ def _screen_route(name: str) -> Callable[..., Response]:
 
 
 # One page per screen in SCREENS, rendered from templates/<screen>.html.
-for _name in SCREENS:
+for _name in SCREENS.keys() - DATA_SCREENS:
     router.add_api_route(f"/{_name}", _screen_route(_name), methods=["GET"], response_class=HTMLResponse)
 
 
@@ -514,6 +525,78 @@ def users_totp_reset_form(user_id: PathId, request: Request, csrf_token: str = F
         raise Problem(404, "not_found")
     user_actions.reset_totp(_ctx(request, db, principal), user)
     return RedirectResponse("/users?" + urlencode({"reset": user.username}), status_code=303)
+
+
+# --- quality review (domains/quality): the supervisor's queue and review form, the admin's checklist, the
+# call-taker's feedback. The pages read through the quality service; every change goes through /api/v1/qa.
+
+def _qa_words(lang: str) -> dict[str, Any]:
+    return {"status": _status_words(lang), "pct": lambda value: report_fmt.percent(value, lang)}
+
+
+@router.get("/qa", response_class=HTMLResponse)
+def qa_page(request: Request, db: Session = DbSession) -> Response:
+    """Tinjauan mutu: the sampled calls not yet reviewed, oldest first, with why each was sampled; the
+    latest reviews."""
+    def build(_principal: Principal, lang: str) -> dict[str, Any]:
+        settings = request.app.state.settings
+        queue = quality_service.queue(db, SampleRule.of(settings), request.app.state.clock.now(),
+                                      settings.qa_queue_days)
+        recent = quality_service.reviews_out(db, quality_service.reviews(db, limit=20), lang)
+        return {"queue": queue, "recent": recent, **_qa_words(lang)}
+
+    return _screen(request, db, "qa", "qa.html", build=build)
+
+
+@router.get("/qa/call/{call_id}", response_class=HTMLResponse)
+def qa_review_page(call_id: str, request: Request, db: Session = DbSession) -> Response:
+    """A call's review: its facts, a result per checklist item, a comment; saved through the API with the
+    version the page was opened on, so a second supervisor's save is a conflict said in words."""
+    number = int(call_id) if call_id.isascii() and call_id.isdigit() else 0
+    call = db.get(Call, number) if 1 <= number <= MAX_ID else None
+
+    def build(principal: Principal, lang: str) -> dict[str, Any]:
+        if call is None:
+            raise Problem(404, "not_found")
+        review = quality_service.review_of(db, call.id)
+        out = quality_service.reviews_out(db, [review], lang)[0] if review is not None else None
+        items = quality_service.checklist(db)
+        had = set(review.results) if review is not None else set()
+        shown = [i for i in items if i.active or i.id in had]
+        operator = db.get(User, call.operator_id) if call.operator_id else None
+        incident = db.get(Incident, call.incident_id) if call.incident_id else None
+        reasons = sample_reasons(call.id, call.outcome, answer_seconds(call.offered_at, call.answered_at),
+                                 SampleRule.of(request.app.state.settings))
+        return {"call": call, "review": out, "items": shown, "operator": operator, "incident": incident,
+                "reasons": reasons, "answer_s": answer_seconds(call.offered_at, call.answered_at),
+                "results": review.results if review is not None else {}, **_qa_words(lang)}
+
+    try:
+        return _screen(request, db, "qa", "qa_review.html", build=build)
+    except Problem:
+        principal = authenticate(request, db)
+        assert principal is not None
+        return _render(request, "forbidden.html",
+                       _page_context(request, principal, _lang(request, principal.language), "qa"), status_code=404)
+
+
+@router.get("/qa-checklist", response_class=HTMLResponse)
+def qa_checklist_page(request: Request, db: Session = DbSession) -> Response:
+    """The administrator's checklist: add an item, rename it, retire it or bring it back."""
+    def build(_principal: Principal, _lang: str) -> dict[str, Any]:
+        return {"items": quality_service.checklist(db)}
+
+    return _screen(request, db, "qa-checklist", "qa_checklist.html", build=build)
+
+
+@router.get("/feedback", response_class=HTMLResponse)
+def feedback_page(request: Request, db: Session = DbSession) -> Response:
+    """Umpan balik mutu: the reviews of the calls this call-taker answered, and only theirs."""
+    def build(principal: Principal, lang: str) -> dict[str, Any]:
+        rows = quality_service.reviews(db, operator_id=principal.user_id, limit=200)
+        return {"feedback": quality_service.reviews_out(db, rows, lang), **_qa_words(lang)}
+
+    return _screen(request, db, "feedback", "feedback.html", build=build)
 
 
 def mount(app: FastAPI) -> None:

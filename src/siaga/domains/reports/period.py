@@ -17,13 +17,15 @@ from siaga.core.clock import Clock
 from siaga.core.i18n import words
 from siaga.domains.kpi import service as kpi
 from siaga.domains.kpi.definitions import OUTCOMES, STAGES, TARGETS, CallCounts, ProcessingCounts, StageTimes
+from siaga.domains.quality import service as quality
+from siaga.domains.quality.sampling import SampleRule
 from siaga.domains.regions.service import served_regency
 from siaga.domains.reports import fmt
 
 Progress = Callable[[str, int, int], None]
 
 # The report's build steps, for a progress bar on long runs.
-STEPS = ("calls", "incidents", "agencies", "labels")
+STEPS = ("calls", "incidents", "agencies", "quality", "labels")
 
 SIMULATED_TEXT = {
     ("id", False): "Tidak termasuk {calls} panggilan dan {incidents} kejadian simulasi (siaga simulate).",
@@ -80,6 +82,7 @@ class PeriodReport:
     stages: dict[kpi.Key, StageTimes]
     labels: dict[str, dict[kpi.Key, str]]
     simulated: kpi.SimulatedCounts = field(default_factory=lambda: kpi.SimulatedCounts(0, 0))
+    qa: quality.QaFigures = field(default_factory=quality.QaFigures)
     w: dict[str, str] = field(repr=False, default_factory=dict)
 
     @property
@@ -164,8 +167,31 @@ class PeriodReport:
             self._incident_table("incidents_kecamatan", w["st_incidents_kecamatan"], "kecamatan", w["kecamatan"]),
             self._incident_table("incidents_agency", w["st_incidents_agency"], "agency", w["agency"]),
             self._stage_table(),
+            *self._qa_tables(),
         ]
         return tables
+
+    def _qa_tables(self) -> list[Table]:
+        """Quality review: the sample and the reviews (with the mean score), each checklist item's pass rate,
+        and per call-taker."""
+        w, qa = self.w, self.qa
+        summary = Table("qa", w["st_qa"], [Column("figure", w["st_indicator"], "text"),
+                                            Column("value", w["st_value"], "text")],
+                        [[w["st_qa_sample"], fmt.integer(qa.sample_size, self.lang)],
+                         [w["st_qa_reviewed"], fmt.integer(qa.reviewed, self.lang)],
+                         [w["st_qa_reviewed_sampled"], fmt.integer(qa.reviewed_sampled, self.lang)],
+                         [w["st_qa_mean_score"], fmt.percent(qa.mean_score, self.lang)]], w["st_qa_note"])
+        items = Table("qa_items", w["st_qa_items"],
+                      [Column("item", w["st_qa_item"], "text"), Column("passed", w["qa_pass"], "int"),
+                       Column("failed", w["qa_fail"], "int"), Column("na", w["qa_na"], "int"),
+                       Column("pass_rate", w["st_qa_pass_rate"], "pct")],
+                      [[i.label, i.passed, i.failed, i.not_applicable, i.pass_rate] for i in qa.items])
+        operators = Table("qa_operators", w["st_qa_operators"],
+                          [Column("operator", w["st_operator"], "text"), Column("sampled", w["st_qa_sample"], "int"),
+                           Column("reviewed", w["st_qa_reviewed"], "int"),
+                           Column("mean_score", w["st_qa_mean_score"], "pct")],
+                          [[o.name, o.sampled, o.reviewed, o.mean_score] for o in qa.operators])
+        return [summary, items, operators]
 
     def _call_table(self, key: str, title: str, by: str, first: str) -> Table:
         w = self.w
@@ -237,13 +263,15 @@ class PeriodReport:
                           **{by: rows(by, self.processing[by]) for by in ("category", "kecamatan", "agency")}},
             "agency_stages": [{"key": k, "label": self.labels["agency"].get(k, str(k)), "assignments": t.assignments,
                                "stages": t.summary()} for k, t in self.stages.items()],
+            "qa": self.qa.as_dict(),
             "targets": TARGETS,
             "stages": [name for name, _s, _e in STAGES],
         }
 
 
 def build(db: Session, period: kpi.Period, lang: str, now: datetime | None = None,
-          progress: Progress | None = None, include_simulated: bool = False) -> PeriodReport:
+          progress: Progress | None = None, include_simulated: bool = False,
+          sample_rule: SampleRule | None = None) -> PeriodReport:
     """Every figure of the report for the period: two scans of the calls, a few small queries on the
     incidents and assignments. Run it in one read transaction (a consistent snapshot on PostgreSQL).
     Simulated calls and incidents are left out unless `include_simulated`; either way they are counted."""
@@ -259,11 +287,13 @@ def build(db: Session, period: kpi.Period, lang: str, now: datetime | None = Non
     step("agencies", 2, len(STEPS))
     stages = kpi.stage_times(db, period, "agency", include_simulated=sim)
     simulated = kpi.simulated_counts(db, period, included=sim)
-    step("labels", 3, len(STEPS))
+    step("quality", 3, len(STEPS))
+    qa = quality.period_figures(db, period.start, period.end, sample_rule or SampleRule(), lang, include_simulated=sim)
+    step("labels", 4, len(STEPS))
     labels = {by: kpi.labels(db, by, table, lang) for by, table in {**calls, **processing}.items()}
     labels["agency"] = kpi.labels(db, "agency", [*processing["agency"], *stages], lang)
     stages = dict(sorted(stages.items(), key=lambda kv: labels["agency"].get(kv[0], "")))
     step("done", len(STEPS), len(STEPS))
     return PeriodReport(period=period, lang=lang, generated_at=now or Clock().now(), trend_by=trend_by,
-                        calls=calls, processing=processing, stages=stages, labels=labels, simulated=simulated,
+                        calls=calls, processing=processing, stages=stages, labels=labels, simulated=simulated, qa=qa,
                         w=words(lang, period.zone, regency.name if (regency := served_regency(db)) else ""))
