@@ -1,4 +1,6 @@
-"""`make test`: the whole suite on SQLite, then on PostgreSQL. PostgreSQL comes from
+"""`make test`: the whole suite on SQLite and on PostgreSQL, the two passes side by side (each with its xdist
+workers; the suite waits on browsers, SIP peers and servers about half the time, so two passes at once fill
+the 2 cores that one pass leaves idle). Each output line says its pass. PostgreSQL comes from
 SIAGA_TEST_DATABASE_URL, else the local server on 127.0.0.1:5432, else a throwaway cluster started from
 the installed PostgreSQL binaries; if there are none, say exactly what to install. Never skip silently."""
 
@@ -11,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -77,6 +80,14 @@ def counts(junit: Path) -> tuple[int, int, int]:
     return total - failed - skipped, failed, skipped
 
 
+def _relay(child: subprocess.Popen, tag: str) -> None:
+    """A pass's output, line by line, marked with its pass, as it comes."""
+    assert child.stdout is not None
+    for line in child.stdout:
+        sys.stdout.write(f"[{tag}] {line}")
+        sys.stdout.flush()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
@@ -91,8 +102,11 @@ def main() -> int:
     pass_seconds: dict[str, float] = {}
     started = time.monotonic()
     n = workers()
+    label = {"sqlite": "sqlite", "postgresql": "pg"}
+    running: dict[str, tuple[subprocess.Popen, Path, float, threading.Thread]] = {}
     try:
         for backend in backends:
+            env = dict(env)
             env["SIAGA_TEST_BACKEND"] = backend
             if backend == "postgresql":
                 url = env.get("SIAGA_TEST_DATABASE_URL", DEFAULT_PG)
@@ -103,11 +117,17 @@ def main() -> int:
                     url, proc, _data = start_throwaway_cluster()
                 env["SIAGA_TEST_DATABASE_URL"] = url
             junit = Path(tempfile.mkstemp(suffix=f"-{backend}.xml")[1])
-            print(f"\n===== Siaga 112 test suite on {backend} =====", flush=True)
-            began = time.monotonic()
+            print(f"===== Siaga 112 test suite on {backend} (lines marked [{label[backend]}]) =====", flush=True)
             parallel = ["-n", n] if n != "0" else []
-            code = subprocess.call([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *parallel,
-                                    f"--junitxml={junit}", *args.pytest_args], cwd=ROOT, env=env)
+            child = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *parallel,
+                                      f"--junitxml={junit}", *args.pytest_args], cwd=ROOT, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+            relay = threading.Thread(target=_relay, args=(child, label[backend]), daemon=True)
+            relay.start()
+            running[backend] = (child, junit, time.monotonic(), relay)
+        for backend, (child, junit, began, relay) in running.items():
+            code = child.wait()
+            relay.join()
             pass_seconds[backend] = time.monotonic() - began
             if code == 5 and backend == "postgresql":  # every selected test was database-independent
                 results[backend] = (0, 0, 0)
@@ -120,6 +140,9 @@ def main() -> int:
             if code == 1 and results[backend][1] == 0:
                 results[backend] = (results[backend][0], 1, results[backend][2])
     finally:
+        for child, *_ in running.values():
+            if child.poll() is None:
+                child.terminate()
         if proc is not None:
             proc.terminate()
     if timings:
@@ -129,7 +152,8 @@ def main() -> int:
     for backend, seconds in pass_seconds.items():
         print(f"{backend} pass: {seconds:.0f} s")
     total = time.monotonic() - started
-    print(f"total test time: {total:.0f} s ({total / 60:.1f} min) with {n} xdist workers per pass")
+    print(f"total test time: {total:.0f} s ({total / 60:.1f} min), the passes side by side, "
+          f"with {n} xdist workers each")
     passed = sum(r[0] for r in results.values())
     failed = sum(r[1] for r in results.values())
     skipped = sum(r[2] for r in results.values())
