@@ -116,6 +116,20 @@ class Edge:
                  10, "Kamailio to answer OPTIONS")
         assert self.proc.poll() is None, (self.directory / "kamailio.log").read_text()[-3000:]
 
+    def start_media(self) -> None:
+        """rtpengine in the foreground (its log in `directory`), as `siaga telephony start` runs it."""
+        from siaga.domains.telephony import media
+
+        paths = media.MediaPaths(self.directory)
+        media.prepare(self.settings, paths)
+        self.media_log = (self.directory / "rtpengine.log").open("wb")
+        self.media = subprocess.Popen(media.command(self.settings, paths, foreground=True), stdout=self.media_log,
+                                      stderr=subprocess.STDOUT)
+        wait_for(lambda: self.media.poll() is not None or media.ping(self.settings, 0.2), 10, "rtpengine to answer")
+        assert self.media.poll() is None, (self.directory / "rtpengine.log").read_text()[-3000:]
+
+    media: subprocess.Popen[bytes] | None = None
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None and \
             bool(sip_request(self.sip_port, options(self.sip_port), 1.0))
@@ -132,6 +146,14 @@ class Edge:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
+        if self.media is not None:
+            if self.media.poll() is None:
+                self.media.terminate()
+                try:
+                    self.media.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.media.kill()
+            self.media_log.close()
 
     def log_text(self) -> str:
         return (self.directory / "kamailio.log").read_text(errors="replace")
@@ -268,9 +290,11 @@ def running_centre(engine: Engine, db_url: str, tmp_path: Path, **overrides: obj
     settings = Settings(database_url=db_url, secret_key="test", event_poll_seconds=0.2, deadline_tick_seconds=0,
                         telephony_bridge=True, telephony_evapi=f"127.0.0.1:{free_tcp_port()}",
                         telephony_listen=f"udp:127.0.0.1:{sip_port}", telephony_ring_timeout_s=5,
-                        **overrides)
+                        **{"telephony_media": False, **overrides})
     edge = Edge(settings, tmp_path / "edge", sip_port)
     edge.directory.mkdir()
+    if settings.telephony_media:
+        edge.start_media()
     edge.start()
     c = Centre(engine, settings, edge)
     servers: list[tuple[object, threading.Thread]] = []

@@ -1,0 +1,245 @@
+"""Call recordings. One call through the real media plane — sipp as the trunk and as the operator's phone,
+each playing RTP audio (sip-tester's g711a.pcap), through the real Kamailio edge and rtpengine — is recorded
+from its answer, both directions, attached to its call with its duration and SHA-256; the rest (playback,
+roles, audit, legal hold, retention, a missing file) on recordings attached from an rtpengine-format spool
+written here. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import wave
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, func, select
+
+from siaga.core.audit import AuditEntry
+from siaga.core.authz import SYSTEM
+from siaga.core.clock import Clock
+from siaga.core.context import Ctx
+from siaga.db.engine import unit_of_work
+from siaga.domains.calls.models import Call
+from siaga.domains.recordings import actions, audio
+from siaga.domains.recordings.models import Recording
+from siaga.settings import Settings
+from tests.sip.harness import Centre, free_udp_port, running_centre, wait_for
+
+CALLER = "+6281234567890"
+SAMPLE_PCAP = Path("/usr/share/sip-tester/g711a.pcap")
+
+
+def _audits(engine: Engine, action: str) -> list[AuditEntry]:
+    with unit_of_work(engine, write=False) as db:
+        rows = list(db.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)))
+        db.expunge_all()
+    for row in rows:
+        row.data = json.loads(row.data)  # type: ignore[assignment]
+    return rows
+
+
+def _recordings(engine: Engine) -> list[Recording]:
+    with unit_of_work(engine, write=False) as db:
+        rows = list(db.scalars(select(Recording).order_by(Recording.id)))
+        db.expunge_all()
+        return rows
+
+
+# --- the real media plane ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def media_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centre]:
+    assert SAMPLE_PCAP.is_file(), "sip-tester's sample RTP (g711a.pcap) is missing: apt-get install sip-tester"
+    low = 20000 + 2 * (free_udp_port() % 10000)
+    with running_centre(engine, db_url, tmp_path, telephony_media=True, recording_dir=tmp_path / "rec",
+                        telephony_rtp_ports=f"{low}-{low + 200}",
+                        telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}") as c:
+        yield c
+
+
+def test_a_trunk_call_is_recorded_from_its_answer_both_ways_and_attached_to_its_call(media_centre: Centre) -> None:
+    c = media_centre
+    c.line("ct")
+    c.phone("ct", "phone_answer_audio.xml")
+    done = c.edge.sipp("trunk_call_audio.xml", "-d", "3000", rows=[f"{CALLER};1.4667 102.1;35"])
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]
+    call = c.call_where("the call to end", lambda x: x.status == "ended")
+    # rtpengine closes the recording when the edge deletes the call (BYE): its metadata file says "finished".
+    spool = Path(c.settings.recording_dir) / "spool" / "metadata"
+    wait_for(lambda: list(spool.glob("rtpengine-meta-*.txt")), 10, "rtpengine to finish the recording")
+    assert actions.attach_step(c.engine, Clock(), c.settings) == 1
+    assert list(spool.iterdir()) == [] and list((spool.parent / "pcaps").iterdir()) == []
+    [rec] = _recordings(c.engine)
+    assert (rec.call_id, rec.state, rec.call_ref) == (call.id, "ready", call.external_ref)
+    # From the answer to the caller's BYE, 3 s after it (sipp's -d).
+    assert 2.5 <= rec.duration_s <= 4.0, rec.duration_s
+    path = Path(c.settings.recording_dir) / rec.file_name
+    data = path.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == rec.sha256 and len(data) == rec.size_bytes
+    with wave.open(str(path)) as w:
+        assert (w.getnchannels(), w.getframerate()) == (2, 8000)
+        assert abs(w.getnframes() / 8000 - rec.duration_s) < 0.01
+    caller_rms, operator_rms = audio.channel_rms(data)
+    # Both voices are there (the sample is speech at ~ -20 dBFS: an RMS in the thousands; silence is 0-8).
+    assert caller_rms > 500 and operator_rms > 500, (caller_rms, operator_rms)
+    assert [a.data["sha256"] for a in _audits(c.engine, "recording.attach")] == [rec.sha256]
+
+
+# --- a spool written here, as rtpengine writes it -----------------------------------------------------------
+
+ALAW = audio.TABLES[8]
+
+
+def _alaw(samples: np.ndarray) -> bytes:
+    return bytes(np.abs(ALAW[None, :].astype(np.int32) - samples[:, None]).argmin(axis=1).astype(np.uint8))
+
+
+def _pcap(path: Path, caller_port: int, seconds: float, t0: float = 1_795_000_000.0) -> None:
+    """Raw-IP pcap of two G.711 A-law streams through rtpengine: the caller (440 Hz) to `caller_port`, the
+    operator (880 Hz) to another port."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)]
+    n = int(seconds * 50)
+    sides = ((6000, caller_port, 440, 111), (6002, caller_port - 10, 880, 222))
+    for side, (sport, dport, hz, ssrc) in enumerate(sides):
+        for i in range(n):
+            t = np.arange(160) / 8000 + i * 0.02
+            payload = _alaw((8000 * np.sin(2 * np.pi * hz * t)).astype(np.int32))
+            rtp = struct.pack(">BBHII", 0x80, 8, i, i * 160, ssrc) + payload
+            udp = struct.pack(">HHHH", sport, dport, 8 + len(rtp), 0) + rtp
+            ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, bytes([127, 0, 0, 1]),
+                             bytes([127, 0, 0, 1])) + udp
+            at = t0 + i * 0.02 + side * 0.001
+            out.append(struct.pack("<IIII", int(at), int((at % 1) * 1e6), len(ip), len(ip)) + ip)
+    path.write_bytes(b"".join(out))
+
+
+def spool_recording(settings: Settings, sip_call_id: str, seconds: float = 2.0, *, pcap: bool = True) -> Path:
+    import urllib.parse
+
+    spool = Path(settings.recording_dir) / "spool"
+    (spool / "pcaps").mkdir(parents=True, exist_ok=True)
+    (spool / "metadata").mkdir(parents=True, exist_ok=True)
+    stem = f"{urllib.parse.quote(sip_call_id, safe='')}-{hashlib.md5(sip_call_id.encode()).hexdigest()[:16]}"
+    pcap_path = spool / "pcaps" / f"{stem}.pcap"
+    if pcap:
+        _pcap(pcap_path, 40100, seconds)
+    meta = spool / "metadata" / f"rtpengine-meta-{stem}.txt"
+    meta.write_text(f"{pcap_path}\n\n\nTimestamp started ms: 1795000000000.0\nSDP mode: answer\n"
+                    "SDP before RTP packet: 1\n\nv=0\nc=IN IP4 127.0.0.1\nm=audio 40100 RTP/AVP 8\n\n\n"
+                    "call start time: 2026-11-18T00:00:00\ncall end time: 2026-11-18T00:00:02\n\n\n")
+    return meta
+
+
+@pytest.fixture
+def rec_settings(app, settings: Settings, tmp_path: Path) -> Settings:  # type: ignore[no-untyped-def]
+    s = settings.model_copy(update={"recording_dir": tmp_path / "rec", "telephony_media": True})
+    app.state.settings = s
+    return s
+
+
+def _call(api, ref: str) -> int:  # type: ignore[no-untyped-def]
+    r = api("phone").post("/api/v1/call-events", json={"event_id": f"{ref}-offered", "call_ref": ref,
+                                                       "type": "offered", "at": "2026-11-27T00:59:50Z",
+                                                       "caller_number": "081234567890"})
+    assert r.status_code == 201, r.text
+    return int(r.json()["call"]["id"])
+
+
+def test_a_recording_made_while_the_service_was_away_is_attached_and_linked_when_its_call_is_known(
+        api, engine: Engine, rec_settings: Settings, clock) -> None:  # type: ignore[no-untyped-def]
+    spool_recording(rec_settings, "late-1@trunk")
+    assert actions.attach_step(engine, clock, rec_settings) == 1
+    [rec] = _recordings(engine)
+    assert rec.call_id is None and rec.state == "ready" and abs(rec.duration_s - 2.0) < 0.05
+    data = (Path(rec_settings.recording_dir) / rec.file_name).read_bytes()
+    caller, operator = audio.channel_rms(data)
+    assert caller > 3000 and operator > 3000  # each tone in its own channel
+    call_id = _call(api, "late-1@trunk")  # the degraded call handed over once the service is back
+    assert actions.attach_step(engine, clock, rec_settings) == 1
+    assert _recordings(engine)[0].call_id == call_id
+    r = api("ct").get(f"/api/v1/calls/{call_id}/recordings")
+    assert r.status_code == 200 and [x["sha256"] for x in r.json()] == [hashlib.sha256(data).hexdigest()]
+
+
+@pytest.fixture
+def recorded(api, engine: Engine, rec_settings: Settings, clock) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    call_id = _call(api, "rec-1@trunk")
+    spool_recording(rec_settings, "rec-1@trunk")
+    actions.attach_step(engine, clock, rec_settings)
+    [rec] = _recordings(engine)
+    return call_id, rec.id
+
+
+def test_playback_is_refused_to_an_agency_operator_and_audited_for_a_supervisor(
+        api, engine: Engine, recorded: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    call_id, rec_id = recorded
+    refused = api("damkar").get(f"/api/v1/recordings/{rec_id}/audio")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert api("damkar").get(f"/api/v1/calls/{call_id}/recordings").status_code == 403
+    full = api("sup").get(f"/api/v1/recordings/{rec_id}/audio")
+    assert full.status_code == 200 and full.headers["accept-ranges"] == "bytes"
+    assert full.content[:4] == b"RIFF"
+    # Seeking: a byte range, not audited again (one playback, one entry).
+    part = api("sup").get(f"/api/v1/recordings/{rec_id}/audio", headers={"Range": "bytes=1000-1999"})
+    assert part.status_code == 206 and part.content == full.content[1000:2000]
+    plays = _audits(engine, "recording.play")
+    assert [(p.entity_id, p.actor) for p in plays] == [(str(rec_id), plays[0].actor)] and "sup" in plays[0].actor
+    # Download: supervisors only, with its hash.
+    assert api("ct").get(f"/api/v1/recordings/{rec_id}/download").status_code == 403
+    dl = api("sup").get(f"/api/v1/recordings/{rec_id}/download")
+    assert dl.status_code == 200 and dl.headers["x-content-sha256"] == hashlib.sha256(dl.content).hexdigest()
+    assert len(_audits(engine, "recording.download")) == 1
+
+
+def test_a_missing_file_shows_as_missing_and_breaks_nothing_else(
+        api, rec_settings: Settings, recorded: tuple[int, int], engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    call_id, rec_id = recorded
+    [rec] = _recordings(engine)
+    (Path(rec_settings.recording_dir) / rec.file_name).unlink()
+    listed = api("ct").get(f"/api/v1/calls/{call_id}/recordings")
+    assert [r["state"] for r in listed.json()] == ["missing"]
+    gone = api("ct").get(f"/api/v1/recordings/{rec_id}/audio")
+    assert gone.status_code == 404 and gone.json()["code"] == "recording_unavailable"
+    assert api("ct").get(f"/api/v1/calls/{call_id}").status_code == 200
+
+
+def test_an_unreadable_recording_is_kept_as_such(api, engine: Engine, rec_settings: Settings, clock) -> None:  # type: ignore[no-untyped-def]
+    spool_recording(rec_settings, "broken@trunk", pcap=False)
+    assert actions.attach_step(engine, clock, rec_settings) == 1
+    [rec] = _recordings(engine)
+    assert rec.state == "unreadable" and "pcap not readable" in rec.reason
+    assert api("sup").get(f"/api/v1/recordings/{rec.id}").json()["state"] == "unreadable"
+
+
+def test_retention_deletes_an_old_recording_but_keeps_one_on_legal_hold(
+        api, engine: Engine, rec_settings: Settings, clock) -> None:  # type: ignore[no-untyped-def]
+    for ref in ("old-1@trunk", "old-2@trunk"):
+        spool_recording(rec_settings, ref)
+    actions.attach_step(engine, clock, rec_settings)
+    first, second = _recordings(engine)
+    assert api("ct").put(f"/api/v1/recordings/{second.id}/hold",
+                         json={"hold": True, "reason": "LP/123/XI/2026", "version": 1}).status_code == 403
+    no_reason = api("sup").put(f"/api/v1/recordings/{second.id}/hold", json={"hold": True, "version": 1})
+    assert no_reason.status_code == 422
+    held = api("sup").put(f"/api/v1/recordings/{second.id}/hold",
+                          json={"hold": True, "reason": "LP/123/XI/2026 Polres Bengkalis", "version": 1})
+    assert held.status_code == 200 and held.json()["legal_hold"] is True
+    later = clock.now() + timedelta(days=rec_settings.recording_retention_days + 1)
+    with unit_of_work(engine) as db:
+        counts = actions.retention_batch(Ctx(db=db, actor=SYSTEM, clock=type(clock)(later), settings=rec_settings))
+    assert counts == {"deleted": 1, "held": 1, "files_missing": 0}
+    first_now, second_now = _recordings(engine)
+    assert (first_now.state, second_now.state) == ("deleted", "ready")
+    root = Path(rec_settings.recording_dir)
+    assert not (root / first.file_name).exists() and (root / second.file_name).is_file()
+    [entry] = _audits(engine, "recording.retention")
+    assert (entry.data["deleted"], entry.data["held"]) == (1, 1)
+    assert api("sup").get(f"/api/v1/recordings/{first.id}/audio").status_code == 410
+    with unit_of_work(engine, write=False) as db:  # the row stays: its hash is still evidence of what was
+        assert db.scalar(select(func.count()).select_from(Recording)) == 2
+        assert db.scalar(select(func.count()).select_from(Call).where(Call.external_ref == "old-1@trunk")) == 0
