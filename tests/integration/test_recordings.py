@@ -11,7 +11,7 @@ import json
 import struct
 import wave
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -243,3 +243,31 @@ def test_retention_deletes_an_old_recording_but_keeps_one_on_legal_hold(
     with unit_of_work(engine, write=False) as db:  # the row stays: its hash is still evidence of what was
         assert db.scalar(select(func.count()).select_from(Recording)) == 2
         assert db.scalar(select(func.count()).select_from(Call).where(Call.external_ref == "old-1@trunk")) == 0
+
+
+def test_the_evidence_pack_zip_holds_the_pdf_and_the_callers_recordings_with_their_hashes(
+        api, engine: Engine, rec_settings: Settings, recorded: tuple[int, int], clock) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import zipfile
+
+    from siaga.core.clock import site_zone
+    from siaga.domains.reports import evidence
+
+    call_id, rec_id = recorded
+    [rec] = _recordings(engine)
+    url = "/api/v1/callers/081234567890/evidence.zip?from=2026-11-27&to=2026-11-28"
+    assert api("damkar").get(url).status_code == 403
+    r = api("sup").get(url)
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        names = z.namelist()
+        assert names == ["bukti-112.pdf", f"rekaman/panggilan-{call_id}-rekaman-{rec_id}.wav"]
+        assert z.read("bukti-112.pdf")[:5] == b"%PDF-"
+        assert hashlib.sha256(z.read(names[1])).hexdigest() == rec.sha256
+    with unit_of_work(engine, write=False) as db:  # what the PDF says: each file and its hash
+        page = evidence.evidence_html(db, "081234567890", date(2026, 11, 27),
+                                      date(2026, 11, 28), clock.now(), zone=site_zone(rec_settings),
+                                      recordings_of=rec_settings)
+    assert rec.sha256 in page and names[1] in page
+    [export] = [a for a in _audits(engine, "evidence.export") if a.data.get("format") == "zip"]
+    assert export.data["recordings"] == [{"id": rec_id, "sha256": rec.sha256, "state": "ready"}]
