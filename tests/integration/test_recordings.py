@@ -271,3 +271,23 @@ def test_the_evidence_pack_zip_holds_the_pdf_and_the_callers_recordings_with_the
     assert rec.sha256 in page and names[1] in page
     [export] = [a for a in _audits(engine, "evidence.export") if a.data.get("format") == "zip"]
     assert export.data["recordings"] == [{"id": rec_id, "sha256": rec.sha256, "state": "ready"}]
+
+
+def test_the_incident_page_lists_its_calls_recordings_with_a_player_for_staff_only(
+        api, engine: Engine, recorded: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    call_id, rec_id = recorded
+    call = api("ct").get(f"/api/v1/calls/{call_id}").json()
+    claimed = api("ct").post(f"/api/v1/calls/{call_id}/claim", json={"version": call["version"]})
+    assert claimed.status_code == 200, claimed.text
+    inc = api("ct").post("/api/v1/incidents", json={"category_code": "kebakaran", "call_id": call_id}).json()
+    listed = api("disp").get(f"/api/v1/incidents/{inc['id']}/recordings")
+    assert [r["id"] for r in listed.json()] == [rec_id]
+    assert api("damkar").get(f"/api/v1/incidents/{inc['id']}/recordings").status_code == 403
+    damkar = next(a for a in api("admin").get("/api/v1/agencies").json() if a["code"] == "DAMKAR")
+    api("disp").post(f"/api/v1/incidents/{inc['id']}/assignments", json={"agency_id": damkar["id"]})
+    sup_page = api("sup").get(f"/incident/{inc['id']}").text
+    assert 'recordingsPanel(' in sup_page and "Rekaman panggilan" in sup_page and "downloadUrl(rec)" in sup_page
+    disp_page = api("disp").get(f"/incident/{inc['id']}").text
+    assert 'recordingsPanel(' in disp_page and "downloadUrl(rec)" not in disp_page
+    agency_page = api("damkar").get(f"/incident/{inc['id']}")
+    assert agency_page.status_code == 200 and "recordingsPanel(" not in agency_page.text
