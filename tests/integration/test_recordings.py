@@ -64,7 +64,7 @@ def media_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centre
 def test_a_trunk_call_is_recorded_from_its_answer_both_ways_and_attached_to_its_call(media_centre: Centre) -> None:
     c = media_centre
     c.line("ct")
-    c.phone("ct", "phone_answer_audio.xml")
+    c.phone("ct", "phone_answer_audio.xml", calls=2)
     done = c.edge.sipp("trunk_call_audio.xml", "-d", "3000", rows=[f"{CALLER};1.4667 102.1;35"])
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]
     call = c.call_where("the call to end", lambda x: x.status == "ended")
@@ -87,6 +87,23 @@ def test_a_trunk_call_is_recorded_from_its_answer_both_ways_and_attached_to_its_
     # Both voices are there (the sample is speech at ~ -20 dBFS: an RMS in the thousands; silence is 0-8).
     assert caller_rms > 500 and operator_rms > 500, (caller_rms, operator_rms)
     assert [a.data["sha256"] for a in _audits(c.engine, "recording.attach")] == [rec.sha256]
+
+    # With the service down (degraded mode: the edge rings every phone itself), the audio still flows through
+    # rtpengine and is still recorded; the recording waits in the spool, is attached, and joins its call
+    # once the service is back and the edge has handed the call over.
+    c.stop_app()
+    wait_for(lambda: "service disconnected" in c.edge.log_text(), 10, "the edge to notice")
+    done = c.edge.sipp("trunk_call_audio.xml", "-d", "2000", rows=[f"{CALLER};1.4667 102.1;35"], timeout=20)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:] + c.edge.log_text()[-2000:]
+    wait_for(lambda: list(spool.glob("rtpengine-meta-*.txt")), 10, "rtpengine to finish the second recording")
+    assert actions.attach_step(c.engine, Clock(), c.settings) == 1
+    late = _recordings(c.engine)[1]
+    assert late.call_id is None and late.state == "ready" and 1.5 <= late.duration_s <= 3.0, late.duration_s
+    assert min(audio.channel_rms((Path(c.settings.recording_dir) / late.file_name).read_bytes())) > 500
+    c.start_app()
+    second = c.call_where("the degraded call, handed over", lambda x: x.id != call.id and x.status == "ended")
+    assert actions.attach_step(c.engine, Clock(), c.settings) == 1  # linked
+    assert _recordings(c.engine)[1].call_id == second.id and second.external_ref == late.call_ref
 
 
 # --- a spool written here, as rtpengine writes it -----------------------------------------------------------
