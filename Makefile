@@ -34,7 +34,7 @@ test-postgres: install
 	$(BIN)/python tools/run_tests.py --only postgresql
 
 bench: install
-	bash tools/system_deps.sh wrk chromium tilemaker --lib weasyprint sip-tester kamailio kamailio-extra-modules kamailio-json-modules
+	bash tools/system_deps.sh wrk chromium tilemaker --lib weasyprint sip-tester kamailio kamailio-extra-modules kamailio-json-modules rtpengine-daemon
 	$(BIN)/python benchmarks/run_all.py
 
 # The two-node failover cluster (Patroni + etcd + PostgreSQL, on loopback) and its fault drills (docs/deployment.md).

@@ -107,7 +107,8 @@ class Edge:
     def start(self) -> None:
         paths = EdgePaths(self.directory)
         paths.runtime.mkdir(parents=True, exist_ok=True)
-        paths.config.write_text(render_config(self.settings, paths, log_stderr=True, children=4))
+        text = render_config(self.settings, paths, log_stderr=True, children=4)
+        paths.config.write_text(self.config_filter(text) if self.config_filter else text)
         self.log = (self.directory / "kamailio.log").open("wb")
         self.proc = subprocess.Popen([kamailio_binary(), "-f", str(paths.config), "-DD", "-E", "-Y",
                                       str(paths.runtime), "-m", "64", "-M", "8"], stdout=self.log,
@@ -129,6 +130,7 @@ class Edge:
         assert self.media.poll() is None, (self.directory / "rtpengine.log").read_text()[-3000:]
 
     media: subprocess.Popen[bytes] | None = None
+    config_filter: Callable[[str], str] | None = None  # a benchmark's variant of the rendered config
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None and \
