@@ -247,9 +247,12 @@ def test_retention_deletes_an_old_recording_but_keeps_one_on_legal_hold(
                           json={"hold": True, "reason": "LP/123/XI/2026 Polres Bengkalis", "version": 1})
     assert held.status_code == 200 and held.json()["legal_hold"] is True
     later = clock.now() + timedelta(days=rec_settings.recording_retention_days + 1)
-    with unit_of_work(engine) as db:
-        counts = actions.retention_batch(Ctx(db=db, actor=SYSTEM, clock=type(clock)(later), settings=rec_settings))
-    assert counts == {"deleted": 1, "held": 1, "files_missing": 0}
+    with unit_of_work(engine) as db:  # nothing is removed until the batch is committed
+        counts, files = actions.retention_batch(Ctx(db=db, actor=SYSTEM, clock=type(clock)(later),
+                                                    settings=rec_settings))
+        assert counts == {"deleted": 1, "held": 1, "files_missing": 0} and all(f.is_file() for f in files)
+        db.rollback()
+    assert actions.retention_step(engine, type(clock)(later), rec_settings) == 1
     first_now, second_now = _recordings(engine)
     assert (first_now.state, second_now.state) == ("deleted", "ready")
     root = Path(rec_settings.recording_dir)

@@ -8,10 +8,13 @@ committed, so a crash in between attaches nothing twice and loses nothing."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -129,10 +132,32 @@ def link_unlinked(ctx: Ctx, limit: int = 200) -> int:
     return linked
 
 
+@contextmanager
+def _attach_lock(settings: Settings) -> Iterator[bool]:
+    """One attacher at a time on this host (every `siaga serve` worker runs a ticker): the others skip."""
+    folder = spool(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".attach.lock").open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def attach_step(engine: Engine, clock: Clock, settings: Settings) -> int:
     """The ticker's `recordings` job: attach what rtpengine finished, link what is now known."""
     if not settings.telephony_media:
         return 0
+    with _attach_lock(settings) as mine:
+        return _attach(engine, clock, settings) if mine else 0
+
+
+def _attach(engine: Engine, clock: Clock, settings: Settings) -> int:
     done = 0
     for meta_path in _finished(settings)[:BATCH]:
         meta = None
@@ -176,9 +201,10 @@ def played(ctx: Ctx, rec: Recording, *, download: bool, byte_range: str | None) 
               {"call_id": rec.call_id, "range": byte_range or "", "sha256": rec.sha256})
 
 
-def retention_batch(ctx: Ctx, limit: int = RETENTION_BATCH) -> dict[str, int]:
-    """Delete the files of recordings older than SIAGA_RECORDING_RETENTION_DAYS, except those on legal hold;
-    the rows stay (hash, times, state `deleted`). One audit entry with the counts."""
+def retention_batch(ctx: Ctx, limit: int = RETENTION_BATCH) -> tuple[dict[str, int], list[Path]]:
+    """Mark the recordings older than SIAGA_RECORDING_RETENTION_DAYS deleted, except those on legal hold; the
+    rows stay (hash, times, state `deleted`). One audit entry with the counts. Returns the counts and the
+    files to remove once this is committed (a failed commit then leaves every file where it was)."""
     days = ctx.settings.recording_retention_days
     cutoff = ctx.now() - timedelta(days=days)
     old = (Recording.state != "deleted", Recording.attached_at < cutoff)
@@ -187,10 +213,11 @@ def retention_batch(ctx: Ctx, limit: int = RETENTION_BATCH) -> dict[str, int]:
     counts = {"deleted": 0, "held": int(ctx.db.scalar(select(func.count()).select_from(Recording)
                                                           .where(*old, Recording.legal_hold.is_(True))) or 0),
               "files_missing": 0}
+    files: list[Path] = []
     for rec in due:
         path = (service.root(ctx.settings) / rec.file_name).resolve() if rec.file_name else None
         if path is not None and service.root(ctx.settings) in path.parents and path.is_file():
-            path.unlink()
+            files.append(path)
         else:
             counts["files_missing"] += 1
         rec.state, rec.deleted_at = "deleted", ctx.now()
@@ -199,9 +226,13 @@ def retention_batch(ctx: Ctx, limit: int = RETENTION_BATCH) -> dict[str, int]:
     if counts["deleted"]:
         ctx.audit("recording.retention", "retention", cutoff.date().isoformat(),
                   {"cutoff": cutoff.isoformat(), "retention_days": days, **counts})
-    return counts
+    return counts, files
 
 
 def retention_step(engine: Engine, clock: Clock, settings: Settings) -> int:
+    """The ticker's `recording_retention` job: one batch, its files removed after the commit."""
     with unit_of_work(engine) as db:
-        return retention_batch(Ctx(db=db, actor=SYSTEM, clock=clock, settings=settings))["deleted"]
+        counts, files = retention_batch(Ctx(db=db, actor=SYSTEM, clock=clock, settings=settings))
+    for path in files:
+        path.unlink(missing_ok=True)
+    return counts["deleted"]
