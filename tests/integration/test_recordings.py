@@ -311,3 +311,14 @@ def test_the_incident_page_lists_its_calls_recordings_with_a_player_for_staff_on
     assert 'recordingsPanel(' in disp_page and "downloadUrl(rec)" not in disp_page
     agency_page = api("damkar").get(f"/incident/{inc['id']}")
     assert agency_page.status_code == 200 and "recordingsPanel(" not in agency_page.text
+
+
+def test_the_call_page_has_the_player_for_staff_and_is_not_found_for_an_agency_operator(
+        api, recorded: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    call_id, _rec_id = recorded
+    page = api("ct").get(f"/call/{call_id}")
+    assert page.status_code == 200 and f"recordingsPanel('/api/v1/calls/{call_id}/recordings')" in page.text
+    assert "downloadUrl(rec)" not in page.text
+    assert "downloadUrl(rec)" in api("sup").get(f"/call/{call_id}").text
+    assert api("damkar").get(f"/call/{call_id}").status_code == 404
+    assert api("ct").get("/call/99999999").status_code == 404

@@ -1,10 +1,10 @@
-// The call recordings of an incident: one HTML5 player each (seek through HTTP Range, speed), the state of
+// The call recordings of a call or an incident: one HTML5 player each (seek through HTTP Range, speed), the state of
 // a recording that cannot be played, and a download link for supervisors. Playback is audited server-side.
-function recordingsPanel(incidentId) {
+function recordingsPanel(listUrl) {
   return {
     recordings: [], loaded: false, error: "",
     async load() {
-      const r = await Siaga.api("GET", `/api/v1/incidents/${incidentId}/recordings`);
+      const r = await Siaga.api("GET", listUrl);
       if (r.ok) { this.recordings = r.data; this.error = ""; } else { this.error = (r.data && r.data.title) || String(r.status); }
       this.loaded = true;
     },
