@@ -1,0 +1,52 @@
+"""The recording player in Debian's chromium: the call page plays a recording (WAV over HTTP with Range), seeks
+and changes speed; the playback is audited once, however often the player seeks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from siaga.core.audit import AuditEntry
+from siaga.db.engine import unit_of_work
+from siaga.domains.recordings import actions
+from siaga.settings import Settings
+from tests.e2e.test_consoles import browse  # noqa: F401 (a fixture)
+from tests.integration.test_recordings import _call, spool_recording
+
+
+@pytest.fixture
+def settings(db_url: str, session_settings: Settings, tmp_path: Path) -> Settings:
+    return session_settings.model_copy(update={"recording_dir": tmp_path / "rec", "telephony_media": True})
+
+
+def test_a_supervisor_plays_seeks_and_slows_a_recording_on_the_call_page(
+        browse, live_server, api, engine, settings, clock) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    call_id = _call(api, "player-1@trunk")
+    spool_recording(settings, "player-1@trunk", seconds=4.0)
+    assert actions.attach_step(engine, clock, settings) == 1
+    page = browse("sup", live_server, f"/call/{call_id}")
+    page.wait_for_selector("#recordings audio")
+    assert page.locator("#recordings .recording-player a").inner_text() == "Unduh"
+    duration = page.evaluate("""() => new Promise((ok, fail) => {
+        const a = document.querySelector('#recordings audio');
+        a.preload = 'metadata';
+        a.addEventListener('loadedmetadata', () => ok(a.duration), {once: true});
+        a.addEventListener('error', () => fail('audio error ' + (a.error && a.error.code)), {once: true});
+        a.load();
+    })""")
+    assert abs(duration - 4.0) < 0.1
+    page.select_option("#recordings select", "1.5")
+    seeked = page.evaluate("""() => new Promise(ok => {
+        const a = document.querySelector('#recordings audio');
+        a.addEventListener('seeked', () => ok(a.currentTime), {once: true});
+        a.currentTime = 3.0;
+    })""")
+    assert abs(seeked - 3.0) < 0.05
+    assert page.evaluate("document.querySelector('#recordings audio').playbackRate") == 1.5
+    assert page.js_errors == []
+    with unit_of_work(engine, write=False) as db:
+        plays = [json.loads(e.data) for e in db.scalars(select(AuditEntry).where(AuditEntry.action == "recording.play"))]
+    assert len(plays) == 1
