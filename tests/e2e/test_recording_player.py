@@ -48,5 +48,6 @@ def test_a_supervisor_plays_seeks_and_slows_a_recording_on_the_call_page(
     assert page.evaluate("document.querySelector('#recordings audio').playbackRate") == 1.5
     assert page.js_errors == []
     with unit_of_work(engine, write=False) as db:
-        plays = [json.loads(e.data) for e in db.scalars(select(AuditEntry).where(AuditEntry.action == "recording.play"))]
+        plays = [json.loads(e.data) for e in
+                 db.scalars(select(AuditEntry).where(AuditEntry.action == "recording.play"))]
     assert len(plays) == 1

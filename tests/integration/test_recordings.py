@@ -192,7 +192,7 @@ def recorded(api, engine: Engine, rec_settings: Settings, clock) -> tuple[int, i
 
 
 def test_playback_is_refused_to_an_agency_operator_and_audited_for_a_supervisor(
-        api, engine: Engine, recorded: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+        api, engine: Engine, recorded: tuple[int, int], clock) -> None:  # type: ignore[no-untyped-def]
     call_id, rec_id = recorded
     refused = api("damkar").get(f"/api/v1/recordings/{rec_id}/audio")
     assert refused.status_code == 403
@@ -206,6 +206,11 @@ def test_playback_is_refused_to_an_agency_operator_and_audited_for_a_supervisor(
     assert part.status_code == 206 and part.content == full.content[1000:2000]
     plays = _audits(engine, "recording.play")
     assert [(p.entity_id, p.actor) for p in plays] == [(str(rec_id), plays[0].actor)] and "sup" in plays[0].actor
+    # Another listener's playback is theirs; the same listener ten minutes later plays it again.
+    api("disp").get(f"/api/v1/recordings/{rec_id}/audio", headers={"Range": "bytes=5000-"})
+    clock.advance(minutes=11)
+    api("sup").get(f"/api/v1/recordings/{rec_id}/audio", headers={"Range": "bytes=0-"})
+    assert len(_audits(engine, "recording.play")) == 3
     # Download: supervisors only, with its hash.
     assert api("ct").get(f"/api/v1/recordings/{rec_id}/download").status_code == 403
     dl = api("sup").get(f"/api/v1/recordings/{rec_id}/download")

@@ -10,6 +10,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem
 from siaga.core.http import ctx_for
 from siaga.core.ids import PathId
+from siaga.db.engine import unit_of_work
 from siaga.domains.calls import service as calls_service
 from siaga.domains.recordings import actions, schemas, service
 
@@ -39,6 +40,14 @@ def get_recording(recording_id: PathId, ctx: Ctx = Depends(ctx_for("recordings.p
     return service.out(ctx.settings, service.get(ctx.db, recording_id))
 
 
+def _audit(request: Request, ctx: Ctx, rec_id: int, *, download: bool) -> None:
+    """In a writer's transaction of its own, committed before the file is sent: a player sends its requests
+    in pairs, and a read transaction that turns writer could fail (SQLite) where this one waits its turn."""
+    with unit_of_work(request.app.state.engine) as db:
+        own = Ctx(db=db, actor=ctx.actor, clock=ctx.clock, settings=ctx.settings)
+        actions.played(own, service.get(db, rec_id), download=download, byte_range=request.headers.get("range"))
+
+
 def _file(ctx: Ctx, recording_id: int):  # type: ignore[no-untyped-def]
     rec = service.get(ctx.db, recording_id)
     state = service.state_now(ctx.settings, rec)
@@ -51,19 +60,19 @@ def _file(ctx: Ctx, recording_id: int):  # type: ignore[no-untyped-def]
 @router.get("/recordings/{recording_id}/audio", response_class=FileResponse, responses=AUDIO)
 def play_recording(recording_id: PathId, request: Request,
                    ctx: Ctx = Depends(ctx_for("recordings.play"))) -> FileResponse:
-    """The audio to play (Range requests for seeking). A playback — a request from the start — is audited."""
+    """The audio to play (Range requests for seeking). Each playback is audited (a listener's requests for one
+    recording within ten minutes are one playback)."""
     rec, path = _file(ctx, recording_id)
-    byte_range = request.headers.get("range")
-    if byte_range is None or byte_range.replace(" ", "").startswith("bytes=0-"):
-        actions.played(ctx, rec, download=False, byte_range=byte_range)
+    _audit(request, ctx, rec.id, download=False)
     return FileResponse(path, media_type=rec.media_type, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/recordings/{recording_id}/download", response_class=FileResponse, responses=AUDIO)
-def download_recording(recording_id: PathId, ctx: Ctx = Depends(ctx_for("recordings.download"))) -> FileResponse:
+def download_recording(recording_id: PathId, request: Request,
+                       ctx: Ctx = Depends(ctx_for("recordings.download"))) -> FileResponse:
     """The file to keep (supervisors), audited; its SHA-256 is in the X-Content-SHA256 header and the record."""
     rec, path = _file(ctx, recording_id)
-    actions.played(ctx, rec, download=True, byte_range=None)
+    _audit(request, ctx, rec.id, download=True)
     return FileResponse(path, media_type=rec.media_type, filename=f"rekaman-112-{rec.id}.wav",
                         headers={"Cache-Control": "no-store", "X-Content-SHA256": rec.sha256})
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
+from siaga.core.audit import AuditEntry
 from siaga.core.authz import SYSTEM
 from siaga.core.clock import Clock
 from siaga.core.context import Ctx
@@ -195,8 +196,24 @@ def set_hold(ctx: Ctx, recording_id: int, data: HoldIn) -> Recording:
     return rec
 
 
+PLAY_SESSION = timedelta(minutes=10)
+
+
 def played(ctx: Ctx, rec: Recording, *, download: bool, byte_range: str | None) -> None:
-    """Each playback (the player's first request, or any request from the start) and each download, audited."""
+    """Each download, and each playback, audited. A player asks for the file many times (its first load,
+    each seek, a reload: any byte range): one listener's requests for one recording within ten minutes of
+    their audited playback are that playback; after it, a request is a new playback."""
+    if not download:
+        # A player's requests come in pairs: the second waits here for the first's entry (a row lock; SQLite
+        # serialises writers anyway).
+        ctx.db.execute(select(Recording.id).where(Recording.id == rec.id).with_for_update())
+        since = ctx.now() - PLAY_SESSION
+        recent = ctx.db.scalar(select(AuditEntry.seq).where(
+            AuditEntry.action == "recording.play", AuditEntry.entity == "recording",
+            AuditEntry.entity_id == str(rec.id), AuditEntry.actor_id == (ctx.actor.user_id or None),
+            AuditEntry.at >= since).limit(1))
+        if recent is not None:
+            return
     ctx.audit("recording.download" if download else "recording.play", "recording", rec.id,
               {"call_id": rec.call_id, "range": byte_range or "", "sha256": rec.sha256})
 
