@@ -51,3 +51,18 @@ def test_a_supervisor_plays_seeks_and_slows_a_recording_on_the_call_page(
         plays = [json.loads(e.data) for e in
                  db.scalars(select(AuditEntry).where(AuditEntry.action == "recording.play"))]
     assert len(plays) == 1
+
+
+def test_the_incident_page_shows_its_calls_recording_with_the_player(
+        browse, live_server, api, engine, settings, clock) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    call_id = _call(api, "player-2@trunk")
+    call = api("ct").get(f"/api/v1/calls/{call_id}").json()
+    assert api("ct").post(f"/api/v1/calls/{call_id}/claim", json={"version": call["version"]}).status_code == 200
+    inc = api("ct").post("/api/v1/incidents", json={"category_code": "kebakaran", "call_id": call_id}).json()
+    spool_recording(settings, "player-2@trunk", seconds=2.0)
+    assert actions.attach_step(engine, clock, settings) == 1
+    page = browse("disp", live_server, f"/incident/{inc['id']}")
+    page.wait_for_selector("#recordings audio")
+    assert page.locator("#recordings .recording-player a").count() == 0  # download: supervisors only
+    page.wait_for_selector(f"#linked-calls a[href='/call/{call_id}']")
+    assert page.js_errors == []

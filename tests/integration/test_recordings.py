@@ -61,10 +61,11 @@ def media_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centre
         yield c
 
 
-def test_a_trunk_call_is_recorded_from_its_answer_both_ways_and_attached_to_its_call(media_centre: Centre) -> None:
+def test_trunk_calls_are_recorded_both_ways_with_the_service_up_or_down_and_connect_without_rtpengine(
+        media_centre: Centre) -> None:
     c = media_centre
     c.line("ct")
-    c.phone("ct", "phone_answer_audio.xml", calls=2)
+    c.phone("ct", "phone_answer_audio.xml", calls=3)
     done = c.edge.sipp("trunk_call_audio.xml", "-d", "3000", rows=[f"{CALLER};1.4667 102.1;35"])
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]
     call = c.call_where("the call to end", lambda x: x.status == "ended")
@@ -104,6 +105,16 @@ def test_a_trunk_call_is_recorded_from_its_answer_both_ways_and_attached_to_its_
     second = c.call_where("the degraded call, handed over", lambda x: x.id != call.id and x.status == "ended")
     assert actions.attach_step(c.engine, Clock(), c.settings) == 1  # linked
     assert _recordings(c.engine)[1].call_id == second.id and second.external_ref == late.call_ref
+
+    # rtpengine gone: the call still goes through (media straight between trunk and phone), unrecorded.
+    assert c.edge.media is not None
+    c.edge.media.terminate()
+    c.edge.media.wait(10)
+    done = c.edge.sipp("trunk_call_audio.xml", "-d", "500", rows=[f"{CALLER};1.4667 102.1;35"], timeout=20)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:] + c.edge.log_text()[-2000:]
+    third = c.call_where("the call without media", lambda x: x.id not in (call.id, second.id) and x.status == "ended")
+    assert third.answered_at is not None and "rtpengine did not take the offer" in c.edge.log_text()
+    assert actions.attach_step(c.engine, Clock(), c.settings) == 0 and len(_recordings(c.engine)) == 2
 
 
 # --- a spool written here, as rtpengine writes it -----------------------------------------------------------
