@@ -38,6 +38,16 @@ def test_a_supervisor_plays_seeks_and_slows_a_recording_on_the_call_page(
         a.load();
     })""")
     assert abs(duration - 4.0) < 0.1
+    # The waveform is drawn, and a click on it seeks there (three quarters in: 3 of 4 s).
+    page.wait_for_selector("#recordings canvas.waveform[data-drawn='1']")
+    box = page.locator("#recordings canvas.waveform").bounding_box()
+    at = page.evaluate("""([x]) => new Promise(ok => {
+        const a = document.querySelector('#recordings audio');
+        a.addEventListener('seeked', () => ok(a.currentTime), {once: true});
+        const c = document.querySelector('#recordings canvas.waveform');
+        c.dispatchEvent(new MouseEvent('click', {clientX: c.getBoundingClientRect().left + x, bubbles: true}));
+    })""", [box["width"] * 0.75])
+    assert abs(at - 3.0) < 0.1, at
     page.select_option("#recordings select", "1.5")
     seeked = page.evaluate("""() => new Promise(ok => {
         const a = document.querySelector('#recordings audio');

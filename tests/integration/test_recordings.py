@@ -222,6 +222,11 @@ def test_playback_is_refused_to_an_agency_operator_and_audited_for_a_supervisor(
     clock.advance(minutes=11)
     api("sup").get(f"/api/v1/recordings/{rec_id}/audio", headers={"Range": "bytes=0-"})
     assert len(_audits(engine, "recording.play")) == 3
+    # The waveform: each channel's peaks (the spooled tones are at 8000 of 32768).
+    peaks = api("ct").get(f"/api/v1/recordings/{rec_id}/peaks?points=50").json()
+    assert len(peaks["caller"]) == len(peaks["operator"]) == 50
+    assert all(0.2 < v < 0.3 for v in peaks["caller"] + peaks["operator"])
+    assert api("damkar").get(f"/api/v1/recordings/{rec_id}/peaks").status_code == 403
     # Download: supervisors only, with its hash.
     assert api("ct").get(f"/api/v1/recordings/{rec_id}/download").status_code == 403
     dl = api("sup").get(f"/api/v1/recordings/{rec_id}/download")

@@ -3,7 +3,7 @@ download (supervisors) and the legal hold. Each playback and download is audited
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 
 from siaga.core.context import Ctx
@@ -12,7 +12,7 @@ from siaga.core.http import ctx_for
 from siaga.core.ids import PathId
 from siaga.db.engine import unit_of_work
 from siaga.domains.calls import service as calls_service
-from siaga.domains.recordings import actions, schemas, service
+from siaga.domains.recordings import actions, audio, schemas, service
 
 router = APIRouter(tags=["recordings"])
 AUDIO = {200: {"content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
@@ -65,6 +65,15 @@ def play_recording(recording_id: PathId, request: Request,
     rec, path = _file(ctx, recording_id)
     _audit(request, ctx, rec.id, download=False)
     return FileResponse(path, media_type=rec.media_type, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/recordings/{recording_id}/peaks", response_model=schemas.PeaksOut)
+def recording_peaks(recording_id: PathId, points: int = Query(default=400, ge=10, le=2000),
+                    ctx: Ctx = Depends(ctx_for("recordings.play"))) -> schemas.PeaksOut:
+    """The waveform: each channel's peak level (0..1) in `points` slices (the player draws it and seeks on it)."""
+    rec, path = _file(ctx, recording_id)
+    caller, operator = audio.peaks(path, points)
+    return schemas.PeaksOut(duration_s=rec.duration_s, caller=caller, operator=operator)
 
 
 @router.get("/recordings/{recording_id}/download", response_class=FileResponse, responses=AUDIO)

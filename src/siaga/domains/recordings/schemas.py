@@ -28,6 +28,12 @@ class RecordingOut(BaseModel):
     version: int
 
 
+class PeaksOut(BaseModel):
+    duration_s: float
+    caller: list[float]  # left channel
+    operator: list[float]  # right channel
+
+
 class HoldIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
