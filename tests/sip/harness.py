@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -110,9 +111,10 @@ class Edge:
         text = render_config(self.settings, paths, log_stderr=True, children=4)
         paths.config.write_text(self.config_filter(text) if self.config_filter else text)
         self.log = (self.directory / "kamailio.log").open("wb")
+        # In a session of its own: if it will not stop, its whole group (main and children) is killed.
         self.proc = subprocess.Popen([kamailio_binary(), "-f", str(paths.config), "-DD", "-E", "-Y",
                                       str(paths.runtime), "-m", "64", "-M", "8"], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(lambda: self.proc.poll() is not None or sip_request(self.sip_port, options(self.sip_port), 0.2),
                  10, "Kamailio to answer OPTIONS")
         assert self.proc.poll() is None, (self.directory / "kamailio.log").read_text()[-3000:]
@@ -146,7 +148,8 @@ class Edge:
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
         self.log.close()
         if self.media is not None:
             if self.media.poll() is None:
@@ -327,7 +330,9 @@ def running_centre(engine: Engine, db_url: str, tmp_path: Path, **overrides: obj
     try:
         yield c
     finally:
-        stop_app()
-        edge.stop()
+        try:
+            stop_app()
+        finally:
+            edge.stop()  # even when the app would not stop: never leave an edge running
 
 
