@@ -22,6 +22,7 @@ from siaga.api import location as location_api
 from siaga.api import metrics as metrics_api
 from siaga.api import quality as quality_api
 from siaga.api import questions as questions_api
+from siaga.api import recordings as recordings_api
 from siaga.api import regions as regions_api
 from siaga.api import reports as reports_api
 from siaga.api import response as response_api
@@ -52,6 +53,7 @@ API_ROUTERS += (telephony_api.router,)
 API_ROUTERS += (location_api.router,)
 API_ROUTERS += (questions_api.router,)
 API_ROUTERS += (quality_api.router,)
+API_ROUTERS += (recordings_api.router,)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None,

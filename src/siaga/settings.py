@@ -132,6 +132,21 @@ class Settings(BaseSettings):
                                         description="where a call goes when no operator is on duty (e.g. "
                                         "sip:110@polres.example); empty: the caller "
                                         "hears 480 and the number goes on the callback list")
+    telephony_media: bool = Field(default=True, description="anchor every call's media in rtpengine (started and "
+                                  "stopped with the edge by `siaga telephony start|stop`); false: phones and trunk "
+                                  "exchange RTP directly and nothing is recorded")
+    telephony_rtpengine_ng: str = Field(default="127.0.0.1:2223", pattern=r"^[0-9.]{7,15}:[0-9]{1,5}$",
+                                        description="ip:port of rtpengine's control (ng) socket, UDP, local only")
+    telephony_media_interface: str = Field(default="127.0.0.1", max_length=100,
+                                           description="the address rtpengine relays RTP on (IPv4), optionally "
+                                           "with the address announced in SDP: 10.1.2.3 or 10.1.2.3!203.0.113.5")
+    telephony_rtp_ports: str = Field(default="30000-40000", pattern=r"^[0-9]{4,5}-[0-9]{4,5}$",
+                                     description="the UDP port range rtpengine relays RTP on, e.g. 30000-40000")
+    recording_dir: Path = Field(default=VAR_DIR / "recordings", description="where calls are recorded: rtpengine "
+                                "writes into its spool/ subfolder, the ticker turns each finished call into a WAV "
+                                "file here and links it to its call")
+    recording_retention_days: int = Field(default=365, ge=7, le=36500, description="how long call recordings are "
+                                          "kept before the ticker deletes them (a recording on legal hold is kept)")
     nuisance_retention_days: int = Field(default=365, ge=30, description="How long the numbers and notes of prank and "
                                          "ghost calls with no incident are kept before they are anonymised")
     qa_sample_percent: float = Field(default=5.0, ge=0, le=100, description="the share of answered calls drawn "
@@ -173,6 +188,33 @@ class Settings(BaseSettings):
                     raise ValueError(f"SIAGA_{(info.field_name or '').upper()}: {part.strip()!r} is not an address "
                                      "or network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
         return value
+
+    @field_validator("telephony_media_interface")
+    @classmethod
+    def _media_interface(cls, value: str) -> str:
+        """rtpengine's interface goes into its command line: an address (and the one announced), nothing else."""
+        for part in value.split("!"):
+            try:
+                ipaddress.IPv4Address(part)
+            except ValueError:
+                raise ValueError(f"SIAGA_TELEPHONY_MEDIA_INTERFACE: {part!r} is not an IPv4 address (e.g. 10.1.2.3, "
+                                 "or 10.1.2.3!203.0.113.5 to announce another)") from None
+        if value.count("!") > 1:
+            raise ValueError("SIAGA_TELEPHONY_MEDIA_INTERFACE: at most one '!' (local!announced)")
+        return value
+
+    @field_validator("telephony_rtp_ports")
+    @classmethod
+    def _rtp_ports(cls, value: str) -> str:
+        low, high = (int(p) for p in value.split("-"))
+        if not 1024 <= low < high <= 65535 or high - low < 3:
+            raise ValueError(f"SIAGA_TELEPHONY_RTP_PORTS: {value!r} must be LOW-HIGH with 1024 <= LOW < HIGH <= 65535 "
+                             "and room for two calls at least")
+        return value
+
+    def rtp_port_range(self) -> tuple[int, int]:
+        low, high = (int(p) for p in self.telephony_rtp_ports.split("-"))
+        return low, high
 
     @field_validator("totp_required_roles")
     @classmethod

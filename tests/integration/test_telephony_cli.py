@@ -47,3 +47,33 @@ def test_config_is_rendered_checked_by_kamailio_and_bad_settings_are_refused(tmp
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     status = siaga(url, "telephony", "status", "--dir", str(tmp_path / "edge"))
     assert status.returncode == 1  # nothing running: the exit code says so for monitoring
+
+
+def test_start_and_stop_manage_rtpengine_with_kamailio_and_media_settings_are_checked(tmp_path: Path) -> None:
+    from tests.sip.harness import free_tcp_port, free_udp_port
+
+    url = f"sqlite:///{tmp_path / 'media.db'}"
+    low = 20000 + 2 * (free_udp_port() % 10000)
+    env = {"SIAGA_TELEPHONY_LISTEN": f"udp:127.0.0.1:{free_udp_port()}",
+           "SIAGA_TELEPHONY_EVAPI": f"127.0.0.1:{free_tcp_port()}",
+           "SIAGA_TELEPHONY_RTPENGINE_NG": f"127.0.0.1:{free_udp_port()}",
+           "SIAGA_TELEPHONY_RTP_PORTS": f"{low}-{low + 100}", "SIAGA_RECORDING_DIR": str(tmp_path / "rec")}
+    edge = str(tmp_path / "edge")
+    for name, value in (("SIAGA_TELEPHONY_MEDIA_INTERFACE", "127.0.0.1 --foo"),
+                        ("SIAGA_TELEPHONY_RTP_PORTS", "40000-30000"), ("SIAGA_TELEPHONY_RTPENGINE_NG", "x:1;y")):
+        bad = siaga(url, "telephony", "start", "--dir", edge, **{**env, name: value})
+        assert bad.returncode != 0 and name in bad.stderr + bad.stdout and "Traceback" not in bad.stderr, name
+    assert siaga(url, "db", "upgrade").returncode == 0
+    try:
+        started = siaga(url, "telephony", "start", "--dir", edge, **env)
+        assert started.returncode == 0, started.stderr + started.stdout
+        assert "Media (rtpengine) running" in started.stdout and "SIP edge running" in started.stdout
+        assert 'loadmodule "rtpengine.so"' in (tmp_path / "edge" / "kamailio.cfg").read_text()
+        status = siaga(url, "telephony", "status", "--dir", edge, **env)
+        assert "Media (rtpengine): running" in status.stdout, status.stdout
+        assert (tmp_path / "rec" / "spool" / "metadata").is_dir()
+    finally:
+        stopped = siaga(url, "telephony", "stop", "--dir", edge, **env)
+    assert "Media (rtpengine) stopped" in stopped.stdout and "SIP edge stopped" in stopped.stdout
+    after = siaga(url, "telephony", "status", "--dir", edge, **env)
+    assert after.returncode == 1 and "Media (rtpengine): not running" in after.stdout

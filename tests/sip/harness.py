@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -107,14 +108,31 @@ class Edge:
     def start(self) -> None:
         paths = EdgePaths(self.directory)
         paths.runtime.mkdir(parents=True, exist_ok=True)
-        paths.config.write_text(render_config(self.settings, paths, log_stderr=True, children=4))
+        text = render_config(self.settings, paths, log_stderr=True, children=4)
+        paths.config.write_text(self.config_filter(text) if self.config_filter else text)
         self.log = (self.directory / "kamailio.log").open("wb")
+        # In a session of its own: if it will not stop, its whole group (main and children) is killed.
         self.proc = subprocess.Popen([kamailio_binary(), "-f", str(paths.config), "-DD", "-E", "-Y",
                                       str(paths.runtime), "-m", "64", "-M", "8"], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(lambda: self.proc.poll() is not None or sip_request(self.sip_port, options(self.sip_port), 0.2),
                  10, "Kamailio to answer OPTIONS")
         assert self.proc.poll() is None, (self.directory / "kamailio.log").read_text()[-3000:]
+
+    def start_media(self) -> None:
+        """rtpengine in the foreground (its log in `directory`), as `siaga telephony start` runs it."""
+        from siaga.domains.telephony import media
+
+        paths = media.MediaPaths(self.directory)
+        media.prepare(self.settings, paths)
+        self.media_log = (self.directory / "rtpengine.log").open("wb")
+        self.media = subprocess.Popen(media.command(self.settings, paths, foreground=True), stdout=self.media_log,
+                                      stderr=subprocess.STDOUT)
+        wait_for(lambda: self.media.poll() is not None or media.ping(self.settings, 0.2), 10, "rtpengine to answer")
+        assert self.media.poll() is None, (self.directory / "rtpengine.log").read_text()[-3000:]
+
+    media: subprocess.Popen[bytes] | None = None
+    config_filter: Callable[[str], str] | None = None  # a benchmark's variant of the rendered config
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None and \
@@ -130,8 +148,17 @@ class Edge:
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
         self.log.close()
+        if self.media is not None:
+            if self.media.poll() is None:
+                self.media.terminate()
+                try:
+                    self.media.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.media.kill()
+            self.media_log.close()
 
     def log_text(self) -> str:
         return (self.directory / "kamailio.log").read_text(errors="replace")
@@ -268,9 +295,11 @@ def running_centre(engine: Engine, db_url: str, tmp_path: Path, **overrides: obj
     settings = Settings(database_url=db_url, secret_key="test", event_poll_seconds=0.2, deadline_tick_seconds=0,
                         telephony_bridge=True, telephony_evapi=f"127.0.0.1:{free_tcp_port()}",
                         telephony_listen=f"udp:127.0.0.1:{sip_port}", telephony_ring_timeout_s=5,
-                        **overrides)
+                        **{"telephony_media": False, **overrides})
     edge = Edge(settings, tmp_path / "edge", sip_port)
     edge.directory.mkdir()
+    if settings.telephony_media:
+        edge.start_media()
     edge.start()
     c = Centre(engine, settings, edge)
     servers: list[tuple[object, threading.Thread]] = []
@@ -301,7 +330,9 @@ def running_centre(engine: Engine, db_url: str, tmp_path: Path, **overrides: obj
     try:
         yield c
     finally:
-        stop_app()
-        edge.stop()
+        try:
+            stop_app()
+        finally:
+            edge.stop()  # even when the app would not stop: never leave an edge running
 
 

@@ -5,8 +5,10 @@ drops or refuses a call. Numbers in responses follow domains/calls/privacy.py.""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path as FilePath
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from siaga.core.clock import site_zone
@@ -106,6 +108,42 @@ def caller_evidence(request: Request, number: str = Number,
     name = f"bukti-112-{full.lstrip('+')}-{date_from.isoformat()}-{date_to.isoformat()}.pdf"
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@router.get("/callers/{number}/evidence.zip", response_class=FileResponse,
+            responses={200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "The evidence pack (PDF) and the caller's recordings, in a ZIP"}})
+def caller_evidence_zip(request: Request, number: str = Number,
+                        date_from: date = Query(..., alias="from", description="First day (site's zone), YYYY-MM-DD"),
+                        date_to: date = Query(..., alias="to", description="The day after the last one: "
+                                                                           "[from, to); at most 366 days"),
+                        ctx: Ctx = Depends(ctx_for("measures.manage"))) -> FileResponse:
+    """The evidence pack with the caller's call recordings: a ZIP of the PDF, which lists each recording's
+    file and SHA-256, and the WAV files. Audited (`evidence.export`, with each recording's hash)."""
+    import tempfile
+
+    from starlette.background import BackgroundTask
+
+    full = evidence.check_number(number)
+    evidence.check_period(date_from, date_to)
+    fd, name = tempfile.mkstemp(prefix="siaga-evidence-", suffix=".zip")
+    target = FilePath(name)
+    try:
+        with open(fd, "wb") as f:
+            e = evidence.evidence_zip(ctx.db, full, date_from, date_to, ctx.now(), request_language(request),
+                                      generated_by=f"{ctx.actor.full_name} ({ctx.actor.username})",
+                                      retention_days=ctx.settings.nuisance_retention_days,
+                                      zone=site_zone(ctx.settings), settings=ctx.settings, target=f)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    ctx.audit("evidence.export", "caller", full, {
+        "number": full, "from": date_from.isoformat(), "to": date_to.isoformat(), "by": ctx.actor.username,
+        "format": "zip", "recordings": [{"id": r["id"], "sha256": r["sha256"], "state": r["state"]}
+                                        for r in e.recordings]})
+    zip_name = f"bukti-112-{full.lstrip('+')}-{date_from.isoformat()}-{date_to.isoformat()}.zip"
+    return FileResponse(target, media_type="application/zip", filename=zip_name, headers={"Cache-Control": "no-store"},
+                        background=BackgroundTask(target.unlink, missing_ok=True))
 
 
 @router.post("/callers/{number}/measures", status_code=201, response_model=schemas.MeasureOut)

@@ -49,12 +49,20 @@ def config(directory: Path = DIR_OPTION,
 def start(directory: Path = DIR_OPTION) -> None:
     """Render, check and start the SIP edge (as a daemon). Start `siaga serve` with
     SIAGA_TELEPHONY_BRIDGE=true (or `siaga telephony bridge`) so calls reach the consoles."""
-    from siaga.domains.telephony import edge
+    from siaga.domains.telephony import edge, media
     from siaga.settings import get_settings
 
     settings = get_settings()
+    paths = _paths(directory)
+    if settings.telephony_media:  # media first: the edge's first call already goes through it
+        try:
+            mpid = media.start(settings, media.MediaPaths(paths.directory))
+        except media.MediaError as exc:
+            fail(str(exc))
+        out.print(f"Media (rtpengine) running (pid {mpid}) on {settings.telephony_media_interface} ports "
+                  f"{settings.telephony_rtp_ports}; recordings into {media.spool_dir(settings)}")
     try:
-        pid = edge.start(settings, _paths(directory))
+        pid = edge.start(settings, paths)
     except edge.EdgeError as exc:
         fail(str(exc))
     out.print(f"SIP edge running (pid {pid}) on {settings.telephony_listen}; evapi {settings.telephony_evapi}")
@@ -62,29 +70,45 @@ def start(directory: Path = DIR_OPTION) -> None:
 
 @telephony_app.command("stop")
 def stop(directory: Path = DIR_OPTION) -> None:
-    """Stop the SIP edge."""
-    from siaga.domains.telephony import edge
+    """Stop the SIP edge and its media (rtpengine): calls in progress lose their audio."""
+    from siaga.domains.telephony import edge, media
 
-    out.print("SIP edge stopped" if edge.stop(_paths(directory)) else "SIP edge was not running")
+    paths = _paths(directory)
+    out.print("SIP edge stopped" if edge.stop(paths) else "SIP edge was not running")
+    out.print("Media (rtpengine) stopped" if media.stop(media.MediaPaths(paths.directory))
+              else "Media (rtpengine) was not running")
 
 
 @telephony_app.command("status")
 def status(directory: Path = DIR_OPTION,
            as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
-    """Is the edge running, is the bridge connected, which phones are registered, what is waiting. Exits 1
-    when the edge is not running or the bridge has not been heard from in the last 30 seconds."""
-    from siaga.domains.telephony import edge, service
+    """Is the edge running, is its media (rtpengine) answering, is the bridge connected, which phones are
+    registered, what is waiting. Exits 1 when the edge or its media is not running or the bridge has not
+    been heard from in the last 30 seconds."""
+    from siaga.domains.telephony import edge, media, service
+    from siaga.settings import get_settings
 
+    settings = get_settings()
     pid = edge.running_pid(_paths(directory))
+    mpid = media.running_pid(media.MediaPaths(_paths(directory).directory)) if settings.telephony_media else None
+    media_ok = not settings.telephony_media or (bool(mpid) and media.ping(settings))
     with action_ctx() as ctx:
         st = service.status(ctx.db, ctx.now())
         now = ctx.now()
     fresh = st.edge.state == "up" and st.edge.last_seen_at is not None and \
         (now - st.edge.last_seen_at).total_seconds() < 30
     if as_json:
-        out.print_json(json.dumps({"process": pid, "bridge_connected": fresh, **st.model_dump(mode="json")}))
+        out.print_json(json.dumps({"process": pid, "bridge_connected": fresh,
+                                   "media": {"enabled": settings.telephony_media, "process": mpid,
+                                             "answering": media_ok}, **st.model_dump(mode="json")}))
     else:
         out.print(f"Kamailio: {'running, pid ' + str(pid) if pid else '[red]not running[/]'}")
+        if settings.telephony_media:
+            out.print(f"Media (rtpengine): {'running, pid ' + str(mpid) if mpid else '[red]not running[/]'}"
+                      + ("" if media_ok or not mpid else " [red]not answering on " +
+                         settings.telephony_rtpengine_ng + "[/]"))
+        else:
+            out.print("Media (rtpengine): off (SIAGA_TELEPHONY_MEDIA=false): audio goes straight, unrecorded")
         seen = st.edge.last_seen_at.isoformat(timespec="seconds") if st.edge.last_seen_at else "never"
         out.print(f"Bridge: {'[green]connected[/]' if fresh else '[red]not connected[/]'} (last heartbeat {seen})")
         for line in st.lines:
@@ -92,7 +116,7 @@ def status(directory: Path = DIR_OPTION,
             reg = "registered" if line.registered else "[yellow]phone not registered[/]"
             out.print(f"  {line.extension}  {line.username:<16} {state:<10} {reg}")
         out.print(f"Waiting calls: {len(st.queue)}")
-    if not pid or not fresh:
+    if not pid or not fresh or not media_ok:
         raise typer.Exit(1)
 
 

@@ -71,6 +71,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "qa.checklist": frozenset({ADMIN}),
     "qa.review": frozenset({SUPERVISOR}),
     "qa.feedback": frozenset({CALL_TAKER}),
+    # Call recordings: heard by the centre's staff (never an agency operator), each playback audited; a copy
+    # taken away (download, evidence ZIP) and the legal hold only by a supervisor.
+    "recordings.play": frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}),
+    "recordings.download": frozenset({SUPERVISOR}),
+    "recordings.hold": frozenset({SUPERVISOR}),
 }
 
 # What a session that must first enrol a second factor may do: see who it is, and enrol.

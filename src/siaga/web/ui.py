@@ -309,6 +309,27 @@ def incident_page(incident_id: str, request: Request, db: Session = DbSession) -
                                                                "incident_number": incident.number})
 
 
+@router.get("/call/{call_id}", response_class=HTMLResponse)
+def call_page(call_id: str, request: Request, db: Session = DbSession) -> Response:
+    """One call: its times, outcome, incident and recordings (with the player) — for whoever reads calls."""
+    from siaga.domains.calls import service as calls_service
+
+    principal = authenticate(request, db)
+    if principal is None:
+        return RedirectResponse(f"/?next={request.url.path}", status_code=303)
+    if principal.enrolment_only:
+        return RedirectResponse(TOTP_PAGE, status_code=303)
+    try:
+        number = int(call_id) if call_id.isascii() and call_id.isdigit() else 0
+        if not 1 <= number <= MAX_ID or not principal.can("calls.read"):
+            raise Problem(404, "not_found")
+        call = calls_service.get_call(db, number)
+    except Problem:
+        lang = _lang(request, principal.language)
+        return _render(request, "forbidden.html", _page_context(request, principal, lang, "call"), status_code=404)
+    return _screen(request, db, "call", "call.html", {"call_id": call.id})
+
+
 @router.get("/incident/{incident_id}/timeline", response_class=HTMLResponse)
 def incident_timeline(incident_id: PathId, request: Request, db: Session = DbSession) -> Response:
     """The timeline as an HTML fragment (htmx swaps it in when the incident changes), times in the site's zone."""

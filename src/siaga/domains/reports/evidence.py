@@ -1,6 +1,7 @@
 """The evidence pack for the police: every call of one number in a period (times in the site's zone, durations,
 outcomes, operators and their notes), the measures taken on the number, the callback attempts, and the
-audit-chain hashes that prove the records were not altered — as HTML and as a PDF (WeasyPrint). It says
+audit-chain hashes that prove the records were not altered — as HTML and as a PDF (WeasyPrint), or a ZIP of
+the PDF and the caller's call recordings, the PDF listing each file's SHA-256. It says
 when nuisance records were last anonymised by the retention purge (retention.py).
 
 The number is shown in FULL: the pack is for the police. Producing one is role-limited (`measures.manage`)
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import IO, Any
 
 from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
@@ -23,10 +25,12 @@ from siaga.domains.callers.models import CallbackAttempt
 from siaga.domains.callers.retention import last_purge
 from siaga.domains.calls.models import Call, CallerMeasure
 from siaga.domains.calls.numbers import msisdn_variants, normalise_msisdn
+from siaga.domains.recordings import service as recordings_service
 from siaga.domains.regions.service import served_regency
 from siaga.domains.reports.render import TEMPLATES, PdfUnavailable
 from siaga.domains.users.models import User
 from siaga.events.models import LedgerHead
+from siaga.settings import Settings
 
 MAX_DAYS = 366
 
@@ -86,6 +90,8 @@ class Evidence:
     zone: SiteZone
     retention: str = ""  # what was anonymised and when (retention.py), in the pack's language
     site: str = ""  # the regency served, as the gazetteer names it: the pack's issuer
+    # The ZIP variant: each recording put beside the PDF (its name in the ZIP, its file, hash, duration).
+    recordings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def retention_note(db: Session, date_from: date, lang: str, retention_days: int | None, zone: SiteZone) -> str:
@@ -105,7 +111,8 @@ def retention_note(db: Session, date_from: date, lang: str, retention_days: int 
 
 
 def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
-           generated_by: str = "system", retention_days: int | None = None, *, zone: SiteZone) -> Evidence:
+           generated_by: str = "system", retention_days: int | None = None, *, zone: SiteZone,
+           recordings_of: Settings | None = None) -> Evidence:
     number = check_number(raw_number)
     check_period(date_from, date_to)
     lang = "en" if lang == "en" else "id"
@@ -163,7 +170,18 @@ def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: da
     last = db.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
     head = db.get(LedgerHead, 1)
     last_hash = last.hash if last is not None else (head.last_audit_hash if head else "")
-    return Evidence(number=number, period_from=date_from, period_to=date_to, generated_at=zone.format(now),
+    packed: list[dict[str, Any]] = []
+    if recordings_of is not None:
+        for rec in recordings_service.for_calls(db, [c.id for c in calls]):
+            path = recordings_service.path_of(recordings_of, rec)
+            state = recordings_service.state_now(recordings_of, rec)
+            packed.append({"call_id": rec.call_id, "id": rec.id, "path": path if state == "ready" else None,
+                           "name": f"rekaman/panggilan-{rec.call_id}-rekaman-{rec.id}.wav" if state == "ready"
+                           else "—", "sha256": rec.sha256, "duration": _duration(rec.duration_s),
+                           "state": state, "started": zone.format(rec.started_at)})
+
+    return Evidence(recordings=packed, number=number, period_from=date_from, period_to=date_to,
+                    generated_at=zone.format(now),
                     generated_by=generated_by, lang=lang, calls=rows, measures=measures, callbacks=callbacks,
                     chain_ok=chain.ok, chain_entries=chain.entries, chain_problems=chain.problems,
                     last_hash=last_hash, last_seq=last.seq if last is not None else 0, zone=zone,
@@ -224,6 +242,13 @@ th { background: #eee; } .hash { font-family: "DejaVu Sans Mono", monospace; fon
 <td class="note">{{ a.note or '—' }}</td></tr>{% endfor %}</tbody></table>
 {% else %}<p>{{ T.no_callbacks }}</p>{% endif %}
 
+{% if e.recordings %}<h2>3a. {{ T.recordings }}</h2>
+<table><thead><tr><th>{{ T.call }}</th><th>{{ T.offered }}</th><th>{{ T.duration }}</th><th>{{ T.recording_file }}</th>
+<th>SHA-256</th></tr></thead><tbody>
+{% for r in e.recordings %}<tr><td>{{ r.call_id }}</td><td>{{ r.started }}</td><td>{{ r.duration }}</td>
+<td>{{ r.name }}{% if r.state != "ready" %} ({{ r.state }}){% endif %}</td><td class="hash">{{ r.sha256 }}</td></tr>
+{% endfor %}</tbody></table>{% endif %}
+
 <h2>4. {{ T.integrity }}</h2>
 <p>{{ T.chain_status }}:
 {% if e.chain_ok %}<span class="ok">{{ T.intact }}</span> — {{ e.chain_entries }} {{ T.entries_checked }}
@@ -240,8 +265,13 @@ th { background: #eee; } .hash { font-family: "DejaVu Sans Mono", monospace; fon
 </body></html>""")
 
 def evidence_html(db: Session, number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
-                  generated_by: str = "system", retention_days: int | None = None, *, zone: SiteZone) -> str:
-    e = gather(db, number, date_from, date_to, now, lang, generated_by, retention_days, zone=zone)
+                  generated_by: str = "system", retention_days: int | None = None, *, zone: SiteZone,
+                  recordings_of: Settings | None = None) -> str:
+    return _render(gather(db, number, date_from, date_to, now, lang, generated_by, retention_days, zone=zone,
+                          recordings_of=recordings_of), zone)
+
+
+def _render(e: Evidence, zone: SiteZone) -> str:
     texts = {k: v.replace("{tz_long}", zone.long_label).replace("{site}", e.site)
              for k, v in namespace("evidence", e.lang).items() if "." not in k}
     return TEMPLATE.render(e=e, T=texts)
@@ -250,7 +280,28 @@ def evidence_html(db: Session, number: str, date_from: date, date_to: date, now:
 def evidence_pdf(db: Session, number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
                  generated_by: str = "system", retention_days: int | None = None, *, zone: SiteZone) -> bytes:
 
-    page = evidence_html(db, number, date_from, date_to, now, lang, generated_by, retention_days, zone=zone)
+    return _pdf(evidence_html(db, number, date_from, date_to, now, lang, generated_by, retention_days, zone=zone))
+
+
+def evidence_zip(db: Session, number: str, date_from: date, date_to: date, now: datetime, lang: str = "id",
+                 generated_by: str = "system", retention_days: int | None = None, *, zone: SiteZone,
+                 settings: Settings, target: IO[bytes]) -> Evidence:
+    """The pack with the caller's recordings: a ZIP of the PDF (which lists each recording's file and SHA-256)
+    and the recordings themselves, written to `target` (a file: recordings can be large)."""
+    import zipfile
+
+    e = gather(db, number, date_from, date_to, now, lang, generated_by, retention_days, zone=zone,
+               recordings_of=settings)
+    pdf = _pdf(_render(e, zone))
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as z:
+        z.writestr("bukti-112.pdf", pdf)
+        for r in e.recordings:
+            if r["path"] is not None:
+                z.write(r["path"], r["name"])
+    return e
+
+
+def _pdf(page: str) -> bytes:
     try:
         from weasyprint import HTML
     except OSError as exc:  # cffi could not load Pango / HarfBuzz / fontconfig

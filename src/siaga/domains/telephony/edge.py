@@ -90,6 +90,11 @@ MAX_SIP_MESSAGE = 65536
 PV_BUFFER_SIZE = 1 << (4 * MAX_SIP_MESSAGE // 3 + 8192).bit_length()  # 131072
 
 
+# How rtpengine rewrites each SDP: its own address for the media (both legs then send RTP to it), no ICE
+# (trunks and desk phones speak plain RTP).
+MEDIA_FLAGS = "replace-origin replace-session-connection ICE=remove"
+
+
 def render_config(settings: Settings, paths: EdgePaths, *, log_stderr: bool = False, children: int = 4,
                   mpath: str | None = None) -> str:
     env = Environment(loader=FileSystemLoader(Path(__file__).parent), undefined=StrictUndefined,
@@ -104,7 +109,8 @@ def render_config(settings: Settings, paths: EdgePaths, *, log_stderr: bool = Fa
         max_queue_ms=settings.telephony_max_queue_s * 1000, max_queue_s=settings.telephony_max_queue_s,
         group_aor=GROUP_AOR, runtime_dir=paths.runtime, module_path=mpath or module_path(),
         debug_level=1, log_stderr=log_stderr, children=children, max_sip_message=MAX_SIP_MESSAGE,
-        pv_buffer_size=PV_BUFFER_SIZE)
+        pv_buffer_size=PV_BUFFER_SIZE, media=settings.telephony_media, rtpengine_ng=settings.telephony_rtpengine_ng,
+        media_flags=MEDIA_FLAGS)
 
 
 def write_config(settings: Settings, paths: EdgePaths, **kw: object) -> Path:

@@ -2,7 +2,7 @@
 from the site folder's qa_checklist.json) and one review per call (qa_review).
 
 Revision ID: 0025_qa_review
-Revises: 0023
+Revises: 0024_recordings
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import siaga.db.base
 
 revision = '0025_qa_review'
-down_revision = '0023'
+down_revision = '0024_recordings'
 branch_labels = None
 depends_on = None
 
