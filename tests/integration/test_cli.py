@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests import cli
+from tests.cli import Ran
 
 
 @pytest.fixture
@@ -15,10 +15,8 @@ def fresh_sqlite(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cli.db'}"
 
 
-def siaga(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SIAGA_DATABASE_URL": url, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "siaga", *args], env=env, capture_output=True, text=True,
-                          timeout=180)
+def siaga(url: str, *args: str) -> Ran:
+    return cli.siaga(url, *args)
 
 
 def test_help_lists_the_commands():

@@ -4,9 +4,6 @@ notes), the measures and callbacks, and the audit-chain hashes; supervisors only
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +14,8 @@ from sqlalchemy import select
 from siaga.core.audit import AuditEntry
 from siaga.core.clock import SiteZone
 from siaga.db.engine import unit_of_work
+from tests import cli
+from tests.cli import Ran
 
 WIB = SiteZone.named("Asia/Jakarta")  # the test app's default zone
 
@@ -103,10 +102,8 @@ def test_only_supervisors_and_bad_input_is_a_422_naming_the_field(api):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "path.number"
 
 
-def siaga(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SIAGA_DATABASE_URL": url, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "siaga", *args], env=env, capture_output=True, text=True,
-                          cwd=cwd, timeout=180)
+def siaga(url: str, *args: str, cwd: Path) -> Ran:
+    return cli.run(*args, env={"SIAGA_DATABASE_URL": url}, cwd=cwd)
 
 
 @pytest.mark.slow

@@ -4,12 +4,11 @@ locations as JSON, and a one-line error (exit 1, no traceback) for input that ca
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from siaga.domains.location.aml import encode_gsm7
+from tests import cli
+from tests.cli import Ran
 
 SMS = ('A"ML=1;lt=1.46600;lg=102.10400;rd=20;top=20261127005955;lc=68;pm=G;si=510101234567890;'
        "ei=356708041746734;mcc=510;mnc=10;ml=")
@@ -32,10 +31,9 @@ def invite() -> bytes:
     return (head + body).encode()
 
 
-def siaga(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "COLUMNS": "200", "SIAGA_DATABASE_URL": "sqlite:////nonexistent/never-used.db"}
-    return subprocess.run([sys.executable, "-m", "siaga", "location", "parse", *args], env=env, input=stdin,
-                          capture_output=True, timeout=120)
+def siaga(*args: str, stdin: bytes | None = None) -> Ran:
+    return cli.run("location", "parse", *args, stdin=stdin, binary=True,
+                   env={"SIAGA_DATABASE_URL": "sqlite:////nonexistent/never-used.db"})
 
 
 def test_every_kind_of_input_is_read(tmp_path: Path):

@@ -10,8 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,14 +21,15 @@ from siaga.domains.basemap.pois import KEYS, kind_of, name_of
 from siaga.domains.regions.models import Landmark, LandmarkImport, Region
 from siaga.domains.regions.service import geocoder_key
 from siaga.domains.roads.models import RoadEdge, RoadNetwork
+from tests import cli
+from tests.cli import Ran
 from tests.helsinki_site import REGENCY, cli_env, desa_polygons, helsinki_path, onboard, require_tilemaker
 
 BARAT, TIMUR, TENGGARA = "99.01.01.2001", "99.01.02.2002", "99.01.02.2003"
 
 
-def siaga(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "siaga", *args], env=env, capture_output=True, text=True,
-                          timeout=300)
+def siaga(env: dict[str, str], *args: str) -> Ran:
+    return cli.run(*args, env=env)
 
 
 @pytest.fixture

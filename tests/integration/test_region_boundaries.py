@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +19,8 @@ from siaga.db.engine import unit_of_work
 from siaga.domains.regions import actions, service
 from siaga.domains.regions.geometry import load_geometry, read_boundary_file
 from siaga.domains.regions.models import BoundaryImport, Landmark, Region
+from tests import cli
+from tests.cli import Ran
 
 SHIPPED = BENGKALIS / "boundaries.geojson"
 PEDEKIK = "14.03.01.2005"  # a desa of kecamatan Bengkalis, on Pulau Bengkalis
@@ -35,10 +34,8 @@ def geocoder_asks_every_time(monkeypatch):
     monkeypatch.setattr(service, "KEY_TTL_S", 0.0)
 
 
-def siaga(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SIAGA_DATABASE_URL": url, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "siaga", *args], env=env, capture_output=True, text=True,
-                          timeout=300)
+def siaga(url: str, *args: str) -> Ran:
+    return cli.siaga(url, *args)
 
 
 def snapshot(engine) -> str:

@@ -7,9 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,8 @@ from pypdf import PdfReader
 from siaga.db.engine import unit_of_work
 from siaga.domains.calls.privacy import mask_number
 from siaga.domains.reports.monitoring import CSV_COLUMNS
+from tests import cli
+from tests.cli import Ran
 from tests.integration.kpi_fixture import load_october
 
 OCT = "from=2026-10-01&to=2026-11-01"
@@ -202,9 +201,8 @@ def test_who_may_read_reports(api):
 
 # --- the command line ----------------------------------------------------------------------------------------
 
-def siaga(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "SIAGA_DATABASE_URL": url, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "siaga", *args], env=env, capture_output=True, cwd=cwd, timeout=180)
+def siaga(url: str, cwd: Path, *args: str) -> Ran:
+    return cli.run(*args, env={"SIAGA_DATABASE_URL": url}, cwd=cwd, binary=True)
 
 
 def test_cli_writes_pdf_xlsx_csv_and_json(db_url, october, tmp_path):

@@ -4,10 +4,7 @@ demo network in a new database, and recommendations for the seeded units."""
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,6 +15,8 @@ from siaga.domains.roads import actions, service
 from siaga.domains.roads.importer import read_osm
 from siaga.domains.roads.models import RoadEdge, RoadNetwork, RoadNode
 from siaga.domains.units.models import Unit
+from tests import cli
+from tests.cli import Ran
 from tests.unit.test_roads_router import HELSINKI, assert_same_times
 
 
@@ -84,10 +83,8 @@ def test_import_real_extract_then_route_on_what_was_stored(ctx_factory, engine):
     assert [r.rank for r in recs] == [1, 2] and all(r.eta_s > 0 for r in recs)
 
 
-def siaga(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SIAGA_DATABASE_URL": url, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "siaga", *args], env=env, capture_output=True, text=True,
-                          timeout=300)
+def siaga(url: str, *args: str) -> Ran:
+    return cli.siaga(url, *args)
 
 
 def test_cli_import_refuses_broken_files_and_keeps_the_network(db_url, engine, tmp_path):

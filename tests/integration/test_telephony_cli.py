@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
 from siaga.domains.calls.models import Call, CallLocation
+from tests import cli
+from tests.cli import Ran
 
 
-def siaga(url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "SIAGA_DATABASE_URL": url, "COLUMNS": "200", **env}
-    return subprocess.run([sys.executable, "-m", "siaga", *args], env=full, capture_output=True, text=True,
-                          timeout=180)
+def siaga(url: str, *args: str, **env: str) -> Ran:
+    return cli.siaga(url, *args, **env)
 
 
 def test_demo_calls_ring_into_the_queue_as_call_events_when_no_edge_runs(tmp_path: Path) -> None:
