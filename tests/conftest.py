@@ -13,7 +13,12 @@ Tests that touch no database (their fixtures never reach `seeded`, and they are 
 from __future__ import annotations
 
 import os
-import sqlite3
+
+# Commands run in the test's process (tests/cli.py) print through consoles made when siaga.cli is first
+# imported, at this width: a message is not wrapped mid-phrase wherever the suite happens to import it first.
+os.environ["COLUMNS"] = "200"
+
+import sqlite3  # noqa: E402
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field

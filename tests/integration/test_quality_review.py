@@ -110,7 +110,8 @@ def test_a_review_is_scored_masked_audited_and_one_per_call(api, engine):
     assert api("sup").put(f"/api/v1/qa/reviews/{b}", json={"version": 1, "results": ALL_PASS}).status_code == 409
     with unit_of_work(engine) as db:
         actions = [a.action for a in db.scalars(select(AuditEntry).where(AuditEntry.entity == "call",
-                                                                         AuditEntry.entity_id == str(b)))]
+                                                                         AuditEntry.entity_id == str(b))
+                                                     .order_by(AuditEntry.seq))]
         logged = [a.data for a in db.scalars(select(AuditEntry).where(AuditEntry.action == "qa.review.create"))]
     assert actions[-2:] == ["qa.review.create", "qa.review.update"]
     assert "0812" not in str(logged)
