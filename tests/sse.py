@@ -31,6 +31,12 @@ class SSEClient:
     def next(self, timeout: float = 15) -> SSEEvent:
         """The next event (comments and retry hints skipped). Raises TimeoutError if none comes in time."""
         deadline = time.monotonic() + timeout
+        try:
+            return self._next(deadline)
+        except httpx.ReadTimeout as exc:  # nothing at all came, not even a keep-alive comment
+            raise TimeoutError("no event") from exc
+
+    def _next(self, deadline: float) -> SSEEvent:
         ev_id, name, data = None, "message", ""
         for line in self._lines:
             if time.monotonic() > deadline:

@@ -72,7 +72,7 @@ def test_malformed_last_event_id_is_a_problem(live_server):
 
 
 def test_calls_are_not_streamed_to_agency_consoles(live_server):
-    with SSEClient(live_server, token_for("dinkes"), read_timeout=3) as dinkes, \
+    with SSEClient(live_server, token_for("dinkes"), read_timeout=6) as dinkes, \
             SSEClient(live_server, token_for("ct")) as ct:
         post(live_server, "phone", "/api/v1/call-events", {
             "event_id": "e1", "call_ref": "c1", "type": "offered", "at": "2026-11-27T01:00:00Z",
