@@ -34,4 +34,5 @@ __all__ = ["Base", "AuditEntry", "IdempotencyRecord", "Agency", "Station", "Call
            "UserSession", "UserTotp", "RecoveryCode",
            "Event", "LedgerHead", "Deadline", "DeadlinePolicy", "ResponseRule", "RoadEdge", "RoadNetwork", "RoadNode",
            "CallbackAttempt", "CallerMeasure", "NuisanceRule", "RiskModel", "OperatorLine", "RingAttempt",
-           "TelephonyEdge", "QaChecklistItem", "QaReview", "Recording", "SearchSector", "BoundaryImport", "LandmarkImport"]
+           "TelephonyEdge", "QaChecklistItem", "QaReview", "Recording", "SearchSector", "BoundaryImport",
+           "LandmarkImport"]

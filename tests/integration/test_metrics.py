@@ -4,6 +4,7 @@ dashboard in deploy/ that use it (checked with Debian's promtool, installed by `
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ CONDITIONAL = {
     "siaga_database_replication_lag_seconds": "only where a streaming replica exists",
     "siaga_database_replicas": "only on PostgreSQL",
     "siaga_backup_last_timestamp_seconds": "only with SIAGA_BACKUP_DIR set",
+    "siaga_recordings_waiting_oldest_seconds": "only where calls' media is anchored (SIAGA_TELEPHONY_MEDIA)",
 }
 
 
@@ -120,6 +122,30 @@ def test_the_backup_age_is_exported_when_backups_are_kept(app, settings, tmp_pat
     app.state.settings = settings.model_copy(update={"backup_dir": str(folder)})
     m = samples(scrape(app).get("/metrics").text)
     assert m["siaga_backup_last_timestamp_seconds"] == backup.latest(folder).taken_at.timestamp()
+
+
+def test_recordings_left_unattached_and_unreadable_are_exported(app, settings, engine, clock, tmp_path):
+    """What tells the technician that recording fails: finished recordings the attacher has not taken from
+    rtpengine's spool (and how long the oldest has waited), and recordings kept that cannot be decoded."""
+    from siaga.db.engine import unit_of_work
+    from siaga.domains.recordings.models import Recording
+
+    meta = tmp_path / "spool" / "metadata"
+    meta.mkdir(parents=True)
+    waiting = meta / "rtpengine-meta-abc.txt"
+    waiting.write_text("CALL-ID: abc\n")
+    an_hour_ago = clock.now().timestamp() - 3600
+    os.utime(waiting, (an_hour_ago, an_hour_ago))
+    app.state.settings = settings.model_copy(update={"recording_dir": tmp_path, "telephony_media": True})
+    m = samples(scrape(app).get("/metrics").text)
+    assert m["siaga_recordings_waiting"] == 1 and m["siaga_recordings_waiting_oldest_seconds"] == 3600
+    assert m["siaga_recordings_unreadable"] == 0
+    with unit_of_work(engine) as db:
+        db.add(Recording(source="rtpengine-meta-x.txt", call_ref="x", state="unreadable", reason="codec",
+                         attached_at=clock.now()))
+    waiting.unlink()
+    m = samples(scrape(app).get("/metrics").text)
+    assert m["siaga_recordings_unreadable"] == 1 and m["siaga_recordings_waiting"] == 0
 
 
 def _names_used(text: str) -> set[str]:

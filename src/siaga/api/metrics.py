@@ -26,6 +26,7 @@ from siaga.core.errors import Problem
 from siaga.core.http import client_address
 from siaga.db import backup
 from siaga.db.engine import open_session
+from siaga.domains.recordings import actions as recordings
 from siaga.domains.stats.metrics import Figures, figures
 
 router = APIRouter(include_in_schema=False)
@@ -85,6 +86,8 @@ def _database_figures(f: Figures) -> Iterator[Metric]:
     yield from _gauge("siaga_database_replicas", "Streaming replicas connected to the primary", f.replicas)
     yield from _gauge("siaga_database_replication_lag_seconds", "Largest replay lag of a replica",
                       f.replication_lag_seconds)
+    yield GaugeMetricFamily("siaga_recordings_unreadable", "Recordings kept whose audio cannot be decoded",
+                            value=f.recordings_unreadable)
 
 
 def _process_figures(state, engine: Engine) -> Iterator[Metric]:  # type: ignore[no-untyped-def]
@@ -101,6 +104,12 @@ def _process_figures(state, engine: Engine) -> Iterator[Metric]:  # type: ignore
         yield GaugeMetricFamily("siaga_edge_connected", "1 when this process's bridge is connected to the SIP edge",
                                 value=1 if bridge.connected.is_set() else 0)
     settings = state.settings
+    if settings.telephony_media:
+        count, oldest = recordings.waiting(settings, state.clock.now())
+        yield GaugeMetricFamily("siaga_recordings_waiting", "Finished recordings in the spool not attached yet",
+                                value=count)
+        yield GaugeMetricFamily("siaga_recordings_waiting_oldest_seconds",
+                                "Age of the oldest finished recording not attached yet", value=oldest)
     if settings.backup_dir:
         newest = backup.latest(Path(settings.backup_dir))
         yield GaugeMetricFamily("siaga_backup_last_timestamp_seconds", "When the newest backup was taken (0: none)",

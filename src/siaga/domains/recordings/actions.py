@@ -15,7 +15,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select, update
@@ -66,6 +66,19 @@ def _finished(settings: Settings) -> list[Path]:
         return sorted(p for p in folder.iterdir() if p.name.startswith("rtpengine-meta-") and p.suffix == ".txt")
     except FileNotFoundError:
         return []
+
+
+def waiting(settings: Settings, now: datetime) -> tuple[int, float]:
+    """Recordings rtpengine has finished that are not attached yet, and the age of the oldest (seconds):
+    attaching runs every few seconds, so a backlog that grows or ages means the attacher is failing."""
+    finished = _finished(settings)
+    oldest = 0.0
+    for meta in finished:
+        try:
+            oldest = max(oldest, now.timestamp() - meta.stat().st_mtime)
+        except FileNotFoundError:  # attached meanwhile
+            continue
+    return len(finished), max(0.0, oldest)
 
 
 def _clear_spool(meta_path: Path, meta: audio.Metadata | None, settings: Settings) -> None:

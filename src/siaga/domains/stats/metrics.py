@@ -24,6 +24,7 @@ from siaga.domains.incidents.models import (
     Deadline,
     Incident,
 )
+from siaga.domains.recordings.models import Recording
 from siaga.domains.stats.service import WAITING_STATUSES, operators_on_duty
 
 # Seconds from offered to answered. NENA's target is 90 % within 15 s, 95 % within 20 s.
@@ -46,6 +47,7 @@ class Figures:
     deadlines_pending: int = 0
     deadlines_overdue: int = 0
     assignments_escalated: int = 0
+    recordings_unreadable: int = 0
     replicas: int | None = None  # PostgreSQL primary: streaming replicas connected
     replication_lag_seconds: float | None = None  # the largest replay lag (primary) or own (replica)
 
@@ -89,6 +91,8 @@ def figures(db: Session, now: datetime) -> Figures:
         select(func.count()).select_from(Assignment).join(Incident, Incident.id == Assignment.incident_id)
         .where(Incident.status.in_(INCIDENT_OPEN_STATUSES), Assignment.state.not_in(ASSIGNMENT_FINISHED),
                Assignment.escalation_level > 0)) or 0
+    f.recordings_unreadable = db.scalar(select(func.count()).select_from(Recording)
+                                        .where(Recording.state == "unreadable")) or 0
     if dialect == "postgresql":
         _replication(db, f)
     return f
