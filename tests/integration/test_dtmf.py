@@ -32,7 +32,7 @@ def media_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centre
     assert DTMF_PCAP.is_file(), "sip-tester's DTMF sample (dtmf_2833_5.pcap) is missing: apt-get install sip-tester"
     low = 20000 + 2 * (free_udp_port() % 10000)
     with running_centre(engine, db_url, tmp_path, telephony_media=True, recording_dir=tmp_path / "rec",
-                        telephony_rtp_ports=f"{low}-{low + 200}", telephony_dtmf_log=f"127.0.0.1:{free_udp_port()}",
+                        telephony_rtp_ports=f"{low}-{low + 200}",
                         telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}") as c:
         yield c
 
