@@ -363,6 +363,7 @@ class EdgeBridge:
     def _on_hangup(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
         cancelled = ev.get("ev") == "cancel"
         held = self.held.pop(cid, None)
+        self.caller_tags.pop(cid, None)  # rtpengine reports a key when it is released: before the BYE
         if cancelled and ev.get("matched") == "0" and held is not None:
             # The edge could not match the CANCEL to the held INVITE: answer the INVITE here.
             self._later.append({"cmd": "reject", "code": "487", "reason": "Request Terminated",
