@@ -137,6 +137,12 @@ class Settings(BaseSettings):
                                   "exchange RTP directly and nothing is recorded")
     telephony_rtpengine_ng: str = Field(default="127.0.0.1:2223", pattern=r"^[0-9.]{7,15}:[0-9]{1,5}$",
                                         description="ip:port of rtpengine's control (ng) socket, UDP, local only")
+    telephony_dtmf_log: str = Field(default="127.0.0.1:2224", pattern=r"^[0-9.]{7,15}:[0-9]{1,5}$",
+                                    description="ip:port (UDP, local) where rtpengine reports each key a caller "
+                                    "presses (RFC 4733) and the telephony bridge listens")
+    silent_caller_key: str = Field(default="5", pattern=r"^[0-9*#]$",
+                                   description="the key a caller who cannot speak is asked to press; a call where "
+                                   "it was pressed cannot be recorded as ghost")
     telephony_media_interface: str = Field(default="127.0.0.1", max_length=100,
                                            description="the address rtpengine relays RTP on (IPv4), optionally "
                                            "with the address announced in SDP: 10.1.2.3 or 10.1.2.3!203.0.113.5")

@@ -295,7 +295,7 @@ def running_centre(engine: Engine, db_url: str, tmp_path: Path, **overrides: obj
     settings = Settings(database_url=db_url, secret_key="test", event_poll_seconds=0.2, deadline_tick_seconds=0,
                         telephony_bridge=True, telephony_evapi=f"127.0.0.1:{free_tcp_port()}",
                         telephony_listen=f"udp:127.0.0.1:{sip_port}", telephony_ring_timeout_s=5,
-                        **{"telephony_media": False, **overrides})
+                        **{"telephony_media": False, "telephony_dtmf_log": f"127.0.0.1:{free_udp_port()}", **overrides})
     edge = Edge(settings, tmp_path / "edge", sip_port)
     edge.directory.mkdir()
     if settings.telephony_media:

@@ -133,6 +133,7 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
                        "lon": lm.lon, "approx": lm.coord_approx}
                       for lm in db.scalars(select(Landmark).order_by(Landmark.name))],
         "outcomes": list(OPERATOR_OUTCOMES),
+        "silent_caller_key": settings.silent_caller_key,
         "event_kinds": list(EVENT_KINDS),
         "words": _words(request, lang),
         "status": _status_words(lang),

@@ -142,6 +142,11 @@ def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.Cal
         if unknown:
             raise invalid(f"body.checklist.{unknown[0]}", "not a step of the silent-caller protocol", "unknown")
         call.checklist = {**(call.checklist or {}), **data.checklist}
+    key = ctx.settings.silent_caller_key
+    if data.outcome == "ghost" and key in (call.keys_pressed or ""):
+        # The caller answered the protocol's question: someone is there who cannot speak.
+        raise invalid("body.outcome", f"the caller pressed {key}: probably unable to speak, so not a ghost "
+                                      "call; treat it as a silent emergency", "caller_pressed_key")
     if data.outcome == "ghost" and not all((call.checklist or {}).get(k) for k in schemas.GHOST_CHECKLIST):
         missing = [k for k in schemas.GHOST_CHECKLIST if not (call.checklist or {}).get(k)]
         raise invalid("body.checklist", "a silent call is recorded as ghost only after the silent-caller "

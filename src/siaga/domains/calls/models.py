@@ -53,6 +53,9 @@ class Call(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     # The silent-caller protocol, ticked by the call-taker before a call may be recorded as ghost.
     checklist: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # The keys the caller pressed during the call (RFC 4733 events reported by rtpengine), in order; a
+    # caller who cannot speak is asked to press SIAGA_SILENT_CALLER_KEY (5). At most 40 kept.
+    keys_pressed: Mapped[str] = mapped_column(String(40), default="", server_default="")
     # Made by `siaga simulate` (written, or replayed live through the call-events API): left out of every
     # figure unless asked for (calls/marks.py). Set when the call is recorded, never changed.
     simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

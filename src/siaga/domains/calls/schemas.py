@@ -61,6 +61,7 @@ class CallOut(BaseModel):
     incident_id: int | None
     notes: str
     checklist: dict[str, bool] = {}
+    keys_pressed: str = Field(default="", description="the keys the caller pressed (RFC 4733), in order")
     simulated: bool = Field(default=False, description="made by `siaga simulate` (a drill); not in the figures")
     version: Version
     locations: list[CallLocationOut] = []

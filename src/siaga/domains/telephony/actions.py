@@ -17,7 +17,7 @@ from sqlalchemy import select
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
 from siaga.domains.calls import schemas as call_schemas
-from siaga.domains.calls.actions import ingest_call_event
+from siaga.domains.calls.actions import announce_call, ingest_call_event
 from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call, RingAttempt
 from siaga.domains.telephony import schemas, service
 from siaga.domains.telephony.models import OperatorLine, TelephonyEdge
@@ -193,6 +193,24 @@ def _free_line(ctx: Ctx, user_id: int, call_id: int, *, missed: bool = False) ->
 def _call(ctx: Ctx, call_ref: str, *, lock: bool = False) -> Call | None:
     """The call an edge event names: the newest recorded for its Call-ID."""
     return _newest(ctx, sip_call_id(call_ref), lock=lock)
+
+
+DTMF_KEYS = "0123456789*#ABCD"  # RFC 4733 events 0-15
+
+
+def key_pressed(ctx: Ctx, call_ref: str, event: int, at: datetime) -> call_schemas.CallOut | None:
+    """The caller pressed a key (an RFC 4733 event rtpengine saw): kept on the call, shown live. A caller who
+    cannot speak is asked to press SIAGA_SILENT_CALLER_KEY; such a call cannot be recorded as ghost."""
+    if not 0 <= event < len(DTMF_KEYS):
+        return None
+    call = _call(ctx, call_ref, lock=True)
+    if call is None:
+        ctx.audit("telephony.key_unmatched", "call_ref", call_ref, {"key": DTMF_KEYS[event]})
+        return None
+    key = DTMF_KEYS[event]
+    call.keys_pressed = ((call.keys_pressed or "") + key)[-40:]
+    ctx.audit("call.key_pressed", "call", call.id, {"key": key, "at": at.isoformat()})
+    return announce_call(ctx, call, EventKind.CALL_UPDATED)
 
 
 def ring_failed(ctx: Ctx, call_ref: str, extension: str, reason: str) -> None:

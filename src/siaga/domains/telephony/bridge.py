@@ -118,10 +118,31 @@ class Held:
     since: float = field(default_factory=time.monotonic)
 
 
+class DtmfListener(asyncio.DatagramProtocol):
+    """rtpengine's DTMF log (--dtmf-log-dest): one JSON object per key press, once the key is released —
+    {"callid", "source_tag", "type": "DTMF", "event": 0-15, "timestamp", ...}. Each goes into the bridge's
+    inbox as a `dtmf` edge event, in order with the edge's own events."""
+
+    def __init__(self, bridge: EdgeBridge) -> None:
+        self.bridge = bridge
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        try:
+            ev = json.loads(data)
+            if not isinstance(ev, dict) or ev.get("type") != "DTMF" or not isinstance(ev.get("event"), int):
+                raise ValueError("not a DTMF event")
+        except ValueError:
+            log.error("unreadable DTMF report from rtpengine: %r", data[:200])
+            return
+        self.bridge.inbox.put_nowait({"ev": "dtmf", "cid": ev.get("callid"), "event": ev["event"],
+                                      "tag": str(ev.get("source_tag") or ""), "at": ev.get("timestamp")})
+
+
 class EdgeBridge:
     def __init__(self, engine: Engine, clock: Clock, settings: Settings) -> None:
         self.engine, self.clock, self.settings = engine, clock, settings
         self.held: dict[str, Held] = {}
+        self.caller_tags: dict[str, str] = {}  # call reference → the caller's From tag (whose keys count)
         self.writer: asyncio.StreamWriter | None = None
         self.task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -170,6 +191,7 @@ class EdgeBridge:
             planner = asyncio.create_task(self._plan_loop())
             consumer = asyncio.create_task(self._consume())
             watch = asyncio.create_task(self._watch_lead(writer))
+            dtmf = await self._listen_dtmf()
             try:
                 await self._in_uow(lambda ctx: actions.edge_seen(ctx, "up"))
                 await self._push_lines()
@@ -189,12 +211,27 @@ class EdgeBridge:
                 # Wait for them to end: a helper left behind in a worker thread would outlive the loop.
                 await asyncio.gather(*helpers, return_exceptions=True)
                 self.connected.clear()
+                if dtmf is not None:
+                    dtmf.close()
                 self.writer = None
                 writer.close()
                 # Transactions suspended in the edge are gone with a restart; keep them until we know.
                 with contextlib.suppress(Exception):
                     await self._in_uow(lambda ctx: actions.edge_seen(ctx, "down"))
             await asyncio.sleep(0.2)
+
+    async def _listen_dtmf(self) -> asyncio.DatagramTransport | None:
+        """Only the bridge that holds the edge listens for rtpengine's key presses (one socket per site)."""
+        if not self.settings.telephony_media:
+            return None
+        host, _, port = self.settings.telephony_dtmf_log.rpartition(":")
+        try:
+            transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+                lambda: DtmfListener(self), local_addr=(host, int(port)))
+        except OSError as exc:
+            log.error("cannot listen for key presses on %s: %s", self.settings.telephony_dtmf_log, exc)
+            return None
+        return transport
 
     async def _watch_lead(self, writer: asyncio.StreamWriter) -> None:
         """Leave the edge the moment this process no longer holds its lock (a spare may have it now)."""
@@ -306,6 +343,11 @@ class EdgeBridge:
 
     def _on_invite(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
         self._hold(cid, ev)
+        tag = b64(ev.get("ftag")).decode("utf-8", "replace")
+        if tag:
+            if len(self.caller_tags) > 10_000:
+                self.caller_tags.clear()  # bounded: a lost tag only means a key is not checked for its side
+            self.caller_tags[cid] = tag
         return lambda ctx: self._offered(ctx, ev, cid, at)
 
     def _on_ring_failed(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
@@ -321,11 +363,19 @@ class EdgeBridge:
     def _on_hangup(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
         cancelled = ev.get("ev") == "cancel"
         held = self.held.pop(cid, None)
+        self.caller_tags.pop(cid, None)  # rtpengine reports a key when it is released: before the BYE
         if cancelled and ev.get("matched") == "0" and held is not None:
             # The edge could not match the CANCEL to the held INVITE: answer the INVITE here.
             self._later.append({"cmd": "reject", "code": "487", "reason": "Request Terminated",
                                 "cid": held.sip_call_id or cid, "ti": str(held.ti), "tl": str(held.tl)})
         return lambda ctx: actions.ended(ctx, cid, at, cancelled=cancelled)
+
+    def _on_dtmf(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any] | None:
+        caller = self.caller_tags.get(cid)
+        if caller and ev.get("tag") and ev["tag"] != caller:
+            return None  # the operator's phone pressed it, not the caller
+        event = int(ev.get("event", -1))
+        return lambda ctx: actions.key_pressed(ctx, cid, event, at)
 
     def _on_registered(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
         ext, contact, expires = (str(ev.get(k) or "") for k in ("ext", "contact", "expires"))
@@ -469,4 +519,5 @@ HANDLERS: dict[str, tuple[bool, EdgeBridge.Handler]] = {
     "degraded_call": (True, EdgeBridge._on_degraded_call),
     "queue_timeout": (True, EdgeBridge._on_queue_timeout),
     "pong": (False, EdgeBridge._on_pong),
+    "dtmf": (True, EdgeBridge._on_dtmf),
 }

@@ -61,6 +61,8 @@ def command(settings: Settings, paths: MediaPaths, *, foreground: bool = False) 
     cmd = [rtpengine_binary(), "--config-file=none", "--table=-1", f"--interface={settings.telephony_media_interface}",
            f"--listen-ng={settings.telephony_rtpengine_ng}", f"--port-min={low}", f"--port-max={high}",
            f"--recording-dir={spool}", "--recording-method=pcap", "--recording-format=raw",
+           # Each key a caller presses (RFC 4733 event), as a JSON line to the bridge (bridge.DtmfListener).
+           f"--dtmf-log-dest={settings.telephony_dtmf_log}",
            # A call's state (and its recording) is closed as soon as it is deleted: the metadata file that says
            # "finished" appears at once, not 30 s later.
            "--delete-delay=0", "--timeout=60", "--silent-timeout=3600", "--log-stderr", "--log-level=5",

@@ -460,11 +460,24 @@ function callTaker() {
       if (!r.ok) { this.formError = r.summary; return; }
       this.afterIncident(r.data, W.call_linked + " " + r.data.number);
     },
+    silentKey(call) {  // the caller pressed the silent-caller key (5): someone is there who cannot speak
+      return !!(call && (call.keys_pressed || "").includes(REF.silent_caller_key));
+    },
+    keysText(call) {
+      if (!call || !call.keys_pressed) return "";
+      return this.silentKey(call) ? W.caller_pressed_silent_key.replace("{key}", REF.silent_caller_key)
+        : W.caller_pressed_keys.replace("{keys}", call.keys_pressed.split("").join(" "));
+    },
     async closeCall() {
       const call = this.call();
       if (!call || this.busy) return;
       this.closeError = "";
       if (!this.outcome) { this.closeError = W.outcome_required; document.getElementById("f-outcome").focus(); return; }
+      if (this.outcome === "ghost" && this.silentKey(call)) {  // the service refuses it too
+        this.closeError = W.ghost_refused_key.replace("{key}", REF.silent_caller_key);
+        document.getElementById("f-outcome").focus();
+        return;
+      }
       this.busy = true;
       const body = {outcome: this.outcome, end: true};
       if (this.outcome === "ghost") body.checklist = {...this.checklist};
@@ -476,7 +489,9 @@ function callTaker() {
       this.busy = false;
       if (!r.ok) {
         const missing = Object.keys(this.checklist).filter(k => !this.checklist[k]).map(k => W["gp_" + k]);
-        this.closeError = r.errors.checklist ? W.ghost_protocol + ": " + missing.join("; ")
+        const pressed = (r.problem.errors || []).some(e => e.code === "caller_pressed_key");
+        this.closeError = pressed ? W.ghost_refused_key.replace("{key}", REF.silent_caller_key)
+          : r.errors.checklist ? W.ghost_protocol + ": " + missing.join("; ")
           : r.errors.outcome || r.problem.detail;
         this.saveDraft();
         return;

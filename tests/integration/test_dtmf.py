@@ -1,0 +1,103 @@
+"""A caller who cannot speak presses 5 (SIAGA_SILENT_CALLER_KEY): the key press (an RFC 4733 event) is seen
+by rtpengine, reported to the bridge (--dtmf-log-dest), kept on the call and shown live; such a call cannot
+be recorded as ghost. The real media plane: sipp as the trunk pressing 5 (sip-tester's dtmf_2833_5.pcap)
+and as the operator's phone, through the real Kamailio edge and rtpengine. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from siaga.core.audit import AuditEntry
+from siaga.core.errors import Problem
+from siaga.db.engine import unit_of_work
+from siaga.domains.calls import actions as call_actions
+from siaga.domains.calls import schemas as call_schemas
+from siaga.domains.telephony import actions
+from siaga.domains.telephony.bridge import EdgeBridge
+from tests.integration.test_caller_history import GHOST_PROTOCOL, call_event
+from tests.sip.harness import Centre, free_udp_port, running_centre
+
+CALLER = "+6281234567890"
+DTMF_PCAP = Path("/usr/share/sip-tester/dtmf_2833_5.pcap")
+
+
+@pytest.fixture
+def media_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centre]:
+    assert DTMF_PCAP.is_file(), "sip-tester's DTMF sample (dtmf_2833_5.pcap) is missing: apt-get install sip-tester"
+    low = 20000 + 2 * (free_udp_port() % 10000)
+    with running_centre(engine, db_url, tmp_path, telephony_media=True, recording_dir=tmp_path / "rec",
+                        telephony_rtp_ports=f"{low}-{low + 200}",
+                        telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}") as c:
+        yield c
+
+
+def test_a_caller_pressing_5_through_the_edge_is_recorded_on_the_call_and_the_call_cannot_be_closed_as_ghost(
+        media_centre: Centre) -> None:
+    c = media_centre
+    c.line("ct")
+    c.phone("ct", "phone_answer_dtmf.xml")
+    done = c.edge.sipp("trunk_call_dtmf.xml", "-d", "1000", rows=[f"{CALLER};1.4667 102.1;35"])
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]
+    call = c.call_where("the call, with its key press, to end", lambda x: x.keys_pressed == "5" and x.status == "ended")
+    with unit_of_work(c.engine, write=False) as db:
+        audits = list(db.scalars(select(AuditEntry).where(AuditEntry.action == "call.key_pressed")))
+        assert [(a.entity_id, json.loads(a.data)["key"]) for a in audits] == [(str(call.id), "5")]
+    with c.ctx("ct") as ctx, pytest.raises(Problem) as refused:
+        call_actions.update_call(ctx, call.id, call_schemas.CallUpdate(
+            version=call.version, outcome="ghost", checklist=GHOST_PROTOCOL))
+    assert refused.value.errors and refused.value.errors[0]["code"] == "caller_pressed_key"
+
+
+def _press(engine: Engine, clock, settings, ref: str, event: int) -> None:  # type: ignore[no-untyped-def]
+    from siaga.core.context import Ctx
+
+    with unit_of_work(engine) as db:
+        actions.key_pressed(Ctx(db=db, actor=__import__("siaga.domains.telephony.bridge").domains.telephony.bridge
+                                .EDGE_ACTOR, clock=clock, settings=settings), ref, event, datetime.now(UTC))
+
+
+def test_ghost_is_refused_after_the_silent_caller_key_and_allowed_after_another(
+        api, app, engine: Engine, settings, clock) -> None:  # type: ignore[no-untyped-def]
+    pressed = call_event(api, "dtmf-1@trunk", "2026-11-20T03:00:00Z")
+    _press(engine, clock, settings, "dtmf-1@trunk", 5)
+    got = api("ct").get(f"/api/v1/calls/{pressed['id']}").json()
+    assert got["keys_pressed"] == "5"
+    r = api("ct").patch(f"/api/v1/calls/{pressed['id']}",
+                        json={"version": got["version"], "outcome": "ghost", "checklist": GHOST_PROTOCOL})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.outcome", r.text
+    assert "silent emergency" in r.json()["errors"][0]["message"]
+    r = api("ct").patch(f"/api/v1/calls/{pressed['id']}", json={"version": got["version"], "outcome": "emergency"})
+    assert r.status_code == 200, r.text
+
+    other = call_event(api, "dtmf-2@trunk", "2026-11-20T03:05:00Z")
+    _press(engine, clock, settings, "dtmf-2@trunk", 11)  # '#': not the silent-caller key
+    got = api("ct").get(f"/api/v1/calls/{other['id']}").json()
+    assert got["keys_pressed"] == "#"
+    r = api("ct").patch(f"/api/v1/calls/{other['id']}",
+                        json={"version": got["version"], "outcome": "ghost", "checklist": GHOST_PROTOCOL})
+    assert r.status_code == 200, r.text
+
+    # The key is a setting: with 9 as the silent-caller key, a 5 does not stop a ghost close, a 9 does.
+    app.state.settings = settings.model_copy(update={"silent_caller_key": "9"})
+    third = call_event(api, "dtmf-3@trunk", "2026-11-20T03:10:00Z")
+    _press(engine, clock, settings, "dtmf-3@trunk", 5)
+    got = api("ct").get(f"/api/v1/calls/{third['id']}").json()
+    r = api("ct").patch(f"/api/v1/calls/{third['id']}",
+                        json={"version": got["version"], "outcome": "ghost", "checklist": GHOST_PROTOCOL})
+    assert r.status_code == 200, r.text
+
+
+def test_the_bridge_counts_only_the_callers_keys(engine: Engine, clock, settings) -> None:  # type: ignore[no-untyped-def]
+    bridge = EdgeBridge(engine, clock, settings)
+    bridge.caller_tags["c-1"] = "callertag"
+    at = datetime.now(UTC)
+    assert bridge._on_dtmf({"ev": "dtmf", "event": 5, "tag": "phonetag"}, "c-1", at) is None
+    assert bridge._on_dtmf({"ev": "dtmf", "event": 5, "tag": "callertag"}, "c-1", at) is not None
+    # A call the bridge did not see offered (e.g. handed over after degraded mode): its keys count.
+    assert bridge._on_dtmf({"ev": "dtmf", "event": 5, "tag": "x"}, "c-2", at) is not None
