@@ -75,6 +75,11 @@ class SimCall:
         return self.answered_at is not None
 
     @property
+    def ringing_at(self) -> datetime | None:
+        """When the call rang at the operator who answered it (the pickup delay before the answer)."""
+        return self.answered_at - timedelta(seconds=self.delay_s) if self.answered_at else None
+
+    @property
     def wait_s(self) -> float:
         end = self.answered_at or self.ended_at
         return (end - self.offered_at).total_seconds() if end else 0.0

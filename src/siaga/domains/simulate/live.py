@@ -78,7 +78,10 @@ def replay(client: httpx.Client, calls: Iterable[SimCall], *, speed: float = 60.
             on_call(result.calls)
         t = due(call.offered_at)
         schedule(t, "offered", call)
-        schedule(t, "ringing", call)
+        # A call the simulator answers rings at its operator's phone the pickup delay before the answer (so
+        # the centre measures that delay as it would a real one); any other call rings in the queue at once.
+        rang = call.ringing_at if answer != "humans" and call.answered_at is not None else None
+        schedule(due(rang) if rang is not None else t, "ringing", call)
         if answer == "humans":
             schedule(t + call.patience_s / speed, "hangup?", call)
         elif call.answered_at is not None:
