@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import json
+import math
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
