@@ -19,6 +19,7 @@ from siaga.domains.incidents.models import (
     UnitAssignment,
 )
 from siaga.domains.quality.models import QaChecklistItem, QaReview
+from siaga.domains.recordings.models import Recording
 from siaga.domains.regions.models import BoundaryImport, Landmark, LandmarkImport, Region
 from siaga.domains.response.models import DeadlinePolicy, ResponseRule
 from siaga.domains.roads.models import RoadEdge, RoadNetwork, RoadNode
@@ -33,4 +34,4 @@ __all__ = ["Base", "AuditEntry", "IdempotencyRecord", "Agency", "Station", "Call
            "UserSession", "UserTotp", "RecoveryCode",
            "Event", "LedgerHead", "Deadline", "DeadlinePolicy", "ResponseRule", "RoadEdge", "RoadNetwork", "RoadNode",
            "CallbackAttempt", "CallerMeasure", "NuisanceRule", "RiskModel", "OperatorLine", "RingAttempt",
-           "TelephonyEdge", "QaChecklistItem", "QaReview", "SearchSector", "BoundaryImport", "LandmarkImport"]
+           "TelephonyEdge", "QaChecklistItem", "QaReview", "Recording", "SearchSector", "BoundaryImport", "LandmarkImport"]
