@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Connection, Engine, Table, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
@@ -37,6 +38,11 @@ from siaga.core.security import digest, hash_password
 from siaga.db.engine import make_engine, normalise_url, unit_of_work
 from siaga.schema import Base
 from siaga.settings import Settings
+
+# No example is failed for its time (hypothesis's deadline): on 2 cores shared by the two passes an example can
+# take ten times its idle time, and speed is the benchmarks' business, never a timed assertion here.
+hypothesis_settings.register_profile("siaga", deadline=None)
+hypothesis_settings.load_profile("siaga")
 
 BACKEND = os.environ.get("SIAGA_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = normalise_url(os.environ.get("SIAGA_TEST_DATABASE_URL",

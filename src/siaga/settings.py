@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     recording_dir: Path = Field(default=VAR_DIR / "recordings", description="where calls are recorded: rtpengine "
                                 "writes into its spool/ subfolder, the ticker turns each finished call into a WAV "
                                 "file here and links it to its call")
+    pickup_default_seconds: float = Field(default=5.0, ge=0, le=120, description="the pickup delay (ringing at an "
+                                          "operator's phone → answered) `siaga staffing` assumes while the "
+                                          "history has no measured one, seconds")
     recording_retention_days: int = Field(default=365, ge=7, le=36500, description="how long call recordings are "
                                           "kept before the ticker deletes them (a recording on legal hold is kept)")
     nuisance_retention_days: int = Field(default=365, ge=30, description="How long the numbers and notes of prank and "

@@ -34,6 +34,7 @@ def test_statistics_page_in_both_languages(browse, live_server, engine):  # noqa
     assert page.locator("#st-sl15").get_attribute("class").split()[-1] == "notmet"
     assert page.locator("#st-avg .value").inner_text() == "12,6 s"
     assert page.locator("#st-slowest .value").inner_text() == "25,0 s"
+    assert page.locator("#st-pickup").count() == 1  # the pickup delay's tile (no ring recorded in this fixture)
     assert page.locator("#st-ooh .value").inner_text() == "15,4%"
     assert page.locator("#st-nfpa .value").inner_text() == "50%"
     assert page.locator("#st-simulated").inner_text() == (

@@ -103,7 +103,16 @@ def test_staffing_reads_the_written_history(engine, clock, settings):
     assert plan.peak_operators >= 1 and min(h.operators for h in plan.hours) >= 1
     busiest = max(plan.hours, key=lambda h: h.arrivals_per_hour)
     assert busiest.hour in range(17, 23)  # the evening peak of the scenario
-    assert plan.roster.expected_answered_within is not None and plan.roster.expected_answered_within >= 0.9
+    # The pickup delay is measured in the written history (the trial's operators take 4–14 s: median ~9 s,
+    # shorter among the answered since long rings lose callers) and staffing's prediction for its own roster
+    # (one operator round the clock) agrees with the simulator running that roster (issue #17: it used to
+    # say 96.6% against the simulator's ~62%); the 90% target is out of any roster's reach.
+    assert plan.pickup_source == "measured" and plan.pickup_measured == plan.calls_answered
+    assert 7 < plan.pickup_s < 10 and plan.pickup_stay is not None and 0.55 < plan.pickup_stay < 0.75
+    assert set(plan.roster.on_duty) == {1} and plan.pickup_ceiling is not None and plan.pickup_ceiling < 0.9
+    simulated = in_memory(TRIAL, scenario.resolve_roster("24x7:1", TRIAL))
+    predicted = plan.roster.expected_answered_within
+    assert predicted is not None and abs(predicted - simulated.share(simulated.answered_within)) < 0.03
 
 
 def test_live_replay_through_the_call_events_api(api, engine):
@@ -126,6 +135,26 @@ def test_live_replay_through_the_call_events_api(api, engine):
             assert status == "abandoned" and outcome == "abandoned"
     again = live.replay(api("phone"), calls, speed=1e9, run="t1", sleep=lambda _s: None)
     assert sum(again.sent.values()) == 0 and again.duplicates == sum(result.sent.values())
+
+
+def test_live_replay_sends_the_pickup_delay(api, engine):
+    """The simulator's pickup delay reaches the centre as ringing → answered, measured as a real one is."""
+    calls = list(engine_calls(limit=12))
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    result = live.replay(api("phone"), calls, speed=1.0, answer="sim", operators=["ct"], run="t3", sleep=sleep,
+                         monotonic=lambda: now[0])
+    assert result.errors == []
+    with unit_of_work(engine, write=False) as db:
+        rang = {ref: (answered - ringing).total_seconds() for ref, ringing, answered in db.execute(
+            select(Call.external_ref, Call.ringing_at, Call.answered_at)
+            .where(Call.external_ref.like("sim-t3-%"), Call.answered_at.is_not(None))).all()}
+    delays = {f"sim-t3-{c.seq:07d}": c.delay_s for c in calls if c.answered_at is not None}
+    assert rang.keys() == delays.keys() and rang
+    assert all(abs(rang[ref] - delays[ref]) < 0.01 for ref in rang)
 
 
 def test_live_replay_for_training_leaves_answering_to_people(api, engine):
@@ -152,6 +181,11 @@ def test_live_replay_for_training_leaves_answering_to_people(api, engine):
     assert mine.answered_at is not None and mine.status == "ended"  # the caller hung up after talking
     others = [c for i, c in rows.items() if i != taken[0]]
     assert all(c.status == "abandoned" and c.answered_at is None for c in others)
+
+
+def in_memory(sc: scenario.Scenario, roster: scenario.Roster) -> story.Story:
+    stream = engine.generate(sc, reference.places_from_csv(), reference.categories_from_csv(), sc.seed, zone=WIB)
+    return story.from_calls(engine.run(stream, engine.Queue(roster, sc.start, sc.end, WIB)), roster)
 
 
 def engine_calls(limit: int):  # type: ignore[no-untyped-def]

@@ -76,3 +76,40 @@ def test_every_roster_covers_every_hour(required, starts):
         for s in shifts:
             hours = [required[(s.start_how + k) % 168] for k in range(8)]
             assert s.operators == max(hours)
+
+
+# --- the pickup delay (issue #17) -------------------------------------------------------------------------
+
+def test_without_a_pickup_the_prediction_is_plain_erlang_a():
+    r = erlang_a(2, 30 / 3600, 120.0, 45.0, 15.0)
+    assert plan.predict(2, 30.0, 120.0, 45.0, 15.0) == pytest.approx((r.p_answered_within, r.p_abandon, r.occupancy))
+
+
+def test_the_pickup_shortens_the_budget_lengthens_the_work_and_loses_callers_while_ringing():
+    d, p = 9.0, 30.0
+    queue = erlang_a(1, 3 / 3600, 47.0 + d, p, 15.0 - d)
+    within, abandon, occupancy = plan.predict(1, 3.0, 47.0, p, 15.0, plan.Pickup(d))
+    assert within == pytest.approx(queue.p_answered_within * math.exp(-d / p))
+    assert abandon == pytest.approx(1 - queue.p_answered * math.exp(-d / p))
+    assert occupancy == pytest.approx(queue.occupancy)
+    measured = plan.predict(1, 3.0, 47.0, p, 15.0, plan.Pickup(d, stay=0.6))[0]
+    assert measured == pytest.approx(queue.p_answered_within * 0.6)  # a measured stay replaces the exponential
+    assert plan.predict(1, 3.0, 47.0, p, 15.0, plan.Pickup(16.0))[0] == 0.0  # the ring alone outlasts the target
+    assert plan.predict(1, 3.0, 47.0, math.inf, 15.0, plan.Pickup(d))[0] == pytest.approx(
+        erlang_a(1, 3 / 3600, 47.0 + d, math.inf, 15.0 - d).p_answered_within)  # Erlang C: nobody hangs up
+
+
+def test_staffing_with_a_pickup_needs_more_or_says_the_target_is_out_of_reach():
+    plain = plan.operators_needed(60.0, 120.0, 45.0, 0.9, 15)
+    slow = plan.operators_needed(60.0, 120.0, 45.0, 0.9, 15, pickup=plan.Pickup(3.0, stay=0.97))
+    assert slow >= plain
+    assert plan.predict(slow, 60.0, 120.0, 45.0, 15.0, plan.Pickup(3.0, stay=0.97))[0] >= 0.9
+    assert plan.reach_needed(0.9, 0.95) == pytest.approx(0.9 / 0.95)
+    assert plan.reach_needed(0.9, 0.6) == 0.9  # out of reach: the queue alone is held to the target
+    assert plan.operators_needed(60.0, 120.0, 45.0, 0.9, 15, pickup=plan.Pickup(9.0, stay=0.6)) < plan.MAX_OPERATORS
+
+
+@pytest.mark.parametrize("delay, stay", [(-1.0, None), (math.inf, None), (5.0, 0.0), (5.0, 1.5)])
+def test_a_bad_pickup_is_refused(delay, stay):
+    with pytest.raises(ValueError):
+        plan.Pickup(delay, stay)

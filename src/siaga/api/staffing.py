@@ -34,7 +34,7 @@ def staffing(period_from: date | None = Query(default=None, alias="from",
     `include_simulated` (`simulated_calls` says how many the period holds)."""
     check_period(period_from, period_to)
     return service.staffing(ctx.db, ctx.now(), site_zone(ctx.settings), period_from, period_to, target, within,
-                            min_operators, include_simulated)
+                            min_operators, include_simulated, ctx.settings.pickup_default_seconds)
 
 
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)

@@ -132,7 +132,8 @@ def _roster(spec, scenario, include_simulated=False):  # type: ignore[no-untyped
     first, last = staffing_period(spec)
     with action_ctx() as ctx:
         plan = service.staffing(ctx.db, ctx.now(), site_zone(ctx.settings), first, last, 0.9, 15.0,
-                                include_simulated=include_simulated)
+                                include_simulated=include_simulated,
+                                default_pickup_s=ctx.settings.pickup_default_seconds)
     if plan.method == "no_data":
         if plan.simulated_calls and not plan.simulated_included:
             fail(f"no real answered calls between {plan.period_from} and {plan.period_to} to staff from, only "

@@ -61,7 +61,8 @@ def staffing(period_from: str = typer.Option(None, "--from", help="first day YYY
         fail(f"the period is longer than {service.MAX_PERIOD_DAYS} days")
     with action_ctx() as ctx:
         zone = site_zone(ctx.settings)
-        result = service.staffing(ctx.db, ctx.now(), zone, start, end, target, within, min_operators, include_simulated)
+        result = service.staffing(ctx.db, ctx.now(), zone, start, end, target, within, min_operators, include_simulated,
+                                  ctx.settings.pickup_default_seconds)
     if as_json:
         out.print_json(json.dumps(result.model_dump(mode="json")))
         return
@@ -79,6 +80,13 @@ def staffing(period_from: str = typer.Option(None, "--from", help="first day YYY
     patience = f"{result.patience_s:.0f} s" if result.patience_s is not None else "-"
     out.print(f"Average handle time {handle}, average patience {patience}; model: {method}. "
               f"Target: {result.target:.0%} of offered calls answered within {result.within_s:g} s.")
+    stay = f", {result.pickup_stay:.0%} of callers stay through it" if result.pickup_stay is not None else ""
+    source = (f"median of {result.pickup_measured:,} answered calls" if result.pickup_source == "measured"
+              else "the configured default (SIAGA_PICKUP_DEFAULT_SECONDS): none measured")
+    out.print(f"Pickup delay (ringing → answered) {result.pickup_s:g} s, {source}{stay}.")
+    if result.pickup_ceiling is not None and result.pickup_ceiling < result.target:
+        out.print(f"[yellow]No roster can reach the target:[/] with this pickup at most {result.pickup_ceiling:.0%} "
+                  "are answered in time (callers hang up while the phone rings); pick up sooner.")
     grid = Table(title=f"Operators needed (hour {zone.label} × day)", show_lines=False)
     grid.add_column("hour", justify="right")
     for d in DAYS_EN:

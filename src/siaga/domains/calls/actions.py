@@ -202,7 +202,7 @@ def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallO
 CALL = Call.__table__
 CALL_LOCATION = CallLocation.__table__
 CALL_EVENT = CallEventRecord.__table__
-_WRITABLE = ("caller_number", "status", "answered_at", "ended_at", "operator_id", "outcome")
+_WRITABLE = ("caller_number", "status", "ringing_at", "answered_at", "ended_at", "operator_id", "outcome")
 _CALL_BY_REF = select(*CALL.c).where(CALL.c.external_ref == bindparam("ref")).with_for_update()
 _OPERATOR_ID = select(User.__table__.c.id).where(User.__table__.c.username == bindparam("username"))
 _UPDATE_CALL = (CALL.update().where(CALL.c.id == bindparam("call_id"))
@@ -253,6 +253,8 @@ def apply_call_event(call: Any, ev: schemas.CallEventIn, operator_id: Callable[[
     (CALL_EVENT_TARGET, status_after_end, along CALL_TRANSITIONS) and why nobody took it."""
     if not call.caller_number and ev.caller_number:
         call.caller_number = ev.caller_number
+    if ev.type == "ringing" and call.answered_at is None:
+        call.ringing_at = call.ringing_at or ev.at  # the first ring: the pickup delay runs from here
     if ev.type == "answered":
         call.answered_at = call.answered_at or ev.at
         if ev.operator_username and call.operator_id is None:

@@ -45,6 +45,9 @@ class Call(Base):
     called_number: Mapped[str] = mapped_column(String(40), default="112")
     status: Mapped[str] = mapped_column(String(20), index=True)
     offered_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # When the call first rang at an operator's phone (the first `ringing` event: the SIP edge sends it as
+    # it rings the first phone); answered_at − ringing_at is the pickup delay (kpi, staffing).
+    ringing_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

@@ -53,6 +53,9 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
+_NOT_ADDITIVE = ("slowest_10pct_avg_s", "pickup_measured", "pickup_median_s", "pickup_p90_s")
+
+
 @dataclass
 class CallCounts:
     """Additive counts of one group of calls (so groups can be summed); the KPIs are its properties."""
@@ -67,15 +70,22 @@ class CallCounts:
     outcomes: dict[str, int] = field(default_factory=dict)
     # Not additive: computed per group by its own query (see service.slowest_decile).
     slowest_10pct_avg_s: float | None = None
+    # The pickup delay (issue #17): first ring at an operator's phone (call.ringing_at) → a human answered,
+    # over the answered calls that rang first; median and 90th percentile (`percentile`). Not additive.
+    pickup_measured: int = 0
+    pickup_median_s: float | None = None
+    pickup_p90_s: float | None = None
 
     def add(self, other: CallCounts) -> None:
         for f in fields(self):
             if f.name == "outcomes":
                 for k, v in other.outcomes.items():
                     self.outcomes[k] = self.outcomes.get(k, 0) + v
-            elif f.name != "slowest_10pct_avg_s":
+            elif f.name not in _NOT_ADDITIVE:
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-        self.slowest_10pct_avg_s = None  # a sum of groups needs its own query
+        # a sum of groups needs its own query
+        self.slowest_10pct_avg_s = self.pickup_median_s = self.pickup_p90_s = None
+        self.pickup_measured = 0
 
     @property
     def unanswered(self) -> int:
@@ -142,13 +152,14 @@ class CallCounts:
                 "pct_answered_10s": self.pct_answered_10s, "pct_answered_15s": self.pct_answered_15s,
                 "pct_answered_20s": self.pct_answered_20s, "abandon_rate": self.abandon_rate,
                 "false_call_share": self.false_call_share, "out_of_hours_share": self.out_of_hours_share,
-                "answer_rate": self.answer_rate}
+                "answer_rate": self.answer_rate, "pickup_median_s": self.pickup_median_s,
+                "pickup_p90_s": self.pickup_p90_s}
 
     def as_dict(self) -> dict[str, object]:
         return {"offered": self.offered, "answered": self.answered, "unanswered": self.unanswered,
                 "answered_10s": self.answered_10s, "answered_15s": self.answered_15s,
                 "answered_20s": self.answered_20s, "abandoned": self.abandoned, "false_calls": self.false_calls,
-                "out_of_hours": self.out_of_hours,
+                "out_of_hours": self.out_of_hours, "pickup_measured": self.pickup_measured,
                 "outcomes": {o: self.outcomes.get(o, 0) for o in OUTCOMES}, **self.kpis()}
 
 

@@ -36,6 +36,7 @@ from siaga.domains.kpi.definitions import (
     CallCounts,
     ProcessingCounts,
     StageTimes,
+    percentile,
 )
 from siaga.domains.kpi.sql import kecamatan_of, local_of_cell, seconds_between, utc_cell
 from siaga.domains.regions.models import Region
@@ -198,11 +199,14 @@ def call_counts_by(db: Session, period: Period, dims: Iterable[str], *,
         result[dim] = {key: _call_counts_of(sums[i]) for i, key in enumerate(keys)}
 
     # Pass 2: the answered calls' answer times, straight off the cursor (no row objects: 10^6 rows).
+    pickup = seconds_between(Call.answered_at, Call.ringing_at)
     cursor = db.connection().execute(
-        _call_query(raw, period, wait, include_simulated=include_simulated)
+        _call_query(raw, period, wait, pickup, include_simulated=include_simulated)
         .where(Call.answered_at.is_not(None))).cursor
     answered_rows = cursor.fetchall()
     waits = np.fromiter(map(itemgetter(n_raw), answered_rows), dtype=np.float64, count=len(answered_rows))
+    pickups = np.array([np.nan if r[n_raw + 1] is None else float(r[n_raw + 1]) for r in answered_rows],
+                       dtype=np.float64)
     answered_keys = _RawKeys(answered_rows, list(raw), period.zone)
     by_wait = np.argsort(-waits, kind="stable")
     sorted_waits = waits[by_wait]
@@ -211,6 +215,12 @@ def call_counts_by(db: Session, period: Period, dims: Iterable[str], *,
         for key, avg in zip(keys, _slowest_decile(index, by_wait, sorted_waits, len(keys)), strict=True):
             if key in result[dim] and not math.isnan(avg):
                 result[dim][key].slowest_10pct_avg_s = round(float(avg), 2)
+        for key, values in zip(keys, _pickups_by_group(index, pickups, len(keys)), strict=True):
+            if key in result[dim] and len(values):
+                ordered = values.tolist()
+                counts = result[dim][key]
+                counts.pickup_measured = len(ordered)
+                counts.pickup_median_s, counts.pickup_p90_s = percentile(ordered, 50), percentile(ordered, 90)
     return {dim: _filled(period, dim, result[dim], CallCounts) for dim in dims}
 
 
@@ -221,6 +231,17 @@ def _call_counts_of(row: np.ndarray) -> CallCounts:
     return CallCounts(offered=int(v["offered"]), answered=int(v["answered"]), answered_10s=int(v["answered_10s"]),
                       answered_15s=int(v["answered_15s"]), answered_20s=int(v["answered_20s"]),
                       answer_s_sum=round(v["answer_s_sum"], 3), abandoned=int(v["abandoned"]), outcomes=outcomes)
+
+
+def _pickups_by_group(index: np.ndarray, pickups: np.ndarray, groups: int) -> list[np.ndarray]:
+    """Per group, its measured pickup delays sorted (calls that never rang at a phone, or whose answer came
+    before the ring — a clock step — are not measured)."""
+    measured = ~np.isnan(pickups) & (pickups >= 0) if len(pickups) else np.zeros(0, dtype=bool)
+    idx, vals = index[measured], pickups[measured]
+    order = np.lexsort((vals, idx))
+    idx, vals = idx[order], vals[order]
+    bounds = np.searchsorted(idx, np.arange(groups + 1))
+    return [vals[bounds[g]:bounds[g + 1]] for g in range(groups)]
 
 
 def _slowest_decile(index: np.ndarray, by_wait: np.ndarray, sorted_waits: np.ndarray, groups: int) -> np.ndarray:

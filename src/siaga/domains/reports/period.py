@@ -117,6 +117,8 @@ class PeriodReport:
             Headline("avg_answer_s", w["kpi_avg_answer_s"], c.avg_answer_s, "seconds", standard="EU COCOM"),
             Headline("slowest_10pct_avg_s", w["kpi_slowest_10pct_avg_s"], c.slowest_10pct_avg_s, "seconds",
                      standard="EU COCOM"),
+            Headline("pickup_median_s", w["kpi_pickup_median_s"], c.pickup_median_s, "seconds"),
+            Headline("pickup_p90_s", w["kpi_pickup_p90_s"], c.pickup_p90_s, "seconds"),
             Headline("pct_answered_10s", w["kpi_pct_answered_10s"], c.pct_answered_10s, "pct",
                      TARGETS["pct_answered_10s"], "NFPA 1225, EU COCOM"),
             Headline("pct_answered_15s", w["kpi_pct_answered_15s"], c.pct_answered_15s, "pct",
@@ -201,6 +203,7 @@ class PeriodReport:
                    Column("pct_answered_20s", "≤ 20 s", "pct"),
                    Column("avg_answer_s", w["st_col_avg"], "seconds"),
                    Column("slowest_10pct_avg_s", w["st_col_slowest"], "seconds"),
+                   Column("pickup_median_s", w["st_col_pickup"], "seconds"),
                    Column("abandon_rate", w["st_col_abandoned"], "pct"),
                    Column("out_of_hours_share", w["st_col_out_of_hours"], "pct")]
         rows = []
@@ -209,7 +212,7 @@ class PeriodReport:
                 continue  # unanswered calls have no operator
             rows.append([self.labels[by].get(k, str(k)), c.offered, c.answered, c.pct_answered_10s,
                          c.pct_answered_15s, c.pct_answered_20s, c.avg_answer_s, c.slowest_10pct_avg_s,
-                         c.abandon_rate, c.out_of_hours_share])
+                         c.pickup_median_s, c.abandon_rate, c.out_of_hours_share])
         return Table(key, title, columns, rows)
 
     def _incident_table(self, key: str, title: str, by: str, first: str) -> Table:
@@ -239,6 +242,7 @@ class PeriodReport:
         w = self.w
         return [(w["st_calls_offered"], w["def_offered"]), (w["kpi_avg_answer_s"], w["def_avg_answer_s"]),
                 (w["kpi_slowest_10pct_avg_s"], w["def_slowest_10pct_avg_s"]),
+                (w["kpi_pickup_median_s"], w["def_pickup"]),
                 ("≤ 10 / 15 / 20 s", w["def_pct_answered"]), (w["kpi_abandon_rate"], w["def_abandon_rate"]),
                 (w["kpi_false_call_share"], w["def_false_call_share"]),
                 (w["kpi_out_of_hours_share"], w["def_out_of_hours_share"]),

@@ -105,7 +105,7 @@ def write_history(ctx: Ctx, scenario: Scenario, roster: Roster, seed: int, start
         call_rows = [{
             "external_ref": f"{prefix}{c.seq:07d}", "caller_number": c.caller_number, "called_number": "112",
             "status": "ended" if c.answered else "abandoned", "offered_at": c.offered_at,
-            "answered_at": c.answered_at, "ended_at": c.ended_at,
+            "ringing_at": c.ringing_at, "answered_at": c.answered_at, "ended_at": c.ended_at,
             "operator_id": operators[c.server % len(operators)] if operators and c.server is not None else None,
             "outcome": c.outcome, "incident_id": incident_ids.get(c.seq), "notes": note, "simulated": True,
             "version": 1,

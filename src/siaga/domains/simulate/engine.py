@@ -9,7 +9,8 @@ roster meets them.
 
 `Queue` is the centre: one first-come-first-served queue, operators on duty by the roster (an operator
 who is on a call at the end of their shift finishes it; nobody starts a call off duty). A free operator
-answers after a short pickup delay; a caller still unanswered when their patience runs out hangs up:
+answers after a short pickup delay (the phone rings: `ringing_at`; the caller may hang up during it, and the
+operator is then free at once); a caller still unanswered when their patience runs out hangs up:
 `abandoned` when someone was on duty at the time of the call, `missed_out_of_hours` when nobody was."""
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class SimCall:
     category: str | None = None
     subcategory: str | None = None
     # what the queue did
+    ringing_at: datetime | None = None  # an operator's phone began to ring (delay_s before the answer)
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     outcome: str = ""
@@ -219,6 +221,9 @@ class Queue:
             if t < best:
                 best, server = t, j
         answer = best + call.delay_s
+        if server is not None and best - a <= call.patience_s:
+            # A free operator's phone rings; the caller may still hang up before the pickup delay is over.
+            call.ringing_at = call.offered_at + timedelta(seconds=best - a)
         if server is not None and answer - a <= call.patience_s:
             call.answered_at = call.offered_at + timedelta(seconds=answer - a)
             call.ended_at = call.answered_at + timedelta(seconds=call.handle_s)

@@ -78,7 +78,13 @@ def replay(client: httpx.Client, calls: Iterable[SimCall], *, speed: float = 60.
             on_call(result.calls)
         t = due(call.offered_at)
         schedule(t, "offered", call)
-        schedule(t, "ringing", call)
+        # People answering: the call rings in the queue at once. The simulator answering: it rings when a
+        # free operator's phone rings (the pickup delay before the answer, measured by the centre as a real
+        # one would be); a caller who hangs up while still queued never rang.
+        if answer == "humans":
+            schedule(t, "ringing", call)
+        elif call.ringing_at is not None:
+            schedule(due(call.ringing_at), "ringing", call)
         if answer == "humans":
             schedule(t + call.patience_s / speed, "hangup?", call)
         elif call.answered_at is not None:

@@ -140,6 +140,23 @@ class Scenario:
         s = self.short_hangup_share
         return s * capped(self.short_hangup_mean_s) + (1 - s) * capped(self.patience_mean_s)
 
+    def patience_survival(self, seconds: float) -> float:
+        """P(a caller is still on the line after `seconds`): the mixture of exponentials, cut at the ring
+        timeout."""
+        if seconds >= self.ring_timeout_s:
+            return 0.0
+        s = self.short_hangup_share
+        return s * math.exp(-seconds / self.short_hangup_mean_s) + (1 - s) * math.exp(-seconds / self.patience_mean_s)
+
+    def pickup(self) -> plan.Pickup:
+        """The staffing module's pickup model of this scenario's callers and operators: the median of the
+        pickup delay (uniform over `answer_delay_s`) and the share of callers who stay through it (their
+        patience survival averaged over the delay), as `siaga staffing` measures both in a centre's history."""
+        low, high = self.answer_delay_s
+        points = [low + (high - low) * (k + 0.5) / 200 for k in range(200)]  # midpoint rule
+        stay = sum(self.patience_survival(d) for d in points) / len(points)
+        return plan.Pickup(delay_s=(low + high) / 2, stay=max(stay, 1e-9))
+
     def arrivals_per_hour_of_week(self, start: date | None = None, end: date | None = None) -> list[float]:
         """Expected calls offered in each hour of the week (the average over the period's days)."""
         days = self.days(start, end)
@@ -362,9 +379,11 @@ def parse(data: Any, default_name: str = "scenario") -> Scenario:
 def recommended_roster(scenario: Scenario, target: float = 0.9, within_s: float = 15.0,
                        min_operators: int = 1) -> Roster:
     """The staffing module's answer for the scenario's own demand: Erlang A per hour of the week
-    (arrivals, mean handle time, mean patience), covered by 8-hour shifts at 00/08/16 local time, every day."""
+    (arrivals, mean handle time, mean patience, the pickup delay: `Scenario.pickup`), covered by 8-hour shifts at
+    00/08/16 local time, every day."""
     rates = scenario.arrivals_per_hour_of_week()
-    needs = plan.needs(rates, scenario.mean_handle_s(), scenario.mean_patience_s(), target, within_s, min_operators)
+    needs = plan.needs(rates, scenario.mean_handle_s(), scenario.mean_patience_s(), target, within_s, min_operators,
+                       scenario.pickup())
     shifts = plan.roster([n.operators for n in needs])
     return Roster("recommended", tuple(plan.on_duty(shifts)), False, scenario.holidays)
 

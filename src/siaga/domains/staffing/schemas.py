@@ -58,6 +58,14 @@ class StaffingOut(BaseModel):
                                                 "figure unless simulated_included")
     handle_s: float | None = Field(description="Average handle time, answered → ended")
     patience_s: float | None = Field(description="Average patience (censored maximum-likelihood estimate)")
+    pickup_s: float = Field(description="The pickup delay used (ringing at an operator → answered), seconds: the "
+                                        "period's median, or the configured default when none was measured")
+    pickup_source: Literal["measured", "default"] = Field(description="Where pickup_s comes from")
+    pickup_measured: int = Field(0, description="Answered calls of the period whose pickup delay was measured")
+    pickup_stay: float | None = Field(None, description="Share of callers still on the line when an operator "
+                                      "picks up: measured (answered / rang at an operator), else from the patience")
+    pickup_ceiling: float | None = Field(None, description="The most any roster can answer within the target time "
+                                         "with this pickup (callers hanging up while the phone rings)")
     peak_operators: int
     required_operator_hours_per_week: int
     hours: list[HourOut] = Field(description="168 hours, Monday 00:00 local first")

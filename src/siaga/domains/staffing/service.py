@@ -11,13 +11,17 @@ needed each hour (plan.py) and a roster.
   caller was seen waiting (offered → answered, or offered → hang-up) divided by the number of hang-ups
   before an answer (abandoned and missed-out-of-hours calls). Without hang-ups there is no estimate and
   the model is Erlang C.
+- Pickup delay (issue #17, plan.py's docstring): answered − ringing_at (the first ring at an operator's phone)
+  over answered calls that rang (0 s .. 10 min), its median; and the share of the calls that rang at an
+  operator which were answered (the callers who stay through the ring). Without a measured pickup the
+  configured default (SIAGA_PICKUP_DEFAULT_SECONDS) is used and the stay comes from the patience.
 - Calls made by `siaga simulate` (calls/marks.py) are left out unless `include_simulated`: the
   history is the centre's real work; `History.simulated` counts what was left out."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Float, and_, case, cast, extract, func, select
@@ -26,10 +30,13 @@ from sqlalchemy.orm import Session
 from siaga.core.clock import SiteZone
 from siaga.domains.calls.marks import real_call, simulated_call
 from siaga.domains.calls.models import Call
+from siaga.domains.kpi.definitions import percentile
 from siaga.domains.kpi.sql import local_of_cell, utc_cell
 from siaga.domains.staffing import plan, schemas
 
 MAX_HANDLE_S = 4 * 3600
+MAX_PICKUP_S = 600
+DEFAULT_PICKUP_S = 5.0
 MAX_PERIOD_DAYS = 3 * 366
 DEFAULT_PERIOD_DAYS = 56  # eight weeks: every hour of the week seen eight times
 
@@ -47,6 +54,17 @@ class History:
     exposure_s: float  # waiting time seen, answered and abandoned callers alike
     simulated: int = 0  # calls of the period made by `siaga simulate`
     simulated_included: bool = False
+    pickups: list[float] = field(default_factory=list)  # measured pickup delays, sorted
+    rang: int = 0  # calls that rang at an operator's phone
+    rang_answered: int = 0  # ... and were answered
+
+    @property
+    def pickup_s(self) -> float | None:
+        return percentile(self.pickups, 50)
+
+    @property
+    def pickup_stay(self) -> float | None:
+        return self.rang_answered / self.rang if self.rang and self.rang_answered else None
 
     @property
     def handle_s(self) -> float | None:
@@ -113,7 +131,14 @@ def history(db: Session, period_from: date, period_to: date, zone: SiteZone,
         func.coalesce(func.sum(case((and_(Call.answered_at.is_not(None), waited_answered >= 0), waited_answered),
                                     (gave_up, waited_abandoned), else_=0.0)), 0.0),
     ).where(in_period)).one()
-    return History(period_from=period_from, period_to=period_to,
+    pickup = _seconds(dialect, Call.answered_at, Call.ringing_at)
+    rang = db.execute(select(func.count(), func.count(Call.answered_at))
+                      .where(in_period, Call.ringing_at.is_not(None))).one()
+    pickups = sorted(float(v) for v in db.scalars(select(pickup).where(
+        in_period, Call.ringing_at.is_not(None), Call.answered_at.is_not(None), pickup >= 0,
+        pickup <= MAX_PICKUP_S)))
+    return History(period_from=period_from, period_to=period_to, pickups=pickups, rang=int(rang[0]),
+                   rang_answered=int(rang[1]),
                    occurrences=hour_occurrences(period_from, period_to), offered=offered,
                    answered=int(row[0]), abandoned=int(row[1]), handle_sum_s=float(row[2]),
                    handle_n=int(row[3]), exposure_s=float(row[4]), simulated=int(simulated),
@@ -127,7 +152,7 @@ def default_period(now: datetime, zone: SiteZone) -> tuple[date, date]:
 
 def staffing(db: Session, now: datetime, zone: SiteZone, period_from: date | None, period_to: date | None,
              target: float, within_s: float, min_operators: int = 1,
-             include_simulated: bool = False) -> schemas.StaffingOut:
+             include_simulated: bool = False, default_pickup_s: float = DEFAULT_PICKUP_S) -> schemas.StaffingOut:
     default_from, default_to = default_period(now, zone)
     if period_from is None and period_to is not None:
         period_from = period_to - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
@@ -136,28 +161,28 @@ def staffing(db: Session, now: datetime, zone: SiteZone, period_from: date | Non
         period_to = max(period_to, period_from)
     period_from, period_to = period_from or default_from, period_to or default_to
     hist = history(db, period_from, period_to, zone, include_simulated)
-    return build(hist, target, within_s, min_operators)
+    return build(hist, target, within_s, min_operators, default_pickup_s)
 
 
-def build(hist: History, target: float, within_s: float, min_operators: int = 1) -> schemas.StaffingOut:
+def build(hist: History, target: float, within_s: float, min_operators: int = 1,
+          default_pickup_s: float = DEFAULT_PICKUP_S) -> schemas.StaffingOut:
     handle_s, patience_s = hist.handle_s, hist.patience_s
+    measured = hist.pickup_s
+    pickup = plan.Pickup(delay_s=measured if measured is not None else default_pickup_s,
+                         stay=hist.pickup_stay if measured is not None else None)
+    p = patience_s if patience_s is not None else math.inf
     method = "no_data" if handle_s is None else ("erlang_a" if patience_s is not None else "erlang_c")
     rates = hist.arrivals_per_hour
     if handle_s is None:  # nothing answered yet: only the minimum cover can be said
         hours = [plan.HourNeed(h, rates[h], min_operators, 0.0, 0.0, 0.0) for h in range(plan.HOURS_PER_WEEK)]
     else:
-        hours = plan.needs(rates, handle_s, patience_s if patience_s is not None else math.inf, target,
-                           within_s, min_operators)
+        hours = plan.needs(rates, handle_s, p, target, within_s, min_operators, pickup)
     required = [h.operators for h in hours]
     shifts = plan.roster(required) if any(required) else []
     on_duty = plan.on_duty(shifts)
-    total_rate = sum(rates)
     expected_within = None
-    if handle_s is not None and total_rate > 0:
-        p = patience_s if patience_s is not None else math.inf
-        expected_within = sum(
-            r * (plan.predict(on_duty[h], round(r, 9), handle_s, p, within_s)[0] if on_duty[h] else 0.0)
-            for h, r in enumerate(rates)) / total_rate
+    if handle_s is not None:
+        expected_within = plan.expected_within(on_duty, rates, handle_s, p, within_s, pickup)
     return schemas.StaffingOut(
         period_from=hist.period_from, period_to=hist.period_to,
         days=(hist.period_to - hist.period_from).days + 1,
@@ -166,6 +191,10 @@ def build(hist: History, target: float, within_s: float, min_operators: int = 1)
         simulated_included=hist.simulated_included, simulated_calls=hist.simulated,
         handle_s=round(handle_s, 1) if handle_s is not None else None,
         patience_s=round(patience_s, 1) if patience_s is not None else None,
+        pickup_s=round(pickup.delay_s, 1), pickup_source="measured" if measured is not None else "default",
+        pickup_measured=len(hist.pickups),
+        pickup_stay=round(pickup.stay_with(p), 4) if handle_s is not None else None,
+        pickup_ceiling=round(pickup.stay_with(p), 4) if handle_s is not None else None,
         peak_operators=max(required) if required else 0,
         required_operator_hours_per_week=sum(required),
         hours=[schemas.HourOut(weekday=h.how // 24, hour=h.how % 24, calls=hist.offered[h.how],

@@ -1,14 +1,14 @@
 """The keys a caller pressed during the call (RFC 4733 events from rtpengine): call.keys_pressed.
 
 Revision ID: 0027_dtmf
-Revises: 0025_qa_review
+Revises: 0026_pickup
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0027_dtmf'
-down_revision = '0025_qa_review'
+down_revision = '0026_pickup'
 branch_labels = None
 depends_on = None
 

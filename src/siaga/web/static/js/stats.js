@@ -137,6 +137,8 @@ function statsPage() {
           cls: target(c.pct_answered_10s, 90)},
         {key: "avg", label: W.kpi_avg_answer_s, value: this.fmtDur(c.avg_answer_s), sub: "EU COCOM"},
         {key: "slowest", label: W.kpi_slowest_10pct_avg_s, value: this.fmtDur(c.slowest_10pct_avg_s), sub: "EU COCOM"},
+        {key: "pickup", label: W.kpi_pickup_median_s, value: this.fmtDur(c.pickup_median_s),
+         sub: (W.kpi_pickup_p90_s || "p90") + ": " + this.fmtDur(c.pickup_p90_s)},
         {key: "abandon", label: W.kpi_abandon_rate, value: this.fmtPct(c.abandon_rate), sub: this.fmtInt(c.abandoned)},
         {key: "false", label: W.kpi_false_call_share, value: this.fmtPct(c.false_call_share), sub: this.fmtInt(c.false_calls)},
         {key: "ooh", label: W.kpi_out_of_hours_share, value: this.fmtPct(c.out_of_hours_share), sub: this.fmtInt(c.out_of_hours)},
