@@ -3,17 +3,15 @@ checked by `siaga telephony`. Kamailio keeps no policy: it asks the service (see
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from siaga.domains.telephony import daemon
 from siaga.settings import VAR_DIR, Settings
 
 TEMPLATE = "kamailio.cfg.j2"
@@ -127,17 +125,7 @@ def write_config(settings: Settings, paths: EdgePaths, **kw: object) -> Path:
 
 
 def running_pid(paths: EdgePaths) -> int | None:
-    try:
-        pid = int(paths.pidfile.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    return pid
+    return daemon.running_pid(paths.pidfile)
 
 
 def start(settings: Settings, paths: EdgePaths, *, shm_mb: int = 64, pkg_mb: int = 8) -> int:
@@ -147,31 +135,10 @@ def start(settings: Settings, paths: EdgePaths, *, shm_mb: int = 64, pkg_mb: int
         return pid
     write_config(settings, paths)
     paths.pidfile.unlink(missing_ok=True)
-    with paths.log.open("ab") as log:
-        proc = subprocess.run([kamailio_binary(), "-f", str(paths.config), "-P", str(paths.pidfile),
-                               "-Y", str(paths.runtime), "-m", str(shm_mb), "-M", str(pkg_mb)],
-                              stdout=log, stderr=log, timeout=30)
-    if proc.returncode != 0:
-        raise EdgeError(f"Kamailio did not start (exit {proc.returncode}); see {paths.log}")
-    for _ in range(50):
-        pid = running_pid(paths)
-        if pid:
-            return pid
-        time.sleep(0.1)
-    raise EdgeError(f"Kamailio started but wrote no pid file; see {paths.log}")
+    return daemon.start([kamailio_binary(), "-f", str(paths.config), "-P", str(paths.pidfile),
+                         "-Y", str(paths.runtime), "-m", str(shm_mb), "-M", str(pkg_mb)],
+                        paths.pidfile, paths.log, "Kamailio", EdgeError)
 
 
 def stop(paths: EdgePaths, timeout_s: float = 10.0) -> bool:
-    pid = running_pid(paths)
-    if not pid:
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if running_pid(paths) is None:
-            paths.pidfile.unlink(missing_ok=True)
-            return True
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
-    paths.pidfile.unlink(missing_ok=True)
-    return True
+    return daemon.stop(paths.pidfile, timeout_s)

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from siaga.domains.telephony import daemon
 from siaga.settings import Settings
 
 INSTALL_HINT = ("rtpengine is not installed: as root, `apt-get install rtpengine-daemon` (Debian 12), or run "
@@ -80,17 +78,7 @@ def prepare(settings: Settings, paths: MediaPaths) -> None:
 
 
 def running_pid(paths: MediaPaths) -> int | None:
-    try:
-        pid = int(paths.pidfile.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    return pid
+    return daemon.running_pid(paths.pidfile)
 
 
 def start(settings: Settings, paths: MediaPaths) -> int:
@@ -100,33 +88,11 @@ def start(settings: Settings, paths: MediaPaths) -> int:
         return pid
     prepare(settings, paths)
     paths.pidfile.unlink(missing_ok=True)
-    with paths.log.open("ab") as log:
-        proc = subprocess.run(command(settings, paths), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                              timeout=30)
-    if proc.returncode != 0:
-        raise MediaError(f"rtpengine did not start (exit {proc.returncode}); see {paths.log}")
-    for _ in range(50):
-        pid = running_pid(paths)
-        if pid:
-            return pid
-        time.sleep(0.1)
-    raise MediaError(f"rtpengine started but wrote no pid file; see {paths.log}")
+    return daemon.start(command(settings, paths), paths.pidfile, paths.log, "rtpengine", MediaError)
 
 
 def stop(paths: MediaPaths, timeout_s: float = 10.0) -> bool:
-    pid = running_pid(paths)
-    if not pid:
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if running_pid(paths) is None:
-            paths.pidfile.unlink(missing_ok=True)
-            return True
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
-    paths.pidfile.unlink(missing_ok=True)
-    return True
+    return daemon.stop(paths.pidfile, timeout_s)
 
 
 def ping(settings: Settings, timeout: float = 1.0) -> bool:
