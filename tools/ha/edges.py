@@ -75,8 +75,9 @@ class Edge:
         return f"127.0.0.1:{self.evapi_port}"
 
     def start(self) -> None:
+        # Signalling only: the drill is about which edge a call reaches (nobody answers; no media to anchor).
         settings = Settings(database_url="sqlite://", secret_key="x" * 40, telephony_evapi=self.evapi,
-                            telephony_listen=f"udp:127.0.0.1:{self.sip_port}")
+                            telephony_listen=f"udp:127.0.0.1:{self.sip_port}", telephony_media=False)
         paths = EdgePaths(self.directory)
         paths.runtime.mkdir(parents=True, exist_ok=True)
         paths.config.write_text(render_config(settings, paths, log_stderr=True, children=2))
