@@ -91,15 +91,6 @@ def test_an_ended_call_cannot_be_taken(api):
     assert api("ct").get(f"/api/v1/calls/{call['id']}").json()["operator_id"] is None
 
 
-def test_a_stale_version_is_refused_and_nothing_changes(api):
-    call = offered(api)
-    api("phone").post("/api/v1/call-events", json={
-        "event_id": "sip-1-loc", "call_ref": "sip-1", "type": "ringing", "at": "2026-11-27T00:59:51Z"})
-    r = claim(api, "ct", call)
-    assert r.status_code == 409 and r.json()["code"] == "stale_version"
-    assert api("ct").get(f"/api/v1/calls/{call['id']}").json()["status"] == "ringing"
-
-
 def test_claim_needs_a_version_and_an_existing_call(api):
     call = offered(api)
     r = api("ct").post(f"/api/v1/calls/{call['id']}/claim", json={})
@@ -125,3 +116,18 @@ def test_two_call_takers_pressing_take_at_once_exactly_one_gets_the_call(live_se
         assert loser.json()["code"] == "call_taken" and loser.json()["params"]["username"] == winner
         final = a.get(f"/api/v1/calls/{call['id']}").json()
         assert final["operator_id"] == ids[winner] and final["version"] == call["version"] + 1
+
+
+def test_a_call_that_changed_while_waiting_is_still_taken_by_the_first_who_presses(api):
+    """The queue showed the call offered; it began ringing meanwhile (a newer version). Taking it must not
+    send the call-taker to reload while the caller waits: it is still waiting and nobody has it."""
+    call = offered(api, ref="sip-changing")
+    r = api("phone").post("/api/v1/call-events", json={
+        "event_id": "sip-changing-ringing", "call_ref": "sip-changing", "type": "ringing",
+        "at": "2026-11-27T00:59:55Z"})
+    assert r.status_code == 201, r.text
+    assert api("ct").get(f"/api/v1/calls/{call['id']}").json()["version"] > call["version"]
+    r = claim(api, "ct", call)  # with the version the queue showed
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "answered" and r.json()["operator_id"] == me(api, "ct")
+    assert claim(api, "disp", call).json()["code"] == "call_taken"  # the second still learns who has it

@@ -166,7 +166,10 @@ def update_call(ctx: Ctx, call_id: int, data: schemas.CallUpdate) -> schemas.Cal
 
 def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallOut:
     """A call-taker takes a waiting call. The row lock queues two call-takers pressing 'take' at once:
-    the second sees the first's name (409 call_taken), not a generic conflict."""
+    the second sees the first's name (409 call_taken), not a generic conflict. The version the console saw is
+    not held against it: a waiting call changes under the queue (its location arrives, its history is read),
+    and a caller must never wait while the call-taker is told to reload; what matters is that the call still
+    waits and nobody else has it, which is checked here under the lock."""
     call = service.get_call(ctx.db, call_id, for_update=True)
     me = ctx.actor.user_id
     if call.status not in CALL_LIVE_STATUSES:
@@ -183,7 +186,6 @@ def claim_call(ctx: Ctx, call_id: int, data: schemas.CallClaim) -> schemas.CallO
         # Already ringing at another operator's phone: whoever picks it up there has it.
         holder = ctx.db.get(User, ringing_at)
         raise Problem(409, "call_taken", username=holder.username if holder else "?", operator_id=ringing_at)
-    check_version(call.version, data.version)
     before = call.status
     move(call, "answered")  # a waiting call; already answered (taken over): it stays answered
     call.answered_at = call.answered_at or ctx.now()

@@ -124,7 +124,8 @@ class CallUpdate(StrictModel):
 
 
 class CallClaim(StrictModel):
-    """Take a waiting call: `version` is the one you saw in the queue."""
+    """Take a waiting call: `version` is the one you saw in the queue (taken even if the call changed since,
+    as long as it still waits and nobody else has it)."""
 
     version: Version
 
