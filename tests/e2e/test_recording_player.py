@@ -63,16 +63,24 @@ def test_a_supervisor_plays_seeks_and_slows_a_recording_on_the_call_page(
     assert len(plays) == 1
 
 
-def test_the_incident_page_shows_its_calls_recording_with_the_player(
+def test_the_incident_page_shows_its_calls_recording_as_soon_as_it_is_stored(
         browse, live_server, api, engine, settings, clock) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The dispatcher has the incident open while the caller hangs up: the recording appears on the page, and in
+    the timeline, when the ticker stores it, without a reload."""
     call_id = _call(api, "player-2@trunk")
     call = api("ct").get(f"/api/v1/calls/{call_id}").json()
     assert api("ct").post(f"/api/v1/calls/{call_id}/claim", json={"version": call["version"]}).status_code == 200
     inc = api("ct").post("/api/v1/incidents", json={"category_code": "kebakaran", "call_id": call_id}).json()
-    spool_recording(settings, "player-2@trunk", seconds=2.0)
-    assert actions.attach_step(engine, clock, settings) == 1
     page = browse("disp", live_server, f"/incident/{inc['id']}")
+    page.wait_for_selector(f"#linked-calls a[href='/call/{call_id}']")
+    page.wait_for_function("() => Alpine.store('live').state === 'live'")
+    assert page.locator("#recordings audio").count() == 0
+    spool_recording(settings, "player-2@trunk", seconds=2.0)
+    actions.attach_step(engine, clock, settings)  # or the page's own server's ticker, whichever comes first
     page.wait_for_selector("#recordings audio")
     assert page.locator("#recordings .recording-player a").count() == 0  # download: supervisors only
-    page.wait_for_selector(f"#linked-calls a[href='/call/{call_id}']")
+    assert "rekaman panggilan tersimpan (0:02)" in page.inner_text("body")
+    # The entry names the call whose recording it is (a call page follows it the same way).
+    entries = api("ct").get(f"/api/v1/incidents/{inc['id']}/timeline").json()
+    assert [e["data"]["call_id"] for e in entries if e["kind"] == "recording"] == [call_id]
     assert page.js_errors == []

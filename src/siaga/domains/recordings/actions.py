@@ -26,8 +26,10 @@ from siaga.core.authz import SYSTEM
 from siaga.core.clock import Clock
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem
+from siaga.core.i18n import message
 from siaga.db.engine import unit_of_work
 from siaga.domains.calls.models import Call
+from siaga.domains.incidents.actions import add_timeline
 from siaga.domains.recordings import audio, service
 from siaga.domains.recordings.models import Recording
 from siaga.domains.recordings.schemas import HoldIn
@@ -130,7 +132,21 @@ def attach_one(ctx: Ctx, meta_path: Path) -> Recording | None:
     ctx.audit("recording.attach", "recording", rec.id, {"call_id": call_id, "state": rec.state,
                                                          "sha256": rec.sha256, "duration_s": rec.duration_s,
                                                          "reason": rec.reason})
+    if call_id is not None:
+        _announce(ctx, rec, call_id)
     return rec
+
+
+def _announce(ctx: Ctx, rec: Recording, call_id: int) -> None:
+    """A recording of a call that belongs to an incident is an entry in its timeline (the centre's staff only:
+    agencies cannot play recordings), which also tells an open call or incident page to show it at once."""
+    incident_id = ctx.db.scalar(select(Call.incident_id).where(Call.id == call_id))
+    if incident_id is None:
+        return
+    seconds = round(rec.duration_s or 0)
+    key = "timeline.recording_ready" if rec.state == "ready" else "timeline.recording_unreadable"
+    add_timeline(ctx, incident_id, "recording", data={"recording_id": rec.id, "call_id": call_id},
+                 message=message(key, length=f"{seconds // 60}:{seconds % 60:02d}"), agencies=())
 
 
 def link_unlinked(ctx: Ctx, limit: int = 200) -> int:
@@ -142,6 +158,9 @@ def link_unlinked(ctx: Ctx, limit: int = 200) -> int:
         ctx.db.execute(update(Recording).where(Recording.id == rec_id, Recording.call_id.is_(None))
                        .values(call_id=call_id, version=Recording.version + 1))
         ctx.audit("recording.link", "recording", rec_id, {"call_id": call_id})
+        rec = ctx.db.get(Recording, rec_id)
+        if rec is not None:
+            _announce(ctx, rec, call_id)
         linked += 1
     return linked
 

@@ -2,8 +2,22 @@
 // a recording that cannot be played, and a download link for supervisors. Playback is audited server-side.
 function recordingsPanel(listUrl) {
   return {
-    recordings: [], loaded: false, error: "",
+    recordings: [], loaded: false, error: "", listening: false,
+    // A recording attached while the page is open (the ticker writes it a few seconds after the call ends)
+    // arrives as an entry in its incident's timeline: the list reloads then, for this call or this incident.
+    follow() {
+      if (this.listening || !window.Live) return;
+      this.listening = true;
+      const [, what, id] = listUrl.match(/\/(calls|incidents)\/(\d+)\//) || [];
+      window.Live.on(event => {
+        if (event.entity !== "timeline" || event.payload.kind !== "recording") return;
+        const data = event.payload.data || {};
+        const mine = what === "calls" ? String(data.call_id) === id : String(event.payload.incident_id) === id;
+        if (mine) this.load();
+      });
+    },
     async load() {
+      this.follow();
       const r = await Siaga.api("GET", listUrl);
       if (r.ok) { this.recordings = r.data; this.error = ""; } else { this.error = (r.data && r.data.title) || String(r.status); }
       this.loaded = true;
