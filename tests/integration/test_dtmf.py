@@ -101,3 +101,25 @@ def test_the_bridge_counts_only_the_callers_keys(engine: Engine, clock, settings
     assert bridge._on_dtmf({"ev": "dtmf", "event": 5, "tag": "callertag"}, "c-1", at) is not None
     # A call the bridge did not see offered (e.g. handed over after degraded mode): its keys count.
     assert bridge._on_dtmf({"ev": "dtmf", "event": 5, "tag": "x"}, "c-2", at) is not None
+
+
+def test_keys_pressed_during_a_call_the_edge_handled_alone_are_the_calls_once_it_is_reported(
+        api, engine: Engine, settings, clock) -> None:  # type: ignore[no-untyped-def]
+    """Degraded mode: the caller pressed 5 before the service knew of the call (a Call-ID longer than an audit
+    id, as some trunks send). When the edge hands the call over, the key is the call's, once, however often the
+    edge reports it; the ghost close is refused for it."""
+    from siaga.core.context import Ctx
+    from siaga.domains.telephony.bridge import EDGE_ACTOR
+
+    ref = "degraded-" + "x" * 90 + "@trunk"
+    _press(engine, clock, settings, ref, 5)
+    at = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    for _ in range(2):  # reported again after a reconnect: idempotent
+        with unit_of_work(engine) as db:
+            out = actions.degraded_call(Ctx(db=db, actor=EDGE_ACTOR, clock=clock, settings=settings), ref, at,
+                                        CALLER, "112")
+    got = api("ct").get(f"/api/v1/calls/{out.id}").json()
+    assert got["keys_pressed"] == "5"
+    r = api("ct").patch(f"/api/v1/calls/{out.id}",
+                        json={"version": got["version"], "outcome": "ghost", "checklist": GHOST_PROTOCOL})
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "caller_pressed_key", r.text

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from siaga.core.audit import AuditEntry
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
 from siaga.domains.calls import schemas as call_schemas
@@ -205,7 +206,10 @@ def key_pressed(ctx: Ctx, call_ref: str, event: int, at: datetime) -> call_schem
         return None
     call = _call(ctx, call_ref, lock=True)
     if call is None:
-        ctx.audit("telephony.key_unmatched", "call_ref", call_ref, {"key": DTMF_KEYS[event]})
+        # Kept: a call the edge handled while the service was away is reported later (degraded_call), and
+        # takes its keys from here then.
+        ctx.audit("telephony.key_unmatched", "call_ref", service.audit_ref(call_ref),
+                  {"key": DTMF_KEYS[event], "at": at.isoformat(), "call_ref": call_ref})
         return None
     key = DTMF_KEYS[event]
     call.keys_pressed = ((call.keys_pressed or "") + key)[-40:]
@@ -298,6 +302,7 @@ def degraded_call(ctx: Ctx, call_ref: str, at: datetime, caller_number: str, cal
     """A call the edge handled on its own while the service was away (degraded mode), reported when the
     service is back: recorded like any other (idempotently), with who answered and how it ended as far as
     the edge saw, and a note saying so."""
+    reported_ref = call_ref
     call_ref = ref_for_invite(ctx, call_ref)
     call = _event(ctx, call_ref, "offered", "offered", at, caller_number=caller_number[:40],
                   called_number=called_number[:40] or "112")
@@ -306,6 +311,8 @@ def degraded_call(ctx: Ctx, call_ref: str, at: datetime, caller_number: str, cal
         row.notes = DEGRADED_NOTE
     ctx.audit("telephony.degraded_call", "call", call.id, {"answered_ext": answered_ext,
                                                           "ended": bool(ended_at or cancelled_at)})
+    if row is not None:
+        _keys_pressed_before(ctx, row, reported_ref)
     out: call_schemas.CallOut | None = call
     if answered_at is not None:
         out = answered(ctx, call_ref, answered_ext, answered_at, answered_contact) or out
@@ -315,6 +322,25 @@ def degraded_call(ctx: Ctx, call_ref: str, at: datetime, caller_number: str, cal
         out = ended(ctx, call_ref, cancelled_at, cancelled=True) or out
     assert out is not None
     return out
+
+
+def _keys_pressed_before(ctx: Ctx, call: Call, call_ref: str) -> None:
+    """Keys the caller pressed before the service knew of the call (it was handled in degraded mode): they were
+    audited as unmatched; now they are the call's, in the order pressed, each once."""
+    rows = ctx.db.scalars(select(AuditEntry).where(AuditEntry.action == "telephony.key_unmatched",
+                                                   AuditEntry.entity == "call_ref",
+                                                   AuditEntry.entity_id == service.audit_ref(call_ref))
+                          .order_by(AuditEntry.seq))
+    taken = {str(e.data_dict.get("unmatched_id")) for e in ctx.db.scalars(
+        select(AuditEntry).where(AuditEntry.action == "call.key_pressed", AuditEntry.entity == "call",
+                                 AuditEntry.entity_id == str(call.id)))}
+    for entry in rows:
+        data = entry.data_dict
+        key = str(data.get("key", ""))
+        if data.get("call_ref") != call_ref or len(key) != 1 or key not in DTMF_KEYS or str(entry.seq) in taken:
+            continue
+        call.keys_pressed = ((call.keys_pressed or "") + key)[-40:]
+        ctx.audit("call.key_pressed", "call", call.id, {"key": key, "at": data.get("at"), "unmatched_id": entry.seq})
 
 
 def registered(ctx: Ctx, extension: str, contact: str, expires: str) -> None:

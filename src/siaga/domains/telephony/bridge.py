@@ -397,7 +397,7 @@ class EdgeBridge:
     def _on_queue_timeout(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
         # The edge kept the call as long as it may and now rings every phone: no longer ours to plan.
         self.held.pop(cid, None)
-        return lambda ctx: ctx.audit("telephony.queue_timeout", "call_ref", cid, {})
+        return lambda ctx: ctx.audit("telephony.queue_timeout", "call_ref", service.audit_ref(cid), {"call_ref": cid})
 
     def _on_pong(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
         boot = str(ev.get("boot") or "")

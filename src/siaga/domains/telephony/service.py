@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -35,6 +36,14 @@ def line_out(line: OperatorLine, user: User, now: datetime) -> schemas.LineOut:
 # later event for the Call-ID goes to its newest call (actions.ref_for_invite). Before, it joined the
 # finished call: the caller heard ringing and no phone ever rang.
 REUSED = "#"
+
+
+def audit_ref(call_ref: str) -> str:
+    """A call reference as an audit entry's entity id (at most 64 characters): itself, or its hash when longer
+    (a Call-ID may be up to 150 characters before the bridge hashes it)."""
+    if len(call_ref) <= 64:
+        return call_ref
+    return "sha256:" + hashlib.sha256(call_ref.encode("utf-8", "replace")).hexdigest()[:57]
 
 
 def sip_call_id(call_ref: str) -> str:
