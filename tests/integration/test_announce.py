@@ -1,0 +1,232 @@
+"""A caller who must wait hears the waiting prompt (early media: 183 Session Progress, played by rtpengine),
+repeated, until a phone answers; a call an operator can take at once hears none; without its prompt file a
+call still rings. The real media plane: sipp as the trunk (its SDP naming a socket opened here, which
+receives what the caller hears) and as the operator's phone, through the real Kamailio edge and rtpengine.
+On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+
+from siaga.core.clock import Clock
+from siaga.db.engine import unit_of_work
+from siaga.domains.recordings import actions as recording_actions
+from siaga.domains.recordings import audio
+from siaga.domains.telephony import announce, schemas, service
+from siaga.domains.telephony import actions as telephony_actions
+from siaga.domains.telephony.models import TelephonyEdge
+from tests.sip.harness import Centre, free_udp_port, running_centre, wait_for
+
+CALLER = "+6281234567890"
+SAMPLE_PCAP = Path("/usr/share/sip-tester/g711a.pcap")
+PAUSE_S = 1.5
+
+
+class Ear:
+    """The caller's handset: hears every RTP packet to the trunk's SDP port (with its source port) and, once
+    it hears something, talks back — a 440 Hz tone, A-law, every 20 ms — to where the latest media came from
+    (as a phone sends to the address of the answer it got: the prompt's early media, then the operator's)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.packets: list[tuple[int, bytes]] = []  # (source port, RTP packet)
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._talker = threading.Thread(target=self._talk, daemon=True)
+        self._talker.start()
+
+    def _talk(self) -> None:
+        tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(160) / 8000)).astype(np.int32)
+        payload = bytes(np.abs(audio.TABLES[8][None, :].astype(np.int32) - tone[:, None]).argmin(axis=1)
+                        .astype(np.uint8))
+        seq, next_at = 0, time.monotonic()
+        while not self._stop:
+            next_at += 0.02
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            if not self.packets:
+                continue
+            header = bytes([0x80, 8]) + (seq % 65536).to_bytes(2, "big") + (seq * 160 % 2**32).to_bytes(4, "big")
+            try:
+                self.sock.sendto(header + (4242).to_bytes(4, "big") + payload, ("127.0.0.1", self.packets[-1][0]))
+            except OSError:
+                return
+            seq += 1
+
+    def _run(self) -> None:
+        while not self._stop:
+            try:
+                data, addr = self.sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if len(data) > 12 and data[0] >> 6 == 2:
+                self.packets.append((addr[1], data))
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join(5)
+        self._talker.join(5)
+        self.sock.close()
+
+    def sources(self) -> list[int]:
+        """The source ports, in the order they were first heard."""
+        return list(dict.fromkeys(port for port, _ in self.packets))
+
+    def from_port(self, port: int) -> list[bytes]:
+        return [p for src, p in self.packets if src == port]
+
+
+def _pcm(packets: list[bytes]) -> np.ndarray:
+    """The A-law (payload type 8) audio of RTP packets, in sequence order."""
+    audio_packets = sorted((int.from_bytes(p[2:4], "big"), p) for p in packets if p[1] & 0x7F == 8)
+    payload = b"".join(p[12 + 4 * (p[0] & 0x0F):] for _, p in audio_packets)
+    return audio.TABLES[8][np.frombuffer(payload, dtype=np.uint8)].astype(np.float64)
+
+
+def _bursts(pcm: np.ndarray, floor: float = 300.0) -> list[tuple[float, float]]:
+    """(start, length) in seconds of each stretch with sound (RMS over 20 ms above `floor`) — short gaps
+    between words bridged (under 0.6 s)."""
+    frames = pcm[: len(pcm) // 160 * 160].reshape(-1, 160)
+    loud = np.sqrt((frames ** 2).mean(axis=1)) > floor
+    spans: list[list[int]] = []
+    for i, on in enumerate(loud):
+        if not on:
+            continue
+        if spans and i - spans[-1][1] <= 30:
+            spans[-1][1] = i + 1
+        else:
+            spans.append([i, i + 1])
+    return [(a * 0.02, (b - a) * 0.02) for a, b in spans]
+
+
+@pytest.fixture
+def prompts(tmp_path: Path) -> Path:
+    """A short waiting prompt spoken by espeak-ng, as `siaga telephony prompts` makes the long one."""
+    folder = tmp_path / "prompts"
+    announce.render_prompt("Mohon tetap di saluran.", folder / announce.PROMPT_FILE, pause_s=PAUSE_S)
+    return folder
+
+
+@pytest.fixture
+def media_centre(engine: Engine, db_url: str, tmp_path: Path, prompts: Path) -> Iterator[Centre]:
+    assert SAMPLE_PCAP.is_file(), "sip-tester's sample RTP (g711a.pcap) is missing: apt-get install sip-tester"
+    low = 20000 + 2 * (free_udp_port() % 10000)
+    with running_centre(engine, db_url, tmp_path, telephony_media=True, recording_dir=tmp_path / "rec",
+                        telephony_rtp_ports=f"{low}-{low + 200}", telephony_prompts_dir=prompts,
+                        telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}") as c:
+        yield c
+
+
+@pytest.fixture
+def ear() -> Iterator[Ear]:
+    e = Ear()
+    yield e
+    e.close()
+
+
+def _presence(c: Centre, username: str, state: str) -> None:
+    with c.ctx(username) as ctx:
+        telephony_actions.set_presence(ctx, schemas.PresenceIn(state=state))  # type: ignore[arg-type]
+
+
+def _announce_detail(c: Centre) -> dict | None:  # type: ignore[type-arg]
+    with unit_of_work(c.engine, write=False) as db:
+        row = db.get(TelephonyEdge, service.EDGE_NAME)
+        return (row.detail or {}).get("announce") if row else None
+
+
+def _prompt_speech_s(path: Path) -> float:
+    with wave.open(str(path)) as w:
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
+    [(_, length)] = _bursts(pcm)
+    return length
+
+
+def test_a_waiting_caller_hears_the_prompt_repeated_then_is_answered_and_recorded_both_ways(
+        media_centre: Centre, ear: Ear, prompts: Path) -> None:
+    c = media_centre
+    c.line("ct")
+    c.phone("ct", "phone_answer_audio.xml")
+    _presence(c, "ct", "break")  # on duty, not free: the call must wait
+    trunk = c.edge.start_sipp("trunk_call_listen.xml", "-d", "2000", "-inf",
+                              str(c.edge._csv("rows", [f"{CALLER};1.4667 102.1;35;{ear.port}"])), timeout=60)
+    call = c.call_where("the call to wait", lambda x: x.status == "offered")
+    speech = _prompt_speech_s(prompts / announce.PROMPT_FILE)
+    period = announce.check_prompt(c.settings).seconds  # the words and the pause after them
+    # The prompt plays, and plays again after its pause: two bursts of speech, each as long as the prompt's.
+    wait_for(lambda: ear.sources() and len(_pcm(ear.from_port(ear.sources()[0]))) > (2 * period + 0.2) * 8000,
+             30, "the prompt to play twice")
+    prompt_port = ear.sources()[0]
+    bursts = _bursts(_pcm(ear.from_port(prompt_port)))
+    assert len(bursts) >= 2 and all(abs(length - speech) < 0.3 for _, length in bursts[:2]), (bursts, speech)
+    assert abs(bursts[1][0] - bursts[0][0] - period) < 0.3, (bursts, period)  # repeated after the pause
+    heard_before_answer = len(ear.from_port(prompt_port))
+
+    _presence(c, "ct", "available")  # the operator is free: their phone rings, they answer
+    assert trunk.wait(30) == 0
+    done = c.call_where("the call, answered, to end", lambda x: x.id == call.id and x.status == "ended")
+    assert done.answered_at is not None and done.operator_id == c.user_id("ct")
+    # After the answer the caller hears the operator (another branch, another source), and the prompt stops.
+    operator_ports = [p for p in ear.sources() if p != prompt_port]
+    assert operator_ports, ear.sources()
+    operator_pcm = _pcm([p for port in operator_ports for p in ear.from_port(port)])
+    assert np.sqrt((operator_pcm ** 2).mean()) > 300
+    assert len(ear.from_port(prompt_port)) - heard_before_answer < 100  # at most the 2 s the phone rang
+
+    # Recorded from the answer, both ways (the prompt is not in it).
+    spool = Path(c.settings.recording_dir) / "spool" / "metadata"
+    wait_for(lambda: list(spool.glob("rtpengine-meta-*.txt")), 10, "rtpengine to finish the recording")
+    assert recording_actions.attach_step(c.engine, Clock(), c.settings) == 1
+    from tests.integration.test_recordings import _recordings
+
+    [rec] = _recordings(c.engine)
+    assert rec.call_id == call.id and 1.5 <= rec.duration_s <= 3.5, rec.duration_s
+    caller_rms, operator_rms = audio.channel_rms((Path(c.settings.recording_dir) / rec.file_name).read_bytes())
+    assert caller_rms > 500 and operator_rms > 500, (caller_rms, operator_rms)
+    assert (_announce_detail(c) or {}).get("ok") is True
+
+
+def test_a_call_an_operator_takes_at_once_hears_no_prompt(media_centre: Centre, ear: Ear) -> None:
+    c = media_centre
+    c.line("ct")
+    c.phone("ct", "phone_answer_audio.xml")
+    done = c.edge.sipp("trunk_call_listen.xml", "-d", "1500", rows=[f"{CALLER};1.4667 102.1;35;{ear.port}"])
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]
+    call = c.call_where("the call to end", lambda x: x.status == "ended")
+    assert call.answered_at is not None
+    wait_for(lambda: ear.packets, 5, "the operator's audio")
+    assert len(ear.sources()) == 1  # only the operator's branch: no prompt came first
+    assert _announce_detail(c) is None  # never tried
+
+
+def test_without_its_prompt_file_a_waiting_call_still_rings_and_the_failure_shows(
+        media_centre: Centre, ear: Ear, prompts: Path) -> None:
+    c = media_centre
+    (prompts / announce.PROMPT_FILE).unlink()
+    c.line("ct")
+    c.phone("ct", "phone_answer_audio.xml")
+    _presence(c, "ct", "break")
+    trunk = c.edge.start_sipp("trunk_call_listen.xml", "-d", "1000", "-inf",
+                              str(c.edge._csv("rows", [f"{CALLER};1.4667 102.1;35;{ear.port}"])), timeout=60)
+    call = c.call_where("the call to wait", lambda x: x.status == "offered")
+    detail = wait_for(lambda: _announce_detail(c), 10, "the missing prompt to be recorded")
+    assert detail["ok"] is False and "prompt file missing" in detail["problem"]
+    assert ear.packets == []  # nothing played: the caller hears their network's ringing tone
+    _presence(c, "ct", "available")
+    assert trunk.wait(30) == 0
+    done = c.call_where("the call to be answered and end", lambda x: x.id == call.id and x.status == "ended")
+    assert done.answered_at is not None
