@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from siaga.core.clock import Clock
@@ -251,3 +253,93 @@ def test_without_its_prompt_file_a_waiting_call_still_rings_and_the_failure_show
     assert trunk.wait(30) == 0
     done = c.call_where("the call to be answered and end", lambda x: x.id == call.id and x.status == "ended")
     assert done.answered_at is not None
+
+    # The prompt back, rtpengine gone: the waiting call is not announced, and still rings and is answered
+    # (media then flows straight between trunk and phone, unrecorded, as without rtpengine at all).
+    announce.render_prompt("Mohon tunggu.", prompts / announce.PROMPT_FILE, pause_s=PAUSE_S)
+    assert c.edge.media is not None
+    c.edge.media.terminate()
+    c.edge.media.wait(10)
+    c.phone("ct", "phone_answer_audio.xml")
+    _presence(c, "ct", "break")
+    trunk = c.edge.start_sipp("trunk_call_listen.xml", "-d", "500", "-inf",
+                              str(c.edge._csv("rows", [f"{CALLER};1.4667 102.1;35;{free_udp_port()}"])), timeout=60)
+    second = c.call_where("the second call to wait", lambda x: x.id != call.id and x.status == "offered")
+    wait_for(lambda: "rtpengine did not answer" in ((_announce_detail(c) or {}).get("problem") or ""), 10,
+             "the failing rtpengine to be recorded")
+    _presence(c, "ct", "available")
+    assert trunk.wait(30) == 0
+    done = c.call_where("the second call to be answered and end", lambda x: x.id == second.id and x.status == "ended")
+    assert done.answered_at is not None
+
+
+def test_the_prompt_plays_on_with_siaga_down(media_centre: Centre, ear: Ear) -> None:
+    """Once started, the prompt is the media plane's: it does not need the service."""
+    c = media_centre
+    c.line("ct")
+    c.phone("ct", "phone_answer_audio.xml")
+    _presence(c, "ct", "break")
+    c.edge.start_sipp("trunk_call_listen.xml", "-d", "500", "-inf",
+                      str(c.edge._csv("rows", [f"{CALLER};1.4667 102.1;35;{ear.port}"])), timeout=60)
+    wait_for(lambda: len(ear.packets) > 25, 15, "the prompt to start")
+    c.stop_app()
+    wait_for(lambda: "service disconnected" in c.edge.log_text(), 10, "the edge to notice")
+    heard = len(ear.packets)
+    wait_for(lambda: len(ear.packets) > heard + 100, 10, "the prompt to play on")
+    assert len(ear.sources()) == 1
+
+
+def test_prompts_are_generated_with_espeak_ng_and_their_licence_noted(tmp_path: Path) -> None:
+    from tests import cli
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    folder = tmp_path / "prompts"
+    env = {"SIAGA_TELEPHONY_PROMPTS_DIR": str(folder), "SIAGA_SILENT_CALLER_KEY": "9"}
+    assert cli.siaga(url, "db", "upgrade").returncode == 0
+    missing = cli.siaga(url, "telephony", "status", "--dir", str(tmp_path / "edge"), **env)
+    assert "Waiting prompt: prompt file missing" in missing.stdout, missing.stdout
+    made = cli.siaga(url, "telephony", "prompts", "--regency", "Kabupaten Bengkalis", **env)
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "Kabupaten Bengkalis" in made.stdout and "tekan sembilan" in made.stdout  # the key is the setting's
+    with wave.open(str(folder / announce.PROMPT_FILE)) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
+        seconds = w.getnframes() / 8000
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
+    assert 8 < seconds < 30, seconds
+    assert np.sqrt((pcm[: -int(announce.PAUSE_S * 8000)] ** 2).mean()) > 300  # speech, then the pause
+    assert not pcm[-int(announce.PAUSE_S * 8000):].any()
+    notice = (folder / "README.txt").read_text()
+    assert "GNU General Public License, version 3 or later" in notice and "not covered" in notice
+    again = cli.siaga(url, "telephony", "prompts", **env)
+    assert again.returncode == 0 and "already there" in again.stdout
+    status = cli.siaga(url, "telephony", "status", "--dir", str(tmp_path / "edge"), **env)
+    assert f"Waiting prompt: {folder / announce.PROMPT_FILE}" in status.stdout, status.stdout
+    spaced = cli.siaga(url, "telephony", "prompts", SIAGA_TELEPHONY_PROMPTS_DIR=str(tmp_path / "my prompts"))
+    assert spaced.returncode != 0 and "SIAGA_TELEPHONY_PROMPTS_DIR" in spaced.stderr + spaced.stdout
+
+
+def test_the_callers_sdp_and_the_stand_ins_answer() -> None:
+    sdp = b"v=0\r\no=c 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 101\r\n"
+    body = (b"--b\r\nContent-Type: application/sdp\r\n\r\n" + sdp + b"\r\n--b\r\nContent-Type: application/pidf+xml\r\n"
+            b"\r\n<presence/>\r\n--b--\r\n")
+    assert announce.caller_sdp("multipart/mixed; boundary=b", body) == sdp
+    assert announce.caller_sdp("application/sdp", sdp) == sdp
+    assert announce.caller_sdp("multipart/mixed", body) == b"" and announce.caller_sdp("", b"x") == b""
+    offered = ("v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 30000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+               "a=sendrecv\r\na=rtcp:30001\r\na=ice-ufrag:x\r\n")
+    answer = announce.stand_in_sdp(offered)
+    assert "m=audio 9 RTP/AVP 8 101" in answer and "telephone-event" in answer
+    assert "rtcp" not in answer and "ice" not in answer and "sendrecv" not in answer
+    assert "satu satu dua Kabupaten Paser." in announce.prompt_text("Kabupaten Paser", "*")
+    assert announce.prompt_text("", "#").endswith("tekan pagar.")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_an_answer_on_the_control_socket_is_read_or_refused_never_crashes(data: bytes) -> None:
+    try:
+        announce.bdecode(data)
+    except announce.AnnounceError:
+        pass
+    value = {"result": b"ok", "sdp": data, "n": 3, "l": [b"a", 1]}
+    assert announce.bdecode(announce.bencode(value)) == value
