@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from siaga.core.clock import Clock
 from siaga.db.engine import unit_of_work
+from siaga.domains.calls.models import RingAttempt
 from siaga.domains.recordings import actions as recording_actions
 from siaga.domains.recordings import audio
 from siaga.domains.telephony import actions as telephony_actions
@@ -44,6 +45,7 @@ class Ear:
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.packets: list[tuple[int, bytes]] = []  # (source port, RTP packet)
+        self.times: list[float] = []  # when each was heard (wall clock)
         self._stop = False
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -90,6 +92,7 @@ class Ear:
                 return
             if len(data) > 12 and data[0] >> 6 == 2:
                 self.packets.append((addr[1], data))
+                self.times.append(time.time())
 
     def close(self) -> None:
         self._stop = True
@@ -234,6 +237,27 @@ def test_a_call_an_operator_takes_at_once_hears_no_prompt(media_centre: Centre, 
     wait_for(lambda: ear.packets, 5, "the operator's audio")
     assert len(ear.sources()) == 1  # only the operator's branch: no prompt came first
     assert _announce_detail(c) is None  # never tried
+
+
+def test_a_call_whose_ring_goes_unanswered_hears_the_prompt_from_then_on(media_centre: Centre, ear: Ear) -> None:
+    c = media_centre
+    c.line("ct")
+    c.phone("ct", "phone_no_answer.xml")  # rings out after the ring timeout (5 s here)
+    c.line("sup", presence="break")
+    c.phone("sup", "phone_answer_audio.xml")
+    trunk = c.edge.start_sipp("trunk_call_listen.xml", "-d", "500", "-inf",
+                              str(c.edge._csv("rows", [f"{CALLER};1.4667 102.1;35;{ear.port}"])), timeout=60)
+    call = c.call_where("the call to ring at ct", lambda x: x.status == "ringing")
+    wait_for(lambda: c.attempts(call.id) == [("ct", "timeout")], 20, "ct's phone to ring out")
+    wait_for(lambda: len(ear.packets) > 50, 15, "the prompt to start")
+    with unit_of_work(c.engine, write=False) as db:
+        rang_out = db.scalar(select(RingAttempt.ended_at).where(RingAttempt.call_id == call.id))
+    assert ear.times[0] >= rang_out.timestamp() - 0.05  # nothing played while ct's phone rang
+    assert np.sqrt((_pcm(ear.from_port(ear.sources()[0])) ** 2).mean()) > 300
+    _presence(c, "sup", "available")
+    assert trunk.wait(30) == 0
+    done = c.call_where("sup to answer", lambda x: x.id == call.id and x.status == "ended")
+    assert done.operator_id == c.user_id("sup")
 
 
 def test_without_its_prompt_file_a_waiting_call_still_rings_and_the_failure_shows(
