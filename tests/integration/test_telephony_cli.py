@@ -70,6 +70,9 @@ def test_start_and_stop_manage_rtpengine_with_kamailio_and_media_settings_are_ch
         status = siaga(url, "telephony", "status", "--dir", edge, **env)
         assert "Media (rtpengine): running" in status.stdout, status.stdout
         assert (tmp_path / "rec" / "spool" / "metadata").is_dir()
+        # The waiting prompt was missing: start generated it (espeak-ng), and status names it.
+        assert "Waiting prompt generated" in started.stdout and (tmp_path / "prompts" / "antrian.wav").is_file()
+        assert "Waiting prompt: " + str(tmp_path / "prompts" / "antrian.wav") in status.stdout, status.stdout
     finally:
         stopped = siaga(url, "telephony", "stop", "--dir", edge, **env)
     assert "Media (rtpengine) stopped" in stopped.stdout and "SIP edge stopped" in stopped.stdout
