@@ -148,6 +148,16 @@ class Settings(BaseSettings):
                                            "with the address announced in SDP: 10.1.2.3 or 10.1.2.3!203.0.113.5")
     telephony_rtp_ports: str = Field(default="30000-40000", pattern=r"^[0-9]{4,5}-[0-9]{4,5}$",
                                      description="the UDP port range rtpengine relays RTP on, e.g. 30000-40000")
+    # The announcement a waiting caller hears (domains/telephony/announce.py).
+    telephony_announce: bool = Field(default=True, description="a caller who must wait (no operator free at once, "
+                                     "or after a ring went unanswered) hears the waiting prompt, repeated, until a "
+                                     "phone answers (early media from rtpengine; needs SIAGA_TELEPHONY_MEDIA)")
+    telephony_prompts_dir: Path = Field(default=VAR_DIR / "prompts", description="the folder of the prompt files "
+                                        "(antrian.wav: the waiting prompt); `siaga telephony prompts` generates the "
+                                        "defaults there with espeak-ng")
+    telephony_announce_delay_s: float = Field(default=0.0, ge=0, le=60, description="how long a call that cannot "
+                                              "ring at once waits (with its ringing tone) before the prompt starts, "
+                                              "seconds")
     recording_dir: Path = Field(default=VAR_DIR / "recordings", description="where calls are recorded: rtpengine "
                                 "writes into its spool/ subfolder, the ticker turns each finished call into a WAV "
                                 "file here and links it to its call")
@@ -210,6 +220,17 @@ class Settings(BaseSettings):
                                  "or 10.1.2.3!203.0.113.5 to announce another)") from None
         if value.count("!") > 1:
             raise ValueError("SIAGA_TELEPHONY_MEDIA_INTERFACE: at most one '!' (local!announced)")
+        return value
+
+    @field_validator("telephony_prompts_dir")
+    @classmethod
+    def _prompts_dir(cls, value: Path) -> Path:
+        """The prompt's path reaches rtpengine through the edge's flags (space-separated): plain characters only."""
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9_./-]{1,300}", str(value.resolve())):
+            raise ValueError(f"SIAGA_TELEPHONY_PROMPTS_DIR: {str(value)[:100]!r} may hold only letters, digits and "
+                             "_ . / - (no spaces)")
         return value
 
     @field_validator("telephony_rtp_ports")

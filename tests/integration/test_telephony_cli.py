@@ -54,7 +54,8 @@ def test_start_and_stop_manage_rtpengine_with_kamailio_and_media_settings_are_ch
     env = {"SIAGA_TELEPHONY_LISTEN": f"udp:127.0.0.1:{free_udp_port()}",
            "SIAGA_TELEPHONY_EVAPI": f"127.0.0.1:{free_tcp_port()}",
            "SIAGA_TELEPHONY_RTPENGINE_NG": f"127.0.0.1:{free_udp_port()}",
-           "SIAGA_TELEPHONY_RTP_PORTS": f"{low}-{low + 100}", "SIAGA_RECORDING_DIR": str(tmp_path / "rec")}
+           "SIAGA_TELEPHONY_RTP_PORTS": f"{low}-{low + 100}", "SIAGA_RECORDING_DIR": str(tmp_path / "rec"),
+           "SIAGA_TELEPHONY_PROMPTS_DIR": str(tmp_path / "prompts")}
     edge = str(tmp_path / "edge")
     for name, value in (("SIAGA_TELEPHONY_MEDIA_INTERFACE", "127.0.0.1 --foo"),
                         ("SIAGA_TELEPHONY_RTP_PORTS", "40000-30000"), ("SIAGA_TELEPHONY_RTPENGINE_NG", "x:1;y")):
@@ -69,6 +70,9 @@ def test_start_and_stop_manage_rtpengine_with_kamailio_and_media_settings_are_ch
         status = siaga(url, "telephony", "status", "--dir", edge, **env)
         assert "Media (rtpengine): running" in status.stdout, status.stdout
         assert (tmp_path / "rec" / "spool" / "metadata").is_dir()
+        # The waiting prompt was missing: start generated it (espeak-ng), and status names it.
+        assert "Waiting prompt generated" in started.stdout and (tmp_path / "prompts" / "antrian.wav").is_file()
+        assert "Waiting prompt: " + str(tmp_path / "prompts" / "antrian.wav") in status.stdout, status.stdout
     finally:
         stopped = siaga(url, "telephony", "stop", "--dir", edge, **env)
     assert "Media (rtpengine) stopped" in stopped.stdout and "SIP edge stopped" in stopped.stdout

@@ -61,6 +61,7 @@ def start(directory: Path = DIR_OPTION) -> None:
             fail(str(exc))
         out.print(f"Media (rtpengine) running (pid {mpid}) on {settings.telephony_media_interface} ports "
                   f"{settings.telephony_rtp_ports}; recordings into {media.spool_dir(settings)}")
+        _default_prompts_if_missing(settings)
     try:
         pid = edge.start(settings, paths)
     except edge.EdgeError as exc:
@@ -116,8 +117,79 @@ def status(directory: Path = DIR_OPTION,
             reg = "registered" if line.registered else "[yellow]phone not registered[/]"
             out.print(f"  {line.extension}  {line.username:<16} {state:<10} {reg}")
         out.print(f"Waiting calls: {len(st.queue)}")
+        _print_announce_status(settings, st.edge.detail)
     if not pid or not fresh or not media_ok:
         raise typer.Exit(1)
+
+
+# --- the waiting prompt (domains/telephony/announce.py) -----------------------------------------------------
+
+def _regency_name() -> str:
+    """The regency the database serves ("Kabupaten Bengkalis"), '' when it cannot be read."""
+    try:
+        from siaga.db.engine import engine_for, unit_of_work
+        from siaga.domains.regions.service import served_regency
+        from siaga.settings import get_settings
+
+        with unit_of_work(engine_for(get_settings().database_url), write=False) as db:
+            regency = served_regency(db)
+        return regency.name if regency else ""
+    except Exception:  # noqa: BLE001 - no database yet: the prompt names no regency
+        return ""
+
+
+def _default_prompts_if_missing(settings) -> None:  # type: ignore[no-untyped-def]
+    from siaga.domains.telephony import announce
+
+    if not settings.telephony_announce or announce.prompt_path(settings).exists():
+        return
+    try:
+        path, _ = announce.write_defaults(settings, _regency_name())
+        out.print(f"Waiting prompt generated: {path}")
+    except announce.AnnounceError as exc:  # the edge runs without it: callers hear ringing while they wait
+        out.print(f"[yellow]Waiting prompt not generated: {exc}[/]")
+
+
+def _print_announce_status(settings, detail: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
+    from siaga.domains.telephony import announce
+
+    if not (settings.telephony_announce and settings.telephony_media):
+        out.print("Waiting prompt: off")
+        return
+    prompt = announce.check_prompt(settings)
+    last = detail.get("announce") if isinstance(detail, dict) else None
+    if not prompt.ok:
+        out.print(f"Waiting prompt: [red]{prompt.problem}[/] — waiting callers hear only ringing", markup=True)
+    else:
+        out.print(f"Waiting prompt: {prompt.path} ({prompt.seconds:.1f} s)")
+    if isinstance(last, dict) and not last.get("ok"):
+        out.print(f"  [red]last attempt failed ({last.get('at')}): {last.get('problem')}[/]")
+
+
+@telephony_app.command("prompts")
+def prompts(force: bool = typer.Option(False, "--force", help="write the default prompt again, over the file "
+                                                            "there (e.g. your own recording)"),
+            regency: str = typer.Option(None, "--regency", help='the regency the prompt names (default: the one '
+                                                                 'the database serves, e.g. "Kabupaten Bengkalis")')
+            ) -> None:
+    """Generate the default waiting prompt ("Anda terhubung dengan layanan darurat 112 …") into
+    SIAGA_TELEPHONY_PROMPTS_DIR with espeak-ng, unless it is there already. `siaga telephony start` does it
+    when the file is missing."""
+    from siaga.domains.telephony import announce
+    from siaga.settings import get_settings
+
+    settings = get_settings()
+    name = _regency_name() if regency is None else regency
+    try:
+        path, written = announce.write_defaults(settings, name, force=force)
+    except announce.AnnounceError as exc:
+        fail(str(exc))
+    if not written:
+        out.print(f"Waiting prompt already there (keep it, or --force): {path}")
+        return
+    state = announce.check_prompt(settings)
+    out.print(f"Waiting prompt written: {path} ({state.seconds:.1f} s): "
+              f"{announce.prompt_text(name, settings.silent_caller_key)}", markup=False)
 
 
 @telephony_app.command("bridge")

@@ -488,3 +488,15 @@ def give_up(ctx: Ctx, call_ref: str) -> None:
 
 def line_credentials(ctx: Ctx) -> dict[str, str]:
     return dict(ctx.db.execute(select(OperatorLine.extension, OperatorLine.sip_ha1)).all())  # type: ignore[arg-type]
+
+
+def announce_health(ctx: Ctx, ok: bool, problem: str) -> None:
+    """How the waiting prompt last went (bridge.py records each change): kept with the edge's state, so
+    `siaga telephony status` shows a missing prompt file or an rtpengine that would not play it."""
+    row = ctx.db.get(TelephonyEdge, service.EDGE_NAME, with_for_update=True)
+    if row is None:
+        row = TelephonyEdge(name=service.EDGE_NAME, state="unknown", since=ctx.now(), last_seen_at=None, detail={})
+        ctx.db.add(row)
+    row.detail = {**(row.detail or {}), "announce": {"ok": ok, "problem": problem[:500],
+                                                      "at": ctx.now().isoformat(timespec="seconds")}}
+    ctx.audit("telephony.announce", "telephony_edge", 0, {"ok": ok, "problem": problem[:500]})

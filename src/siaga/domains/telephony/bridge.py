@@ -36,7 +36,7 @@ from siaga.db.engine import unit_of_work
 from siaga.domains.calls.numbers import tidy_typed_number
 from siaga.domains.calls.schemas import LocationIn
 from siaga.domains.location.sip import locations_from_parts, number_of, parse_name_addr
-from siaga.domains.telephony import actions, service
+from siaga.domains.telephony import actions, announce, service
 from siaga.domains.telephony.lead import CHECK_S, BridgeLock
 from siaga.settings import Settings
 
@@ -153,6 +153,14 @@ class EdgeBridge:
         self._later: list[dict[str, Any]] = []  # commands decided while reading a batch
         self._kick = asyncio.Event()
         self.lead = BridgeLock(engine, settings.telephony_evapi)  # only its holder bridges (lead.py)
+        # The waiting prompt (announce.py): each call is announced at most once, and only once its offer is
+        # recorded and a plan has had the chance to ring it.
+        self.caller_sdps: dict[str, bytes] = {}  # call reference → the SDP of the caller's INVITE
+        self.recorded: set[str] = set()  # calls whose offer is recorded (may be announced when they wait)
+        self.announced: set[str] = set()  # announced, or tried: never twice
+        self.announcing: set[str] = set()  # sent to the edge; held again when it says the prompt plays
+        self.announce_health: tuple[bool, str] | None = None  # last recorded for `siaga telephony status`
+        self._announce_tasks: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ---
     async def start(self) -> None:
@@ -163,6 +171,8 @@ class EdgeBridge:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
             self.task = None
+        for task in list(self._announce_tasks):
+            task.cancel()
         await self.lead.release()
 
     async def _in_uow(self, fn: Callable[[Ctx], T]) -> T:
@@ -348,6 +358,7 @@ class EdgeBridge:
             if len(self.caller_tags) > 10_000:
                 self.caller_tags.clear()  # bounded: a lost tag only means a key is not checked for its side
             self.caller_tags[cid] = tag
+        self._keep_caller_sdp(ev, cid)
         return lambda ctx: self._offered(ctx, ev, cid, at)
 
     def _on_ring_failed(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
@@ -357,6 +368,7 @@ class EdgeBridge:
 
     def _on_answered(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
         self.held.pop(cid, None)
+        self._forget_announcement(cid)
         ext, contact = str(ev.get("ext") or ""), str(ev.get("contact") or "")
         return lambda ctx: actions.answered(ctx, cid, ext, at, contact)
 
@@ -364,6 +376,7 @@ class EdgeBridge:
         cancelled = ev.get("ev") == "cancel"
         held = self.held.pop(cid, None)
         self.caller_tags.pop(cid, None)  # rtpengine reports a key when it is released: before the BYE
+        self._forget_announcement(cid)
         if cancelled and ev.get("matched") == "0" and held is not None:
             # The edge could not match the CANCEL to the held INVITE: answer the INVITE here.
             self._later.append({"cmd": "reject", "code": "487", "reason": "Request Terminated",
@@ -459,6 +472,8 @@ class EdgeBridge:
             if ev.get("ev") != "invite":
                 continue
             cid = call_ref_of(ev.get("cid"))
+            if exc is None and not isinstance(out, actions.Refuse):
+                self.recorded.add(cid)  # it may be announced if it must wait
             if exc is not None:
                 log.error("could not record call %s: ringing every operator phone", cid)
                 await self._command_held(cid, {"cmd": "degraded"})
@@ -492,6 +507,7 @@ class EdgeBridge:
             if not self.held or self.writer is None:
                 return
             refs = set(self.held)
+            could_ring = refs & self.recorded  # recorded before this plan: it could ring them
             refused = await self._in_uow(lambda ctx: actions.refuse_if_nobody(ctx, refs))
             for out in refused:
                 if out.uri:
@@ -506,6 +522,87 @@ class EdgeBridge:
                 await self._command_held(ring.call_ref, {"cmd": "ring", "ext": ring.extension,
                                                          "timeout_ms": str(timeout_ms),
                                                          "auto": "1" if ring.auto else "0"})
+            self._announce_waiting(could_ring)
+
+    # --- the waiting prompt (announce.py) ---
+    def _keep_caller_sdp(self, ev: dict[str, Any], cid: str) -> None:
+        if not (self.settings.telephony_announce and self.settings.telephony_media):
+            return
+        if len(self.caller_sdps) > 10_000:
+            self.caller_sdps.clear()  # bounded: a call whose SDP is lost is not announced, it still rings
+            self.recorded.clear()
+            self.announced.clear()
+        sdp = announce.caller_sdp(b64(ev.get("ct")).decode("latin-1"), b64(ev.get("body")) + b64(ev.get("body_rest")))
+        if sdp:
+            self.caller_sdps[cid] = sdp
+
+    def _forget_announcement(self, cid: str) -> None:
+        for kept in (self.recorded, self.announced, self.announcing):
+            kept.discard(cid)
+        self.caller_sdps.pop(cid, None)
+
+    def _announce_waiting(self, could_ring: set[str]) -> None:
+        """The calls a plan could have rung and did not (no operator free, or their ring failed) hear the
+        waiting prompt — after SIAGA_TELEPHONY_ANNOUNCE_DELAY_S, once per call. A call rung at once never
+        does. Each is prepared in a task of its own: rtpengine's answers never hold up the planning."""
+        s = self.settings
+        if not (s.telephony_announce and s.telephony_media):
+            return
+        now = time.monotonic()
+        for ref in could_ring:
+            held = self.held.get(ref)
+            if held is None or ref in self.announced or ref not in self.caller_sdps or \
+                    now - held.since < s.telephony_announce_delay_s:
+                continue
+            self.announced.add(ref)
+            task = asyncio.create_task(self._announce(ref, held))
+            self._announce_tasks.add(task)
+            task.add_done_callback(self._announce_tasks.discard)
+
+    async def _announce(self, ref: str, held: Held) -> None:
+        prompt = announce.check_prompt(self.settings)
+        if not prompt.ok:
+            await self._announce_health(False, prompt.problem)
+            return
+        try:
+            sdp = await announce.prepare(self.settings, held.sip_call_id or ref, self.caller_tags.get(ref, ""),
+                                         self.caller_sdps.get(ref, b""))
+        except announce.AnnounceError as exc:
+            await self._announce_health(False, f"call {ref[:60]}: {exc}")
+            return
+        self.announcing.add(ref)
+        command = {"cmd": "announce", "sdp": base64.b64encode(sdp.encode()).decode(), "file": str(prompt.path),
+                   "repeat": str(announce.repeat_times(self.settings, prompt.seconds))}
+        try:
+            sent = await self._command_held(ref, command)
+        except (ConnectionError, OSError):
+            sent = False
+        if not sent:  # rung (or gone) meanwhile: nothing to announce
+            self.announcing.discard(ref)
+
+    async def _announce_health(self, ok: bool, problem: str) -> None:
+        """Logged every time; recorded (for `siaga telephony status`) when it changes."""
+        if not ok:
+            log.error("waiting prompt not played (the call waits with its ringing tone): %s", problem)
+        if self.announce_health == (ok, problem if not ok else ""):
+            return
+        self.announce_health = (ok, problem if not ok else "")
+        with contextlib.suppress(Exception):
+            await self._in_uow(lambda ctx: actions.announce_health(ctx, ok, problem))
+
+    def _on_announced(self, ev: dict[str, Any], cid: str, at: datetime) -> None:
+        """The edge answered the caller 183 and the prompt plays (or not): the call waits again."""
+        if cid not in self.announcing:
+            return None  # the caller hung up meanwhile
+        self.announcing.discard(cid)
+        self._hold(cid, ev)
+        self._kick.set()  # an operator may have come free meanwhile
+        played = ev.get("played") == "1"
+        task = asyncio.get_running_loop().create_task(self._announce_health(
+            played, "" if played else "the edge could not have rtpengine play the prompt (see its log)"))
+        self._announce_tasks.add(task)
+        task.add_done_callback(self._announce_tasks.discard)
+        return None
 
 
 # event kind → (needs a call reference, handler). An unknown kind is logged and skipped, never fatal.
@@ -520,4 +617,5 @@ HANDLERS: dict[str, tuple[bool, EdgeBridge.Handler]] = {
     "queue_timeout": (True, EdgeBridge._on_queue_timeout),
     "pong": (False, EdgeBridge._on_pong),
     "dtmf": (True, EdgeBridge._on_dtmf),
+    "announced": (True, EdgeBridge._on_announced),
 }
