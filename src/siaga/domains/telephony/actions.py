@@ -462,3 +462,8 @@ def give_up(ctx: Ctx, call_ref: str) -> None:
 
 def line_credentials(ctx: Ctx) -> dict[str, str]:
     return dict(ctx.db.execute(select(OperatorLine.extension, OperatorLine.sip_ha1)).all())  # type: ignore[arg-type]
+
+
+def emergency_call_for_ref(ctx: Ctx, call_ref: str) -> Call | None:
+    """The emergency call an in-dialog report names (a transfer's REFER): the newest for its Call-ID."""
+    return _call(ctx, call_ref)
