@@ -136,9 +136,22 @@ def test_a_call_taker_conferences_the_agency_in_and_its_leg_carries_audio_both_w
 
     # The operator's phone dials the agency's number (a second line key), authenticating with its digest.
     domain = c.settings.telephony_domain
-    dial = c.edge.sipp("operator_dial_audio.xml", "-d", "3000", "-au", "1001", "-ap", "ct-secret-1001",
-                       "-mp", str(free_udp_port()), rows=[f"{DAMKAR_DIAL};1001;{domain}"], timeout=30)
-    _ok(dial, c)
+    dialler, dialled = _in_background(lambda: c.edge.sipp(
+        "operator_dial_audio.xml", "-d", "3000", "-au", "1001", "-ap", "ct-secret-1001", "-mp", str(free_udp_port()),
+        rows=[f"{DAMKAR_DIAL};1001;{domain}"], timeout=30))
+    talking = wait_for(lambda: next((r for r in _agency_calls(c) if r.state == "answered"), None), 15,
+                       "the agency to answer")
+    # What the edge cannot see, the console says: the phone mixes the three now; later the call-taker leaves.
+    with _api(c) as api:
+        for step in ("conference_started", "operator_left"):
+            r = api.post(f"/api/v1/agency-calls/{talking.id}/steps", json={"step": step})
+            assert r.status_code == 200, r.text
+        assert api.post(f"/api/v1/agency-calls/{talking.id}/steps", json={"step": "x"}).status_code == 422
+    with _api(c, "disp") as api:  # not their call
+        r = api.post(f"/api/v1/agency-calls/{talking.id}/steps", json={"step": "operator_left"})
+        assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
+    dialler.join(40)
+    _ok(dialled["done"], c)
     assert desk.wait(20) == 0, "the agency's desk did not take the call as its scenario says"
     leg = wait_for(lambda: next((r for r in _agency_calls(c) if r.state == "ended"), None), 10, "the agency leg ended")
     with _api(c) as api:
@@ -152,8 +165,10 @@ def test_a_call_taker_conferences_the_agency_in_and_its_leg_carries_audio_both_w
     assert (row.id, row.call_id, row.incident_id, row.agency_id, row.extension, row.target, row.kind) == \
         (asked.json()["id"], call.id, incident_id, damkar, "1001", DAMKAR_DIAL, "conference")
     assert row.answered_at is not None and row.ended_at is not None and row.sip_call_id
-    assert _timeline(c, incident_id)[-3:] == ["timeline.agency_call_dialled", "timeline.agency_call_answered",
-                                              "timeline.agency_call_ended"]
+    assert _timeline(c, incident_id)[-5:] == [
+        "timeline.agency_call_dialled", "timeline.agency_call_answered", "timeline.agency_conference_started",
+        "timeline.agency_operator_left", "timeline.agency_call_ended"]
+    assert [a["agency_call_id"] for a in _audits(c, "telephony.agency_call.request")] == [row.id]
 
     # rtpengine anchored and recorded both calls; the agency's leg is a recording of the emergency call too,
     # with the operator's voice on one side and the agency's on the other.

@@ -115,8 +115,10 @@ def request(ctx: Ctx, call_id: int, data: schemas.AgencyCallIn) -> schemas.Agenc
     if number and not ctx.settings.telephony_trunk_gateway and not lines:
         raise invalid("body.agency_id", "agency numbers cannot be dialled: SIAGA_TELEPHONY_TRUNK_GATEWAY is not "
                       "set", "no_gateway")
-    target, target_kind = (number, "agency") if number and ctx.settings.telephony_trunk_gateway else \
-        (lines[0].extension, "line")
+    if number and ctx.settings.telephony_trunk_gateway:
+        target, target_kind = number, "agency"
+    else:  # an agency operator's own line: one whose phone (or browser) is registered, if any is
+        target, target_kind = sorted(lines, key=lambda x: not x.registered)[0].extension, "line"
     row = AgencyCall(call_id=call.id, incident_id=call.incident_id, agency_id=agency.id, user_id=ctx.actor.user_id,
                      extension=line.extension, target=target, target_kind=target_kind, kind=data.kind,
                      state="requested", requested_at=ctx.now())
