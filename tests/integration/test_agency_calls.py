@@ -234,12 +234,16 @@ def test_a_blind_transfer_the_trunk_accepts_connects_the_caller_and_the_timeline
     trunk, result = _in_background(lambda: c.edge.sipp("trunk_call_refer.xml", rows=[CALLER], timeout=30))
     call = c.call_where("the emergency call answered", lambda x: x.status == "answered")
     incident_id = _incident_for(c, call.id)
+    with _api(c) as api:  # the console asks first; the phone's REFER joins what it asked
+        asked = api.post(f"/api/v1/calls/{call.id}/agency-calls", json={"agency_id": damkar, "kind": "blind_transfer"})
+        assert asked.status_code == 201, asked.text
     trunk.join(40)
     _ok(result["done"], c)
     row = wait_for(lambda: next((r for r in _agency_calls(c) if r.state == "transferred"), None), 10,
                    "the transfer done")
-    assert (row.kind, row.agency_id, row.call_id, row.incident_id, row.target) == \
-        ("blind_transfer", damkar, call.id, incident_id, DAMKAR_DIAL)
+    assert (row.id, row.kind, row.agency_id, row.call_id, row.incident_id, row.target) == \
+        (asked.json()["id"], "blind_transfer", damkar, call.id, incident_id, DAMKAR_DIAL)
+    assert len(_agency_calls(c)) == 1
     assert _timeline(c, incident_id)[-3:] == ["timeline.agency_transfer_requested_blind",
                                               "timeline.agency_transfer_accepted", "timeline.agency_transfer_done"]
     with _api(c) as api:

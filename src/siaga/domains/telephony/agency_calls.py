@@ -78,6 +78,9 @@ def agency_call_out(ctx: Ctx, row: AgencyCall) -> schemas.AgencyCallOut:
 
 
 def _timeline(ctx: Ctx, row: AgencyCall, key: str, **params: Any) -> None:
+    if row.incident_id is None and row.call_id is not None:  # the call may have been linked since
+        call = ctx.db.get(Call, row.call_id)
+        row.incident_id = call.incident_id if call else None
     if row.incident_id is None:
         return  # a call not (yet) linked to an incident: the agency call is on the call's list only
     agency = ctx.db.get(Agency, row.agency_id) if row.agency_id else None
@@ -239,14 +242,22 @@ def refer(ctx: Ctx, ref: str, target: str, attended: bool, at: datetime) -> Agen
     else:
         agency = _agency_for_number(ctx, target)
         agency_id, target_kind = (agency.id if agency else None), "agency"
-    operator = ctx.db.scalar(select(OperatorLine).where(OperatorLine.user_id == call.operator_id)) \
-        if call is not None and call.operator_id else None
-    row = AgencyCall(call_id=call.id if call else None, incident_id=call.incident_id if call else None,
-                     agency_id=agency_id, user_id=call.operator_id if call else None,
-                     extension=operator.extension if operator else "", target=target[:40], target_kind=target_kind,
-                     kind="attended_transfer" if attended else "blind_transfer", state="requested",
-                     sip_call_id=ref, requested_at=at)
-    ctx.db.add(row)
+    kind = "attended_transfer" if attended else "blind_transfer"
+    # The console's request for this transfer, if it asked (the row it answered with), else a new one.
+    row = ctx.db.scalar(select(AgencyCall).where(
+        AgencyCall.call_id == call.id, AgencyCall.kind == kind, AgencyCall.target == target,
+        AgencyCall.state == "requested", AgencyCall.sip_call_id == "",
+        AgencyCall.requested_at >= ctx.now() - REQUEST_VALID).order_by(AgencyCall.id.desc()).limit(1)
+        .with_for_update()) if call is not None else None
+    if row is None:
+        operator = ctx.db.scalar(select(OperatorLine).where(OperatorLine.user_id == call.operator_id)) \
+            if call is not None and call.operator_id else None
+        row = AgencyCall(call_id=call.id if call else None, incident_id=call.incident_id if call else None,
+                         agency_id=agency_id, user_id=call.operator_id if call else None,
+                         extension=operator.extension if operator else "", target=target[:40],
+                         target_kind=target_kind, kind=kind, state="requested", requested_at=at)
+        ctx.db.add(row)
+    row.sip_call_id = ref
     ctx.db.flush()
     _timeline(ctx, row, "timeline.agency_transfer_requested_attended" if attended
               else "timeline.agency_transfer_requested_blind", number=target)
