@@ -23,7 +23,7 @@ from siaga.domains.recordings.models import Recording
 from siaga.domains.regions.models import BoundaryImport, Landmark, LandmarkImport, Region
 from siaga.domains.response.models import DeadlinePolicy, ResponseRule
 from siaga.domains.roads.models import RoadEdge, RoadNetwork, RoadNode
-from siaga.domains.telephony.models import OperatorLine, TelephonyEdge
+from siaga.domains.telephony.models import AgencyCall, OperatorLine, TelephonyEdge
 from siaga.domains.units.models import Unit
 from siaga.domains.users.models import ApiToken, LoginAttempt, RecoveryCode, User, UserSession, UserTotp
 from siaga.events.models import Event, LedgerHead
@@ -34,5 +34,5 @@ __all__ = ["Base", "AuditEntry", "IdempotencyRecord", "Agency", "Station", "Call
            "UserSession", "UserTotp", "RecoveryCode",
            "Event", "LedgerHead", "Deadline", "DeadlinePolicy", "ResponseRule", "RoadEdge", "RoadNetwork", "RoadNode",
            "CallbackAttempt", "CallerMeasure", "NuisanceRule", "RiskModel", "OperatorLine", "RingAttempt",
-           "TelephonyEdge", "QaChecklistItem", "QaReview", "Recording", "SearchSector", "BoundaryImport",
+           "TelephonyEdge", "AgencyCall", "QaChecklistItem", "QaReview", "Recording", "SearchSector", "BoundaryImport",
            "LandmarkImport"]

@@ -187,6 +187,14 @@ class Settings(BaseSettings):
     metrics_networks: str = Field(default="127.0.0.0/8,::1/128", description="comma-separated addresses or "
                                   "networks (CIDR) allowed to read /metrics (Prometheus); others get 403")
 
+    # --- joining an agency to a caller (issue 17, conf) ---
+    telephony_trunk_gateway: str = Field(default="", max_length=120,
+                                         pattern=r"^(sip:[A-Za-z0-9.-]{1,100}(:[0-9]{1,5})?)?$",
+                                         description="where the edge sends a call an operator's line places to an "
+                                         "agency's number (the telco's SBC or the regency's PBX), e.g. "
+                                         "sip:10.9.8.1:5060. Only the agencies' numbers are dialled there; empty: "
+                                         "lines can call each other but no agency number")
+
     @field_validator("database_url")
     @classmethod
     def _multihost(cls, value: str) -> str:

@@ -204,12 +204,12 @@ class Edge:
         return cmd + [*args, f"127.0.0.1:{self.sip_port}"]
 
     def phone(self, extension: str, password: str, scenario: str = "phone_answer.xml", calls: int = 1,
-              expires: int = 300) -> int:
-        """An operator phone: a sipp UAS on its own port (answering per `scenario`), registered as
-        `extension` through the edge. Returns the UAS port."""
+              expires: int = 300, extra: tuple[str, ...] = ()) -> int:
+        """An operator phone: a sipp UAS on its own port (answering per `scenario`, with sipp's `extra`
+        arguments), registered as `extension` through the edge. Returns the UAS port."""
         port = free_udp_port()
         uas = subprocess.Popen(["sipp", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port),
-                                "-m", str(calls), "-nostdin", "-timeout", "120s"],
+                                "-m", str(calls), "-nostdin", "-timeout", "120s", *extra],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.directory)
         self.children.append(uas)
         # The bridge has sent the line; Kamailio's evapi worker stores it a moment later (later under load).
@@ -251,10 +251,11 @@ class Centre:
                                                                           password=PASSWORDS[username]))
             actions.set_presence(ctx, schemas.PresenceIn(state=presence))  # type: ignore[arg-type]
 
-    def phone(self, username: str, scenario: str = "phone_answer.xml", calls: int = 1) -> None:
+    def phone(self, username: str, scenario: str = "phone_answer.xml", calls: int = 1,
+              extra: tuple[str, ...] = ()) -> None:
         # The bridge pushes the line's credentials to the edge within half a second.
         wait_for(lambda: self._pushed(username), 10, "the line's credentials at the edge")
-        self.edge.phone(EXTENSIONS[username], PASSWORDS[username], scenario, calls)
+        self.edge.phone(EXTENSIONS[username], PASSWORDS[username], scenario, calls, extra=extra)
         wait_for(lambda: self.registered(username), 10, "the phone's registration to reach the service")
 
     def _pushed(self, username: str) -> bool:

@@ -33,6 +33,7 @@ from siaga.domains.incidents.actions import add_timeline
 from siaga.domains.recordings import audio, service
 from siaga.domains.recordings.models import Recording
 from siaga.domains.recordings.schemas import HoldIn
+from siaga.domains.telephony.models import AgencyCall
 from siaga.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,9 @@ def attach_one(ctx: Ctx, meta_path: Path) -> Recording | None:
         return None
     ref = call_ref_of(meta.sip_call_id)
     call_id = ctx.db.scalar(select(Call.id).where(Call.external_ref == ref))
+    if call_id is None:  # an operator's call to an agency (issue 17): a recording of that emergency call too
+        call_id = ctx.db.scalar(select(AgencyCall.call_id).where(AgencyCall.sip_call_id == ref,
+                                                                 AgencyCall.kind == "conference").limit(1))
     now = ctx.now()
     rec = Recording(source=meta.name, call_ref=ref, call_id=call_id, attached_at=now, started_at=meta.started_at,
                     ended_at=meta.ended_at, reason="", hold_reason="", legal_hold=False)

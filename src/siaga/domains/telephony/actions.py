@@ -500,3 +500,8 @@ def announce_health(ctx: Ctx, ok: bool, problem: str) -> None:
     row.detail = {**(row.detail or {}), "announce": {"ok": ok, "problem": problem[:500],
                                                       "at": ctx.now().isoformat(timespec="seconds")}}
     ctx.audit("telephony.announce", "telephony_edge", 0, {"ok": ok, "problem": problem[:500]})
+
+
+def emergency_call_for_ref(ctx: Ctx, call_ref: str) -> Call | None:
+    """The emergency call an in-dialog report names (a transfer's REFER): the newest for its Call-ID."""
+    return _call(ctx, call_ref)

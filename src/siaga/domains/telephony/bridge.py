@@ -36,7 +36,7 @@ from siaga.db.engine import unit_of_work
 from siaga.domains.calls.numbers import tidy_typed_number
 from siaga.domains.calls.schemas import LocationIn
 from siaga.domains.location.sip import locations_from_parts, number_of, parse_name_addr
-from siaga.domains.telephony import actions, announce, service
+from siaga.domains.telephony import actions, agency_calls, announce, service
 from siaga.domains.telephony.lead import CHECK_S, BridgeLock
 from siaga.settings import Settings
 
@@ -205,6 +205,7 @@ class EdgeBridge:
             try:
                 await self._in_uow(lambda ctx: actions.edge_seen(ctx, "up"))
                 await self._push_lines()
+                await self._push_dial_plan()
                 while True:
                     frame = await read_netstring(reader)
                     self._spawn(frame)
@@ -301,6 +302,7 @@ class EdgeBridge:
                     await self._in_uow(actions.tidy)
                     await self.send({"cmd": "ping", "id": str(n)})
                     await self._push_lines()
+                    await self._push_dial_plan()
                     await self._expire_held()
             except asyncio.CancelledError:
                 raise
@@ -332,6 +334,25 @@ class EdgeBridge:
             if now - held.since > limit:
                 self.held.pop(ref, None)
                 await self._in_uow(lambda ctx, r=ref: actions.give_up(ctx, r))
+
+    # --- joining an agency (issue 17): the agencies' numbers a line may dial, pushed like the lines ---
+    dial_pushed: dict[str, str] | None = None
+    dial_writer: asyncio.StreamWriter | None = None  # the connection they were pushed on
+
+    async def _push_dial_plan(self) -> None:
+        """The agencies' numbers (agency_calls.dial_plan) into the edge's htable `dial`: all of them on each
+        new connection, then only the changes."""
+        plan = await self._in_uow(agency_calls.dial_plan)
+        pushed = self.dial_pushed if self.dial_writer is self.writer else None
+        if plan == pushed:
+            return
+        if pushed is None or set(pushed) - set(plan):
+            await self.send({"cmd": "dial_reset"})
+            pushed = {}
+        for number, agency_id in plan.items():
+            if pushed.get(number) != agency_id:
+                await self.send({"cmd": "dial", "number": number, "agency": agency_id})
+        self.dial_pushed, self.dial_writer = dict(plan), self.writer
 
     # --- events from the edge ---
     # Each event kind has one handler: it does the bookkeeping of the calls the edge holds (here, in the
@@ -619,3 +640,11 @@ HANDLERS: dict[str, tuple[bool, EdgeBridge.Handler]] = {
     "dtmf": (True, EdgeBridge._on_dtmf),
     "announced": (True, EdgeBridge._on_announced),
 }
+
+
+# --- joining an agency to a caller (issue 17): the calls operators' lines place, and transfers -------------
+def _on_agency_call_event(self: EdgeBridge, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
+    return lambda ctx: agency_calls.edge_event(ctx, ev, cid, at)
+
+
+HANDLERS.update({kind: (True, _on_agency_call_event) for kind in agency_calls.EDGE_EVENTS})

@@ -93,6 +93,11 @@ PV_BUFFER_SIZE = 1 << (4 * MAX_SIP_MESSAGE // 3 + 8192).bit_length()  # 131072
 MEDIA_FLAGS = "replace-origin replace-session-connection ICE=remove"
 
 
+def trunk_gateway(settings: Settings) -> str:
+    """host[:port] of SIAGA_TELEPHONY_TRUNK_GATEWAY (validated: sip:host[:port]), where calls to agencies go."""
+    return settings.telephony_trunk_gateway.removeprefix("sip:")
+
+
 def render_config(settings: Settings, paths: EdgePaths, *, log_stderr: bool = False, children: int = 4,
                   mpath: str | None = None) -> str:
     env = Environment(loader=FileSystemLoader(Path(__file__).parent), undefined=StrictUndefined,
@@ -108,7 +113,8 @@ def render_config(settings: Settings, paths: EdgePaths, *, log_stderr: bool = Fa
         group_aor=GROUP_AOR, runtime_dir=paths.runtime, module_path=mpath or module_path(),
         debug_level=1, log_stderr=log_stderr, children=children, max_sip_message=MAX_SIP_MESSAGE,
         pv_buffer_size=PV_BUFFER_SIZE, media=settings.telephony_media, rtpengine_ng=settings.telephony_rtpengine_ng,
-        media_flags=MEDIA_FLAGS)
+        media_flags=MEDIA_FLAGS,
+        trunk_gateway=trunk_gateway(settings))
 
 
 def write_config(settings: Settings, paths: EdgePaths, **kw: object) -> Path:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from siaga.core.ids import DbId
 from siaga.core.strict import StrictModel
 
 PresenceState = Literal["available", "break", "offline"]
@@ -60,3 +61,47 @@ class TelephonyStatus(BaseModel):
     lines: list[LineOut]
     queue: list[WaitingCallOut]
     on_duty: int = Field(description="lines whose operator is available or on a call")
+
+
+# --- joining an agency to a caller (issue 17) ------------------------------------------------------------
+AgencyCallKind = Literal["conference", "blind_transfer", "attended_transfer"]
+AgencyCallStep = Literal["conference_started", "operator_left"]
+
+
+class AgencyCallIn(StrictModel):
+    agency_id: DbId
+    kind: AgencyCallKind = Field(default="conference", description="conference: your line calls the agency and "
+                                 "your phone joins the three; blind_transfer / attended_transfer: your phone asks "
+                                 "the trunk (REFER) to connect the caller to the agency")
+
+
+class AgencyCallStepIn(StrictModel):
+    step: AgencyCallStep = Field(description="conference_started: the phone (or browser) now mixes the caller "
+                                 "and the agency; operator_left: the call-taker left them talking")
+
+
+class AgencyLineOut(BaseModel):
+    extension: str
+    full_name: str
+    registered: bool
+
+
+class AgencyCallOut(BaseModel):
+    id: int
+    call_id: int | None
+    incident_id: int | None
+    agency_id: int | None
+    agency_name: str
+    extension: str = Field(description="the operator's line")
+    target: str = Field(description="the number or extension dialled")
+    target_kind: str
+    kind: str
+    state: str
+    result: str
+    use_conference: bool = Field(description="the trunk refused the transfer (REFER): conference the agency in")
+    requested_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    dial: str = Field(default="", description="what the operator's phone dials (the agency's number)")
+    dial_uri: str = Field(default="", description="the same as a SIP URI at the edge (for a browser line)")
+    lines: list[AgencyLineOut] = Field(default_factory=list, description="the agency operators' own lines")
