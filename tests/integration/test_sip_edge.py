@@ -224,6 +224,30 @@ def test_with_the_service_down_every_registered_phone_rings(centre: Centre) -> N
     assert len(centre.calls()) == 1
 
 
+def test_a_call_waiting_in_the_queue_when_the_service_goes_rings_every_phone_at_once(centre: Centre) -> None:
+    """The service crashes (or its host is cut off) while a call waits in the queue for it: the edge does not
+    leave the caller waiting out the queue's limit (15 minutes) for a service that would not know the call
+    when it came back — every registered phone rings now, and the service records the call when it is back."""
+    import threading
+
+    centre.line("ct", presence="break")  # nobody free: the call waits
+    centre.phone("ct")
+    result: dict[str, object] = {}
+    trunk = threading.Thread(target=lambda: result.setdefault("done", centre.edge.sipp(
+        "trunk_call.xml", "-d", "300", rows=[f"{CALLER};1.4667 102.1;35"], timeout=60)))
+    trunk.start()
+    waiting = centre.call_where("the call in the queue", lambda c: c.status in ("offered", "ringing"))
+    centre.stop_app()
+    trunk.join(60)  # answered by the phone on break, rung by the edge alone
+    done = result["done"]
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
+    assert "a call waiting for it" in centre.edge.log_text()
+    centre.start_app()
+    call = centre.call_where("the call handed over", lambda c: c.status == "ended")
+    assert call.id == waiting.id and call.operator_id == centre.user_id("ct")
+    assert len(centre.calls()) == 1
+
+
 TAMU = CONFORMANCE / "sip" / "tamu-ng911-dev" / "SIP_INVITE"
 
 
