@@ -161,6 +161,17 @@ def map_settings(db: Session, settings: Any) -> dict[str, Any]:
             "extras": "/static/basemap/bengkalis.geojson" if settings.site_dir is None else None}
 
 
+def edge_websockets(settings: Any) -> list[str]:
+    """The SIP edge's WebSocket listeners, which the call-taker's browser line connects to (validated ip:port
+    settings; a listener on every address is reached by whatever host name the console uses)."""
+    out = []
+    for scheme, listen in (("wss", settings.telephony_wss_listen), ("ws", settings.telephony_ws_listen)):
+        if listen:
+            host, _, port = listen.rpartition(":")
+            out.append(f"{scheme}://{'*' if host == '0.0.0.0' else host}:{port}")  # noqa: S104
+    return out
+
+
 def security_headers(settings: Any) -> dict[str, str]:
     """For every console page: scripts and connections only from this server (Alpine.js evaluates its
     attribute expressions, hence 'unsafe-eval'; Leaflet positions with inline styles), tiles only from
@@ -169,8 +180,9 @@ def security_headers(settings: Any) -> dict[str, str]:
     tiles = urlparse(settings.map_tile_url.replace("{s}.", "*."))
     if tiles.scheme in ("http", "https") and tiles.netloc:
         img += f" {tiles.scheme}://{tiles.netloc}"
+    connect = " ".join(["'self'", *edge_websockets(settings)])
     csp = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-           f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+           f"img-src {img}; connect-src {connect}; font-src 'self'; object-src 'none'; base-uri 'self'; "
            "form-action 'self'; frame-ancestors 'none'")
     return {"Content-Security-Policy": csp, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "same-origin"}

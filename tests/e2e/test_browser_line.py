@@ -1,0 +1,184 @@
+"""The call-taker's line in the browser, with real parts: Debian's chromium (fake microphone playing a 440 Hz
+tone from a WAV made here) registers the call-taker's extension over SIP/WebSocket to the real Kamailio; sipp as
+the trunk calls 112, presses 5 (RFC 4733) and talks (sip-tester's g711a.pcap); the call-taker, on break, takes
+the waiting call on the console and it is answered in the browser at once (Call-Info answer-after=0), with
+WebRTC audio (ICE, DTLS-SRTP) bridged by rtpengine to the trunk's plain RTP. The key press shows on the call;
+after the caller hangs up, the recording holds both voices (the caller left, the browser's tone right), lasts
+as long as the call and its hash is stored. A browser whose microphone is denied says so and does not register.
+On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import Engine, select
+
+from siaga.core.clock import Clock
+from siaga.db.engine import unit_of_work
+from siaga.domains.recordings import actions as recordings
+from siaga.domains.recordings import audio
+from siaga.domains.recordings.models import Recording
+from siaga.domains.telephony import actions, schemas
+from siaga.domains.telephony.models import OperatorLine
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import CHROMIUM, FLAGS
+from tests.sip.harness import Centre, free_tcp_port, free_udp_port, running_centre, wait_for
+
+CALLER = "+6281277700055"
+expect.set_options(timeout=20_000)
+TONE_HZ = 440
+
+
+def tone_wav(path: Path, hz: int = TONE_HZ, seconds: float = 10.0, rate: int = 48000) -> Path:
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (0.3 * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return path
+
+
+@pytest.fixture
+def webrtc_browser(tmp_path: Path) -> Iterator[object]:
+    """Chromium with a fake microphone (the tone) that may use loopback ICE candidates (rtpengine's are
+    127.0.0.1) and shows real addresses, not mDNS names, in its candidates."""
+    from playwright.sync_api import sync_playwright
+
+    wav = tone_wav(tmp_path / "tone.wav")
+    args = [*FLAGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}", "--allow-loopback-in-peer-connection",
+            "--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required"]
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def webrtc_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centre]:
+    low = 20000 + 2 * (free_udp_port() % 10000)
+    with running_centre(engine, db_url, tmp_path, telephony_media=True, recording_dir=tmp_path / "rec",
+                        telephony_rtp_ports=f"{low}-{low + 200}",
+                        telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}",
+                        telephony_ws_listen=f"127.0.0.1:{free_tcp_port()}") as c:
+        yield c
+
+
+def browser_line(c: Centre, username: str, presence: str) -> None:
+    c.line(username, presence=presence)
+    with c.ctx(username) as ctx:
+        actions.set_device(ctx, c.user_id(username), schemas.DeviceIn(device="browser"))
+
+
+def login(context, url: str, username: str):  # type: ignore[no-untyped-def]
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.js_errors = []
+    page.on("pageerror", lambda e: page.js_errors.append(str(e)))
+    page.goto(f"{url}/?next=/calltaker")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(url + "/calltaker")))
+    return page
+
+
+def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_both_ways(
+        webrtc_browser, webrtc_centre: Centre) -> None:  # type: ignore[no-untyped-def]
+    c = webrtc_centre
+    browser_line(c, "ct", presence="break")  # on break: the call waits until the call-taker takes it
+    context = webrtc_browser.new_context(locale="id-ID", timezone_id="Asia/Jakarta",  # type: ignore[attr-defined]
+                                         viewport={"width": 1440, "height": 900})
+    try:
+        context.grant_permissions(["microphone"], origin=c.url)
+        page = login(context, c.url, "ct")
+        state = page.get_by_test_id("line-state")
+        expect(state).to_have_attribute("data-state", "registered")
+        expect(state).to_have_text("Terdaftar: siap menerima panggilan")
+        wait_for(lambda: c.registered("ct"), 10, "the browser's registration to reach the service")
+        with unit_of_work(c.engine, write=False) as db:
+            line = db.get(OperatorLine, c.user_id("ct"))
+            assert line is not None and "transport=ws" in line.contact and line.browser_ha1
+        # The microphone is live: the level meter moves with the tone.
+        page.wait_for_function("document.querySelector('#line-level').value > 5")
+
+        result: dict[str, object] = {}
+
+        def trunk() -> None:
+            result["done"] = c.edge.sipp("trunk_call_dtmf.xml", "-d", "4000", rows=[f"{CALLER};1.4667 102.1;35"],
+                                         timeout=60)
+        caller = threading.Thread(target=trunk)
+        caller.start()
+        row = page.locator("#call-queue li", has_text=CALLER.lstrip("+"))
+        expect(row).to_be_visible()
+        row.get_by_role("button").first.click()  # take it: the browser answers by itself
+        expect(page.get_by_test_id("line-call")).to_have_attribute("data-call", "active")
+        expect(page.locator("#active-call")).to_contain_text(CALLER.lstrip("+"))
+        # The browser hears the caller: sip-tester's speech arrives over DTLS-SRTP, decoded with energy.
+        page.wait_for_function("""async () => {
+            const s = await Alpine.$data(document.getElementById('browser-line')).inbound();
+            return s.packets > 50 && s.energy > 0.001; }""", polling=200)
+        # The caller pressed 5 (RFC 4733 through rtpengine): on the call, in words.
+        expect(page.locator("#call-keys")).to_contain_text("Penelepon menekan 5")
+        caller.join(60)
+        done = result["done"]
+        assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
+        expect(page.get_by_test_id("line-call")).to_have_attribute("data-call", re.compile("ended|idle"))
+        call = c.call_where("the call to end", lambda x: x.status == "ended")
+        assert call.operator_id == c.user_id("ct") and "5" in call.keys_pressed
+
+        spool = Path(c.settings.recording_dir) / "spool" / "metadata"
+        wait_for(lambda: list(spool.glob("rtpengine-meta-*.txt")), 10, "rtpengine to finish the recording")
+        assert recordings.attach_step(c.engine, Clock(), c.settings) == 1
+        with unit_of_work(c.engine, write=False) as db:
+            [rec] = list(db.scalars(select(Recording)))
+            db.expunge_all()
+        assert (rec.call_id, rec.state) == (call.id, "ready")
+        assert 3.0 <= rec.duration_s <= 5.5, rec.duration_s  # from the answer to the BYE, 4 s after it
+        data = (Path(c.settings.recording_dir) / rec.file_name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == rec.sha256
+        caller_rms, operator_rms = audio.channel_rms(data)
+        assert caller_rms > 500 and operator_rms > 500, (caller_rms, operator_rms)
+        # The operator's channel is the browser's tone: its strongest frequency is 440 Hz.
+        with wave.open(str(Path(c.settings.recording_dir) / rec.file_name)) as w:
+            frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+        right = frames[:, 1].astype(np.float64)
+        spectrum = np.abs(np.fft.rfft(right))
+        peak_hz = np.fft.rfftfreq(len(right), 1 / 8000)[spectrum[1:].argmax() + 1]
+        assert abs(peak_hz - TONE_HZ) < 10, peak_hz
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+def test_a_blocked_microphone_is_shown_with_what_to_do_and_the_line_does_not_register(
+        webrtc_centre: Centre, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    c = webrtc_centre
+    browser_line(c, "ct", presence="available")
+    # A browser that asks the user (no fake-UI flag) and a user who has not allowed the microphone.
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=[*FLAGS, "--use-fake-device-for-media-stream"])
+        try:
+            context = b.new_context(locale="id-ID", timezone_id="Asia/Jakarta")
+            page = login(context, c.url, "ct")
+            state = page.get_by_test_id("line-state")
+            expect(state).to_have_attribute("data-state", "mic_blocked")
+            expect(state).to_have_text("Mikrofon diblokir")
+            expect(page.get_by_test_id("line-help")).to_contain_text("Izinkan mikrofon")
+            assert not c.registered("ct")
+            assert page.js_errors == []
+        finally:
+            b.close()
