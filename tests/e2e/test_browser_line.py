@@ -74,6 +74,12 @@ def webrtc_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centr
         yield c
 
 
+def _presence(c: Centre, username: str) -> str:
+    with unit_of_work(c.engine, write=False) as db:
+        line = db.get(OperatorLine, c.user_id(username))
+        return line.presence if line else ""
+
+
 def browser_line(c: Centre, username: str, presence: str) -> None:
     c.line(username, presence=presence)
     with c.ctx(username) as ctx:
@@ -115,7 +121,7 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
         result: dict[str, object] = {}
 
         def trunk() -> None:
-            result["done"] = c.edge.sipp("trunk_call_dtmf.xml", "-d", "4000", rows=[f"{CALLER};1.4667 102.1;35"],
+            result["done"] = c.edge.sipp("trunk_call_dtmf.xml", "-d", "6000", rows=[f"{CALLER};1.4667 102.1;35"],
                                          timeout=60)
         caller = threading.Thread(target=trunk)
         caller.start()
@@ -130,6 +136,23 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
             return s.packets > 50 && s.energy > 0.001; }""", polling=200)
         # The caller pressed 5 (RFC 4733 through rtpengine): on the call, in words.
         expect(page.locator("#call-keys")).to_contain_text("Penelepon menekan 5")
+        # The controls, from the keyboard: mute silences the microphone (the meter drops to 0), hold shows.
+        mute = page.get_by_test_id("line-mute")
+        mute.focus()
+        page.keyboard.press("Enter")
+        expect(mute).to_have_attribute("aria-pressed", "true")
+        expect(mute).to_have_text("Bunyikan lagi")
+        page.wait_for_function("document.querySelector('#line-level').value == 0")
+        page.keyboard.press("Enter")
+        expect(mute).to_have_attribute("aria-pressed", "false")
+        hold = page.get_by_test_id("line-hold")
+        hold.click()
+        expect(page.get_by_test_id("line-call")).to_contain_text("ditahan")
+        hold.click()
+        expect(page.get_by_test_id("line-call")).to_contain_text("tersambung")
+        page.locator(".line-keypad button[data-key='1']").click()  # a key tone to the caller: no error
+        # The fake devices are offered for the microphone and the speaker.
+        assert page.locator("#line-mic option").count() >= 2
         caller.join(60)
         done = result["done"]
         assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
@@ -144,7 +167,7 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
             [rec] = list(db.scalars(select(Recording)))
             db.expunge_all()
         assert (rec.call_id, rec.state) == (call.id, "ready")
-        assert 3.0 <= rec.duration_s <= 5.5, rec.duration_s  # from the answer to the BYE, 4 s after it
+        assert 5.0 <= rec.duration_s <= 7.5, rec.duration_s  # from the answer to the BYE, 6 s after it
         data = (Path(c.settings.recording_dir) / rec.file_name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == rec.sha256
         caller_rms, operator_rms = audio.channel_rms(data)
@@ -156,6 +179,24 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
         spectrum = np.abs(np.fft.rfft(right))
         peak_hz = np.fft.rfftfreq(len(right), 1 / 8000)[spectrum[1:].argmax() + 1]
         assert abs(peak_hz - TONE_HZ) < 10, peak_hz
+
+        # Available, the next call rings the browser (not taken on the console first): it shows an Answer button.
+        page.locator("#telephony button[data-presence=available]").click()
+        wait_for(lambda: _presence(c, "ct") == "available", 10, "the call-taker to be available")
+        caller = threading.Thread(target=lambda: result.update(
+            second=c.edge.sipp("trunk_call_audio.xml", "-d", "1000", rows=[f"{CALLER};1.4667 102.1;35"], timeout=30)))
+        caller.start()
+        answer = page.get_by_test_id("line-answer")
+        expect(answer).to_be_visible()
+        expect(page.get_by_test_id("line-call")).to_contain_text("panggilan masuk")
+        answer.focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("line-call")).to_have_attribute("data-call", "active")
+        caller.join(30)
+        second = result["second"]
+        assert second.returncode == 0, second.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
+        c.call_where("the second call, answered in the browser and ended",
+                     lambda x: x.id != call.id and x.status == "ended" and x.operator_id == c.user_id("ct"))
         assert page.js_errors == []
     finally:
         context.close()

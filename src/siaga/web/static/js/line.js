@@ -91,7 +91,7 @@ function browserLine() {
         let sum = 0;
         for (const x of data) sum += x * x;
         const rms = Math.sqrt(sum / data.length);
-        this.level = this.muted ? 0 : Math.min(100, Math.round(rms * 300));
+        this.level = (this.muted || this.held) ? 0 : Math.min(100, Math.round(rms * 300));
         setTimeout(tick, 100);
       };
       ctx.resume().finally(tick);
@@ -102,7 +102,7 @@ function browserLine() {
       if (pc && my.stream) {
         const track = my.stream.getAudioTracks()[0];
         for (const sender of pc.getSenders()) if (sender.track && sender.track.kind === "audio") await sender.replaceTrack(track);
-        if (this.muted) track.enabled = false;
+        track.enabled = !this.muted && !this.held;
       }
     },
     async chooseSpeaker() {
@@ -170,12 +170,13 @@ function browserLine() {
       this.muted = false;
       this.held = false;
       this.call = "ringing";
+      const el = this.$refs.audio;
+      if (el) el.muted = false;
+      if (my.stream) my.stream.getAudioTracks().forEach(t => { t.enabled = true; });
       const auto = /answer-after=0/.test(e.request.getHeader("Call-Info") || "");
       session.on("peerconnection", ev => this.attach(ev.peerconnection));
       session.on("accepted", () => { if (my.session === session) this.call = "active"; });
       session.on("confirmed", () => { if (my.session === session) this.call = "active"; });
-      session.on("hold", () => { if (my.session === session) this.held = true; });
-      session.on("unhold", () => { if (my.session === session) this.held = false; });
       const over = () => {
         if (my.session !== session) return;
         my.session = null;
@@ -211,13 +212,20 @@ function browserLine() {
     },
     hangup() { if (my.session) my.session.terminate(); },
     toggleMute() {
-      if (!my.session) return;
+      if (!my.session || this.call !== "active") return;
       this.muted = !this.muted;
-      if (this.muted) my.session.mute({audio: true}); else my.session.unmute({audio: true});
+      const pc = my.session.connection;
+      if (pc) for (const sender of pc.getSenders()) if (sender.track) sender.track.enabled = !this.held && !this.muted;
     },
+    // Hold keeps the caller connected and silent both ways, here in the browser: nothing is sent to the trunk
+    // (no re-INVITE: no music on hold yet, and a telco trunk need not support it). The recording goes on.
     toggleHold() {
-      if (!my.session) return;
-      if (this.held) my.session.unhold(); else my.session.hold();
+      if (!my.session || this.call !== "active") return;
+      this.held = !this.held;
+      const pc = my.session.connection;
+      if (pc) for (const sender of pc.getSenders()) if (sender.track) sender.track.enabled = !this.held && !this.muted;
+      const el = this.$refs.audio;
+      if (el) el.muted = this.held;
     },
     dtmf(key) {
       if (my.session && this.call === "active") my.session.sendDTMF(key, {transportType: "RFC2833"});
