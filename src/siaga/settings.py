@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     telephony_wss_listen: str = Field(default="", pattern=r"^([0-9.]{7,15}:[0-9]{1,5})?$",
                                       description="ip:port where the edge takes SIP over secure WebSocket (wss://) "
                                       "from browser lines (the consoles' usual way), empty: off")
+    telephony_wss_host: str = Field(default="", pattern=r"^([A-Za-z0-9.-]{1,100})?$",
+                                    description="the host name the consoles use for wss (the name in the edge's "
+                                    "certificate, e.g. edge.siaga112.example); empty: the wss address")
     telephony_tls_cert: str = Field(default="", max_length=300, pattern=r"^(/[A-Za-z0-9_.@+-]+)*$",
                                     description="the edge's TLS certificate (PEM, absolute path) for wss; empty: "
                                     "`siaga telephony start` makes a self-signed one in var/telephony")

@@ -223,3 +223,25 @@ def test_a_blocked_microphone_is_shown_with_what_to_do_and_the_line_does_not_reg
             assert page.js_errors == []
         finally:
             b.close()
+
+
+def test_a_browser_line_registers_over_secure_websocket_with_the_self_signed_certificate(
+        webrtc_browser, engine: Engine, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from siaga.domains.telephony import edge
+
+    with running_centre(engine, db_url, tmp_path, telephony_wss_listen=f"127.0.0.1:{free_tcp_port()}") as c:
+        browser_line(c, "ct", presence="available")
+        # The browser trusts the edge's self-signed certificate, as a console PC that imported it would.
+        context = webrtc_browser.new_context(locale="id-ID", ignore_https_errors=True)  # type: ignore[attr-defined]
+        try:
+            context.grant_permissions(["microphone"], origin=c.url)
+            page = login(context, c.url, "ct")
+            expect(page.get_by_test_id("line-state")).to_have_attribute("data-state", "registered")
+            wait_for(lambda: c.registered("ct"), 10, "the registration over wss to reach the service")
+            with unit_of_work(c.engine, write=False) as db:
+                line = db.get(OperatorLine, c.user_id("ct"))
+                assert line is not None and "transport=ws" in line.contact
+            assert edge.tls_pair(c.settings, edge.EdgePaths(tmp_path / "edge"))[0].is_file()  # made by the start
+            assert page.js_errors == []
+        finally:
+            context.close()

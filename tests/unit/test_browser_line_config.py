@@ -34,6 +34,8 @@ def render(tmp_path: Path, **kw: object) -> str:
     ("telephony_tls_cert", "/etc/ssl/a cert.pem"),
     ("telephony_tls_cert", '/etc/ssl/cert.pem")\nloadmodule("x'),
     ("telephony_tls_key", "/etc/ssl/key.pem;rm"),
+    ("telephony_wss_host", "edge.example/x"),
+    ("telephony_wss_host", "edge example"),
 ])
 def test_a_setting_that_could_carry_config_text_is_refused(field: str, value: str) -> None:
     other = {"telephony_tls_key": "/k.pem"} if field == "telephony_tls_cert" else \
@@ -101,6 +103,9 @@ def test_the_console_is_told_where_to_connect_and_may_connect_there() -> None:
     assert ws_url(both, "siaga.example") == "wss://siaga.example:8443"  # wss first; any address: the page's host
     assert ws_url(Settings(telephony_ws_listen="127.0.0.1:8080"), "x") == "ws://127.0.0.1:8080"
     assert ws_url(Settings(), "x") == ""
+    named = Settings(telephony_wss_listen="10.1.2.3:8443", telephony_wss_host="edge.siaga112.example")
+    assert ws_url(named, "x") == "wss://edge.siaga112.example:8443"
+    assert edge_websockets(named) == ["wss://edge.siaga112.example:8443"]
     assert edge_websockets(both) == ["wss://*:8443", "ws://127.0.0.1:8080"]
     csp = security_headers(both)["Content-Security-Policy"]
     assert "connect-src 'self' wss://*:8443 ws://127.0.0.1:8080;" in csp

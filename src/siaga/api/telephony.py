@@ -53,12 +53,15 @@ def browser_credential(request: Request, ctx: Ctx = Depends(ctx_for("presence.se
 
 
 def ws_url(settings: Settings, page_host: str) -> str:
-    """The edge's WebSocket address for the console: wss when configured, else ws (one host only). A listener
-    on every address (0.0.0.0) is reached by the host name the console was loaded from."""
+    """The edge's WebSocket address for the console: wss when configured (by SIAGA_TELEPHONY_WSS_HOST, the name
+    in its certificate, when set), else ws (one host only). A listener on every address (0.0.0.0) is reached by
+    the host name the console was loaded from."""
     for scheme, listen in (("wss", settings.telephony_wss_listen), ("ws", settings.telephony_ws_listen)):
         if listen:
             host, _, port = listen.rpartition(":")
-            if host == "0.0.0.0":  # noqa: S104 - a listener address, not a bind
+            if scheme == "wss" and settings.telephony_wss_host:
+                host = settings.telephony_wss_host
+            elif host == "0.0.0.0":  # noqa: S104 - a listener address, not a bind
                 host = page_host
             return f"{scheme}://{host}:{port}"
     return ""

@@ -168,6 +168,8 @@ def edge_websockets(settings: Any) -> list[str]:
     for scheme, listen in (("wss", settings.telephony_wss_listen), ("ws", settings.telephony_ws_listen)):
         if listen:
             host, _, port = listen.rpartition(":")
+            if scheme == "wss" and settings.telephony_wss_host:
+                host = settings.telephony_wss_host
             out.append(f"{scheme}://{'*' if host == '0.0.0.0' else host}:{port}")  # noqa: S104
     return out
 

@@ -148,14 +148,16 @@ def ensure_tls(settings: Settings, paths: EdgePaths) -> None:
 
     host = settings.telephony_wss_listen.rpartition(":")[0]
     private = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = [x509.DNSName(n) for n in dict.fromkeys(
+        [settings.telephony_domain, settings.telephony_wss_host]) if n]
+    if host != "0.0.0.0":  # noqa: S104 - a listener address
+        names.append(x509.IPAddress(ipaddress.IPv4Address(host)))
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, settings.telephony_domain)])
     now = datetime.now(UTC)
     certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
                    .serial_number(x509.random_serial_number()).not_valid_before(now)
                    .not_valid_after(now.replace(year=now.year + 10))
-                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(settings.telephony_domain),
-                                                               x509.IPAddress(ipaddress.IPv4Address(host))]),
-                                  critical=False)
+                   .add_extension(x509.SubjectAlternativeName(names), critical=False)
                    .sign(private, hashes.SHA256()))
     paths.directory.mkdir(parents=True, exist_ok=True)
     key.touch(mode=0o600)
