@@ -28,10 +28,11 @@ from siaga.domains.recordings import audio
 from siaga.domains.recordings.models import Recording
 from siaga.domains.telephony import actions, schemas
 from siaga.domains.telephony.models import OperatorLine
-from tests.conftest import PASSWORD
+from tests.conftest import BACKEND, PASSWORD
 from tests.e2e.conftest import CHROMIUM, FLAGS
 from tests.sip.harness import Centre, free_tcp_port, free_udp_port, running_centre, wait_for
 
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "screenshots" / BACKEND
 CALLER = "+6281277700055"
 expect.set_options(timeout=20_000)
 TONE_HZ = 440
@@ -117,6 +118,13 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
             assert line is not None and "transport=ws" in line.contact and line.browser_ha1
         # The microphone is live: the level meter moves with the tone.
         page.wait_for_function("document.querySelector('#line-level').value > 5")
+        unlabeled = page.evaluate("""() => [...document.querySelectorAll(
+                '#browser-line input, #browser-line select, #browser-line meter, #browser-line button')]
+            .filter(el => el.offsetParent !== null)
+            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                          && !el.textContent.trim())
+            .map(el => el.outerHTML.slice(0, 80))""")
+        assert unlabeled == []
 
         result: dict[str, object] = {}
 
@@ -130,6 +138,8 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
         row.get_by_role("button").first.click()  # take it: the browser answers by itself
         expect(page.get_by_test_id("line-call")).to_have_attribute("data-call", "active")
         expect(page.locator("#active-call")).to_contain_text(CALLER.lstrip("+"))
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "calltaker-browser-line.png"), full_page=True)
         # The browser hears the caller: sip-tester's speech arrives over DTLS-SRTP, decoded with energy.
         page.wait_for_function("""async () => {
             const s = await Alpine.$data(document.getElementById('browser-line')).inbound();
@@ -151,8 +161,11 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
         hold.click()
         expect(page.get_by_test_id("line-call")).to_contain_text("tersambung")
         page.locator(".line-keypad button[data-key='1']").click()  # a key tone to the caller: no error
-        # The fake devices are offered for the microphone and the speaker.
+        # Another microphone, chosen during the call: the call goes on with it (the meter moves again).
+        page.locator("details.line-devices summary").click()
         assert page.locator("#line-mic option").count() >= 2
+        page.select_option("#line-mic", index=1)
+        page.wait_for_function("document.querySelector('#line-level').value > 5")
         caller.join(60)
         done = result["done"]
         assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
