@@ -75,6 +75,13 @@ def webrtc_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centr
         yield c
 
 
+INBOUND = "async () => await Alpine.$data(document.getElementById('browser-line')).inbound()"
+
+
+def _reinvited(page) -> bool:  # type: ignore[no-untyped-def]
+    return bool(page.evaluate("Alpine.$data(document.getElementById('browser-line')).reinvites > 0"))
+
+
 def _presence(c: Centre, username: str) -> str:
     with unit_of_work(c.engine, write=False) as db:
         line = db.get(OperatorLine, c.user_id(username))
@@ -197,7 +204,8 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
         page.locator("#telephony button[data-presence=available]").click()
         wait_for(lambda: _presence(c, "ct") == "available", 10, "the call-taker to be available")
         caller = threading.Thread(target=lambda: result.update(
-            second=c.edge.sipp("trunk_call_audio.xml", "-d", "1000", rows=[f"{CALLER};1.4667 102.1;35"], timeout=30)))
+            second=c.edge.sipp("trunk_call_reinvite.xml", "-d", "2500", rows=[f"{CALLER};1.4667 102.1;35"],
+                               timeout=30)))
         caller.start()
         answer = page.get_by_test_id("line-answer")
         expect(answer).to_be_visible()
@@ -205,6 +213,10 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
         answer.focus()
         page.keyboard.press("Enter")
         expect(page.get_by_test_id("line-call")).to_have_attribute("data-call", "active")
+        # The trunk refreshes the session (a re-INVITE, 2.5 s in): the browser still hears the caller after it.
+        wait_for(lambda: _reinvited(page), 10, "the trunk's re-INVITE at the browser")
+        before = page.evaluate(INBOUND)["packets"]
+        page.wait_for_function(f"async () => (await ({INBOUND})()).packets > {before} + 50", polling=200)
         caller.join(30)
         second = result["second"]
         assert second.returncode == 0, second.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]

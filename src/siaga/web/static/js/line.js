@@ -20,6 +20,7 @@ function browserLine() {
     muted: false,
     held: false,
     level: 0,
+    reinvites: 0,        // session refreshes from the trunk answered during this call
     mics: [],
     speakers: [],
     mic: "",
@@ -169,12 +170,14 @@ function browserLine() {
       my.session = session;
       this.muted = false;
       this.held = false;
+      this.reinvites = 0;
       this.call = "ringing";
       const el = this.$refs.audio;
       if (el) el.muted = false;
       if (my.stream) my.stream.getAudioTracks().forEach(t => { t.enabled = true; });
       const auto = /answer-after=0/.test(e.request.getHeader("Call-Info") || "");
       session.on("peerconnection", ev => this.attach(ev.peerconnection));
+      session.on("reinvite", () => { if (my.session === session) this.reinvites += 1; });
       session.on("accepted", () => { if (my.session === session) this.call = "active"; });
       session.on("confirmed", () => { if (my.session === session) this.call = "active"; });
       const over = () => {
