@@ -52,6 +52,11 @@ def test_a_call_taker_chooses_the_browser_line_and_gets_a_password_once(api, app
                                               "telephony.line.browser_credential"]
         assert all(first["password"] not in a.data and second["password"] not in a.data for a in audits)
         assert json.loads(audits[0].data) == {"from": "phone", "to": "browser"}
+    # Logging out ends it: the edge no longer knows the extension until the next console session.
+    assert api("ct").post("/api/v1/auth/logout").status_code == 204
+    with ctx_factory("sup") as ctx:
+        assert ctx.db.get(OperatorLine, ct).browser_ha1 == "" and actions.line_credentials(ctx)["1001"] == ""
+    api("ct").post("/api/v1/telephony/browser-credential")
     # A supervisor puts the line back on the desk phone: its own password works again, unchanged.
     r = api("sup").put(f"/api/v1/telephony/lines/{ct}/device", json={"device": "phone"})
     assert r.status_code == 200 and r.json()["device"] == "phone"

@@ -53,6 +53,7 @@ from siaga.domains.regions import service as regions_service
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import served_regency
 from siaga.domains.reports import fmt as report_fmt
+from siaga.domains.telephony import actions as telephony_actions
 from siaga.domains.users import actions as user_actions
 from siaga.domains.users import schemas as user_schemas
 from siaga.domains.users.models import User, UserTotp
@@ -436,6 +437,7 @@ def logout_form(request: Request, csrf_token: str = Form(default=""), db: Sessio
             raise Problem(403, "csrf_failed")
         ctx = Ctx(db=db, actor=principal, clock=request.app.state.clock, settings=request.app.state.settings)
         user_actions.logout(ctx, cookie)
+        telephony_actions.revoke_browser_credential(ctx)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

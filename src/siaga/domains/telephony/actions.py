@@ -508,3 +508,12 @@ def browser_credential(ctx: Ctx, ws_url: str) -> schemas.BrowserCredentialOut:
     return schemas.BrowserCredentialOut(extension=line.extension, password=password,
                                         domain=ctx.settings.telephony_domain, ws_url=ws_url,
                                         expires_s=BROWSER_REGISTRATION_S)
+
+
+def revoke_browser_credential(ctx: Ctx) -> None:
+    """Logging out ends the browser line's session password: the edge forgets it within half a second."""
+    line = _line_for_update(ctx, ctx.actor.user_id)
+    if line is not None and line.browser_ha1:
+        line.browser_ha1 = ""
+        ctx.audit("telephony.line.browser_credential_revoked", "operator_line", line.user_id,
+                  {"extension": line.extension})
