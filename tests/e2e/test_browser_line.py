@@ -270,3 +270,32 @@ def test_a_browser_line_registers_over_secure_websocket_with_the_self_signed_cer
             assert page.js_errors == []
         finally:
             context.close()
+
+
+def test_with_the_service_down_the_browser_line_still_rings_and_answers(
+        webrtc_browser, webrtc_centre: Centre) -> None:  # type: ignore[no-untyped-def]
+    """Degraded mode: the edge rings every registered line itself, the browser's too (it stays registered to
+    the edge while Siaga is away), and the call-taker answers it with the Answer button."""
+    c = webrtc_centre
+    browser_line(c, "ct", presence="available")
+    context = webrtc_browser.new_context(locale="id-ID")  # type: ignore[attr-defined]
+    try:
+        context.grant_permissions(["microphone"], origin=c.url)
+        page = login(context, c.url, "ct")
+        expect(page.get_by_test_id("line-state")).to_have_attribute("data-state", "registered")
+        c.stop_app()
+        wait_for(lambda: "service disconnected" in c.edge.log_text(), 10, "the edge to notice")
+        result: dict[str, object] = {}
+        caller = threading.Thread(target=lambda: result.update(
+            done=c.edge.sipp("trunk_call_audio.xml", "-d", "1500", rows=[f"{CALLER};1.4667 102.1;35"], timeout=30)))
+        caller.start()
+        expect(page.get_by_test_id("line-answer")).to_be_visible()
+        page.get_by_test_id("line-answer").click()
+        expect(page.get_by_test_id("line-call")).to_have_attribute("data-call", "active")
+        page.wait_for_function(f"async () => (await ({INBOUND})()).packets > 20", polling=200)
+        caller.join(30)
+        done = result["done"]
+        assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
+        expect(page.get_by_test_id("line-call")).to_have_attribute("data-call", re.compile("ended|idle"))
+    finally:
+        context.close()
