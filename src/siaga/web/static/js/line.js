@@ -121,7 +121,7 @@ function browserLine() {
       if (!(await this.openMic())) return;  // blocked: not registered, said so
       this.state = "registering";
       const r = await Siaga.api("POST", "/api/v1/telephony/browser-credential");
-      if (!r.ok) { this.state = "failed"; this.error = r.summary; return; }
+      if (!r.ok) { this.state = "off"; this.error = r.summary; return; }  // e.g. browser lines not enabled
       const cred = r.data;
       const ua = new JsSIP.UA({
         sockets: [new JsSIP.WebSocketInterface(cred.ws_url)],
