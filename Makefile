@@ -22,7 +22,7 @@ run: install
 	$(BIN)/siaga serve
 
 test: install
-	bash tools/system_deps.sh chromium tilemaker --lib weasyprint sip-tester kamailio kamailio-extra-modules kamailio-json-modules prometheus rtpengine-daemon rtpengine-recording-daemon espeak-ng
+	bash tools/system_deps.sh chromium tilemaker --lib weasyprint sip-tester kamailio kamailio-extra-modules kamailio-json-modules kamailio-websocket-modules kamailio-tls-modules prometheus rtpengine-daemon rtpengine-recording-daemon espeak-ng
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python tools/run_tests.py
@@ -34,7 +34,7 @@ test-postgres: install
 	$(BIN)/python tools/run_tests.py --only postgresql
 
 bench: install
-	bash tools/system_deps.sh wrk chromium tilemaker --lib weasyprint sip-tester kamailio kamailio-extra-modules kamailio-json-modules rtpengine-daemon espeak-ng
+	bash tools/system_deps.sh wrk chromium tilemaker --lib weasyprint sip-tester kamailio kamailio-extra-modules kamailio-json-modules kamailio-websocket-modules kamailio-tls-modules rtpengine-daemon espeak-ng
 	$(BIN)/python benchmarks/run_all.py
 
 # The two-node failover cluster (Patroni + etcd + PostgreSQL, on loopback) and its fault drills (docs/deployment.md).

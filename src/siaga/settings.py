@@ -158,6 +158,21 @@ class Settings(BaseSettings):
     telephony_announce_delay_s: float = Field(default=0.0, ge=0, le=60, description="how long a call that cannot "
                                               "ring at once waits (with its ringing tone) before the prompt starts, "
                                               "seconds")
+    # --- the browser line (SIP over WebSocket, WebRTC audio through rtpengine) ---
+    telephony_ws_listen: str = Field(default="", pattern=r"^([0-9.]{7,15}:[0-9]{1,5})?$",
+                                     description="ip:port where the edge takes SIP over plain WebSocket (ws://) "
+                                     "from browser lines; for a test or a console on the same host only, empty: off")
+    telephony_wss_listen: str = Field(default="", pattern=r"^([0-9.]{7,15}:[0-9]{1,5})?$",
+                                      description="ip:port where the edge takes SIP over secure WebSocket (wss://) "
+                                      "from browser lines (the consoles' usual way), empty: off")
+    telephony_wss_host: str = Field(default="", pattern=r"^([A-Za-z0-9.-]{1,100})?$",
+                                    description="the host name the consoles use for wss (the name in the edge's "
+                                    "certificate, e.g. edge.siaga112.example); empty: the wss address")
+    telephony_tls_cert: str = Field(default="", max_length=300, pattern=r"^(/[A-Za-z0-9_.@+-]+)*$",
+                                    description="the edge's TLS certificate (PEM, absolute path) for wss; empty: "
+                                    "`siaga telephony start` makes a self-signed one in var/telephony")
+    telephony_tls_key: str = Field(default="", max_length=300, pattern=r"^(/[A-Za-z0-9_.@+-]+)*$",
+                                   description="the private key (PEM, absolute path) of SIAGA_TELEPHONY_TLS_CERT")
     recording_dir: Path = Field(default=VAR_DIR / "recordings", description="where calls are recorded: rtpengine "
                                 "writes into its spool/ subfolder, the ticker turns each finished call into a WAV "
                                 "file here and links it to its call")
@@ -249,6 +264,28 @@ class Settings(BaseSettings):
             raise ValueError(f"SIAGA_TELEPHONY_RTP_PORTS: {value!r} must be LOW-HIGH with 1024 <= LOW < HIGH <= 65535 "
                              "and room for two calls at least")
         return value
+
+    @field_validator("telephony_ws_listen", "telephony_wss_listen")
+    @classmethod
+    def _ws_listen(cls, value: str, info: ValidationInfo) -> str:
+        """Goes into Kamailio's listen= line: an IPv4 address and a port, nothing else."""
+        if value:
+            host, _, port = value.rpartition(":")
+            try:
+                ipaddress.IPv4Address(host)
+            except ValueError:
+                raise ValueError(f"SIAGA_{(info.field_name or '').upper()}: {host!r} is not an IPv4 address "
+                                 "(e.g. 10.1.2.3:8443)") from None
+            if not 1 <= int(port) <= 65535:
+                raise ValueError(f"SIAGA_{(info.field_name or '').upper()}: port {port} out of range")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        """A certificate without its key (or the other way round) would only fail when Kamailio starts."""
+        if bool(self.telephony_tls_cert) != bool(self.telephony_tls_key):
+            raise ValueError("SIAGA_TELEPHONY_TLS_CERT and SIAGA_TELEPHONY_TLS_KEY go together: give both or neither")
+        return self
 
     def rtp_port_range(self) -> tuple[int, int]:
         low, high = (int(p) for p in self.telephony_rtp_ports.split("-"))

@@ -25,7 +25,7 @@ from siaga.core.clock import Clock
 from siaga.db.engine import unit_of_work
 from siaga.domains.calls.models import Call, CallLocation, RingAttempt
 from siaga.domains.telephony import actions, schemas
-from siaga.domains.telephony.edge import EdgePaths, kamailio_binary, render_config
+from siaga.domains.telephony.edge import EdgePaths, ensure_tls, kamailio_binary, render_config
 from siaga.domains.telephony.models import OperatorLine
 from siaga.domains.users.models import User
 from siaga.settings import Settings
@@ -118,6 +118,7 @@ class Edge:
     def start(self) -> None:
         paths = EdgePaths(self.directory)
         paths.runtime.mkdir(parents=True, exist_ok=True)
+        ensure_tls(self.settings, paths)  # wss without a configured certificate: the self-signed pair, as start does
         text = render_config(self.settings, paths, log_stderr=True, children=4)
         paths.config.write_text(self.config_filter(text) if self.config_filter else text)
         self.log = (self.directory / "kamailio.log").open("wb")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for
 from siaga.core.ids import PathId
 from siaga.domains.calls.privacy import mask_number
 from siaga.domains.telephony import actions, agency_calls, schemas, service
+from siaga.settings import Settings
 
 router = APIRouter(tags=["telephony"])
 
@@ -68,3 +69,32 @@ def agency_call_step(agency_call_id: PathId, data: schemas.AgencyCallStepIn,
     """What the edge cannot see, into the timeline: `conference_started` (your phone or browser now mixes the
     caller and the agency) or `operator_left` (you left them talking)."""
     return agency_calls.step(ctx, agency_call_id, data)
+
+
+@router.put("/telephony/lines/{user_id}/device", response_model=schemas.LineOut)
+def set_device(user_id: PathId, data: schemas.DeviceIn,
+               ctx: Ctx = Depends(ctx_for("presence.set"))) -> schemas.LineOut:
+    """Browser line or desk phone: a call-taker chooses for their own line, a supervisor for anyone's."""
+    return actions.set_device(ctx, user_id, data)
+
+
+@router.post("/telephony/browser-credential", response_model=schemas.BrowserCredentialOut)
+def browser_credential(request: Request, ctx: Ctx = Depends(ctx_for("presence.set"))) -> schemas.BrowserCredentialOut:
+    """My browser line's SIP password for this console session (made now, shown once, its digest pushed to the
+    edge; the previous one stops working), and where to connect. Audited."""
+    return actions.browser_credential(ctx, ws_url(ctx.settings, request.url.hostname or "127.0.0.1"))
+
+
+def ws_url(settings: Settings, page_host: str) -> str:
+    """The edge's WebSocket address for the console: wss when configured (by SIAGA_TELEPHONY_WSS_HOST, the name
+    in its certificate, when set), else ws (one host only). A listener on every address (0.0.0.0) is reached by
+    the host name the console was loaded from."""
+    for scheme, listen in (("wss", settings.telephony_wss_listen), ("ws", settings.telephony_ws_listen)):
+        if listen:
+            host, _, port = listen.rpartition(":")
+            if scheme == "wss" and settings.telephony_wss_host:
+                host = settings.telephony_wss_host
+            elif host == "0.0.0.0":  # noqa: S104 - a listener address, not a bind
+                host = page_host
+            return f"{scheme}://{host}:{port}"
+    return ""

@@ -12,6 +12,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem, problem_response
 from siaga.core.http import SESSION_COOKIE, DbSession, client_address, ctx_for, idempotent
 from siaga.core.ids import PathId
+from siaga.domains.telephony import actions as telephony_actions
 from siaga.domains.users import actions, schemas
 from siaga.domains.users.models import User
 
@@ -83,6 +84,7 @@ def logout(request: Request, ctx: Ctx = Depends(ctx_for("self.read"))) -> Respon
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         actions.logout(ctx, cookie)
+    telephony_actions.revoke_browser_credential(ctx)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -67,6 +67,12 @@ def start(directory: Path = DIR_OPTION) -> None:
     except edge.EdgeError as exc:
         fail(str(exc))
     out.print(f"SIP edge running (pid {pid}) on {settings.telephony_listen}; evapi {settings.telephony_evapi}")
+    if settings.telephony_wss_listen or settings.telephony_ws_listen:
+        cert, _key = edge.tls_pair(settings, paths)
+        out.print("Browser lines: " + ", ".join(f"{scheme}://{addr}" for scheme, addr in (
+            ("wss", settings.telephony_wss_listen), ("ws", settings.telephony_ws_listen)) if addr)
+            + (f"; TLS certificate {cert}" + ("" if settings.telephony_tls_cert else " (self-signed: see "
+               "docs/telephony.md, 'The browser line')") if settings.telephony_wss_listen else ""))
 
 
 @telephony_app.command("stop")
@@ -215,8 +221,13 @@ def bridge() -> None:
 @telephony_app.command("line")
 def line(username: str = typer.Argument(..., help="a call-taker or supervisor"),
          extension: str = typer.Argument(..., help="the phone's extension, e.g. 1001"),
-         password: str = typer.Option(None, help="SIP password (default: a new one, printed once)")) -> None:
-    """Give USERNAME a phone line: the extension their desk phone or softphone registers as."""
+         password: str = typer.Option(None, help="SIP password (default: a new one, printed once)"),
+         browser: bool = typer.Option(False, "--browser", help="a browser line: the call-taker console registers "
+                                      "the extension itself (SIP over WebSocket); --phone: back to the desk phone"),
+         phone: bool = typer.Option(False, "--phone", help="calls ring the desk phone (the default for a new line)"),
+         ) -> None:
+    """Give USERNAME a phone line: the extension their desk phone or softphone registers as (or, with
+    --browser, the call-taker console in their browser)."""
     from pydantic import ValidationError
 
     from siaga.domains.telephony import actions, schemas
@@ -233,7 +244,15 @@ def line(username: str = typer.Argument(..., help="a call-taker or supervisor"),
         if user is None:
             fail(f"no user {username!r}")
         actions.set_line(ctx, user.id, data)
+        if browser or phone:
+            actions.set_device(ctx, user.id, schemas.DeviceIn(device="browser" if browser else "phone"))
     s = get_settings()
+    if browser:
+        where = ("wss://" + s.telephony_wss_listen if s.telephony_wss_listen else
+                 "ws://" + s.telephony_ws_listen if s.telephony_ws_listen else "(SIAGA_TELEPHONY_WSS_LISTEN unset!)")
+        out.print(f"Line {extension} for [bold]{username}[/] is a browser line: the call-taker console registers "
+                  f"it over {where}")
+        return
     out.print(f"Line {extension} for [bold]{username}[/]: register the phone as {extension}@{s.telephony_domain} "
               f"to the edge at {s.telephony_listen}")
     if not password:

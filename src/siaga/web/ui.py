@@ -53,6 +53,7 @@ from siaga.domains.regions import service as regions_service
 from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import served_regency
 from siaga.domains.reports import fmt as report_fmt
+from siaga.domains.telephony import actions as telephony_actions
 from siaga.domains.users import actions as user_actions
 from siaga.domains.users import schemas as user_schemas
 from siaga.domains.users.models import User, UserTotp
@@ -161,6 +162,19 @@ def map_settings(db: Session, settings: Any) -> dict[str, Any]:
             "extras": "/static/basemap/bengkalis.geojson" if settings.site_dir is None else None}
 
 
+def edge_websockets(settings: Any) -> list[str]:
+    """The SIP edge's WebSocket listeners, which the call-taker's browser line connects to (validated ip:port
+    settings; a listener on every address is reached by whatever host name the console uses)."""
+    out = []
+    for scheme, listen in (("wss", settings.telephony_wss_listen), ("ws", settings.telephony_ws_listen)):
+        if listen:
+            host, _, port = listen.rpartition(":")
+            if scheme == "wss" and settings.telephony_wss_host:
+                host = settings.telephony_wss_host
+            out.append(f"{scheme}://{'*' if host == '0.0.0.0' else host}:{port}")  # noqa: S104
+    return out
+
+
 def security_headers(settings: Any) -> dict[str, str]:
     """For every console page: scripts and connections only from this server (Alpine.js evaluates its
     attribute expressions, hence 'unsafe-eval'; Leaflet positions with inline styles), tiles only from
@@ -169,8 +183,9 @@ def security_headers(settings: Any) -> dict[str, str]:
     tiles = urlparse(settings.map_tile_url.replace("{s}.", "*."))
     if tiles.scheme in ("http", "https") and tiles.netloc:
         img += f" {tiles.scheme}://{tiles.netloc}"
+    connect = " ".join(["'self'", *edge_websockets(settings)])
     csp = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-           f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+           f"img-src {img}; connect-src {connect}; font-src 'self'; object-src 'none'; base-uri 'self'; "
            "form-action 'self'; frame-ancestors 'none'")
     return {"Content-Security-Policy": csp, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "same-origin"}
@@ -422,6 +437,7 @@ def logout_form(request: Request, csrf_token: str = Form(default=""), db: Sessio
             raise Problem(403, "csrf_failed")
         ctx = Ctx(db=db, actor=principal, clock=request.app.state.clock, settings=request.app.state.settings)
         user_actions.logout(ctx, cookie)
+        telephony_actions.revoke_browser_credential(ctx)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -487,7 +487,10 @@ def give_up(ctx: Ctx, call_ref: str) -> None:
 
 
 def line_credentials(ctx: Ctx) -> dict[str, str]:
-    return dict(ctx.db.execute(select(OperatorLine.extension, OperatorLine.sip_ha1)).all())  # type: ignore[arg-type]
+    """Each extension's HA1 as the edge checks it: the browser's for a browser line, the desk phone's else."""
+    rows = ctx.db.execute(select(OperatorLine.extension, OperatorLine.device, OperatorLine.sip_ha1,
+                                 OperatorLine.browser_ha1)).all()
+    return {ext: (browser if device == "browser" else phone) for ext, device, phone, browser in rows}
 
 
 def announce_health(ctx: Ctx, ok: bool, problem: str) -> None:
@@ -505,3 +508,55 @@ def announce_health(ctx: Ctx, ok: bool, problem: str) -> None:
 def emergency_call_for_ref(ctx: Ctx, call_ref: str) -> Call | None:
     """The emergency call an in-dialog report names (a transfer's REFER): the newest for its Call-ID."""
     return _call(ctx, call_ref)
+
+
+# --- the browser line ------------------------------------------------------------------------------------------
+
+BROWSER_REGISTRATION_S = 300
+
+
+def set_device(ctx: Ctx, user_id: int, data: schemas.DeviceIn) -> schemas.LineOut:
+    """Browser line or desk phone: one's own (a call-taker) or anyone's (a supervisor). The other device's
+    registration no longer counts; a browser line gets its password from the console."""
+    if user_id != ctx.actor.user_id and ctx.actor.role not in ("supervisor", "admin"):
+        raise Problem(403, "forbidden")
+    line = _line_for_update(ctx, user_id)
+    if line is None:
+        raise Problem(404, "not_found", what="operator_line", id=user_id)
+    if line.device != data.device:
+        before, line.device, line.browser_ha1 = line.device, data.device, ""
+        line.registered_until, line.contact = None, ""
+        ctx.audit("telephony.line.device", "operator_line", user_id, {"from": before, "to": data.device})
+        _announce_line(ctx, line)
+    user = ctx.db.get(User, user_id)
+    assert user is not None
+    return service.line_out(line, user, ctx.now())
+
+
+def browser_credential(ctx: Ctx, ws_url: str) -> schemas.BrowserCredentialOut:
+    """A fresh SIP password for my browser line, for this console session: returned once, its HA1 kept and
+    pushed to the edge (within half a second); the one before stops working (one console per line)."""
+    import secrets
+
+    line = _line_for_update(ctx, ctx.actor.user_id)
+    if line is None:
+        raise Problem(404, "not_found", what="operator_line", id=ctx.actor.user_id)
+    if line.device != "browser":
+        raise invalid("body.device", "this line is a desk phone: choose the browser line first", "not_browser")
+    if not ws_url:
+        raise Problem(409, "browser_lines_off")
+    password = secrets.token_urlsafe(24)
+    line.browser_ha1 = ha1(line.extension, ctx.settings.telephony_domain, password)
+    ctx.audit("telephony.line.browser_credential", "operator_line", line.user_id, {"extension": line.extension})
+    return schemas.BrowserCredentialOut(extension=line.extension, password=password,
+                                        domain=ctx.settings.telephony_domain, ws_url=ws_url,
+                                        expires_s=BROWSER_REGISTRATION_S)
+
+
+def revoke_browser_credential(ctx: Ctx) -> None:
+    """Logging out ends the browser line's session password: the edge forgets it within half a second."""
+    line = _line_for_update(ctx, ctx.actor.user_id)
+    if line is not None and line.browser_ha1:
+        line.browser_ha1 = ""
+        ctx.audit("telephony.line.browser_credential_revoked", "operator_line", line.user_id,
+                  {"extension": line.extension})

@@ -298,10 +298,12 @@ class EdgeBridge:
             await asyncio.sleep(0.5)
             n += 1
             try:
+                # Lines every tick: a browser line's password is made when its console opens, and the console
+                # registers at once.
+                await self._push_lines()
                 if n % 10 == 0:
                     await self._in_uow(actions.tidy)
                     await self.send({"cmd": "ping", "id": str(n)})
-                    await self._push_lines()
                     await self._push_dial_plan()
                     await self._expire_held()
             except asyncio.CancelledError:

@@ -91,6 +91,11 @@ PV_BUFFER_SIZE = 1 << (4 * MAX_SIP_MESSAGE // 3 + 8192).bit_length()  # 131072
 # How rtpengine rewrites each SDP: its own address for the media (both legs then send RTP to it), no ICE
 # (trunks and desk phones speak plain RTP).
 MEDIA_FLAGS = "replace-origin replace-session-connection ICE=remove"
+# Towards a browser line: WebRTC's transport (ICE, DTLS-SRTP with rtpengine as the passive side, RTCP multiplexed
+# on the RTP port, no SDES keys in the SDP); the browser's answer goes back to the trunk with MEDIA_FLAGS, as
+# plain RTP/AVP.
+MEDIA_FLAGS_BROWSER = ("replace-origin replace-session-connection ICE=force DTLS=passive UDP/TLS/RTP/SAVPF SDES-off "
+                       "rtcp-mux-offer generate-mid")
 
 
 def trunk_gateway(settings: Settings) -> str:
@@ -113,13 +118,69 @@ def render_config(settings: Settings, paths: EdgePaths, *, log_stderr: bool = Fa
         group_aor=GROUP_AOR, runtime_dir=paths.runtime, module_path=mpath or module_path(),
         debug_level=1, log_stderr=log_stderr, children=children, max_sip_message=MAX_SIP_MESSAGE,
         pv_buffer_size=PV_BUFFER_SIZE, media=settings.telephony_media, rtpengine_ng=settings.telephony_rtpengine_ng,
-        media_flags=MEDIA_FLAGS,
-        trunk_gateway=trunk_gateway(settings))
+        media_flags=MEDIA_FLAGS, trunk_gateway=trunk_gateway(settings), **browser_lines(settings, paths))
+
+
+def browser_lines(settings: Settings, paths: EdgePaths) -> dict[str, object]:
+    """The template's values for browser lines (SIP over WebSocket): off unless a ws or wss listener is set."""
+    cert, key = tls_pair(settings, paths)
+    return {"ws": bool(settings.telephony_ws_listen or settings.telephony_wss_listen),
+            "ws_listen": settings.telephony_ws_listen, "wss_listen": settings.telephony_wss_listen,
+            "tls_cert": str(cert), "tls_key": str(key), "media_flags_browser": MEDIA_FLAGS_BROWSER}
+
+
+def tls_pair(settings: Settings, paths: EdgePaths) -> tuple[Path, Path]:
+    """The certificate and key for wss: the configured ones, else a self-signed pair in the edge's folder."""
+    if settings.telephony_tls_cert:
+        return Path(settings.telephony_tls_cert), Path(settings.telephony_tls_key)
+    return paths.directory / "tls-selfsigned.crt", paths.directory / "tls-selfsigned.key"
+
+
+def ensure_tls(settings: Settings, paths: EdgePaths) -> None:
+    """For wss without a configured certificate: make a self-signed one (10 years, for the edge's domain and
+    its wss address) once; a browser must be told to trust it (docs/telephony.md, "The browser line")."""
+    if not settings.telephony_wss_listen or settings.telephony_tls_cert:
+        return
+    cert, key = tls_pair(settings, paths)
+    if cert.exists() and key.exists():
+        return
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    host = settings.telephony_wss_listen.rpartition(":")[0]
+    private = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = [x509.DNSName(n) for n in dict.fromkeys(
+        [settings.telephony_domain, settings.telephony_wss_host]) if n]
+    if host != "0.0.0.0":  # noqa: S104 - a listener address
+        names.append(x509.IPAddress(ipaddress.IPv4Address(host)))
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, settings.telephony_domain)])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now)
+                   .not_valid_after(now.replace(year=now.year + 10))
+                   .add_extension(x509.SubjectAlternativeName(names), critical=False)
+                   .sign(private, hashes.SHA256()))
+    paths.directory.mkdir(parents=True, exist_ok=True)
+    key.touch(mode=0o600)
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
 
 
 def write_config(settings: Settings, paths: EdgePaths, **kw: object) -> Path:
     paths.directory.mkdir(parents=True, exist_ok=True)
     paths.runtime.mkdir(parents=True, exist_ok=True)
+    ensure_tls(settings, paths)
+    if settings.telephony_ws_listen or settings.telephony_wss_listen:
+        needed = ["websocket.so", "nathelper.so", "xhttp.so"] + (["tls.so"] if settings.telephony_wss_listen else [])
+        missing = [m for m in needed if not (Path(str(kw.get("mpath") or module_path())) / m).exists()]
+        if missing:
+            raise EdgeError(f"browser lines need Kamailio's {', '.join(missing)}: as root, `apt-get install "
+                            "kamailio-websocket-modules kamailio-tls-modules` (Debian 12)")
     text = render_config(settings, paths, **kw)  # type: ignore[arg-type]
     tmp = paths.config.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -14,6 +14,9 @@ from siaga.db.base import Base, BigId, Json, UTCDateTime
 # break and offline are never rung. "Busy" is not stored: it is a line with a current call.
 PRESENCE_STATES = ("available", "break", "offline")
 RING_RESULTS = ("answered", "timeout", "rejected", "cancelled", "failed")
+# Where the operator's audio is: a desk phone (or softphone) registering with its own password, or the console
+# in the browser (SIP over WebSocket), registering with a password made for each console session.
+LINE_DEVICES = ("phone", "browser")
 
 
 class OperatorLine(Base):
@@ -36,6 +39,10 @@ class OperatorLine(Base):
     registered_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     contact: Mapped[str] = mapped_column(String(300), default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    device: Mapped[str] = mapped_column(String(12), default="phone", server_default="phone")
+    # HA1 of the browser line's current password (made by the console, given to it once; "" before): the edge
+    # checks a browser line's REGISTER with it, and a desk phone's with sip_ha1.
+    browser_ha1: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     __mapper_args__ = {"version_id_col": version}
 

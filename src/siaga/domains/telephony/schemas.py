@@ -26,12 +26,32 @@ class LineOut(BaseModel):
     registered_until: datetime | None
     idle_since: datetime | None
     version: int
+    device: str = Field(default="phone", description="phone: a desk phone or softphone; browser: the console's "
+                        "own line (SIP over WebSocket)")
 
 
 class LineIn(StrictModel):
     extension: str = Field(pattern=r"^[0-9]{2,8}$", description="the number the phone registers as, e.g. 1001")
     password: str = Field(min_length=8, max_length=128, description="the phone's SIP password; only its digest "
                           "(HA1) is stored")
+
+
+LineDevice = Literal["phone", "browser"]
+
+
+class DeviceIn(StrictModel):
+    device: LineDevice = Field(description="phone: calls ring the desk phone; browser: the console answers them")
+
+
+class BrowserCredentialOut(BaseModel):
+    """A browser line's SIP account for this console session: the password is made now, shown once, and only
+    its digest is kept (a later request replaces it)."""
+
+    extension: str
+    password: str
+    domain: str
+    ws_url: str = Field(description="where the console's SIP goes (wss://… or, on one host, ws://…)")
+    expires_s: int = Field(description="how long the browser's registration lasts before it is renewed")
 
 
 class PresenceIn(StrictModel):

@@ -27,7 +27,8 @@ def line_out(line: OperatorLine, user: User, now: datetime) -> schemas.LineOut:
         user_id=line.user_id, username=user.username, full_name=user.full_name, extension=line.extension,
         presence=line.presence, presence_since=line.presence_since, busy=line.current_call_id is not None,
         current_call_id=line.current_call_id, registered=is_registered(line, now),
-        registered_until=line.registered_until, idle_since=line.idle_since, version=line.version)
+        registered_until=line.registered_until, idle_since=line.idle_since, version=line.version,
+        device=line.device or "phone")
 
 
 # A SIP Call-ID names one call, but a trunk (or a caller's phone) may use one again for a new INVITE after the
