@@ -298,16 +298,21 @@ def test_without_its_prompt_file_a_waiting_call_still_rings_and_the_failure_show
 
 
 def test_the_prompt_plays_on_with_siaga_down(media_centre: Centre, ear: Ear) -> None:
-    """Once started, the prompt is the media plane's: it does not need the service."""
+    """Once started, the prompt is the media plane's: it does not need the service. The service goes while the
+    call waits; the edge rings the only registered phone, which is gone without unregistering: the call waits on,
+    and the prompt plays on."""
     c = media_centre
     c.line("ct")
     c.phone("ct", "phone_answer_audio.xml")
     _presence(c, "ct", "break")
+    c.edge.children[-1].kill()  # the phone is gone; its registration stays
     c.edge.start_sipp("trunk_call_listen.xml", "-d", "500", "-inf",
                       str(c.edge._csv("rows", [f"{CALLER};1.4667 102.1;35;{ear.port}"])), timeout=60)
     wait_for(lambda: len(ear.packets) > 25, 15, "the prompt to start")
     c.stop_app()
     wait_for(lambda: "service disconnected" in c.edge.log_text(), 10, "the edge to notice")
+    wait_for(lambda: "in degraded mode (408): it waits again" in c.edge.log_text(), 20,
+             "the degraded ring to go unanswered")
     heard = len(ear.packets)
     wait_for(lambda: len(ear.packets) > heard + 100, 10, "the prompt to play on")
     assert len(ear.sources()) == 1

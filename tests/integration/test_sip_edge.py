@@ -241,9 +241,40 @@ def test_a_call_waiting_in_the_queue_when_the_service_goes_rings_every_phone_at_
     trunk.join(60)  # answered by the phone on break, rung by the edge alone
     done = result["done"]
     assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
-    assert "a call waiting for it" in centre.edge.log_text()
+    assert "waiting for it, rings every operator phone" in centre.edge.log_text()
     centre.start_app()
     call = centre.call_where("the call handed over", lambda c: c.status == "ended")
+    assert call.id == waiting.id and call.operator_id == centre.user_id("ct")
+    assert len(centre.calls()) == 1
+
+
+def test_a_waiting_call_no_phone_takes_while_the_service_is_away_waits_for_the_service_back(
+        centre: Centre) -> None:
+    """The service goes while a call waits, and the only registered phone is gone without unregistering (its
+    degraded ring goes unanswered): the call is not refused; the service that comes back — a new process that
+    never heard of it — learns it from the edge and rings it to the first operator who is free."""
+    import threading
+
+    centre.line("ct", presence="break")  # nobody free: the call waits
+    centre.phone("ct")
+    centre.edge.children[-1].kill()  # the phone is gone; its registration stays
+    result: dict[str, object] = {}
+    trunk = threading.Thread(target=lambda: result.setdefault("done", centre.edge.sipp(
+        "trunk_call.xml", "-d", "300", rows=[f"{CALLER};1.4667 102.1;35"], timeout=90)))
+    trunk.start()
+    waiting = centre.call_where("the call in the queue", lambda c: c.status in ("offered", "ringing"))
+    centre.stop_app()
+    wait_for(lambda: "in degraded mode (408): it waits again" in centre.edge.log_text(), 20,
+             "the degraded ring to go unanswered")
+    centre.start_app()
+    wait_for(lambda: centre.bridge.held, 20, "the new bridge to learn the waiting call from the edge")
+    centre.phone("ct")
+    with centre.ctx("ct") as ctx:
+        actions.set_presence(ctx, schemas.PresenceIn(state="available"))
+    trunk.join(90)
+    done = result["done"]
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
+    call = centre.call_where("the call answered by ct", lambda c: c.status == "ended")
     assert call.id == waiting.id and call.operator_id == centre.user_id("ct")
     assert len(centre.calls()) == 1
 

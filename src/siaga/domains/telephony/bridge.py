@@ -435,6 +435,13 @@ class EdgeBridge:
         self.held.pop(cid, None)
         return lambda ctx: ctx.audit("telephony.queue_timeout", "call_ref", service.audit_ref(cid), {"call_ref": cid})
 
+    def _on_held(self, ev: dict[str, Any], cid: str, at: datetime) -> None:
+        """A call waiting at the edge that this bridge did not know (another process held it, and went): ours to
+        plan from now on, like any waiting call."""
+        if cid not in self.held:
+            log.warning("the SIP edge holds call %s for the service: planning it", cid)
+            self._hold(cid, ev)
+
     def _on_pong(self, ev: dict[str, Any], cid: str, at: datetime) -> Callable[[Ctx], Any]:
         boot = str(ev.get("boot") or "")
         if self.boot and boot and boot != self.boot and self.held:
@@ -639,6 +646,7 @@ HANDLERS: dict[str, tuple[bool, EdgeBridge.Handler]] = {
     "degraded_call": (True, EdgeBridge._on_degraded_call),
     "queue_timeout": (True, EdgeBridge._on_queue_timeout),
     "pong": (False, EdgeBridge._on_pong),
+    "held": (True, EdgeBridge._on_held),
     "dtmf": (True, EdgeBridge._on_dtmf),
     "announced": (True, EdgeBridge._on_announced),
 }
