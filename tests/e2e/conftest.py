@@ -13,15 +13,22 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def playwright_driver() -> Iterator[object]:
+    """One Playwright per test process: a second sync_playwright() beside a running one is refused ("using
+    Playwright Sync API inside the asyncio loop"). Tests that need a browser with other flags launch it here."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: apt-get install chromium (make test installs it as root)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    b = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture

@@ -50,19 +50,16 @@ def tone_wav(path: Path, hz: int = TONE_HZ, seconds: float = 10.0, rate: int = 4
 
 
 @pytest.fixture
-def webrtc_browser(tmp_path: Path) -> Iterator[object]:
+def webrtc_browser(playwright_driver, tmp_path: Path) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """Chromium with a fake microphone (the tone) that may use loopback ICE candidates (rtpengine's are
     127.0.0.1) and shows real addresses, not mDNS names, in its candidates."""
-    from playwright.sync_api import sync_playwright
-
     wav = tone_wav(tmp_path / "tone.wav")
     args = [*FLAGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={wav}", "--allow-loopback-in-peer-connection",
             "--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required"]
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        yield b
-        b.close()
+    b = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    yield b
+    b.close()
 
 
 @pytest.fixture
@@ -228,26 +225,23 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
 
 
 def test_a_blocked_microphone_is_shown_with_what_to_do_and_the_line_does_not_register(
-        webrtc_centre: Centre, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+        webrtc_centre: Centre, playwright_driver, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     c = webrtc_centre
     browser_line(c, "ct", presence="available")
     # A browser that asks the user (no fake-UI flag) and a user who has not allowed the microphone.
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=[*FLAGS, "--use-fake-device-for-media-stream"])
-        try:
-            context = b.new_context(locale="id-ID", timezone_id="Asia/Jakarta")
-            page = login(context, c.url, "ct")
-            state = page.get_by_test_id("line-state")
-            expect(state).to_have_attribute("data-state", "mic_blocked")
-            expect(state).to_have_text("Mikrofon diblokir")
-            expect(page.get_by_test_id("line-help")).to_contain_text("Izinkan mikrofon")
-            assert not c.registered("ct")
-            assert page.js_errors == []
-        finally:
-            b.close()
+    b = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=[*FLAGS, "--use-fake-device-for-media-stream"])
+    try:
+        context = b.new_context(locale="id-ID", timezone_id="Asia/Jakarta")
+        page = login(context, c.url, "ct")
+        state = page.get_by_test_id("line-state")
+        expect(state).to_have_attribute("data-state", "mic_blocked")
+        expect(state).to_have_text("Mikrofon diblokir")
+        expect(page.get_by_test_id("line-help")).to_contain_text("Izinkan mikrofon")
+        assert not c.registered("ct")
+        assert page.js_errors == []
+    finally:
+        b.close()
 
 
 def test_a_browser_line_registers_over_secure_websocket_with_the_self_signed_certificate(
