@@ -73,3 +73,30 @@ def test_the_call_taker_gets_the_number_to_dial_and_every_refusal_says_why(api, 
                                                            "at": "2026-11-27T01:05:00Z"})
     assert ended.status_code == 201, ended.text
     _problem(api("ct").post(url, json={"agency_id": damkar}), 409, "invalid_transition")
+
+
+def test_an_administrator_sets_the_number_a_call_taker_dials_for_an_agency(api, app, engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """Diskominfotik's administrator gives Damkar its desk number (no developer, no CSV): the next call-taker
+    asking for Damkar gets it to dial; others may not change it; a stale form or a number with letters says so."""
+    app.state.settings = settings.model_copy(update={"telephony_trunk_gateway": "sip:127.0.0.1:5070"})
+    damkar = next(a for a in api("admin").get("/api/v1/agencies").json() if a["code"] == "DAMKAR")
+    _problem(api("ct").patch(f"/api/v1/agencies/{damkar['id']}", json={"version": damkar["version"],
+                                                                      "phone": "112"}), 403, "forbidden")
+    _problem(api("admin").patch(f"/api/v1/agencies/{damkar['id']}", json={"version": damkar["version"],
+                                                                         "phone": "call me"}), 422, "string_pattern_mismatch")
+    r = api("admin").patch(f"/api/v1/agencies/{damkar['id']}", json={"version": damkar["version"],
+                                                                    "phone": "(0766) 21-113"})
+    assert r.status_code == 200, r.text
+    assert r.json()["phone"] == "(0766) 21-113" and r.json()["version"] == damkar["version"] + 1
+    _problem(api("admin").patch(f"/api/v1/agencies/{damkar['id']}", json={"version": damkar["version"],
+                                                                         "phone": ""}), 409, "stale_version")
+    with unit_of_work(engine, write=False) as db:
+        audit = db.scalars(select(AuditEntry).where(AuditEntry.action == "agency.update")).all()
+    assert [a.data_dict["after"] for a in audit] == [{"phone": "(0766) 21-113"}]
+    ct_id = next(u["id"] for u in api("admin").get("/api/v1/users").json() if u["username"] == "ct")
+    r = api("sup").put(f"/api/v1/telephony/lines/{ct_id}", json={"extension": "1001", "password": "ct-secret-1001"})
+    assert r.status_code == 200, r.text
+    call_id = _answered_call(api, "agency-number-1@trunk")
+    asked = api("ct").post(f"/api/v1/calls/{call_id}/agency-calls", json={"agency_id": damkar["id"]})
+    assert asked.status_code == 201, asked.text
+    assert asked.json()["dial"] == "076621113"

@@ -93,3 +93,20 @@ def test_the_demo_board_starts_under_way_not_red(fresh_sqlite):
         unfinished = conn.execute(text("SELECT count(*) FROM call WHERE outcome IS NULL OR status != 'ended'"))
         assert unfinished.scalar() == 0
     engine.dispose()
+
+
+def test_an_admin_gives_an_agency_its_number_from_the_command_line(fresh_sqlite):
+    """The number a call-taker dials to join Damkar to a caller, set without a developer; a wrong one is said
+    readably and changes nothing."""
+    siaga(fresh_sqlite, "db", "upgrade")
+    siaga(fresh_sqlite, "demo", "load", "--no-incidents")
+    shown = siaga(fresh_sqlite, "site", "agency", "damkar")
+    assert shown.returncode == 0 and "tidak ada / none" in shown.stdout, shown.stdout + shown.stderr
+    bad = siaga(fresh_sqlite, "site", "agency", "DAMKAR", "--phone", "call me")
+    assert bad.returncode == 1 and "only digits" in bad.stderr and "Traceback" not in bad.stderr
+    set_ = siaga(fresh_sqlite, "site", "agency", "DAMKAR", "--phone", "(0766) 21-113")
+    assert set_.returncode == 0 and "(0766) 21-113" in set_.stdout, set_.stdout + set_.stderr
+    assert "(0766) 21-113" in siaga(fresh_sqlite, "site", "agency", "DAMKAR").stdout
+    unknown = siaga(fresh_sqlite, "site", "agency", "NOPE", "--phone", "1")
+    assert unknown.returncode == 1 and "unknown agency" in unknown.stderr
+    assert siaga(fresh_sqlite, "audit", "verify").returncode == 0

@@ -289,6 +289,16 @@ def create_agency(w: World) -> None:
         code="BPBD_UJI", name="Badan Penanggulangan Bencana Uji", short_name="BPBD Uji", kind="bpbd")))
 
 
+def update_agency(w: World) -> None:
+    from siaga.domains.agencies import actions, schemas
+    from siaga.domains.agencies.models import Agency
+
+    def act(ctx):  # type: ignore[no-untyped-def]
+        agency = ctx.db.get(Agency, w.agency_id("DAMKAR"))
+        actions.update_agency(ctx, agency.id, schemas.AgencyUpdate(version=agency.version, phone="(0766) 21-113"))
+    w.act("admin", act)
+
+
 def create_station(w: World) -> None:
     from siaga.domains.agencies import actions, schemas
 
@@ -421,6 +431,7 @@ CASES = [
     Case(EventKind.TELEPHONY_LINE, "an operator's phone registers", phone_registers, a_line),
     Case(EventKind.TELEPHONY_EDGE, "the SIP edge comes up", edge_up),
     Case(EventKind.AGENCY_CREATED, "an agency is added", create_agency),
+    Case(EventKind.AGENCY_UPDATED, "an agency's number is corrected", update_agency),
     Case(EventKind.STATION_CREATED, "a station is added", create_station),
     Case(EventKind.CATEGORY_CREATED, "a category is added", create_category),
     Case(EventKind.LANDMARK_CREATED, "a patokan is added by hand", create_landmark),

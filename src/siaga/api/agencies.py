@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from siaga.core.context import Ctx
 from siaga.core.http import ctx_for, idempotent
-from siaga.core.ids import QueryId
+from siaga.core.ids import PathId, QueryId
 from siaga.domains.agencies import actions, schemas
 from siaga.domains.agencies.models import Agency, Station
 from siaga.domains.incidents import actions as incident_actions
@@ -26,6 +26,14 @@ def list_agencies(ctx: Ctx = Depends(ctx_for("reference.read"))) -> list[schemas
 def create_agency(data: schemas.AgencyCreate, request: Request,
                   ctx: Ctx = Depends(ctx_for("reference.write"))) -> Response:
     return idempotent(request, ctx, data, lambda: actions.create_agency(ctx, data))
+
+
+@router.patch("/agencies/{agency_id}", response_model=schemas.AgencyOut,
+              responses={409: {"description": "`stale_version`: changed meanwhile; reload"}})
+def update_agency(agency_id: PathId, data: schemas.AgencyUpdate,
+                  ctx: Ctx = Depends(ctx_for("reference.write"))) -> schemas.AgencyOut:
+    """Correct an agency's names or its number (the one a call-taker's line dials to join it to a caller)."""
+    return actions.update_agency(ctx, agency_id, data)
 
 
 @router.get("/stations", response_model=list[schemas.StationOut])

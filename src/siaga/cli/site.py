@@ -62,3 +62,32 @@ def site_load() -> None:
             table.add_column(col)
         table.add_row(created.username, created.password)
         out.print(table)
+
+
+@site_app.command("agency")
+def site_agency(code: str = typer.Argument(..., help="the agency's code, e.g. DAMKAR"),
+                phone: str = typer.Option(None, "--phone", help="the number a call-taker dials to bring the agency "
+                                          "onto a caller's line, as written, e.g. \"(0766) 21-113\"; \"\" clears it"),
+                name: str = typer.Option(None, "--name", help="its full name"),
+                short_name: str = typer.Option(None, "--short-name", help="its short name, e.g. Damkar")) -> None:
+    """Show or correct an agency (audited): its names, and its number for joining it to a caller."""
+    from sqlalchemy import select
+
+    from siaga.domains.agencies import actions, schemas
+    from siaga.domains.agencies.models import Agency
+
+    with action_ctx() as ctx:
+        agency = ctx.db.scalar(select(Agency).where(Agency.code == code.upper()))
+        if agency is None:
+            fail(f"unknown agency code {code!r} / kode instansi tidak dikenal")
+            return
+        if phone is not None or name is not None or short_name is not None:
+            try:
+                data = schemas.AgencyUpdate(version=agency.version, phone=phone, name=name, short_name=short_name)
+            except ValueError:
+                fail("a phone number has only digits, spaces and + ( ) - . / nomor telepon hanya berisi angka, "
+                     "spasi dan + ( ) - .")
+                return
+            actions.update_agency(ctx, agency.id, data)
+        out.print(f"{agency.code}: {agency.name} ({agency.short_name}) · "
+                  f"telepon / phone: {agency.phone or '— (tidak ada / none)'}")

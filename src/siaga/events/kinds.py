@@ -23,6 +23,7 @@ class EventKind(StrEnum):
     CALL_UPDATED = "call.updated"
     TIMELINE_ADDED = "timeline.added"
     AGENCY_CREATED = "agency.created"
+    AGENCY_UPDATED = "agency.updated"
     STATION_CREATED = "station.created"
     CATEGORY_CREATED = "category.created"
     LANDMARK_CREATED = "landmark.created"

@@ -34,7 +34,8 @@ from siaga.events.kinds import EventKind
 from siaga.events.models import LedgerHead
 
 REFERENCE_KINDS: frozenset[EventKind] = frozenset({
-    EventKind.AGENCY_CREATED, EventKind.STATION_CREATED, EventKind.CATEGORY_CREATED, EventKind.LANDMARK_CREATED,
+    EventKind.AGENCY_CREATED, EventKind.AGENCY_UPDATED, EventKind.STATION_CREATED, EventKind.CATEGORY_CREATED,
+    EventKind.LANDMARK_CREATED,
     EventKind.REFERENCE_LOADED, EventKind.ROADS_NETWORK_REPLACED, EventKind.REGIONS_BOUNDARIES_IMPORTED,
     EventKind.REGIONS_LANDMARKS_IMPORTED, EventKind.QUESTION_CHANGED,
 })

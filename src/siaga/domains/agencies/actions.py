@@ -27,6 +27,28 @@ def create_agency(ctx: Ctx, data: schemas.AgencyCreate) -> schemas.AgencyOut:
     return out
 
 
+def update_agency(ctx: Ctx, agency_id: int, data: schemas.AgencyUpdate) -> schemas.AgencyOut:
+    """An administrator corrects an agency: its names, or the number a call-taker dials to join it to a caller
+    (the SIP edge learns a changed number within five seconds)."""
+    agency = ctx.db.get(Agency, agency_id, with_for_update=True)
+    if agency is None:
+        raise Problem(404, "not_found", what="agency", id=agency_id)
+    if agency.version != data.version:
+        raise Problem(409, "stale_version", current=agency.version)
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    changes = {k: v.strip() for k, v in changes.items() if v is not None and v.strip() != getattr(agency, k)}
+    if changes:
+        before = {k: getattr(agency, k) for k in changes}
+        for k, v in changes.items():
+            setattr(agency, k, v)
+        ctx.db.flush()
+        ctx.audit("agency.update", "agency", agency.id, {"before": before, "after": changes})
+        out = schemas.AgencyOut.model_validate(agency)
+        ctx.emit(EventKind.AGENCY_UPDATED, "agency", agency.id, out.model_dump(mode="json"))
+        return out
+    return schemas.AgencyOut.model_validate(agency)
+
+
 def create_station(ctx: Ctx, data: schemas.StationCreate) -> schemas.StationOut:
     if ctx.db.get(Agency, data.agency_id) is None:
         raise invalid("body.agency_id", "unknown agency")

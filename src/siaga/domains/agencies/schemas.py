@@ -33,6 +33,17 @@ class AgencyCreate(StrictModel):
                                           description=f"labels for {', '.join(UNIT_STATUSES)}")
 
 
+class AgencyUpdate(StrictModel):
+    """What an administrator changes on an agency: its names and the number a call-taker dials to bring it onto
+    a caller's line (empty: none). Fields left out stay as they are."""
+
+    version: Version
+    name: str | None = Field(default=None, min_length=2, max_length=160)
+    short_name: str | None = Field(default=None, min_length=1, max_length=40)
+    phone: str | None = Field(default=None, max_length=40, pattern=r"^[0-9+()\- .]*$",
+                              description="as written, e.g. (0766) 21-113; only digits are dialled")
+
+
 class StationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
