@@ -162,9 +162,13 @@ def test_the_call_taker_conferences_an_agency_from_the_browser_and_leaves_them_t
     finally:
         context.close()
 
-    with unit_of_work(c.engine, write=False) as db:
-        rows = list(db.scalars(select(AgencyCall).order_by(AgencyCall.id)))
-        db.expunge_all()
+    def agency_calls() -> list[AgencyCall]:
+        with unit_of_work(c.engine, write=False) as db:
+            rows = list(db.scalars(select(AgencyCall).order_by(AgencyCall.id)))
+            db.expunge_all()
+            return rows
+    rows = wait_for(lambda: (lambda r: r if r and r[0].state == "ended" else None)(agency_calls()), 10,
+                    "the edge's report that the agency's call ended")
     assert [(r.kind, r.state, r.target, r.extension) for r in rows] == [
         ("conference", "ended", DAMKAR_DIAL, "1001"), ("attended_transfer", "refused", DAMKAR_DIAL, "1001")]
     assert [x for x in _timeline(c, incident_id) if x.startswith("timeline.agency")] == [
