@@ -9,6 +9,7 @@ incident's timeline. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
 import wave
@@ -96,8 +97,60 @@ def _tone_ratio(second: np.ndarray, rate: int = 8000) -> float:
 # browser line's own call to the trunk gateway with the browser's WebRTC transport (UDP/TLS/RTP/SAVPF, SDES keys)
 # and answers the browser with ICE removed: Chromium refuses the answer ("Called with SDP without ice-ufrag and
 # ice-pwd") and the agency's leg fails. With the edge fix (a browser's INVITE offered as plain RTP/AVP, its
-# answer back as WebRTC) this test passes on both databases; strict, so the fix's merge must drop this mark.
-@pytest.mark.xfail(strict=True, reason="edge: a browser line's own call gets no WebRTC answer (see the comment)")
+# answer back as WebRTC) these tests pass on both databases; strict, so the fix's merge must drop the marks.
+EDGE_FIX = pytest.mark.xfail(strict=True, reason="edge: a browser line's own call gets no WebRTC answer (see above)")
+
+
+class Conference:
+    """A browser line in a conference: the caller (sipp trunk, talking; refuses a transfer with 405 and hangs up
+    `after_refusal_ms` later), the call-taker's console, and Damkar's desk (sipp behind the gateway, talking).
+    Damkar's number is set before the console loads (its choice of agencies comes with the page)."""
+
+    def __init__(self, c: Centre, page, damkar: int, agency_port: int, after_refusal_ms: int) -> None:  # type: ignore[no-untyped-def]
+        self.damkar = damkar
+        self.desk = _agency_desk(c, agency_port)
+        self.result: dict[str, subprocess.CompletedProcess[bytes]] = {}
+        self.caller = threading.Thread(target=lambda: self.result.setdefault("done", c.edge.sipp(
+            "trunk_call_audio_refer_refused.xml", "-d", str(after_refusal_ms), rows=[CALLER], timeout=60)))
+        self.caller.start()
+        page.locator("#call-queue li", has_text=CALLER.lstrip("+")).get_by_role("button").first.click()
+        expect(page.get_by_test_id("line-call")).to_have_attribute("data-call", "active")
+        self.call = c.call_where("the emergency call answered", lambda x: x.status == "answered")
+        with c.ctx("ct") as ctx:
+            self.incident_id = incident_actions.create_incident(
+                ctx, IncidentCreate(category_code="kebakaran", call_id=self.call.id)).id
+
+        # "Sambungkan instansi", from the keyboard: the chooser, Damkar, call it.
+        join = page.get_by_test_id("line-join")
+        join.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#line-agency")).to_be_focused()
+        page.select_option("#line-agency", str(self.damkar))
+        page.get_by_test_id("line-join-call").click()
+        self.leg = page.get_by_test_id("line-leg")
+        expect(self.leg).to_have_attribute("data-state", "talking")
+        expect(self.leg).to_contain_text("Damkar: tersambung")
+        expect(page.get_by_test_id("line-conference")).to_be_visible()
+        wait_for(lambda: "timeline.agency_conference_started" in _timeline(c, self.incident_id), 15,
+                 "the conference in the timeline")
+
+    def caller_hung_up(self, c: Centre) -> None:
+        self.caller.join(60)
+        done = self.result["done"]
+        assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:] + c.edge.log_text()[-3000:]
+        assert self.desk.wait(20) == 0, "the agency's desk did not end as its scenario says"
+
+
+def _agency_calls(c: Centre, first_state: str) -> list[AgencyCall]:
+    def rows() -> list[AgencyCall] | None:
+        with unit_of_work(c.engine, write=False) as db:
+            out = list(db.scalars(select(AgencyCall).order_by(AgencyCall.id)))
+            db.expunge_all()
+        return out if out and out[0].state == first_state else None
+    return wait_for(rows, 10, f"the agency's call {first_state}")
+
+
+@EDGE_FIX
 def test_the_call_taker_conferences_an_agency_from_the_browser_and_leaves_them_talking(
         webrtc_browser, centre: Centre, agency_port: int) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     c = centre
@@ -110,31 +163,8 @@ def test_the_call_taker_conferences_an_agency_from_the_browser_and_leaves_them_t
         page = login(context, c.url, "ct")
         expect(page.get_by_test_id("line-state")).to_have_attribute("data-state", "registered")
         wait_for(lambda: c.registered("ct"), 10, "the browser's registration to reach the service")
-        desk = _agency_desk(c, agency_port)
-        result: dict[str, subprocess.CompletedProcess[bytes]] = {}
-        caller = threading.Thread(target=lambda: result.setdefault("done", c.edge.sipp(
-            "trunk_call_audio_refer_refused.xml", "-d", "3000", rows=[CALLER], timeout=60)))
-        caller.start()
-        page.locator("#call-queue li", has_text=CALLER.lstrip("+")).get_by_role("button").first.click()
-        expect(page.get_by_test_id("line-call")).to_have_attribute("data-call", "active")
-        call = c.call_where("the emergency call answered", lambda x: x.status == "answered")
-        with c.ctx("ct") as ctx:
-            incident_id = incident_actions.create_incident(
-                ctx, IncidentCreate(category_code="kebakaran", call_id=call.id)).id
-
-        # "Sambungkan instansi", from the keyboard: the chooser, Damkar, call it.
-        join = page.get_by_test_id("line-join")
-        join.focus()
-        page.keyboard.press("Enter")
-        expect(page.locator("#line-agency")).to_be_focused()
-        page.select_option("#line-agency", str(damkar))
-        page.get_by_test_id("line-join-call").click()
-        leg = page.get_by_test_id("line-leg")
-        expect(leg).to_have_attribute("data-state", "talking")
-        expect(leg).to_contain_text("Damkar: tersambung")
-        expect(page.get_by_test_id("line-conference")).to_be_visible()
-        wait_for(lambda: "timeline.agency_conference_started" in _timeline(c, incident_id), 15,
-                 "the conference in the timeline")
+        conf = Conference(c, page, damkar, agency_port, after_refusal_ms=3000)
+        call, incident_id, leg = conf.call, conf.incident_id, conf.leg
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "calltaker-browser-conference.png"), full_page=True)
 
@@ -153,22 +183,13 @@ def test_the_call_taker_conferences_an_agency_from_the_browser_and_leaves_them_t
         wait_for(lambda: "timeline.agency_operator_left" in _timeline(c, incident_id), 15, "leaving in the timeline")
 
         # The caller hangs up: the bridge ends, the agency's call with it.
-        caller.join(60)
-        done = result["done"]
-        assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:] + c.edge.log_text()[-3000:]
-        assert desk.wait(20) == 0, "the agency's desk did not end as its scenario says"
+        conf.caller_hung_up(c)
         expect(leg).to_have_attribute("data-state", "ended")
         assert page.js_errors == []
     finally:
         context.close()
 
-    def agency_calls() -> list[AgencyCall]:
-        with unit_of_work(c.engine, write=False) as db:
-            rows = list(db.scalars(select(AgencyCall).order_by(AgencyCall.id)))
-            db.expunge_all()
-            return rows
-    rows = wait_for(lambda: (lambda r: r if r and r[0].state == "ended" else None)(agency_calls()), 10,
-                    "the edge's report that the agency's call ended")
+    rows = _agency_calls(c, "ended")
     assert [(r.kind, r.state, r.target, r.extension) for r in rows] == [
         ("conference", "ended", DAMKAR_DIAL, "1001"), ("attended_transfer", "refused", DAMKAR_DIAL, "1001")]
     assert [x for x in _timeline(c, incident_id) if x.startswith("timeline.agency")] == [
@@ -196,3 +217,52 @@ def test_the_call_taker_conferences_an_agency_from_the_browser_and_leaves_them_t
     # After "Keluar" (the last second, before the caller's BYE) the agency alone: its speech, and no tone.
     assert _tone_ratio(seconds[-1]) < 20 and np.sqrt(np.mean(seconds[-1] ** 2)) > 500, \
         ([_tone_ratio(x) for x in seconds], [np.sqrt(np.mean(x ** 2)) for x in seconds])
+
+
+@EDGE_FIX
+def test_dropping_the_agency_goes_back_to_the_caller_and_a_refused_transfer_or_request_is_said_in_words(
+        webrtc_browser, centre: Centre, agency_port: int) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    c = centre
+    damkar = _damkar_has_a_number(c)
+    browser_line(c, "ct", presence="break")
+    with unit_of_work(c.engine) as db:  # another agency with a number when the console loads
+        other = db.scalar(select(Agency).where(Agency.code != "DAMKAR", Agency.active.is_(True)).order_by(Agency.id))
+        assert other is not None
+        other.phone, other_id = "0766 21-110", other.id
+    context = webrtc_browser.new_context(locale="id-ID")  # type: ignore[attr-defined]
+    try:
+        context.grant_permissions(["microphone"], origin=c.url)
+        page = login(context, c.url, "ct")
+        expect(page.get_by_test_id("line-state")).to_have_attribute("data-state", "registered")
+        conf = Conference(c, page, damkar, agency_port, after_refusal_ms=500)
+        # "Akhiri instansi": the agency's call ends, the caller and the call-taker talk as before.
+        page.get_by_test_id("line-drop-agency").click()
+        expect(conf.leg).to_have_attribute("data-state", "ended")
+        expect(page.get_by_test_id("line-conference")).to_be_hidden()
+        expect(page.get_by_test_id("line-call")).to_have_attribute("data-call", "active")
+        expect(page.get_by_test_id("line-hold")).to_be_enabled()
+        assert conf.desk.wait(20) == 0
+        # The service refuses a request (the other agency was closed meanwhile): its words, not its JSON.
+        with unit_of_work(c.engine) as db:
+            db.get(Agency, other_id).active = False  # type: ignore[union-attr]
+        page.get_by_test_id("line-join").click()
+        page.select_option("#line-agency", str(other_id))
+        page.get_by_test_id("line-join-call").click()
+        error = page.get_by_test_id("line-join-error")
+        expect(error).to_have_text("Data yang dikirim tidak valid — Instansi: Tidak dikenal")
+        # A blind transfer to Damkar the trunk refuses (405): said in words, the call goes on.
+        page.select_option("#line-agency", str(conf.damkar))
+        page.get_by_test_id("line-transfer-blind").click()
+        transfer = page.get_by_test_id("line-transfer")
+        expect(transfer).to_have_attribute("data-state", "refused")
+        expect(transfer).to_have_text("trunk tidak mendukung transfer: gunakan konferensi")
+        conf.caller_hung_up(c)
+        expect(page.get_by_test_id("line-call")).to_have_attribute("data-call", re.compile("ended|idle"))
+        assert page.js_errors == []
+    finally:
+        context.close()
+    rows = _agency_calls(c, "ended")
+    assert [(r.kind, r.state) for r in rows] == [("conference", "ended"), ("blind_transfer", "refused")]
+    assert [x for x in _timeline(c, conf.incident_id) if x.startswith("timeline.agency")] == [
+        "timeline.agency_call_dialled", "timeline.agency_call_answered", "timeline.agency_conference_started",
+        "timeline.agency_call_ended", "timeline.agency_transfer_requested_blind", "timeline.agency_transfer_refused"]
