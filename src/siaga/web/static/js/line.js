@@ -316,7 +316,9 @@ function browserLine() {
           peerconnection: ev => this.attach(ev.peerconnection, "agencyAudio"),
           progress: () => { if (this.leg === leg) leg.state = "ringing"; },
           accepted: () => { if (this.leg === leg) { leg.state = "talking"; this.startConference(); } },
-          failed: ev => { if (this.leg === leg) this.legOver("failed", reasonOf(ev)); },
+          failed: ev => {  // not answered: refused, busy, no audio …, or given up here (Akhiri instansi)
+            if (this.leg === leg) this.legOver(ev.originator === "local" ? "ended" : "failed", reasonOf(ev));
+          },
           ended: ev => { if (this.leg === leg) this.legOver("ended", ev.originator === "remote" ? W.line_leg_hung_up : ""); },
         }});
       my.agency = session;
@@ -480,6 +482,9 @@ function reasonOf(ev) {
   const words = {486: W.line_reason_busy, 480: W.line_reason_unavailable, 403: W.line_reason_refused,
                  404: W.line_reason_not_found, 503: W.line_reason_unavailable, 408: W.line_reason_no_answer};
   if (code) return `${words[code] || ev.message.reason_phrase || ""} (${code})`;
-  return (ev && ev.cause) || "";
+  const causes = {"Bad Media Description": W.line_reason_media, "Incompatible SDP": W.line_reason_media,
+                  "User Denied Media Access": W.line_reason_media, "Canceled": ""};
+  const cause = (ev && ev.cause) || "";
+  return cause in causes ? causes[cause] : cause;
 }
 window.browserLine = browserLine;
