@@ -54,6 +54,8 @@ from siaga.domains.regions.models import Landmark, Region
 from siaga.domains.regions.service import served_regency
 from siaga.domains.reports import fmt as report_fmt
 from siaga.domains.telephony import actions as telephony_actions
+from siaga.domains.telephony.agency_calls import dial_key
+from siaga.domains.telephony.models import OperatorLine
 from siaga.domains.users import actions as user_actions
 from siaga.domains.users import schemas as user_schemas
 from siaga.domains.users.models import User, UserTotp
@@ -112,6 +114,11 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
     alerts = {"volume": user.alert_volume, "muted": user.alert_muted} if user else {"volume": 70, "muted": False}
     regions = db.scalars(select(Region).where(Region.level.in_(("kecamatan", "desa", "kelurahan")))
                          .order_by(Region.kode)).all()
+    # Agencies a call-taker's line can call (issue 17): a number (dialled through the trunk gateway) or an
+    # agency operator with a line.
+    with_line = set(db.scalars(select(User.agency_id).join(OperatorLine, OperatorLine.user_id == User.id)
+                               .where(User.active.is_(True), User.agency_id.is_not(None))))
+    gateway = bool(settings.telephony_trunk_gateway)
     return {
         "lang": lang,
         "me": {"user_id": principal.user_id, "username": principal.username, "role": principal.role,
@@ -124,7 +131,8 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
                        for c in db.scalars(select(Category).where(Category.active.is_(True))
                                            .order_by(Category.code))],
         "agencies": [{"id": a.id, "code": a.code, "short_name": a.short_name, "name": a.name,
-                      "labels": a.status_labels or {}}
+                      "labels": a.status_labels or {},
+                      "dialable": (gateway and bool(dial_key(a.phone))) or a.id in with_line}
                      for a in db.scalars(select(Agency).where(Agency.active.is_(True)).order_by(Agency.id))],
         "stations": [{"id": s.id, "agency_id": s.agency_id, "name": s.name, "lat": s.lat, "lon": s.lon}
                      for s in db.scalars(select(Station).order_by(Station.id))],
