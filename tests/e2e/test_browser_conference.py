@@ -93,14 +93,6 @@ def _tone_ratio(second: np.ndarray, rate: int = 8000) -> float:
     return float(tone.sum() / (around.mean() * len(tone)))
 
 
-# The edge (kamailio.cfg.j2, route OUTBOUND / branch_route MEDIA_OFFER / onreply_route OUTBOUND_REPLY) offers a
-# browser line's own call to the trunk gateway with the browser's WebRTC transport (UDP/TLS/RTP/SAVPF, SDES keys)
-# and answers the browser with ICE removed: Chromium refuses the answer ("Called with SDP without ice-ufrag and
-# ice-pwd") and the agency's leg fails. With the edge fix (a browser's INVITE offered as plain RTP/AVP, its
-# answer back as WebRTC) these tests pass on both databases; strict, so the fix's merge must drop the marks.
-EDGE_FIX = pytest.mark.xfail(strict=True, reason="edge: a browser line's own call gets no WebRTC answer (see above)")
-
-
 class Conference:
     """A browser line in a conference: the caller (sipp trunk, talking; refuses a transfer with 405 and hangs up
     `after_refusal_ms` later), the call-taker's console, and Damkar's desk (sipp behind the gateway, talking).
@@ -150,7 +142,6 @@ def _agency_calls(c: Centre, first_state: str) -> list[AgencyCall]:
     return wait_for(rows, 10, f"the agency's call {first_state}")
 
 
-@EDGE_FIX
 def test_the_call_taker_conferences_an_agency_from_the_browser_and_leaves_them_talking(
         webrtc_browser, centre: Centre, agency_port: int) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     c = centre
@@ -219,7 +210,6 @@ def test_the_call_taker_conferences_an_agency_from_the_browser_and_leaves_them_t
         ([_tone_ratio(x) for x in seconds], [np.sqrt(np.mean(x ** 2)) for x in seconds])
 
 
-@EDGE_FIX
 def test_dropping_the_agency_goes_back_to_the_caller_and_a_refused_transfer_or_request_is_said_in_words(
         webrtc_browser, centre: Centre, agency_port: int) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     c = centre
