@@ -29,6 +29,9 @@ def simulate(
     rate: float = typer.Option(0.5, help="calls: new calls per second"),
     via: str = typer.Option("auto", help="calls: sip | events | auto (SIP when the edge and its bridge are up)"),
     talk_ms: int = typer.Option(20000, help="calls via SIP: how long each call talks once answered (ms)"),
+    voice: bool = typer.Option(False, "--voice", help="calls via SIP: the caller presses 5 once answered, then "
+                               "speaks (sip-tester's recorded speech), so the call-taker hears them and the call "
+                               "is recorded with a voice on each side"),
     scenario_name: str = typer.Option("bengkalis-24x7", "--scenario", "-s",
                                       help="scenario name (trial-2025, bengkalis-24x7) or a .json file"),
     period_from: str = typer.Option(None, "--from", help="first day YYYY-MM-DD (site's zone); default: the scenario's"),
@@ -55,7 +58,7 @@ def simulate(
     """Simulate the centre: calls by hour and weekday, pranks, ghosts, hang-ups, handle times, patience, the
     Bengkalis desa, a roster. Prints where the calls went (answered, hung up in the queue, missed out of hours)."""
     if what == "calls":
-        _demo_calls(count, rate, via, talk_ms, seed)
+        _demo_calls(count, rate, via, talk_ms, seed, voice)
         return
     if what != "history":
         fail(f"unknown simulation {what!r}: history or calls")
@@ -248,7 +251,7 @@ def _live(scenario, roster, seed, start, end, url, token, speed, answer, operato
         fail(f"{len(result.errors)} events were refused")
 
 
-def _demo_calls(count: int, rate: float, via: str, talk_ms: int, seed: int | None) -> None:
+def _demo_calls(count: int, rate: float, via: str, talk_ms: int, seed: int | None, voice: bool = False) -> None:
     from siaga.domains.simulate import phone as demo
     from siaga.domains.telephony import edge, service
     from siaga.settings import get_settings
@@ -265,12 +268,14 @@ def _demo_calls(count: int, rate: float, via: str, talk_ms: int, seed: int | Non
             fail("the SIP edge is not up: `siaga telephony start`, and serve with SIAGA_TELEPHONY_BRIDGE=true "
                  "(or run `siaga telephony bridge`)")
         via = "sip" if up else "events"
+    if voice and via != "sip":
+        fail("--voice needs the SIP edge: `siaga telephony start`, and serve with SIAGA_TELEPHONY_BRIDGE=true")
     calls = demo.demo_calls(count, seed)
     if via == "sip":
         out.print(f"Placing {count} SIP calls through the edge ({rate}/s); each talks {talk_ms / 1000:.0f} s once "
                   "answered — answer them on an operator phone.")
         try:
-            done = demo.place_sip_calls(settings, calls, rate, talk_ms)
+            done = demo.place_sip_calls(settings, calls, rate, talk_ms, voice=voice)
         except demo.DemoError as exc:
             fail(str(exc))
         tail = done.stdout.decode(errors="replace").strip().splitlines()[-12:]

@@ -48,6 +48,9 @@ def demo_calls(count: int, seed: int | None = None) -> list[DemoCall]:
     return calls
 
 
+VOICE_PCAPS = ("/usr/share/sip-tester/dtmf_2833_5.pcap", "/usr/share/sip-tester/g711a.pcap")
+
+
 def sip_target(settings: Settings) -> str:
     """host:port of the edge's first UDP listener (sipp has no TLS and we send over UDP)."""
     for sock in settings.telephony_listen.split(","):
@@ -58,15 +61,20 @@ def sip_target(settings: Settings) -> str:
 
 
 def place_sip_calls(settings: Settings, calls: list[DemoCall], rate: float, talk_ms: int,
-                    timeout_s: float = 600) -> subprocess.CompletedProcess[bytes]:
+                    timeout_s: float = 600, *, voice: bool = False) -> subprocess.CompletedProcess[bytes]:
     """Place the calls through the edge with sipp as the trunk. Each waits for an operator to answer,
-    talks `talk_ms`, and hangs up; calls nobody answers within the timeout count as failed."""
+    talks `talk_ms`, and hangs up; calls nobody answers within the timeout count as failed. `voice`: once
+    answered the caller presses 5 and speaks (sip-tester's sample recordings, RTP)."""
     if shutil.which("sipp") is None:
         raise DemoError("sipp is not installed: as root, apt-get install sip-tester")
+    if voice and not all(Path(p).is_file() for p in VOICE_PCAPS):
+        raise DemoError("sip-tester's sample recordings are missing (/usr/share/sip-tester): as root, "
+                        "apt-get install --reinstall sip-tester")
     with tempfile.TemporaryDirectory(prefix="siaga-demo-") as tmp:
         csv = Path(tmp) / "callers.csv"
         csv.write_text("SEQUENTIAL\n" + "".join(f"{c.number};{c.lat} {c.lon};{c.accuracy_m}\n" for c in calls))
-        cmd = ["sipp", "-sf", str(SCENARIOS / "trunk_call.xml"), "-inf", str(csv), "-m", str(len(calls)),
+        scenario = "trunk_call_dtmf.xml" if voice else "trunk_call.xml"
+        cmd = ["sipp", "-sf", str(SCENARIOS / scenario), "-inf", str(csv), "-m", str(len(calls)),
                "-r", str(rate), "-d", str(talk_ms), "-nostdin", "-timeout", f"{int(timeout_s)}s", "-timeout_error",
                "-i", "127.0.0.1", sip_target(settings)]
         return subprocess.run(cmd, capture_output=True, timeout=timeout_s + 30, cwd=tmp)
