@@ -21,7 +21,7 @@ from siaga.domains.calls import schemas as call_schemas
 from siaga.domains.telephony import actions
 from siaga.domains.telephony.bridge import EdgeBridge
 from tests.integration.test_caller_history import GHOST_PROTOCOL, call_event
-from tests.sip.harness import Centre, free_udp_port, running_centre
+from tests.sip.harness import Centre, free_udp_port, running_centre, wait_for
 
 CALLER = "+6281234567890"
 DTMF_PCAP = Path("/usr/share/sip-tester/dtmf_2833_5.pcap")
@@ -123,3 +123,34 @@ def test_keys_pressed_during_a_call_the_edge_handled_alone_are_the_calls_once_it
     r = api("ct").patch(f"/api/v1/calls/{out.id}",
                         json={"version": got["version"], "outcome": "ghost", "checklist": GHOST_PROTOCOL})
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "caller_pressed_key", r.text
+
+
+def test_the_demo_caller_rings_through_the_edge_presses_5_and_speaks(media_centre: Centre) -> None:
+    """`siaga simulate calls --via sip --voice` (docs/telephony.md §0): sipp as the telco through the real edge;
+    the operator's phone answers, the caller's 5 is on the call and the recording has a voice on each side."""
+    from siaga.domains.recordings import actions as rec_actions
+    from siaga.domains.recordings.models import Recording
+    from siaga.domains.simulate import phone as demo
+
+    c = media_centre
+    c.line("ct")
+    c.phone("ct", "phone_answer_dtmf.xml")  # its answer takes telephone-event too, as a browser's does
+    done = demo.place_sip_calls(c.settings, demo.demo_calls(1, 7), rate=1, talk_ms=3000, timeout_s=60, voice=True)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:] + done.stderr.decode(errors="replace")
+    call = c.call_where("the demo call, with its key press, to end",
+                        lambda x: x.keys_pressed == "5" and x.status == "ended")
+    assert call.operator_id == c.user_id("ct")
+    from siaga.core.clock import Clock
+
+    wait_for(lambda: rec_actions.attach_step(c.engine, Clock(), c.settings) >= 0 and _recording(c, call.id), 20,
+             "the call's recording")
+    with unit_of_work(c.engine, write=False) as db:
+        rec = db.scalar(select(Recording).where(Recording.call_id == call.id))
+        assert rec is not None and rec.state == "ready" and rec.duration_s and rec.duration_s > 3
+
+
+def _recording(c: Centre, call_id: int) -> bool:
+    from siaga.domains.recordings.models import Recording
+
+    with unit_of_work(c.engine, write=False) as db:
+        return db.scalar(select(Recording.id).where(Recording.call_id == call_id)) is not None

@@ -19,7 +19,8 @@ from siaga.domains.calls import schemas as call_schemas
 from siaga.domains.simulate.reference import places_from_csv
 from siaga.settings import Settings
 
-SCENARIOS = Path(__file__).parent / "sipp"
+# The trunk scenarios the SIP tests use (sipp as the telco), shipped with the telephony domain.
+SCENARIOS = Path(__file__).parent.parent / "telephony" / "sipp"
 PREFIXES = ("0811", "0812", "0813", "0821", "0822", "0852", "0853", "0857", "0878", "0896")
 
 
