@@ -64,8 +64,14 @@ def webrtc_browser(playwright_driver, tmp_path: Path) -> Iterator[object]:  # ty
 
 @pytest.fixture
 def webrtc_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centre]:
+    """The edge with media and browser lines, and a (short) waiting prompt, as a site runs by default."""
+    from siaga.domains.telephony import announce
+
+    prompts = tmp_path / "prompts"
+    announce.render_prompt("Mohon tunggu.", prompts / announce.PROMPT_FILE, pause_s=1)
     low = 20000 + 2 * (free_udp_port() % 10000)
     with running_centre(engine, db_url, tmp_path, telephony_media=True, recording_dir=tmp_path / "rec",
+                        telephony_prompts_dir=prompts,
                         telephony_rtp_ports=f"{low}-{low + 200}",
                         telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}",
                         telephony_ws_listen=f"127.0.0.1:{free_tcp_port()}") as c:
@@ -139,6 +145,8 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
         caller.start()
         row = page.locator("#call-queue li", has_text=CALLER.lstrip("+"))
         expect(row).to_be_visible()
+        # Nobody was free: the caller hears the waiting prompt (rtpengine's early media) until it is taken.
+        wait_for(lambda: c.bridge.announced and not c.bridge.announcing, 10, "the waiting prompt to play")
         row.get_by_role("button").first.click()  # take it: the browser answers by itself
         expect(page.get_by_test_id("line-call")).to_have_attribute("data-call", "active")
         expect(page.locator("#active-call")).to_contain_text(CALLER.lstrip("+"))
