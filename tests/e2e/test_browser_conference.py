@@ -32,11 +32,10 @@ from siaga.domains.recordings import audio
 from siaga.domains.recordings.models import Recording
 from siaga.domains.telephony.models import AgencyCall
 from tests.e2e.test_browser_line import ARTIFACTS, TONE_HZ, browser_line, login, webrtc_browser  # noqa: F401
-from tests.sip.harness import SCENARIOS, Centre, free_tcp_port, free_udp_port, running_centre, wait_for
+from tests.integration.test_agency_calls import DAMKAR_DIAL, _agency_desk, _damkar_has_a_number
+from tests.sip.harness import Centre, free_tcp_port, free_udp_port, running_centre, wait_for
 
 CALLER = "+6281277700066"
-DAMKAR_PHONE = "(0766) 21-113"
-DAMKAR_DIAL = "076621113"
 expect.set_options(timeout=20_000)
 
 
@@ -54,27 +53,6 @@ def centre(engine: Engine, db_url: str, tmp_path: Path, agency_port: int) -> Ite
                         telephony_ws_listen=f"127.0.0.1:{free_tcp_port()}",
                         telephony_trunk_gateway=f"sip:127.0.0.1:{agency_port}") as c:
         yield c
-
-
-def _damkar_has_a_number(c: Centre) -> int:
-    with unit_of_work(c.engine) as db:
-        agency = db.scalar(select(Agency).where(Agency.code == "DAMKAR"))
-        assert agency is not None
-        agency.phone = DAMKAR_PHONE
-        agency_id = agency.id
-    wait_for(lambda: c.bridge is not None and (c.bridge.dial_pushed or {}).get(DAMKAR_DIAL) == str(agency_id), 15,
-             "the agency's number at the edge")
-    return agency_id
-
-
-def _agency_desk(c: Centre, port: int) -> subprocess.Popen[bytes]:
-    """Damkar's desk behind the trunk gateway: answers and talks (g711a.pcap) until the BYE."""
-    proc = subprocess.Popen(["sipp", "-sf", str(SCENARIOS / "phone_answer_audio.xml"), "-i", "127.0.0.1",
-                             "-p", str(port), "-mp", str(free_udp_port()), "-m", "1", "-nostdin", "-timeout", "60s",
-                             "-timeout_error"], cwd=c.edge.directory,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    c.edge.children.append(proc)
-    return proc
 
 
 def _timeline(c: Centre, incident_id: int) -> list[str]:

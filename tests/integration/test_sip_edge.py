@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -176,7 +177,6 @@ def test_every_offered_call_has_exactly_one_record(centre: Centre) -> None:
 
 
 def test_claim_on_the_console_rings_that_operators_phone_and_is_recorded_once(centre: Centre) -> None:
-    import threading
 
     from siaga.core.audit import AuditEntry
     from siaga.domains.calls import actions as call_actions
@@ -184,17 +184,12 @@ def test_claim_on_the_console_rings_that_operators_phone_and_is_recorded_once(ce
 
     centre.line("ct", presence="break")  # on duty, not rung: the call waits for someone to take it
     centre.phone("ct")
-    result: dict[str, object] = {}
-    trunk = threading.Thread(target=lambda: result.setdefault("done", centre.edge.sipp(
-        "trunk_call.xml", "-d", "500", rows=[f"{CALLER};1.4667 102.1;35"], timeout=30)))
-    trunk.start()
+    finish = _call_in_background(centre, talk_ms=500, timeout=30)
     waiting = centre.call_where("the call in the queue", lambda c: c.status in ("offered", "ringing"))
     assert centre.attempts(waiting.id) == []
     with centre.ctx("ct") as ctx:
         call_actions.claim_call(ctx, waiting.id, CallClaim(version=waiting.version))
-    trunk.join(45)
-    done = result["done"]
-    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
+    finish()
     call = centre.call_where("the call to end", lambda c: c.status == "ended")
     assert call.operator_id == centre.user_id("ct")
     assert centre.attempts(call.id) == [("ct", "answered")]
@@ -203,6 +198,23 @@ def test_claim_on_the_console_rings_that_operators_phone_and_is_recorded_once(ce
                                                      AuditEntry.entity_id == str(call.id),
                                                      AuditEntry.action == "call.claim")).all()
         assert len(claims) == 1
+
+
+def _call_in_background(centre: Centre, talk_ms: int, timeout: int) -> Callable[[], None]:
+    """A trunk call placed in a thread (it waits in the queue while the test acts); `finish()` waits for it and
+    checks that it went as sipp's scenario says."""
+    import threading
+
+    result: dict[str, subprocess.CompletedProcess[bytes]] = {}
+    trunk = threading.Thread(target=lambda: result.setdefault("done", centre.edge.sipp(
+        "trunk_call.xml", "-d", str(talk_ms), rows=[f"{CALLER};1.4667 102.1;35"], timeout=timeout)))
+    trunk.start()
+
+    def finish() -> None:
+        trunk.join(timeout + 5)
+        done = result["done"]
+        assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]
+    return finish
 
 
 def test_with_the_service_down_every_registered_phone_rings(centre: Centre) -> None:
@@ -228,19 +240,13 @@ def test_a_call_waiting_in_the_queue_when_the_service_goes_rings_every_phone_at_
     """The service crashes (or its host is cut off) while a call waits in the queue for it: the edge does not
     leave the caller waiting out the queue's limit (15 minutes) for a service that would not know the call
     when it came back — every registered phone rings now, and the service records the call when it is back."""
-    import threading
 
     centre.line("ct", presence="break")  # nobody free: the call waits
     centre.phone("ct")
-    result: dict[str, object] = {}
-    trunk = threading.Thread(target=lambda: result.setdefault("done", centre.edge.sipp(
-        "trunk_call.xml", "-d", "300", rows=[f"{CALLER};1.4667 102.1;35"], timeout=60)))
-    trunk.start()
+    finish = _call_in_background(centre, talk_ms=300, timeout=60)
     waiting = centre.call_where("the call in the queue", lambda c: c.status in ("offered", "ringing"))
     centre.stop_app()
-    trunk.join(60)  # answered by the phone on break, rung by the edge alone
-    done = result["done"]
-    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
+    finish()  # answered by the phone on break, rung by the edge alone
     assert "waiting for it, rings every operator phone" in centre.edge.log_text()
     centre.start_app()
     call = centre.call_where("the call handed over", lambda c: c.status == "ended")
@@ -253,15 +259,11 @@ def test_a_waiting_call_no_phone_takes_while_the_service_is_away_waits_for_the_s
     """The service goes while a call waits, and the only registered phone is gone without unregistering (its
     degraded ring goes unanswered): the call is not refused; the service that comes back — a new process that
     never heard of it — learns it from the edge and rings it to the first operator who is free."""
-    import threading
 
     centre.line("ct", presence="break")  # nobody free: the call waits
     centre.phone("ct")
     centre.edge.children[-1].kill()  # the phone is gone; its registration stays
-    result: dict[str, object] = {}
-    trunk = threading.Thread(target=lambda: result.setdefault("done", centre.edge.sipp(
-        "trunk_call.xml", "-d", "300", rows=[f"{CALLER};1.4667 102.1;35"], timeout=90)))
-    trunk.start()
+    finish = _call_in_background(centre, talk_ms=300, timeout=90)
     waiting = centre.call_where("the call in the queue", lambda c: c.status in ("offered", "ringing"))
     centre.stop_app()
     wait_for(lambda: "in degraded mode (408): it waits again" in centre.edge.log_text(), 20,
@@ -271,9 +273,7 @@ def test_a_waiting_call_no_phone_takes_while_the_service_is_away_waits_for_the_s
     centre.phone("ct")
     with centre.ctx("ct") as ctx:
         actions.set_presence(ctx, schemas.PresenceIn(state="available"))
-    trunk.join(90)
-    done = result["done"]
-    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
+    finish()
     call = centre.call_where("the call answered by ct", lambda c: c.status == "ended")
     assert call.id == waiting.id and call.operator_id == centre.user_id("ct")
     assert len(centre.calls()) == 1
@@ -341,22 +341,16 @@ def test_a_cancel_that_matches_no_transaction_still_ends_the_waiting_call(centre
 def test_a_call_waits_in_the_queue_longer_than_any_sip_timer_and_is_still_answered(centre: Centre) -> None:
     """Everyone on break for 12 s: the call keeps ringing for the caller (not 408 after 5 s), and rings
     the first operator who comes back."""
-    import threading
 
     centre.line("ct", presence="break")
     centre.phone("ct")
-    result: dict[str, object] = {}
-    trunk = threading.Thread(target=lambda: result.setdefault("done", centre.edge.sipp(
-        "trunk_call.xml", "-d", "300", rows=[f"{CALLER};1.4667 102.1;35"], timeout=40)))
-    trunk.start()
+    finish = _call_in_background(centre, talk_ms=300, timeout=40)
     waiting = centre.call_where("the call in the queue", lambda c: c.status in ("offered", "ringing"))
     time.sleep(12)
     assert centre.calls()[0].status in ("offered", "ringing")
     with centre.ctx("ct") as ctx:
         actions.set_presence(ctx, schemas.PresenceIn(state="available"))
-    trunk.join(45)
-    done = result["done"]
-    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
+    finish()
     call = centre.call_where("the call to end", lambda c: c.status == "ended")
     assert call.id == waiting.id and call.operator_id == centre.user_id("ct")
     assert (call.answered_at - call.offered_at).total_seconds() > 11  # type: ignore[operator]
