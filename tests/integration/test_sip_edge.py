@@ -236,6 +236,27 @@ def test_with_the_service_down_every_registered_phone_rings(centre: Centre) -> N
     assert len(centre.calls()) == 1
 
 
+def test_an_agency_operators_phone_is_never_rung_for_112_not_even_with_the_service_down(centre: Centre) -> None:
+    """Issue 17: an agency operator's line (here a desk phone, 2001) is only called by a call-taker joining the
+    agency. With it the only registered phone: the service misses the call out of hours (480) and, with the
+    service down, the edge's degraded mode does not ring it either (it is not in the group: 480 again)."""
+    with centre.ctx("sup") as ctx:
+        actions.set_line(ctx, centre.user_id("damkar"), schemas.LineIn(extension="2001", password="damkar-2001-pw"))
+    wait_for(lambda: "2001" in (centre.bridge.agency_pushed or set()), 10, "the agency line's flag at the edge")
+    centre.edge.phone("2001", "damkar-2001-pw")
+    wait_for(lambda: centre.registered("damkar"), 10, "the agency phone's registration to reach the service")
+    agency_phone = centre.edge.children[-1]
+    done = centre.edge.sipp("trunk_refused.xml", rows=[CALLER], timeout=20)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]
+    assert centre.call_where("the missed call", lambda c: c.outcome == "missed_out_of_hours")
+    centre.stop_app()
+    wait_for(lambda: "service disconnected" in centre.edge.log_text(), 10, "the edge to notice")
+    done = centre.edge.sipp("trunk_refused.xml", rows=[CALLER], timeout=20)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:] + centre.edge.log_text()[-2000:]
+    assert agency_phone.poll() is None  # the agency's phone never had an INVITE (it would have ended)
+    centre.start_app()
+
+
 def test_a_call_waiting_in_the_queue_when_the_service_goes_rings_every_phone_at_once(centre: Centre) -> None:
     """The service crashes (or its host is cut off) while a call waits in the queue for it: the edge does not
     leave the caller waiting out the queue's limit (15 minutes) for a service that would not know the call

@@ -31,6 +31,12 @@ def test_demo_calls_ring_into_the_queue_as_call_events_when_no_edge_runs(tmp_pat
     engine.dispose()
     forced = siaga(url, "simulate", "calls", "--via", "sip")
     assert forced.returncode == 1 and "siaga telephony start" in forced.stderr
+    # Issue 17: the demo's Damkar operator gets a browser line (never in the 112 queue); a dispatcher cannot.
+    agency = siaga(url, "telephony", "line", "damkar1", "2001", "--browser")
+    assert agency.returncode == 0, agency.stderr
+    assert "/agency" in agency.stdout
+    refused = siaga(url, "telephony", "line", "dispatcher1", "2002")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
 
 
 def test_config_is_rendered_checked_by_kamailio_and_bad_settings_are_refused(tmp_path: Path) -> None:

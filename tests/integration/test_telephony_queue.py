@@ -222,3 +222,83 @@ def test_the_answering_phone_is_found_by_its_address_when_its_contact_has_no_ext
 @given(st.text(max_size=80))
 def test_contact_address_never_raises(contact: str) -> None:
     assert isinstance(actions.contact_address(contact), str)
+
+
+def _agency_line_available(ctx_factory, api, ext: str = "2001") -> int:  # type: ignore[no-untyped-def]
+    """Damkar's operator gets a line (a supervisor, through the API), registered, and — as a stale row or a
+    direct edit could leave it — 'available': the most a 112 queue could ever be tempted by."""
+    with ctx_factory("sup") as ctx:
+        damkar_id = uid(ctx, "damkar")
+    r = api("sup").put(f"/api/v1/telephony/lines/{damkar_id}", json={"extension": ext, "password": "x" * 12})
+    assert r.status_code == 200 and r.json()["queue"] is False
+    with ctx_factory("sup") as ctx:
+        line = ctx.db.get(OperatorLine, damkar_id)
+        line.presence, line.idle_since = "available", ctx.now() - timedelta(hours=1)
+        actions.registered(ctx, ext, f"<sip:{ext}@10.0.0.9:5060>;expires=300", "")
+    return damkar_id
+
+
+def test_an_agency_operators_line_is_never_in_the_112_queue(api, ctx_factory) -> None:
+    """Issue 17: an agency operator's line is only called by a call-taker joining the agency. With it the only
+    registered, 'available' line, a 112 call is missed out of hours (not rung to the agency); it is not on duty
+    in the status, its presence is not the call-takers' to set, and its own line is readable by its operator."""
+    damkar_id = _agency_line_available(ctx_factory, api)
+    call, refuse = offer(ctx_factory, "night-agency")
+    assert refuse is not None and call.outcome == "missed_out_of_hours"
+    with ctx_factory("phone") as ctx:
+        assert not actions.on_duty(ctx)
+        assert actions.plan_rings(ctx, {"night-agency"}) == []
+        assert ctx.db.scalars(select(RingAttempt)).all() == []
+        assert actions.agency_extensions(ctx) == {"2001"}
+    status = api("sup").get("/api/v1/telephony/status").json()
+    assert status["on_duty"] == 0 and [(x["extension"], x["queue"]) for x in status["lines"]] == [("2001", False)]
+    # The call-takers' presence controls do not apply to it (refused in words, nothing changed).
+    r = api("sup").put("/api/v1/telephony/presence", json={"state": "break", "user_id": damkar_id})
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "not_in_queue"
+    assert api("damkar").put("/api/v1/telephony/presence", json={"state": "available"}).status_code == 403
+    mine = api("damkar").get("/api/v1/telephony/line")
+    assert mine.status_code == 200 and (mine.json()["extension"], mine.json()["queue"]) == ("2001", False)
+    assert api("dinkes").get("/api/v1/telephony/line").json() is None
+    assert api("damkar").get("/api/v1/telephony/status").status_code == 403
+
+    # A call-taker on duty too: the 112 call rings the call-taker only, even with the agency line idle longer.
+    give_line(ctx_factory, "ct", "1001")
+    offer(ctx_factory, "day-call")
+    with ctx_factory("phone") as ctx:
+        assert actions.on_duty(ctx)
+        assert [(r.call_ref, r.extension) for r in actions.plan_rings(ctx, {"day-call"})] == [("day-call", "1001")]
+        assert actions.plan_rings(ctx, {"day-call"}) == []  # the call-taker is busy: the agency line still not
+        # A missed ring on an agency line (it can only be a call-taker's call to it) never puts it on break.
+        ctx.db.get(OperatorLine, damkar_id).current_call_id = call.id
+        actions._free_line(ctx, damkar_id, call.id, missed=True)
+        assert ctx.db.get(OperatorLine, damkar_id).presence == "available"
+    assert api("sup").get("/api/v1/telephony/status").json()["on_duty"] == 1
+
+
+def test_the_call_taker_chooses_the_agencys_desk_number_or_its_operators_line(api, app, ctx_factory) -> None:
+    """Issue 17: Damkar has a desk number (a trunk gateway is set) and an operator with a line: `auto` dials the
+    number, `line` the operator's line, `number` the number; a choice that cannot be dialled is refused in words."""
+    from siaga.domains.agencies.models import Agency
+
+    app.state.settings = app.state.settings.model_copy(update={"telephony_trunk_gateway": "sip:127.0.0.1:5099"})
+    give_line(ctx_factory, "ct", "1001")
+    _agency_line_available(ctx_factory, api)
+    offer(ctx_factory, "joined")
+    with ctx_factory("phone") as ctx:
+        [ring] = actions.plan_rings(ctx, {"joined"})
+        actions.answered(ctx, "joined", "1001", ctx.now())
+        damkar = ctx.db.scalar(select(Agency).where(Agency.code == "DAMKAR"))
+        damkar.phone, damkar_id = "(0766) 21-113", damkar.id
+    url = f"/api/v1/calls/{ring.call_id}/agency-calls"
+    dialled = {target: api("ct").post(url, json={"agency_id": damkar_id, "target": target}).json()
+               for target in ("auto", "line", "number")}
+    assert {t: (d["target_kind"], d["dial"]) for t, d in dialled.items()} == {
+        "auto": ("agency", "076621113"), "line": ("line", "2001"), "number": ("agency", "076621113")}
+    with ctx_factory("phone") as ctx:  # Dinkes: a number, no operator line; Damkar: its line only
+        ctx.db.scalar(select(Agency).where(Agency.code == "DINKES")).phone = "0766 21-110"
+        dinkes_id = ctx.db.scalar(select(Agency.id).where(Agency.code == "DINKES"))
+        ctx.db.get(Agency, damkar_id).phone = ""
+    for agency_id, target, code in ((dinkes_id, "line", "no_agency_line"), (damkar_id, "number", "no_number")):
+        r = api("ct").post(url, json={"agency_id": agency_id, "target": target})
+        assert r.status_code == 422 and r.json()["errors"][0]["code"] == code, r.json()
+        assert r.json()["errors"][0]["field"] == "body.target"

@@ -34,7 +34,8 @@ def set_presence(data: schemas.PresenceIn, ctx: Ctx = Depends(ctx_for("presence.
 @router.put("/telephony/lines/{user_id}", response_model=schemas.LineOut)
 def set_line(user_id: PathId, data: schemas.LineIn, ctx: Ctx = Depends(ctx_for("telephony.manage"))) -> schemas.LineOut:
     """Give a call-taker (or supervisor) a phone extension and its SIP password (stored as a digest). The
-    edge learns it within seconds; the phone then registers to SIAGA_TELEPHONY_DOMAIN."""
+    edge learns it within seconds; the phone then registers to SIAGA_TELEPHONY_DOMAIN. An agency operator's
+    line (`queue: false`) is only called by a call-taker joining the agency: never rung for a 112 call."""
     return actions.set_line(ctx, user_id, data)
 
 
@@ -78,8 +79,15 @@ def set_device(user_id: PathId, data: schemas.DeviceIn,
     return actions.set_device(ctx, user_id, data)
 
 
+@router.get("/telephony/line", response_model=schemas.LineOut | None)
+def my_line(ctx: Ctx = Depends(ctx_for("line.use"))) -> schemas.LineOut | None:
+    """My own line (null when I have none): what the console's browser line starts from. An agency operator's
+    line has `queue: false` (never rung for a 112 call)."""
+    return service.line_of(ctx.db, ctx.actor.user_id, ctx.now())
+
+
 @router.post("/telephony/browser-credential", response_model=schemas.BrowserCredentialOut)
-def browser_credential(request: Request, ctx: Ctx = Depends(ctx_for("presence.set"))) -> schemas.BrowserCredentialOut:
+def browser_credential(request: Request, ctx: Ctx = Depends(ctx_for("line.use"))) -> schemas.BrowserCredentialOut:
     """My browser line's SIP password for this console session (made now, shown once, its digest pushed to the
     edge; the previous one stops working), and where to connect. Audited."""
     return actions.browser_credential(ctx, ws_url(ctx.settings, request.url.hostname or "127.0.0.1"))

@@ -219,7 +219,8 @@ def bridge() -> None:
 
 
 @telephony_app.command("line")
-def line(username: str = typer.Argument(..., help="a call-taker or supervisor"),
+def line(username: str = typer.Argument(..., help="a call-taker or supervisor; or an agency operator (a line a "
+                                        "call-taker calls to join the agency, never rung for 112)"),
          extension: str = typer.Argument(..., help="the phone's extension, e.g. 1001"),
          password: str = typer.Option(None, help="SIP password (default: a new one, printed once)"),
          browser: bool = typer.Option(False, "--browser", help="a browser line: the call-taker console registers "
@@ -250,8 +251,8 @@ def line(username: str = typer.Argument(..., help="a call-taker or supervisor"),
     if browser:
         where = ("wss://" + s.telephony_wss_listen if s.telephony_wss_listen else
                  "ws://" + s.telephony_ws_listen if s.telephony_ws_listen else "(SIAGA_TELEPHONY_WSS_LISTEN unset!)")
-        out.print(f"Line {extension} for [bold]{username}[/] is a browser line: the call-taker console registers "
-                  f"it over {where}")
+        out.print(f"Line {extension} for [bold]{username}[/] is a browser line: the console (/calltaker, or /agency "
+                  f"for an agency operator) registers it over {where}")
         return
     out.print(f"Line {extension} for [bold]{username}[/]: register the phone as {extension}@{s.telephony_domain} "
               f"to the edge at {s.telephony_listen}")

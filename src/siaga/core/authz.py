@@ -64,6 +64,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "aml.ingest": frozenset({TELEPHONY, SUPERVISOR}),  # AML fixes (ETSI TS 103 625) from the network
     "presence.set": frozenset({CALL_TAKER, SUPERVISOR}),  # one's own presence; a supervisor anyone's
     "telephony.read": frozenset({CALL_TAKER, DISPATCHER, SUPERVISOR, ADMIN}),
+    # One's own line: read it and take its browser password (an agency operator's line is never in the queue).
+    "line.use": frozenset({CALL_TAKER, SUPERVISOR, AGENCY_OPERATOR}),
     "telephony.manage": frozenset({SUPERVISOR, ADMIN}),  # extensions, SIP credentials
     # Quality review: the checklist's words (read by those who review, are reviewed or keep it), kept by admins;
     # supervisors review calls; a call-taker reads the feedback on their own calls. Never an agency's business.

@@ -132,7 +132,9 @@ def reference_data(db: Session, request: Request, principal: Principal, lang: st
                                            .order_by(Category.code))],
         "agencies": [{"id": a.id, "code": a.code, "short_name": a.short_name, "name": a.name,
                       "labels": a.status_labels or {},
-                      "dialable": (gateway and bool(dial_key(a.phone))) or a.id in with_line}
+                      "dialable": (gateway and bool(dial_key(a.phone))) or a.id in with_line,
+                      # both: the call-taker chooses the desk number or the operator's line
+                      "by_number": gateway and bool(dial_key(a.phone)), "by_line": a.id in with_line}
                      for a in db.scalars(select(Agency).where(Agency.active.is_(True)).order_by(Agency.id))],
         "stations": [{"id": s.id, "agency_id": s.agency_id, "name": s.name, "lat": s.lat, "lon": s.lon}
                      for s in db.scalars(select(Station).order_by(Station.id))],

@@ -33,7 +33,7 @@ def operators_on_duty(db: Session, now: datetime) -> tuple[int, str]:
     """How many operators are on duty, and by what measure: where the centre's operators have phones in
     Siaga (operator lines), those who can answer now — the same count as every console's header; where they
     have none (calls reach Siaga from a PBX's events), those with a console open (seen within 90 s)."""
-    phones = telephony_service.lines(db, now)
+    phones = [line for line in telephony_service.lines(db, now) if line.queue]  # not agency operators' lines
     if phones:
         return telephony_service.answering(phones), "phones"
     return consoles_open(db, now), "consoles"

@@ -65,6 +65,17 @@ def _announce_line(ctx: Ctx, line: OperatorLine) -> None:
     ctx.emit(EventKind.TELEPHONY_LINE, "operator_line", line.user_id, out.model_dump(mode="json"))
 
 
+def _queue_lines():  # type: ignore[no-untyped-def]
+    """Lines that take 112 calls: their user's role is a call-taker's or a supervisor's (service.QUEUE_ROLES).
+    An agency operator's line (issue 17) is never rung for an emergency call nor counted as on duty."""
+    return select(OperatorLine).join(User, User.id == OperatorLine.user_id).where(User.role.in_(service.QUEUE_ROLES))
+
+
+def _in_queue(ctx: Ctx, user_id: int) -> bool:
+    user = ctx.db.get(User, user_id)
+    return user is not None and user.role in service.QUEUE_ROLES
+
+
 def _line_for_update(ctx: Ctx, user_id: int) -> OperatorLine | None:
     return ctx.db.scalar(select(OperatorLine).where(OperatorLine.user_id == user_id).with_for_update())
 
@@ -75,8 +86,8 @@ def set_line(ctx: Ctx, user_id: int, data: schemas.LineIn) -> schemas.LineOut:
     user = ctx.db.get(User, user_id)
     if user is None:
         raise Problem(404, "not_found", what="user", id=user_id)
-    if user.role not in ("call_taker", "supervisor"):
-        raise invalid("path.user_id", "only call-takers and supervisors take calls on a phone", "role")
+    if user.role not in service.LINE_ROLES:
+        raise invalid("path.user_id", "only call-takers, supervisors and agency operators have a phone line", "role")
     taken = ctx.db.scalar(select(OperatorLine.user_id).where(OperatorLine.extension == data.extension,
                                                               OperatorLine.user_id != user_id))
     if taken is not None:
@@ -103,6 +114,8 @@ def set_presence(ctx: Ctx, data: schemas.PresenceIn) -> schemas.LineOut:
     line = _line_for_update(ctx, user_id)
     if line is None:
         raise Problem(404, "not_found", what="operator_line", id=user_id)
+    if not _in_queue(ctx, user_id):
+        raise invalid("body.state", "an agency operator's line is not in the 112 queue", "not_in_queue")
     if line.presence != data.state:
         before = line.presence
         line.presence, line.presence_since = data.state, ctx.now()
@@ -145,7 +158,7 @@ def on_duty(ctx: Ctx) -> bool:
     """Someone can take a call: an operator whose phone is registered and who is available or on a call.
     Operators on break count too — they are at the centre and the queue will wait for them."""
     now = ctx.now()
-    for line in ctx.db.scalars(select(OperatorLine).where(OperatorLine.presence != "offline")):
+    for line in ctx.db.scalars(_queue_lines().where(OperatorLine.presence != "offline")):
         if service.is_registered(line, now) or line.current_call_id is not None:
             return True
     return False
@@ -182,7 +195,7 @@ def _free_line(ctx: Ctx, user_id: int, call_id: int, *, missed: bool = False) ->
         return
     line.current_call_id = None
     line.idle_since = ctx.now()
-    if missed and line.presence == "available":
+    if missed and line.presence == "available" and _in_queue(ctx, user_id):
         # A phone that rang out unanswered: its operator is probably away. Put them on break so the next
         # calls do not wait on the same phone; they come back with one click.
         line.presence, line.presence_since = "break", ctx.now()
@@ -396,7 +409,7 @@ def plan_rings(ctx: Ctx, held: set[str]) -> list[Ring]:
         return []
     now = ctx.now()
     free = [line for line in ctx.db.scalars(
-        select(OperatorLine).where(OperatorLine.current_call_id.is_(None)).with_for_update())
+        _queue_lines().where(OperatorLine.current_call_id.is_(None)).with_for_update(of=OperatorLine))
         if service.is_registered(line, now)]
     rings: list[Ring] = []
     claimed = ctx.db.scalars(select(Call).where(Call.external_ref.in_(held), Call.status == "answered",
@@ -491,6 +504,13 @@ def line_credentials(ctx: Ctx) -> dict[str, str]:
     rows = ctx.db.execute(select(OperatorLine.extension, OperatorLine.device, OperatorLine.sip_ha1,
                                  OperatorLine.browser_ha1)).all()
     return {ext: (browser if device == "browser" else phone) for ext, device, phone, browser in rows}
+
+
+def agency_extensions(ctx: Ctx) -> set[str]:
+    """The extensions of lines that are not in the 112 queue (agency operators'): the edge leaves them out of
+    the group every phone of which rings in degraded mode (the `line` command's "agency" flag)."""
+    return set(ctx.db.scalars(select(OperatorLine.extension).join(User, User.id == OperatorLine.user_id)
+                              .where(User.role.not_in(service.QUEUE_ROLES))))
 
 
 def announce_health(ctx: Ctx, ok: bool, problem: str) -> None:

@@ -118,7 +118,12 @@ def request(ctx: Ctx, call_id: int, data: schemas.AgencyCallIn) -> schemas.Agenc
     if number and not ctx.settings.telephony_trunk_gateway and not lines:
         raise invalid("body.agency_id", "agency numbers cannot be dialled: SIAGA_TELEPHONY_TRUNK_GATEWAY is not "
                       "set", "no_gateway")
-    if number and ctx.settings.telephony_trunk_gateway:
+    if data.target == "number" and not (number and ctx.settings.telephony_trunk_gateway):
+        raise invalid("body.target", "the agency's number cannot be dialled (no number, or no trunk gateway)",
+                      "no_number" if not number else "no_gateway")
+    if data.target == "line" and not lines:
+        raise invalid("body.target", "no operator of the agency has a line", "no_agency_line")
+    if number and ctx.settings.telephony_trunk_gateway and data.target != "line":
         target, target_kind = number, "agency"
     else:  # an agency operator's own line: one whose phone (or browser) is registered, if any is
         target, target_kind = sorted(lines, key=lambda x: not x.registered)[0].extension, "line"

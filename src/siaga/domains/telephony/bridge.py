@@ -147,6 +147,7 @@ class EdgeBridge:
         self.task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self.lines_pushed: dict[str, str] | None = None
+        self.agency_pushed: set[str] = set()
         self.boot = ""
         self._lock = asyncio.Lock()
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -319,15 +320,18 @@ class EdgeBridge:
 
     async def _push_lines(self) -> None:
         creds = await self._in_uow(actions.line_credentials)
-        if creds == self.lines_pushed:
+        # An agency operator's line (issue 17) goes with "agency": "1": the edge keeps it out of the degraded
+        # mode's group (it is not a 112 desk). A change of that flag is pushed like a new digest.
+        agency = await self._in_uow(actions.agency_extensions)
+        if creds == self.lines_pushed and agency == self.agency_pushed:
             return
         if self.lines_pushed is None or set(self.lines_pushed) - set(creds):
             await self.send({"cmd": "lines_reset"})
-            self.lines_pushed = {}
+            self.lines_pushed, self.agency_pushed = {}, set()
         for ext, digest in creds.items():
-            if self.lines_pushed.get(ext) != digest:
-                await self.send({"cmd": "line", "ext": ext, "ha1": digest})
-        self.lines_pushed = dict(creds)
+            if self.lines_pushed.get(ext) != digest or (ext in agency) != (ext in self.agency_pushed):
+                await self.send({"cmd": "line", "ext": ext, "ha1": digest, "agency": "1" if ext in agency else ""})
+        self.lines_pushed, self.agency_pushed = dict(creds), agency
 
     async def _expire_held(self) -> None:
         limit = self.settings.telephony_max_queue_s

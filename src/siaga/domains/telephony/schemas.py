@@ -28,6 +28,8 @@ class LineOut(BaseModel):
     version: int
     device: str = Field(default="phone", description="phone: a desk phone or softphone; browser: the console's "
                         "own line (SIP over WebSocket)")
+    queue: bool = Field(default=True, description="a call-taker's or supervisor's line, rung for 112 calls; false: an "
+                        "agency operator's line, only ever called by a call-taker joining the agency")
 
 
 class LineIn(StrictModel):
@@ -93,6 +95,9 @@ class AgencyCallIn(StrictModel):
     kind: AgencyCallKind = Field(default="conference", description="conference: your line calls the agency and "
                                  "your phone joins the three; blind_transfer / attended_transfer: your phone asks "
                                  "the trunk (REFER) to connect the caller to the agency")
+    target: Literal["auto", "number", "line"] = Field(
+        default="auto", description="what your line dials: number (the agency's desk number, through the trunk "
+        "gateway), line (an agency operator's own line), auto (the number when it can be dialled, else a line)")
 
 
 class AgencyCallStepIn(StrictModel):

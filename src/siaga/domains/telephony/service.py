@@ -16,6 +16,10 @@ from siaga.domains.telephony.models import OperatorLine, TelephonyEdge
 from siaga.domains.users.models import User
 
 EDGE_NAME = "kamailio"
+# The roles whose lines take 112 calls. Any other line (an agency operator's, issue 17) is only ever called by a
+# call-taker's line: never rung for an emergency call, never "on duty", never in the edge's degraded-mode group.
+QUEUE_ROLES = ("call_taker", "supervisor")
+LINE_ROLES = (*QUEUE_ROLES, "agency_operator")
 
 
 def is_registered(line: OperatorLine, now: datetime) -> bool:
@@ -28,7 +32,7 @@ def line_out(line: OperatorLine, user: User, now: datetime) -> schemas.LineOut:
         presence=line.presence, presence_since=line.presence_since, busy=line.current_call_id is not None,
         current_call_id=line.current_call_id, registered=is_registered(line, now),
         registered_until=line.registered_until, idle_since=line.idle_since, version=line.version,
-        device=line.device or "phone")
+        device=line.device or "phone", queue=user.role in QUEUE_ROLES)
 
 
 # A SIP Call-ID names one call, but a trunk (or a caller's phone) may use one again for a new INVITE after the
@@ -56,6 +60,11 @@ def lines(db: Session, now: datetime) -> list[schemas.LineOut]:
     rows = db.execute(select(OperatorLine, User).join(User, User.id == OperatorLine.user_id)
                       .order_by(OperatorLine.extension)).all()
     return [line_out(line, user, now) for line, user in rows]
+
+
+def line_of(db: Session, user_id: int, now: datetime) -> schemas.LineOut | None:
+    line, user = db.get(OperatorLine, user_id), db.get(User, user_id)
+    return line_out(line, user, now) if line is not None and user is not None else None
 
 
 def waiting_calls(db: Session, now: datetime, refs: set[str] | None = None) -> list[tuple[Call, int]]:
@@ -95,7 +104,7 @@ def edge(db: Session) -> schemas.EdgeOut:
 def answering(ls: list[schemas.LineOut]) -> int:
     """Operators who can answer the 112 line now: their phone is available or already on a call. The one
     meaning of "operator bertugas" wherever the centre has phones (the header, the wallboard)."""
-    return sum(1 for line in ls if line.presence == "available" or line.busy)
+    return sum(1 for line in ls if line.queue and (line.presence == "available" or line.busy))
 
 
 def status(db: Session, now: datetime) -> schemas.TelephonyStatus:

@@ -1,4 +1,5 @@
-/* The call-taker's line in the browser (templates/_line.html, on the call-taker console): SIP over WebSocket
+/* The call-taker's line in the browser (templates/_line.html, on the call-taker console — and on the agency
+   console for an agency operator's line, issue 17: answer, decline, mute, hang up; never a 112 call): SIP over WebSocket
    to the edge with JsSIP (static/vendor/jssip@3.13.8), WebRTC audio that rtpengine bridges to the trunk.
 
    - The console asks the service for this session's SIP password (POST /api/v1/telephony/browser-credential:
@@ -58,9 +59,9 @@ function browserLine() {
       window.addEventListener("beforeunload", () => this.stop());
     },
     async loadLine() {
-      const r = await Siaga.api("GET", "/api/v1/telephony/status");
+      const r = await Siaga.api("GET", "/api/v1/telephony/line");  // my own line (an agency operator's too)
       if (!r.ok) return;
-      const line = r.data.lines.find(l => l.user_id === REF.me.user_id);
+      const line = r.data;
       const device = line ? line.device : "";
       this.extension = line ? line.extension : "";
       if (device === this.device) return;
@@ -237,9 +238,11 @@ function browserLine() {
       session.answer({mediaStream: my.stream, pcConfig: {iceServers: []},
                       rtcOfferConstraints: {offerToReceiveAudio: true}});
     },
-    // What the browser receives from the caller (RTCPeerConnection statistics): packets and audio energy.
-    async inbound() {
-      const pc = my.session && my.session.connection;
+    // What the browser receives from the caller (RTCPeerConnection statistics): packets and audio energy;
+    // inbound("agency"): from the agency joined to the call.
+    async inbound(leg) {
+      const s = leg === "agency" ? my.agency : my.session;
+      const pc = s && s.connection;
       if (!pc) return {packets: 0, energy: 0};
       let out = {packets: 0, energy: 0};
       (await pc.getStats()).forEach(r => {
@@ -248,6 +251,10 @@ function browserLine() {
       return out;
     },
     hangup() { if (my.session) my.session.terminate(); },
+    // Refuse a ringing call (the agency console's "Tolak"): the caller's line hears 603 Decline.
+    decline() {
+      if (my.session && this.call === "ringing") my.session.terminate({status_code: 603, reason_phrase: "Decline"});
+    },
     // The microphone: off when muted, on hold or gone from the conference (the track itself, so that the
     // call and both mixes fall silent, and the level meter with them).
     applyMic() {
@@ -289,8 +296,13 @@ function browserLine() {
       }
       const dialable = REF.agencies.filter(a => a.dialable);
       const first = dialable.filter(a => assigned.includes(a.id));
-      this.choices = [...first, ...dialable.filter(a => !assigned.includes(a.id))].map(a => ({
-        id: a.id, label: a.short_name + (assigned.includes(a.id) ? ` (${W.line_agency_assigned})` : "")}));
+      // An agency with both a desk number and an operator's line is offered twice: the call-taker chooses.
+      this.choices = [...first, ...dialable.filter(a => !assigned.includes(a.id))].flatMap(a => {
+        const label = a.short_name + (assigned.includes(a.id) ? ` (${W.line_agency_assigned})` : "");
+        if (!(a.by_number && a.by_line)) return [{id: String(a.id), label}];
+        return [{id: `${a.id}:number`, label: `${label} — ${W.line_via_number}`},
+                {id: `${a.id}:line`, label: `${label} — ${W.line_via_line}`}];
+      });
       this.choice = this.choices.length ? String(this.choices[0].id) : "";
       this.joinOpen = true;
       // Focus the choice once it is shown (x-show applies after this tick).
@@ -301,8 +313,9 @@ function browserLine() {
     async joinAgency() {
       if (!this.choice || my.agency || !my.session) return;
       this.joinError = "";
+      const [agencyId, target] = this.choice.split(":");
       const r = await Siaga.api("POST", `/api/v1/calls/${this.joinCallId}/agency-calls`,
-                                {agency_id: Number(this.choice), kind: "conference"});
+                                {agency_id: Number(agencyId), kind: "conference", target: target || "auto"});
       if (!r.ok) { this.joinError = r.summary; return; }
       if (!my.session || !my.ua) return;  // the caller hung up meanwhile
       const row = r.data;
@@ -409,7 +422,7 @@ function browserLine() {
     // that does not transfer (405/501, or the service already knows it refused) leaves the call as it was.
     async transferTo(kind) {
       const attended = kind === "attended_transfer";
-      const agencyId = attended ? (this.leg && this.leg.agency_id) : Number(this.choice);
+      const agencyId = attended ? (this.leg && this.leg.agency_id) : Number(this.choice.split(":")[0]);
       if (!my.session || this.call !== "active" || !agencyId || (attended && !my.agency)) return;
       this.transfer = "asking";
       this.transferText = W.line_transfer_asking;
