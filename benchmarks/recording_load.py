@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 from _common import emit  # noqa: E402
-from tests.sip.harness import Edge, free_tcp_port, free_udp_port, wait_for  # noqa: E402
+from tests.sip.harness import Edge, free_tcp_port, free_udp_port, rtp_ports, wait_for  # noqa: E402
 
 from siaga.domains.recordings import audio  # noqa: E402
 from siaga.domains.telephony.bridge import encode_netstring  # noqa: E402
@@ -85,11 +85,10 @@ def stream_stats(pcap: Path) -> tuple[int, int, list[float]]:
 
 
 def run(calls: int, seconds: int, record: bool, workdir: Path) -> dict[str, float]:
-    low = 30000 + 2 * (free_udp_port() % 5000)
     sip_port = free_udp_port()
     settings = Settings(database_url="sqlite://", secret_key="bench", telephony_evapi=f"127.0.0.1:{free_tcp_port()}",
                         telephony_listen=f"udp:127.0.0.1:{sip_port}", telephony_media=True,
-                        recording_dir=workdir / "rec", telephony_rtp_ports=f"{low}-{low + 8 * calls + 100}",
+                        recording_dir=workdir / "rec", telephony_rtp_ports=rtp_ports(8 * calls + 100),
                         telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}")
     edge = Edge(settings, workdir / "edge", sip_port)
     edge.directory.mkdir(parents=True)

@@ -33,7 +33,7 @@ from siaga.domains.recordings.models import Recording
 from siaga.domains.telephony.models import AgencyCall
 from tests.e2e.test_browser_line import ARTIFACTS, TONE_HZ, browser_line, login, webrtc_browser  # noqa: F401
 from tests.integration.test_agency_calls import DAMKAR_DIAL, _agency_desk, _damkar_has_a_number
-from tests.sip.harness import Centre, free_tcp_port, free_udp_port, running_centre, wait_for
+from tests.sip.harness import Centre, free_tcp_port, free_udp_port, rtp_ports, running_centre, wait_for
 
 CALLER = "+6281277700066"
 expect.set_options(timeout=20_000)
@@ -46,9 +46,8 @@ def agency_port() -> int:
 
 @pytest.fixture
 def centre(engine: Engine, db_url: str, tmp_path: Path, agency_port: int) -> Iterator[Centre]:
-    low = 20000 + 2 * (free_udp_port() % 10000)
     with running_centre(engine, db_url, tmp_path, telephony_media=True, recording_dir=tmp_path / "rec",
-                        telephony_rtp_ports=f"{low}-{low + 200}",
+                        telephony_rtp_ports=rtp_ports(),
                         telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}",
                         telephony_ws_listen=f"127.0.0.1:{free_tcp_port()}",
                         telephony_trunk_gateway=f"sip:127.0.0.1:{agency_port}") as c:

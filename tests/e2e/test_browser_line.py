@@ -30,7 +30,7 @@ from siaga.domains.telephony import actions, schemas
 from siaga.domains.telephony.models import OperatorLine
 from tests.conftest import BACKEND, PASSWORD
 from tests.e2e.conftest import CHROMIUM, FLAGS
-from tests.sip.harness import Centre, free_tcp_port, free_udp_port, running_centre, wait_for
+from tests.sip.harness import Centre, free_tcp_port, free_udp_port, rtp_ports, running_centre, wait_for
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "screenshots" / BACKEND
 CALLER = "+6281277700055"
@@ -69,10 +69,9 @@ def webrtc_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centr
 
     prompts = tmp_path / "prompts"
     announce.render_prompt("Mohon tunggu.", prompts / announce.PROMPT_FILE, pause_s=1)
-    low = 20000 + 2 * (free_udp_port() % 10000)
     with running_centre(engine, db_url, tmp_path, telephony_media=True, recording_dir=tmp_path / "rec",
                         telephony_prompts_dir=prompts,
-                        telephony_rtp_ports=f"{low}-{low + 200}",
+                        telephony_rtp_ports=rtp_ports(),
                         telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}",
                         telephony_ws_listen=f"127.0.0.1:{free_tcp_port()}") as c:
         yield c

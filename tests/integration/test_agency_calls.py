@@ -30,7 +30,7 @@ from siaga.domains.recordings import audio
 from siaga.domains.recordings.models import Recording
 from siaga.domains.telephony.models import AgencyCall
 from tests.conftest import token_for
-from tests.sip.harness import SCENARIOS, Centre, free_udp_port, running_centre, sip_request, wait_for
+from tests.sip.harness import SCENARIOS, Centre, free_udp_port, rtp_ports, running_centre, sip_request, wait_for
 
 CALLER = "+6281234567890"
 DAMKAR_PHONE = "(0766) 21-113"  # as an admin types it; the phone dials its digits
@@ -46,9 +46,8 @@ def agency_port() -> int:
 @pytest.fixture
 def centre(engine: Engine, db_url: str, tmp_path: Path, agency_port: int) -> Iterator[Centre]:
     assert SAMPLE_PCAP.is_file(), "sip-tester's sample RTP (g711a.pcap) is missing: apt-get install sip-tester"
-    low = 20000 + 2 * (free_udp_port() % 10000)
     with running_centre(engine, db_url, tmp_path, telephony_media=True, recording_dir=tmp_path / "rec",
-                        telephony_rtp_ports=f"{low}-{low + 200}",
+                        telephony_rtp_ports=rtp_ports(),
                         telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}",
                         telephony_trunk_gateway=f"sip:127.0.0.1:{agency_port}") as c:
         yield c

@@ -27,7 +27,7 @@ from siaga.domains.recordings import audio
 from siaga.domains.telephony import actions as telephony_actions
 from siaga.domains.telephony import announce, schemas, service
 from siaga.domains.telephony.models import TelephonyEdge
-from tests.sip.harness import Centre, free_udp_port, running_centre, wait_for
+from tests.sip.harness import Centre, free_udp_port, rtp_ports, running_centre, wait_for
 
 CALLER = "+6281234567890"
 SAMPLE_PCAP = Path("/usr/share/sip-tester/g711a.pcap")
@@ -142,9 +142,8 @@ def prompts(tmp_path: Path) -> Path:
 @pytest.fixture
 def media_centre(engine: Engine, db_url: str, tmp_path: Path, prompts: Path) -> Iterator[Centre]:
     assert SAMPLE_PCAP.is_file(), "sip-tester's sample RTP (g711a.pcap) is missing: apt-get install sip-tester"
-    low = 20000 + 2 * (free_udp_port() % 10000)
     with running_centre(engine, db_url, tmp_path, telephony_media=True, recording_dir=tmp_path / "rec",
-                        telephony_rtp_ports=f"{low}-{low + 200}", telephony_prompts_dir=prompts,
+                        telephony_rtp_ports=rtp_ports(), telephony_prompts_dir=prompts,
                         telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}") as c:
         yield c
 

@@ -21,7 +21,7 @@ from siaga.domains.calls import schemas as call_schemas
 from siaga.domains.telephony import actions
 from siaga.domains.telephony.bridge import EdgeBridge
 from tests.integration.test_caller_history import GHOST_PROTOCOL, call_event
-from tests.sip.harness import Centre, free_udp_port, running_centre, wait_for
+from tests.sip.harness import Centre, free_udp_port, rtp_ports, running_centre, wait_for
 
 CALLER = "+6281234567890"
 DTMF_PCAP = Path("/usr/share/sip-tester/dtmf_2833_5.pcap")
@@ -30,9 +30,8 @@ DTMF_PCAP = Path("/usr/share/sip-tester/dtmf_2833_5.pcap")
 @pytest.fixture
 def media_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centre]:
     assert DTMF_PCAP.is_file(), "sip-tester's DTMF sample (dtmf_2833_5.pcap) is missing: apt-get install sip-tester"
-    low = 20000 + 2 * (free_udp_port() % 10000)
     with running_centre(engine, db_url, tmp_path, telephony_media=True, recording_dir=tmp_path / "rec",
-                        telephony_rtp_ports=f"{low}-{low + 200}",
+                        telephony_rtp_ports=rtp_ports(),
                         telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}") as c:
         yield c
 

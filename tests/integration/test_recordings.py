@@ -27,7 +27,7 @@ from siaga.domains.calls.models import Call
 from siaga.domains.recordings import actions, audio
 from siaga.domains.recordings.models import Recording
 from siaga.settings import Settings
-from tests.sip.harness import Centre, free_udp_port, running_centre, wait_for
+from tests.sip.harness import Centre, free_udp_port, rtp_ports, running_centre, wait_for
 
 CALLER = "+6281234567890"
 SAMPLE_PCAP = Path("/usr/share/sip-tester/g711a.pcap")
@@ -54,9 +54,8 @@ def _recordings(engine: Engine) -> list[Recording]:
 @pytest.fixture
 def media_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centre]:
     assert SAMPLE_PCAP.is_file(), "sip-tester's sample RTP (g711a.pcap) is missing: apt-get install sip-tester"
-    low = 20000 + 2 * (free_udp_port() % 10000)
     with running_centre(engine, db_url, tmp_path, telephony_media=True, recording_dir=tmp_path / "rec",
-                        telephony_rtp_ports=f"{low}-{low + 200}",
+                        telephony_rtp_ports=rtp_ports(),
                         telephony_rtpengine_ng=f"127.0.0.1:{free_udp_port()}") as c:
         yield c
 

@@ -53,14 +53,13 @@ def test_config_is_rendered_checked_by_kamailio_and_bad_settings_are_refused(tmp
 
 
 def test_start_and_stop_manage_rtpengine_with_kamailio_and_media_settings_are_checked(tmp_path: Path) -> None:
-    from tests.sip.harness import free_tcp_port, free_udp_port
+    from tests.sip.harness import free_tcp_port, free_udp_port, rtp_ports
 
     url = f"sqlite:///{tmp_path / 'media.db'}"
-    low = 20000 + 2 * (free_udp_port() % 10000)
     env = {"SIAGA_TELEPHONY_LISTEN": f"udp:127.0.0.1:{free_udp_port()}",
            "SIAGA_TELEPHONY_EVAPI": f"127.0.0.1:{free_tcp_port()}",
            "SIAGA_TELEPHONY_RTPENGINE_NG": f"127.0.0.1:{free_udp_port()}",
-           "SIAGA_TELEPHONY_RTP_PORTS": f"{low}-{low + 100}", "SIAGA_RECORDING_DIR": str(tmp_path / "rec"),
+           "SIAGA_TELEPHONY_RTP_PORTS": rtp_ports(100), "SIAGA_RECORDING_DIR": str(tmp_path / "rec"),
            "SIAGA_TELEPHONY_PROMPTS_DIR": str(tmp_path / "prompts")}
     edge = str(tmp_path / "edge")
     for name, value in (("SIAGA_TELEPHONY_MEDIA_INTERFACE", "127.0.0.1 --foo"),

@@ -59,6 +59,14 @@ def free_udp_port() -> int:
             return port
 
 
+def rtp_ports(span: int = 200) -> str:
+    """A range of ports for rtpengine's media ("low-high"), below the kernel's ephemeral ports (32768 up): a
+    range that overlapped them could hold the port another test had just been given by free_udp_port (the
+    agency desk of a conference test answered nothing: its port was inside another test's media range)."""
+    low = 10000 + 2 * (free_udp_port() % 10000)
+    return f"{low}-{low + span}"
+
+
 def free_tcp_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -311,7 +319,9 @@ def running_centre(engine: Engine, db_url: str, tmp_path: Path, **overrides: obj
     settings = Settings(database_url=db_url, secret_key="test", event_poll_seconds=0.2, deadline_tick_seconds=0,
                         telephony_bridge=True, telephony_evapi=f"127.0.0.1:{free_tcp_port()}",
                         telephony_listen=f"udp:127.0.0.1:{sip_port}", telephony_ring_timeout_s=5,
-                        **{"telephony_media": False, "telephony_dtmf_log": f"127.0.0.1:{free_udp_port()}", **overrides})
+                        **{"telephony_media": False, "telephony_dtmf_log": f"127.0.0.1:{free_udp_port()}",
+                           # no prompt unless the test makes one: never the checkout's var/prompts
+                           "telephony_prompts_dir": tmp_path / "prompts", **overrides})
     edge = Edge(settings, tmp_path / "edge", sip_port)
     edge.directory.mkdir()
     if settings.telephony_media:
