@@ -21,15 +21,12 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import Engine, select
 
-from siaga.core.clock import Clock
 from siaga.db.engine import unit_of_work
 from siaga.domains.agencies.models import Agency
 from siaga.domains.incidents import actions as incident_actions
 from siaga.domains.incidents.models import TimelineEntry
 from siaga.domains.incidents.schemas import IncidentCreate
-from siaga.domains.recordings import actions as recordings
 from siaga.domains.recordings import audio
-from siaga.domains.recordings.models import Recording
 from siaga.domains.telephony.models import AgencyCall
 from tests.e2e.test_browser_line import ARTIFACTS, TONE_HZ, browser_line, login, webrtc_browser  # noqa: F401
 from tests.integration.test_agency_calls import DAMKAR_DIAL, _agency_desk, _damkar_has_a_number
@@ -165,19 +162,14 @@ def test_the_call_taker_conferences_an_agency_from_the_browser_and_leaves_them_t
         "timeline.agency_transfer_requested_attended", "timeline.agency_transfer_refused",
         "timeline.agency_operator_left", "timeline.agency_call_ended"]
 
-    spool = Path(c.settings.recording_dir) / "spool" / "metadata"
-    wait_for(lambda: len(list(spool.glob("rtpengine-meta-*.txt"))) == 2, 15, "rtpengine to finish both recordings")
-    assert recordings.attach_step(c.engine, Clock(), c.settings) == 2
-    with unit_of_work(c.engine, write=False) as db:
-        recs = {r.call_ref: r for r in db.scalars(select(Recording))}
-        db.expunge_all()
+    recs = c.recorded(2)
     assert set(recs) == {call.external_ref, rows[0].sip_call_id}
     # The agency's leg: the operator side (the tone and the caller) and the agency's speech.
-    agency_leg = (Path(c.settings.recording_dir) / recs[rows[0].sip_call_id].file_name).read_bytes()
+    agency_leg = c.recording_path(recs[rows[0].sip_call_id]).read_bytes()
     operator_rms, agency_rms = audio.channel_rms(agency_leg)
     assert operator_rms > 500 and agency_rms > 500, (operator_rms, agency_rms)
     # The caller's recording goes on: its operator channel holds the tone and, from the conference, the agency.
-    with wave.open(str(Path(c.settings.recording_dir) / recs[call.external_ref].file_name)) as w:
+    with wave.open(str(c.recording_path(recs[call.external_ref]))) as w:
         frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2).astype(np.float64)
     operator = frames[:, 1]
     seconds = [operator[i:i + 8000] for i in range(0, len(operator) - 8000 + 1, 4000)]

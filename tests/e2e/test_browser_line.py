@@ -19,13 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from siaga.core.clock import Clock
 from siaga.db.engine import unit_of_work
-from siaga.domains.recordings import actions as recordings
 from siaga.domains.recordings import audio
-from siaga.domains.recordings.models import Recording
 from siaga.domains.telephony import actions, schemas
 from siaga.domains.telephony.models import OperatorLine
 from tests.conftest import BACKEND, PASSWORD
@@ -184,15 +181,10 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
         call = c.call_where("the call to end", lambda x: x.status == "ended")
         assert call.operator_id == c.user_id("ct") and "5" in call.keys_pressed
 
-        spool = Path(c.settings.recording_dir) / "spool" / "metadata"
-        wait_for(lambda: list(spool.glob("rtpengine-meta-*.txt")), 10, "rtpengine to finish the recording")
-        assert recordings.attach_step(c.engine, Clock(), c.settings) == 1
-        with unit_of_work(c.engine, write=False) as db:
-            [rec] = list(db.scalars(select(Recording)))
-            db.expunge_all()
+        [rec] = c.recorded(1).values()
         assert (rec.call_id, rec.state) == (call.id, "ready")
         assert 5.0 <= rec.duration_s <= 7.5, rec.duration_s  # from the answer to the BYE, 6 s after it
-        data = (Path(c.settings.recording_dir) / rec.file_name).read_bytes()
+        data = c.recording_path(rec).read_bytes()
         assert hashlib.sha256(data).hexdigest() == rec.sha256
         caller_rms, operator_rms = audio.channel_rms(data)
         assert caller_rms > 500 and operator_rms > 500, (caller_rms, operator_rms)

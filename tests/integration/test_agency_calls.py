@@ -19,15 +19,12 @@ import pytest
 from sqlalchemy import Engine, select
 
 from siaga.core.audit import AuditEntry
-from siaga.core.clock import Clock
 from siaga.db.engine import unit_of_work
 from siaga.domains.agencies.models import Agency
 from siaga.domains.incidents import actions as incident_actions
 from siaga.domains.incidents.models import TimelineEntry
 from siaga.domains.incidents.schemas import IncidentCreate
-from siaga.domains.recordings import actions as recording_actions
 from siaga.domains.recordings import audio
-from siaga.domains.recordings.models import Recording
 from siaga.domains.telephony.models import AgencyCall
 from tests.conftest import token_for
 from tests.sip.harness import SCENARIOS, Centre, free_udp_port, rtp_ports, running_centre, sip_request, wait_for
@@ -171,16 +168,11 @@ def test_a_call_taker_conferences_the_agency_in_and_its_leg_carries_audio_both_w
 
     # rtpengine anchored and recorded both calls; the agency's leg is a recording of the emergency call too,
     # with the operator's voice on one side and the agency's on the other.
-    spool = Path(c.settings.recording_dir) / "spool" / "metadata"
-    wait_for(lambda: len(list(spool.glob("rtpengine-meta-*.txt"))) == 2, 15, "rtpengine to finish both recordings")
-    assert recording_actions.attach_step(c.engine, Clock(), c.settings) == 2
-    with unit_of_work(c.engine, write=False) as db:
-        recs = {r.call_ref: r for r in db.scalars(select(Recording))}
-        db.expunge_all()
+    recs = c.recorded(2)
     assert set(recs) == {call.external_ref, row.sip_call_id}
     agency_leg = recs[row.sip_call_id]
     assert agency_leg.call_id == call.id and agency_leg.state == "ready" and 4.0 <= agency_leg.duration_s <= 7.0
-    operator_rms, agency_rms = audio.channel_rms((Path(c.settings.recording_dir) / agency_leg.file_name).read_bytes())
+    operator_rms, agency_rms = audio.channel_rms(c.recording_path(agency_leg).read_bytes())
     assert operator_rms > 500 and agency_rms > 500, (operator_rms, agency_rms)
     assert recs[call.external_ref].call_id == call.id  # the caller's recording went on throughout
 

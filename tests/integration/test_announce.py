@@ -19,10 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from siaga.core.clock import Clock
 from siaga.db.engine import unit_of_work
 from siaga.domains.calls.models import RingAttempt
-from siaga.domains.recordings import actions as recording_actions
 from siaga.domains.recordings import audio
 from siaga.domains.telephony import actions as telephony_actions
 from siaga.domains.telephony import announce, schemas, service
@@ -213,14 +211,9 @@ def test_a_waiting_caller_hears_the_prompt_repeated_then_is_answered_and_recorde
     assert len(ear.from_port(prompt_port)) >= heard_before_answer
 
     # Recorded from the answer, both ways (the prompt is not in it).
-    spool = Path(c.settings.recording_dir) / "spool" / "metadata"
-    wait_for(lambda: list(spool.glob("rtpengine-meta-*.txt")), 10, "rtpengine to finish the recording")
-    assert recording_actions.attach_step(c.engine, Clock(), c.settings) == 1
-    from tests.integration.test_recordings import _recordings
-
-    [rec] = _recordings(c.engine)
+    [rec] = c.recorded(1).values()
     assert rec.call_id == call.id and 1.5 <= rec.duration_s <= 3.5, rec.duration_s
-    caller_rms, operator_rms = audio.channel_rms((Path(c.settings.recording_dir) / rec.file_name).read_bytes())
+    caller_rms, operator_rms = audio.channel_rms(c.recording_path(rec).read_bytes())
     assert caller_rms > 500 and operator_rms > 500, (caller_rms, operator_rms)
     assert (_announce_detail(c) or {}).get("ok") is True
 

@@ -24,6 +24,8 @@ import siaga.domains.telephony
 from siaga.core.clock import Clock
 from siaga.db.engine import unit_of_work
 from siaga.domains.calls.models import Call, CallLocation, RingAttempt
+from siaga.domains.recordings import actions as recording_actions
+from siaga.domains.recordings.models import Recording
 from siaga.domains.telephony import actions, schemas
 from siaga.domains.telephony.edge import EdgePaths, ensure_tls, kamailio_binary, render_config
 from siaga.domains.telephony.models import OperatorLine
@@ -299,6 +301,22 @@ class Centre:
             rows = db.execute(select(User.username, RingAttempt.result).join(User, User.id == RingAttempt.user_id)
                               .where(RingAttempt.call_id == call_id).order_by(RingAttempt.id)).all()
             return [(u, r) for u, r in rows]
+
+    def recorded(self, count: int) -> dict[str, Recording]:
+        """Wait for rtpengine to finish `count` recordings (its metadata files in the spool), attach them (the
+        ticker's `recordings` step, which must take exactly those) and return every recording by its call
+        reference (the SIP Call-ID of the call it is the audio of)."""
+        spool = Path(self.settings.recording_dir) / "spool" / "metadata"
+        wait_for(lambda: len(list(spool.glob("rtpengine-meta-*.txt"))) >= count, 15,
+                 f"rtpengine to finish {count} recording(s)")
+        assert recording_actions.attach_step(self.engine, Clock(), self.settings) == count
+        with unit_of_work(self.engine, write=False) as db:
+            recs = {r.call_ref: r for r in db.scalars(select(Recording).order_by(Recording.id))}
+            db.expunge_all()
+        return recs
+
+    def recording_path(self, rec: Recording) -> Path:
+        return Path(self.settings.recording_dir) / rec.file_name
 
     def locations(self, call_id: int) -> list[CallLocation]:
         with unit_of_work(self.engine, write=False) as db:
