@@ -260,6 +260,18 @@ def test_an_agency_operators_line_is_never_in_the_112_queue(api, ctx_factory) ->
     assert mine.status_code == 200 and (mine.json()["extension"], mine.json()["queue"]) == ("2001", False)
     assert api("dinkes").get("/api/v1/telephony/line").json() is None
     assert api("damkar").get("/api/v1/telephony/status").status_code == 403
+    # Its changes reach the operator's own agency console (the /agency page follows its line), not another's.
+    from siaga.domains.users.actions import principal_of
+    from siaga.domains.users.models import User
+    from siaga.events.models import Event
+    from siaga.live.stream import visible
+
+    with ctx_factory("sup") as ctx:
+        [event] = ctx.db.scalars(select(Event).where(Event.kind == "telephony.line", Event.entity_id == damkar_id)
+                                 .order_by(Event.id.desc()).limit(1))
+        who = {u.username: principal_of(u) for u in ctx.db.scalars(select(User))}
+        row = {"audience": event.audience}
+        assert visible(who["damkar"], row) and visible(who["sup"], row) and not visible(who["dinkes"], row)
 
     # A call-taker on duty too: the 112 call rings the call-taker only, even with the agency line idle longer.
     give_line(ctx_factory, "ct", "1001")

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from siaga.core.audit import AuditEntry
+from siaga.core.authz import AGENCY_OPERATOR
 from siaga.core.context import Ctx
 from siaga.core.errors import Problem, invalid
 from siaga.domains.calls import schemas as call_schemas
@@ -25,6 +26,7 @@ from siaga.domains.telephony.models import OperatorLine, TelephonyEdge
 from siaga.domains.telephony.service import REUSED, sip_call_id
 from siaga.domains.users.models import User
 from siaga.events.kinds import EventKind
+from siaga.events.outbox import Audience
 
 DEFAULT_REGISTRATION_S = 3600
 
@@ -62,7 +64,10 @@ def _announce_line(ctx: Ctx, line: OperatorLine) -> None:
     user = ctx.db.get(User, line.user_id)
     assert user is not None
     out = service.line_out(line, user, ctx.now())
-    ctx.emit(EventKind.TELEPHONY_LINE, "operator_line", line.user_id, out.model_dump(mode="json"))
+    # An agency operator's line reaches that agency's consoles too: the operator's /agency page follows its own
+    # line (registered, device) as a call-taker's console does.
+    audience = Audience(agencies=(user.agency_id,)) if user.role == AGENCY_OPERATOR and user.agency_id else None
+    ctx.emit(EventKind.TELEPHONY_LINE, "operator_line", line.user_id, out.model_dump(mode="json"), audience)
 
 
 def _queue_lines():  # type: ignore[no-untyped-def]
