@@ -62,6 +62,15 @@ def test_a_supervisor_plays_seeks_and_slows_a_recording_on_the_call_page(
                  db.scalars(select(AuditEntry).where(AuditEntry.action == "recording.play"))]
     assert len(plays) == 1
 
+    # A recording Siaga finished after rtpengine stopped mid-call says so (its end may be missing); the other not.
+    spool_recording(settings, "player-1@trunk", seconds=2.0, recovered=True)
+    assert actions.attach_step(engine, clock, settings) == 1
+    page.reload()
+    page.wait_for_selector("#recordings li.recording >> nth=1")
+    recovered = page.locator("#recordings li.recording [data-testid=recording-recovered]")
+    assert [recovered.nth(i).is_visible() for i in range(2)] == [False, True]
+    assert "Dipulihkan setelah rtpengine berhenti" in recovered.nth(1).inner_text()
+
 
 def test_the_incident_page_shows_its_calls_recording_as_soon_as_it_is_stored(
         browse, live_server, api, engine, settings, clock) -> None:  # type: ignore[no-untyped-def]  # noqa: F811

@@ -9,24 +9,27 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+import threading
 import wave
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 
 from siaga.core.audit import AuditEntry
 from siaga.core.authz import SYSTEM
-from siaga.core.clock import Clock
+from siaga.core.clock import Clock, FixedClock
 from siaga.core.context import Ctx
 from siaga.db.engine import unit_of_work
 from siaga.domains.calls.models import Call
 from siaga.domains.recordings import actions, audio
 from siaga.domains.recordings.models import Recording
 from siaga.settings import Settings
+from tests.conftest import token_for
 from tests.sip.harness import Centre, free_udp_port, rtp_ports, running_centre, wait_for
 
 CALLER = "+6281234567890"
@@ -116,6 +119,51 @@ def test_trunk_calls_are_recorded_both_ways_with_the_service_up_or_down_and_conn
     assert actions.attach_step(c.engine, Clock(), c.settings) == 0 and len(_recordings(c.engine)) == 2
 
 
+def test_a_recording_rtpengine_never_finished_is_recovered_once_its_call_is_over(media_centre: Centre) -> None:
+    """rtpengine stopped with a recorded call up (10.5 segfaults on SIGTERM then; a crash or kill -9 alike) never
+    finishes that recording: its metadata stays in spool/tmp and nothing would ever attach it. Siaga finishes it
+    once rtpengine has left it untouched for two minutes and its call is over: playable, both voices, linked to
+    its call, marked recovered (the console and the evidence pack say so). While the call is live it is left
+    alone, however long it has been untouched (a call on hold sends nothing)."""
+    c = media_centre
+    c.line("ct")
+    c.phone("ct", "phone_answer_audio.xml")
+    caller: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: caller.setdefault("done", c.edge.sipp(
+        "trunk_call_audio.xml", "-d", "8000", rows=[f"{CALLER};1.4667 102.1;35"], timeout=40)))
+    thread.start()
+    call = c.call_where("the call to be answered", lambda x: x.status == "answered")
+    tmp = Path(c.settings.recording_dir) / "spool" / "tmp"
+    pcaps = tmp.parent / "pcaps"
+    wait_for(lambda: sum(p.stat().st_size for p in pcaps.glob("*.pcap")) > 40_000, 15, "two seconds recorded")
+    assert c.edge.media is not None
+    c.edge.media.terminate()
+    c.edge.media.wait(10)
+    [orphan] = tmp.glob("rtpengine-meta-*.tmp")  # rtpengine never finished it
+    later = FixedClock(datetime.now(UTC) + timedelta(minutes=3))
+    assert c.calls()[-1].status == "answered"
+    assert actions.attach_step(c.engine, later, c.settings) == 0 and orphan.is_file()  # its call is live
+    thread.join()
+    assert caller["done"].returncode == 0  # type: ignore[attr-defined]
+    c.call_where("the call to end", lambda x: x.id == call.id and x.status == "ended")
+    assert actions.attach_step(c.engine, Clock(), c.settings) == 0 and orphan.is_file()  # touched just now
+
+    assert actions.attach_step(c.engine, later, c.settings) == 1
+    assert list(tmp.iterdir()) == [] and list(pcaps.iterdir()) == [] and list((tmp.parent / "metadata").iterdir()) == []
+    [rec] = _recordings(c.engine)
+    assert (rec.call_id, rec.state, rec.recovered, rec.call_ref) == (call.id, "ready", True, call.external_ref)
+    assert 1.5 <= rec.duration_s <= 8.5 and rec.ended_at is not None and rec.ended_at > rec.started_at
+    data = (Path(c.settings.recording_dir) / rec.file_name).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == rec.sha256
+    assert min(audio.channel_rms(data)) > 500
+    [attached] = _audits(c.engine, "recording.attach")
+    assert attached.data["reason"] == actions.RECOVERED_REASON  # type: ignore[index]
+    shown = httpx.get(f"{c.url}/api/v1/calls/{call.id}/recordings", timeout=10,
+                      headers={"Authorization": f"Bearer {token_for('sup')}"}).json()
+    assert [(r["id"], r["recovered"]) for r in shown] == [(rec.id, True)]
+    assert actions.attach_step(c.engine, later, c.settings) == 0  # once
+
+
 # --- a spool written here, as rtpengine writes it -----------------------------------------------------------
 
 ALAW = audio.TABLES[8]
@@ -144,20 +192,24 @@ def _pcap(path: Path, caller_port: int, seconds: float, t0: float = 1_795_000_00
     path.write_bytes(b"".join(out))
 
 
-def spool_recording(settings: Settings, sip_call_id: str, seconds: float = 2.0, *, pcap: bool = True) -> Path:
+def spool_recording(settings: Settings, sip_call_id: str, seconds: float = 2.0, *, pcap: bool = True,
+                    recovered: bool = False) -> Path:
+    """`recovered`: as Siaga finishes one rtpengine never did (actions.recover_orphans)."""
     import urllib.parse
 
     spool = Path(settings.recording_dir) / "spool"
     (spool / "pcaps").mkdir(parents=True, exist_ok=True)
     (spool / "metadata").mkdir(parents=True, exist_ok=True)
-    stem = f"{urllib.parse.quote(sip_call_id, safe='')}-{hashlib.md5(sip_call_id.encode()).hexdigest()[:16]}"
+    tag = hashlib.md5((sip_call_id + ("/recovered" if recovered else "")).encode()).hexdigest()[:16]
+    stem = f"{urllib.parse.quote(sip_call_id, safe='')}-{tag}"
     pcap_path = spool / "pcaps" / f"{stem}.pcap"
     if pcap:
         _pcap(pcap_path, 40100, seconds)
     meta = spool / "metadata" / f"rtpengine-meta-{stem}.txt"
     meta.write_text(f"{pcap_path}\n\n\nTimestamp started ms: 1795000000000.0\nSDP mode: answer\n"
                     "SDP before RTP packet: 1\n\nv=0\nc=IN IP4 127.0.0.1\nm=audio 40100 RTP/AVP 8\n\n\n"
-                    "call start time: 2026-11-18T00:00:00\ncall end time: 2026-11-18T00:00:02\n\n\n")
+                    "call start time: 2026-11-18T00:00:00\ncall end time: 2026-11-18T00:00:02\n\n\n"
+                    + (f"{audio.RECOVERED_MARK} 2026-11-18T00:05:00\n" if recovered else ""))
     return meta
 
 
@@ -308,7 +360,20 @@ def test_the_evidence_pack_zip_holds_the_pdf_and_the_callers_recordings_with_the
         page = evidence.evidence_html(db, "081234567890", date(2026, 11, 27),
                                       date(2026, 11, 28), clock.now(), zone=site_zone(rec_settings),
                                       recordings_of=rec_settings)
-    assert rec.sha256 in page and names[1] in page
+    assert rec.sha256 in page and names[1] in page and "dipulihkan" not in page
+    # A recording Siaga finished after rtpengine stopped mid-call is marked so in the PDF.
+    spool_recording(rec_settings, "bukti-2@trunk", recovered=True)
+    with unit_of_work(engine) as db:
+        ctx = Ctx(db=db, actor=SYSTEM, clock=clock, settings=rec_settings)
+        [meta] = (Path(rec_settings.recording_dir) / "spool" / "metadata").glob("*.txt")
+        late = actions.attach_one(ctx, meta)
+        assert late is not None and late.recovered
+        late.call_id = call_id
+    with unit_of_work(engine, write=False) as db:
+        page = evidence.evidence_html(db, "081234567890", date(2026, 11, 27),
+                                      date(2026, 11, 28), clock.now(), zone=site_zone(rec_settings),
+                                      recordings_of=rec_settings)
+    assert page.count("dipulihkan; bagian akhir mungkin hilang") == 1
     [export] = [a for a in _audits(engine, "evidence.export") if a.data.get("format") == "zip"]
     assert export.data["recordings"] == [{"id": rec_id, "sha256": rec.sha256, "state": "ready"}]
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from siaga.core.audit import AuditEntry
 from siaga.core.authz import SYSTEM
@@ -28,7 +29,7 @@ from siaga.core.context import Ctx
 from siaga.core.errors import Problem
 from siaga.core.i18n import message
 from siaga.db.engine import unit_of_work
-from siaga.domains.calls.models import Call
+from siaga.domains.calls.models import CALL_LIVE_STATUSES, Call
 from siaga.domains.incidents.actions import add_timeline
 from siaga.domains.recordings import audio, service
 from siaga.domains.recordings.models import Recording
@@ -38,6 +39,10 @@ from siaga.settings import Settings
 
 log = logging.getLogger(__name__)
 BATCH = 20  # recordings attached per tick: decoding one is ~10 ms per minute of call
+# A recording rtpengine began but never finished (its metadata still in spool/tmp) that neither it nor its pcap
+# has changed for this long, and whose call is over, is finished by Siaga (recover_orphans).
+ORPHAN_AFTER = timedelta(minutes=2)
+RECOVERED_REASON = "recovered: rtpengine stopped before finishing this recording; its last moments may be missing"
 RETENTION_BATCH = 200
 MAX_REF = 150
 
@@ -69,6 +74,60 @@ def _finished(settings: Settings) -> list[Path]:
         return sorted(p for p in folder.iterdir() if p.name.startswith("rtpengine-meta-") and p.suffix == ".txt")
     except FileNotFoundError:
         return []
+
+
+def _orphans(settings: Settings, now: datetime) -> list[tuple[Path, audio.Metadata]]:
+    folder = spool(settings) / "tmp"
+    try:
+        candidates = sorted(p for p in folder.iterdir()
+                            if p.name.startswith("rtpengine-meta-") and p.suffix == ".tmp")
+    except FileNotFoundError:
+        return []
+    out = []
+    for path in candidates:
+        try:
+            meta = audio.read_metadata(path)
+            touched = max(path.stat().st_mtime, meta.pcap.stat().st_mtime if meta.pcap.is_file() else 0.0)
+        except (OSError, audio.Unreadable):
+            continue
+        if now.timestamp() - touched >= ORPHAN_AFTER.total_seconds():
+            out.append((path, meta))
+    return out
+
+
+def _call_live(db: Session, ref: str) -> bool:
+    if db.scalar(select(Call.id).where(Call.external_ref == ref, Call.status.in_(CALL_LIVE_STATUSES))) is not None:
+        return True
+    return db.scalar(select(AgencyCall.id).where(AgencyCall.sip_call_id == ref,
+                                                 AgencyCall.ended_at.is_(None))) is not None
+
+
+def recover_orphans(engine: Engine, clock: Clock, settings: Settings) -> int:
+    """rtpengine writes a recording's metadata to spool/tmp while the call lasts and moves it to spool/metadata
+    when the call ends. Stopped or crashed before that (rtpengine 10.5 segfaults when stopped with a recorded
+    call up: `siaga telephony stop`, a restart, a crash), it never does, and the recording — evidence — would
+    wait in the spool for ever. One untouched for ORPHAN_AFTER whose call is over (or unknown) is finished
+    here: written to spool/metadata with a line saying so, then attached as any other, marked recovered (its
+    last moments may be missing: what rtpengine had not yet written). A call still live is left alone (on hold,
+    no packets flow)."""
+    recovered = 0
+    for tmp, meta in _orphans(settings, clock.now()):
+        with unit_of_work(engine, write=False) as db:
+            if _call_live(db, call_ref_of(meta.sip_call_id)):
+                continue
+        try:
+            text = tmp.read_text(encoding="utf-8", errors="replace")
+            target = spool(settings) / "metadata" / (tmp.name.removesuffix(".tmp") + ".txt")
+            _write_atomically(target, f"{text.rstrip()}\n\n{audio.RECOVERED_MARK} {clock.now().isoformat()}\n"
+                              .encode())
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            log.exception("orphaned recording %s could not be recovered; retried next tick", tmp)
+            continue
+        log.warning("recording %s: rtpengine never finished it (stopped mid-call?); recovered from its spool",
+                    tmp.name)
+        recovered += 1
+    return recovered
 
 
 def waiting(settings: Settings, now: datetime) -> tuple[int, float]:
@@ -124,6 +183,8 @@ def attach_one(ctx: Ctx, meta_path: Path) -> Recording | None:
             rec.size_bytes = kept.stat().st_size
             rec.sha256 = service.sha256_of(kept)
     else:
+        if meta.recovered:
+            rec.reason = RECOVERED_REASON
         relative = f"{day}/{safe}.wav"
         _write_atomically(service.root(settings) / relative, decoded.wav)
         rec.state, rec.file_name, rec.media_type = "ready", relative, "audio/wav"
@@ -131,6 +192,8 @@ def attach_one(ctx: Ctx, meta_path: Path) -> Recording | None:
         rec.sha256 = hashlib.sha256(decoded.wav).hexdigest()
         rec.duration_s = round(decoded.duration_s, 3)
         rec.started_at = decoded.first_packet_at or rec.started_at
+        if rec.ended_at is None and rec.started_at is not None:  # recovered: up to the last packet written
+            rec.ended_at = rec.started_at + timedelta(seconds=decoded.duration_s)
     ctx.db.add(rec)
     ctx.db.flush()
     ctx.audit("recording.attach", "recording", rec.id, {"call_id": call_id, "state": rec.state,
@@ -196,6 +259,10 @@ def attach_step(engine: Engine, clock: Clock, settings: Settings) -> int:
 
 def _attach(engine: Engine, clock: Clock, settings: Settings) -> int:
     done = 0
+    try:
+        recover_orphans(engine, clock, settings)
+    except Exception:  # noqa: BLE001 - never stops attaching what rtpengine did finish
+        log.exception("recovering orphaned recordings failed")
     for meta_path in _finished(settings)[:BATCH]:
         meta = None
         try:

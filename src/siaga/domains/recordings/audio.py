@@ -41,6 +41,12 @@ class Metadata:
     caller_port: int | None  # the port rtpengine gave the caller (the answer SDP's m=audio)
     started_at: datetime | None
     ended_at: datetime | None
+    # Finished by Siaga, not by rtpengine (recordings.actions.recover_orphans): rtpengine stopped first.
+    recovered: bool = False
+
+
+# The line Siaga adds to an orphaned metadata file it finishes itself.
+RECOVERED_MARK = "Siaga recovered at:"
 
 
 def _ms(text: str, label: str) -> datetime | None:
@@ -48,7 +54,9 @@ def _ms(text: str, label: str) -> datetime | None:
     if not m:
         return None
     try:
-        return datetime.fromtimestamp(float(m.group(1)) / 1000, UTC)
+        ms = float(m.group(1))
+        # rtpengine stopped mid-call writes "0" for a time it never knew.
+        return datetime.fromtimestamp(ms / 1000, UTC) if ms > 0 else None
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -60,7 +68,8 @@ def read_metadata(path: Path) -> Metadata:
         text = path.read_text(encoding="utf-8", errors="replace")[:1_000_000]
     except OSError as exc:
         raise Unreadable(f"metadata not readable: {exc}") from None
-    stem = path.name.removesuffix(".txt").removeprefix("rtpengine-meta-")
+    # .txt once rtpengine finished it (spool/metadata), .tmp while it records (spool/tmp)
+    stem = path.name.removesuffix(".txt").removesuffix(".tmp").removeprefix("rtpengine-meta-")
     quoted = stem.rsplit("-", 1)[0] if re.search(r"-[0-9a-f]{16}$", stem) else stem
     first = text.split("\n", 1)[0].strip()
     port = None
@@ -71,7 +80,8 @@ def read_metadata(path: Path) -> Metadata:
                 port = int(m.group(1))
     return Metadata(name=path.name, sip_call_id=urllib.parse.unquote(quoted), pcap=Path(first),
                     caller_port=port, started_at=_ms(text, "Timestamp started ms"),
-                    ended_at=_ms(text, r"Timestamp terminated ms\(first monologue\)"))
+                    ended_at=_ms(text, r"Timestamp terminated ms\(first monologue\)"),
+                    recovered=RECOVERED_MARK in text)
 
 
 def _decode_table(alaw: bool) -> np.ndarray:

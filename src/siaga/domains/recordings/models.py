@@ -43,3 +43,9 @@ class Recording(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def recovered(self) -> bool:
+        """Finished by Siaga after rtpengine stopped without finishing it (recordings.actions.recover_orphans):
+        playable, its last moments possibly missing."""
+        return self.state == "ready" and self.reason.startswith("recovered:")

@@ -26,6 +26,8 @@ class RecordingOut(BaseModel):
     hold_at: datetime | None
     deleted_at: datetime | None
     version: int
+    recovered: bool = Field(default=False, description="finished by Siaga after rtpengine stopped mid-call: "
+                            "playable, its last moments possibly missing")
 
 
 class PeaksOut(BaseModel):

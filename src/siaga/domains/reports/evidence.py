@@ -178,7 +178,8 @@ def gather(db: Session, raw_number: str, date_from: date, date_to: date, now: da
             packed.append({"call_id": rec.call_id, "id": rec.id, "path": path if state == "ready" else None,
                            "name": f"rekaman/panggilan-{rec.call_id}-rekaman-{rec.id}.wav" if state == "ready"
                            else "—", "sha256": rec.sha256, "duration": _duration(rec.duration_s),
-                           "state": state, "started": zone.format(rec.started_at)})
+                           "state": state, "started": zone.format(rec.started_at),
+                           "recovered": rec.recovered})
 
     return Evidence(recordings=packed, number=number, period_from=date_from, period_to=date_to,
                     generated_at=zone.format(now),
@@ -246,7 +247,8 @@ th { background: #eee; } .hash { font-family: "DejaVu Sans Mono", monospace; fon
 <table><thead><tr><th>{{ T.call }}</th><th>{{ T.offered }}</th><th>{{ T.duration }}</th><th>{{ T.recording_file }}</th>
 <th>SHA-256</th></tr></thead><tbody>
 {% for r in e.recordings %}<tr><td>{{ r.call_id }}</td><td>{{ r.started }}</td><td>{{ r.duration }}</td>
-<td>{{ r.name }}{% if r.state != "ready" %} ({{ r.state }}){% endif %}</td><td class="hash">{{ r.sha256 }}</td></tr>
+<td>{{ r.name }}{% if r.state != "ready" %} ({{ r.state }}){% endif %}
+{%- if r.recovered %} ({{ T.recording_recovered }}){% endif %}</td><td class="hash">{{ r.sha256 }}</td></tr>
 {% endfor %}</tbody></table>{% endif %}
 
 <h2>4. {{ T.integrity }}</h2>
