@@ -22,7 +22,6 @@ from siaga.domains.incidents import actions as incident_actions
 from siaga.domains.incidents.schemas import IncidentCreate
 from siaga.domains.telephony import actions, schemas
 from siaga.domains.telephony.models import AgencyCall
-from tests.conftest import PASSWORD
 from tests.e2e.test_browser_conference import _timeline
 from tests.e2e.test_browser_line import ARTIFACTS, browser_line, login, webrtc_browser, webrtc_centre  # noqa: F401
 from tests.sip.harness import Centre, wait_for
@@ -34,19 +33,6 @@ expect.set_options(timeout=20_000)
 
 def inbound(leg: str = "") -> str:
     return f"async () => await Alpine.$data(document.getElementById('browser-line')).inbound('{leg}')"
-
-
-def agency_login(context, url: str, username: str):  # type: ignore[no-untyped-def]
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.js_errors = []
-    page.on("pageerror", lambda e: page.js_errors.append(str(e)))
-    page.goto(f"{url}/?next=/agency")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(url + "/agency")))
-    return page
 
 
 def test_the_call_taker_joins_an_agency_operators_browser_line_and_it_hears_the_caller(
@@ -71,7 +57,7 @@ def test_the_call_taker_joins_an_agency_operators_browser_line_and_it_hears_the_
         for ctx_ in (ct_context, dk_context):
             ctx_.grant_permissions(["microphone"], origin=c.url)
         # The agency console: its operator's browser line registers, without any of the queue's controls.
-        dk = agency_login(dk_context, c.url, "damkar")
+        dk = login(dk_context, c.url, "damkar", "agency")
         dk_line = dk.locator("#browser-line")
         expect(dk.get_by_test_id("line-state")).to_have_attribute("data-state", "registered")
         expect(dk_line).to_contain_text("Saluran instansi di peramban")

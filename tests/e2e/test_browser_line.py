@@ -93,16 +93,17 @@ def browser_line(c: Centre, username: str, presence: str) -> None:
         actions.set_device(ctx, c.user_id(username), schemas.DeviceIn(device="browser"))
 
 
-def login(context, url: str, username: str):  # type: ignore[no-untyped-def]
+def login(context, url: str, username: str, screen: str = "calltaker"):  # type: ignore[no-untyped-def]
+    """A console page of `username` in `context` (its JavaScript errors collected in `page.js_errors`)."""
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.js_errors = []
     page.on("pageerror", lambda e: page.js_errors.append(str(e)))
-    page.goto(f"{url}/?next=/calltaker")
+    page.goto(f"{url}/?next=/{screen}")
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(url + "/calltaker")))
+    page.wait_for_url(re.compile(re.escape(f"{url}/{screen}")))
     return page
 
 

@@ -294,7 +294,11 @@ class Centre:
             return rows
 
     def call_where(self, what: str, pred) -> Call:  # type: ignore[no-untyped-def]
-        return wait_for(lambda: next((c for c in self.calls() if pred(c)), None), 15, what)
+        try:
+            return wait_for(lambda: next((c for c in self.calls() if pred(c)), None), 15, what)
+        except AssertionError as exc:  # what the calls and the edge say, for a failure seen only under load
+            calls = [(c.id, c.status, c.outcome, self.attempts(c.id)) for c in self.calls()]
+            raise AssertionError(f"{exc}; calls {calls}; edge log:\n{self.edge.log_text()[-3000:]}") from None
 
     def attempts(self, call_id: int) -> list[tuple[str, str | None]]:
         with unit_of_work(self.engine, write=False) as db:
