@@ -7,6 +7,8 @@ not by the context); `SiagaAlerts.log` is the page's record of what it raised an
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.conftest import ids
 from tests.e2e.test_consoles import LIVE_MS, browse, offer_call  # noqa: F401 (browse is a fixture)
 
@@ -193,4 +195,4 @@ def test_refused_desktop_notifications_are_said(browse, live_server):  # noqa: F
     denied = board.locator("#alert-desktop-denied")
     denied.wait_for(state="visible")
     assert "ditolak" in denied.inner_text()
-    assert not button.is_visible()
+    expect(button).to_be_hidden()  # Alpine hides an x-show element a frame later

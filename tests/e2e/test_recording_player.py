@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from siaga.core.audit import AuditEntry
@@ -68,7 +69,8 @@ def test_a_supervisor_plays_seeks_and_slows_a_recording_on_the_call_page(
     page.reload()
     page.wait_for_selector("#recordings li.recording >> nth=1")
     recovered = page.locator("#recordings li.recording [data-testid=recording-recovered]")
-    assert [recovered.nth(i).is_visible() for i in range(2)] == [False, True]
+    expect(recovered.nth(1)).to_be_visible()
+    expect(recovered.nth(0)).to_be_hidden()
     assert "Dipulihkan setelah rtpengine berhenti" in recovered.nth(1).inner_text()
 
 
