@@ -75,6 +75,8 @@ def webrtc_centre(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Centr
 
 
 INBOUND = "async () => await Alpine.$data(document.getElementById('browser-line')).inbound()"
+# Every audio output of the line (the caller's, the agency's) plays on the speaker `id`.
+SINKS = "id => [...document.querySelectorAll('#browser-line audio')].every(a => a.sinkId === id)"
 
 
 def _reinvited(page) -> bool:  # type: ignore[no-untyped-def]
@@ -175,6 +177,12 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
         assert page.locator("#line-mic option").count() >= 2
         page.select_option("#line-mic", index=1)
         page.wait_for_function("document.querySelector('#line-level').value > 5")
+        mic = page.eval_on_selector("#line-mic", "el => el.value")
+        # Another speaker (Chromium's fake outputs): the caller's and the agency's audio both play there.
+        page.select_option("#line-speaker", index=1)
+        speaker = page.eval_on_selector("#line-speaker", "el => el.value")
+        assert mic and speaker
+        page.wait_for_function(SINKS, arg=speaker)
         caller.join(60)
         done = result["done"]
         assert done.returncode == 0, done.stdout.decode(errors="replace")[-2000:]  # type: ignore[attr-defined]
@@ -196,6 +204,13 @@ def test_a_call_taken_on_the_console_is_answered_in_the_browser_and_recorded_bot
         spectrum = np.abs(np.fft.rfft(right))
         peak_hz = np.fft.rfftfreq(len(right), 1 / 8000)[spectrum[1:].argmax() + 1]
         assert abs(peak_hz - TONE_HZ) < 10, peak_hz
+
+        # The console opened again on this PC keeps the microphone and speaker chosen (a headset at 3 a.m.).
+        page.reload()
+        expect(state).to_have_attribute("data-state", "registered")
+        page.wait_for_function(SINKS, arg=speaker)
+        assert page.eval_on_selector("#line-mic", "el => el.value") == mic
+        page.wait_for_function("document.querySelector('#line-level').value > 5")
 
         # Available, the next call rings the browser (not taken on the console first): it shows an Answer button.
         page.locator("#telephony button[data-presence=available]").click()

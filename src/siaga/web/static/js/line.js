@@ -16,6 +16,16 @@
      the agency, the agency the call-taker and the caller, the call-taker hears both. Leaving takes the
      microphone out of both mixes and silences the speaker; the browser keeps bridging until one side hangs up
      (closing the console ends the bridge). Transfers are the caller's call's REFER, to the trunk. */
+// The microphone and speaker chosen on this PC (localStorage; nothing if the browser refuses storage).
+function remembered(key) {
+  try { return localStorage.getItem(`siaga.line.${key}`) || ""; } catch (e) { return ""; }
+}
+function remember(key, value) {
+  try {
+    if (value) localStorage.setItem(`siaga.line.${key}`, value); else localStorage.removeItem(`siaga.line.${key}`);
+  } catch (e) { /* private mode: the choice lasts this page */ }
+}
+
 function browserLine() {
   // The SIP stack, the call and the media stay out of Alpine's reactive data: Alpine would wrap them in
   // proxies (identity checks fail, and JsSIP's and WebRTC's objects are not meant to be proxied).
@@ -31,8 +41,8 @@ function browserLine() {
     reinvites: 0,        // session refreshes from the trunk answered during this call
     mics: [],
     speakers: [],
-    mic: "",
-    speaker: "",
+    mic: remembered("mic"),          // the devices chosen on this PC, kept for the next console (a headset)
+    speaker: remembered("speaker"),
     error: "",
     extension: "",
     // Joining an agency: the chooser, the agency's leg and its state, the conference, the call-taker gone.
@@ -83,6 +93,11 @@ function browserLine() {
         my.stream = await navigator.mediaDevices.getUserMedia(
           {audio: this.mic ? {deviceId: {exact: this.mic}} : true, video: false});
       } catch (e) {
+        // The microphone chosen earlier is gone (a headset unplugged): the default one, rather than none.
+        if (this.mic && e && (e.name === "OverconstrainedError" || e.name === "NotFoundError")) {
+          this.mic = "";
+          return this.openMic();
+        }
         this.state = (e && e.name === "NotFoundError") ? "no_mic" : "mic_blocked";
         return false;
       }
@@ -94,6 +109,8 @@ function browserLine() {
       const all = await navigator.mediaDevices.enumerateDevices();
       this.mics = all.filter(d => d.kind === "audioinput").map(d => ({id: d.deviceId, label: d.label || d.deviceId}));
       this.speakers = all.filter(d => d.kind === "audiooutput").map(d => ({id: d.deviceId, label: d.label || d.deviceId}));
+      if (this.speaker && !this.speakers.some(d => d.id === this.speaker)) this.speaker = "";  // gone: the default
+      await this.applySpeaker();
     },
     meter(stream) {
       if (my.meter) { my.meter.ctx.close(); my.meter = null; }
@@ -117,6 +134,7 @@ function browserLine() {
       ctx.resume().finally(tick);
     },
     async chooseMic() {
+      remember("mic", this.mic);
       await this.openMic();
       if (!my.stream) return;
       const track = my.stream.getAudioTracks()[0];
@@ -133,8 +151,14 @@ function browserLine() {
       this.applyMic();
     },
     async chooseSpeaker() {
-      const el = this.$refs.audio;
-      if (el && el.setSinkId) {
+      remember("speaker", this.speaker);
+      await this.applySpeaker();
+    },
+    // Both outputs: the caller's and, in a conference, the agency's (heard from the same headset).
+    async applySpeaker() {
+      for (const ref of ["audio", "agencyAudio"]) {
+        const el = this.$refs[ref];
+        if (!el || !el.setSinkId || el.sinkId === this.speaker) continue;
         try { await el.setSinkId(this.speaker); } catch (e) { this.error = W.line_speaker_failed; }
       }
     },
