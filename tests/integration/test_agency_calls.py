@@ -8,6 +8,7 @@ them (then the console is told to conference instead). On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import threading
 import uuid
@@ -62,13 +63,27 @@ def _damkar_has_a_number(c: Centre) -> int:
     return agency_id
 
 
+def _udp_bound(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False
+
+
 def _agency_desk(c: Centre, port: int) -> subprocess.Popen[bytes]:
-    """The agency's desk phone behind the trunk gateway: answers with audio (sip-tester's g711a.pcap)."""
+    """The agency's desk phone behind the trunk gateway: answers with audio (sip-tester's g711a.pcap). Ready
+    (its port bound) before it is returned: an INVITE the edge sends to a port nobody holds yet is refused
+    (ICMP) and the edge's retransmissions of it never reach the desk (408 after 5 s; seen on a loaded machine)."""
+    log = c.edge.directory / f"desk-{port}.log"
     proc = subprocess.Popen(["sipp", "-sf", str(SCENARIOS / "phone_answer_audio.xml"), "-i", "127.0.0.1",
                              "-p", str(port), "-mp", str(free_udp_port()), "-m", "1", "-nostdin", "-timeout", "60s",
                              "-timeout_error"], cwd=c.edge.directory,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
     c.edge.children.append(proc)
+    wait_for(lambda: proc.poll() is not None or _udp_bound(port), 10, "the agency's desk to listen")
+    assert proc.poll() is None, f"the agency's desk (sipp) did not start: {log.read_text(errors='replace')[-2000:]}"
     return proc
 
 
