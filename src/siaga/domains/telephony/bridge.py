@@ -319,10 +319,11 @@ class EdgeBridge:
         await self.writer.drain()
 
     async def _push_lines(self) -> None:
-        creds = await self._in_uow(actions.line_credentials)
         # An agency operator's line (issue 17) goes with "agency": "1": the edge keeps it out of the degraded
-        # mode's group (it is not a 112 desk). A change of that flag is pushed like a new digest.
-        agency = await self._in_uow(actions.agency_extensions)
+        # mode's group (it is not a 112 desk). A change of that flag is pushed like a new digest. Both read in one
+        # unit of work (this runs twice a second).
+        creds, agency = await self._in_uow(lambda ctx: (actions.line_credentials(ctx),
+                                                         actions.agency_extensions(ctx)))
         if creds == self.lines_pushed and agency == self.agency_pushed:
             return
         if self.lines_pushed is None or set(self.lines_pushed) - set(creds):

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from siaga.core.authz import AGENCY_OPERATOR, CALL_TAKER, SUPERVISOR
 from siaga.domains.calls.models import Call, RingAttempt
 from siaga.domains.calls.queue import Waiting, rank_key
 from siaga.domains.calls.service import calls_out
@@ -18,8 +19,8 @@ from siaga.domains.users.models import User
 EDGE_NAME = "kamailio"
 # The roles whose lines take 112 calls. Any other line (an agency operator's, issue 17) is only ever called by a
 # call-taker's line: never rung for an emergency call, never "on duty", never in the edge's degraded-mode group.
-QUEUE_ROLES = ("call_taker", "supervisor")
-LINE_ROLES = (*QUEUE_ROLES, "agency_operator")
+QUEUE_ROLES = (CALL_TAKER, SUPERVISOR)
+LINE_ROLES = (*QUEUE_ROLES, AGENCY_OPERATOR)
 
 
 def is_registered(line: OperatorLine, now: datetime) -> bool:
